@@ -1,0 +1,235 @@
+// gpusim device memory: exact-size allocations (so AddressSanitizer sees overruns),
+// a registry that tells device from host pointers, a quarantine for freed memory,
+// and copies checked against their declared direction.
+#include <deque>
+#include <map>
+#include <mutex>
+#include <new>
+
+#include "sim_internal.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define GPUSIM_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GPUSIM_ASAN 1
+#endif
+#endif
+#ifdef GPUSIM_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
+namespace gpusim {
+namespace sim_internal {
+namespace {
+
+constexpr std::align_val_t kAlign{256};  // cudaMalloc's alignment
+constexpr size_t kQuarantineBytes = size_t(64) << 20;
+constexpr size_t kDeviceBytes = size_t(80) << 30;
+
+struct Registry {
+  std::mutex m;
+  std::map<uintptr_t, size_t> live;
+  std::map<uintptr_t, size_t> freed;  // in quarantine, still mapped and poisoned
+  std::deque<std::pair<uintptr_t, size_t>> order;
+  size_t quarantined = 0, live_bytes = 0;
+
+  // The allocation of `map` that contains address a, or end().
+  static std::map<uintptr_t, size_t>::const_iterator find(const std::map<uintptr_t, size_t>& map, uintptr_t a) {
+    auto it = map.upper_bound(a);
+    if (it == map.begin()) return map.end();
+    --it;
+    return a < it->first + std::max<size_t>(it->second, 1) ? it : map.end();
+  }
+};
+Registry& registry() {
+  static Registry* r = new Registry;  // never destroyed: frees may run during static destruction
+  return *r;
+}
+
+void release(uintptr_t p, size_t bytes) {
+#ifdef GPUSIM_ASAN
+  __asan_unpoison_memory_region(reinterpret_cast<void*>(p), bytes);
+#endif
+  (void)bytes;
+  ::operator delete(reinterpret_cast<void*>(p), kAlign);
+}
+
+enum class Where { Host, Device, Freed };
+Where classify(const void* p, size_t bytes, std::string* why) {
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lk(r.m);
+  const auto a = reinterpret_cast<uintptr_t>(p);
+  auto it = Registry::find(r.live, a);
+  if (it != r.live.end()) {
+    if (a + bytes > it->first + it->second && why)
+      *why = std::to_string(bytes) + " bytes at offset " + std::to_string(a - it->first) + " overrun the allocation of " +
+             std::to_string(it->second) + " bytes";
+    return Where::Device;
+  }
+  if (Registry::find(r.freed, a) != r.freed.end()) return Where::Freed;
+  return Where::Host;
+}
+
+}  // namespace
+
+std::string pointer_text(const void* p) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%p", p);
+  return buf;
+}
+
+std::string pointer_origin(const void* p) {
+  switch (classify(p, 1, nullptr)) {
+    case Where::Freed: return "it points into freed device memory";
+    case Where::Device: return "device memory";
+    case Where::Host: return "host memory?";
+  }
+  return "";
+}
+
+}  // namespace sim_internal
+
+using sim_internal::record_error;
+
+bool is_device_pointer(const void* ptr, size_t bytes) {
+  std::string overrun;
+  return sim_internal::classify(ptr, bytes, &overrun) == sim_internal::Where::Device && overrun.empty();
+}
+
+cudaError_t cudaMalloc(void** ptr, size_t bytes) {
+  using namespace sim_internal;
+  if (!ptr) return record_error(cudaErrorInvalidValue, "cudaMalloc: null output pointer");
+  *ptr = nullptr;
+  if (bytes == 0) return cudaSuccess;
+  Registry& r = registry();
+  {
+    std::lock_guard<std::mutex> lk(r.m);
+    if (r.live_bytes + bytes > kDeviceBytes)
+      return record_error(cudaErrorMemoryAllocation, "cudaMalloc: " + std::to_string(bytes) + " bytes exceed the simulated 80 GiB");
+  }
+  void* p = ::operator new(bytes, kAlign, std::nothrow);
+  if (!p) return record_error(cudaErrorMemoryAllocation, "cudaMalloc: out of host memory for " + std::to_string(bytes) + " bytes");
+  std::lock_guard<std::mutex> lk(r.m);
+  r.live[reinterpret_cast<uintptr_t>(p)] = bytes;
+  r.live_bytes += bytes;
+  *ptr = p;
+  return cudaSuccess;
+}
+
+cudaError_t cudaFree(void* ptr) {
+  using namespace sim_internal;
+  if (!ptr) return cudaSuccess;
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lk(r.m);
+  auto it = r.live.find(reinterpret_cast<uintptr_t>(ptr));
+  if (it == r.live.end()) {
+    const bool freed = Registry::find(r.freed, reinterpret_cast<uintptr_t>(ptr)) != r.freed.end();
+    return record_error(cudaErrorInvalidValue, "cudaFree(" + pointer_text(ptr) + "): " +
+                                                   (freed ? "already freed" : "not the start of a cudaMalloc allocation"));
+  }
+  const size_t bytes = it->second;
+  r.live.erase(it);
+  r.live_bytes -= bytes;
+#ifdef GPUSIM_ASAN
+  __asan_poison_memory_region(ptr, bytes);
+#endif
+  r.freed[reinterpret_cast<uintptr_t>(ptr)] = bytes;
+  r.order.emplace_back(reinterpret_cast<uintptr_t>(ptr), bytes);
+  r.quarantined += bytes;
+  while (r.quarantined > kQuarantineBytes) {
+    auto [p, n] = r.order.front();
+    r.order.pop_front();
+    r.freed.erase(p);
+    r.quarantined -= n;
+    release(p, n);
+  }
+  return cudaSuccess;
+}
+
+cudaError_t cudaMallocHost(void** ptr, size_t bytes) {
+  if (!ptr) return record_error(cudaErrorInvalidValue, "cudaMallocHost: null output pointer");
+  *ptr = ::operator new(bytes ? bytes : 1, sim_internal::kAlign, std::nothrow);
+  return *ptr ? cudaSuccess : record_error(cudaErrorMemoryAllocation, "cudaMallocHost: out of memory");
+}
+cudaError_t cudaHostAlloc(void** ptr, size_t bytes, unsigned) { return cudaMallocHost(ptr, bytes); }
+cudaError_t cudaFreeHost(void* ptr) {
+  if (ptr) ::operator delete(ptr, sim_internal::kAlign);
+  return cudaSuccess;
+}
+
+cudaError_t cudaMemGetInfo(size_t* free_bytes, size_t* total_bytes) {
+  auto& r = sim_internal::registry();
+  std::lock_guard<std::mutex> lk(r.m);
+  if (free_bytes) *free_bytes = sim_internal::kDeviceBytes - r.live_bytes;
+  if (total_bytes) *total_bytes = sim_internal::kDeviceBytes;
+  return cudaSuccess;
+}
+
+namespace {
+
+const char* kind_name(cudaMemcpyKind k) {
+  switch (k) {
+    case cudaMemcpyHostToHost: return "cudaMemcpyHostToHost";
+    case cudaMemcpyHostToDevice: return "cudaMemcpyHostToDevice";
+    case cudaMemcpyDeviceToHost: return "cudaMemcpyDeviceToHost";
+    case cudaMemcpyDeviceToDevice: return "cudaMemcpyDeviceToDevice";
+    case cudaMemcpyDefault: return "cudaMemcpyDefault";
+  }
+  return "an unknown kind";
+}
+
+// Checks one side of a copy: where it is must match what `kind` says it is.
+cudaError_t check_side(const char* fn, const char* side, const void* p, size_t bytes, bool want_device, bool any) {
+  using namespace sim_internal;
+  std::string overrun;
+  const Where w = classify(p, bytes, &overrun);
+  if (w == Where::Freed) return record_error(cudaErrorInvalidValue, std::string(fn) + ": " + side + " " + pointer_text(p) + " points into freed device memory");
+  if (!overrun.empty()) return record_error(cudaErrorInvalidValue, std::string(fn) + ": " + side + " " + pointer_text(p) + ": " + overrun);
+  if (!any && (w == Where::Device) != want_device)
+    return record_error(cudaErrorInvalidValue, std::string(fn) + ": " + side + " " + pointer_text(p) + " is " +
+                                                   (w == Where::Device ? "device" : "host") + " memory, but the copy kind says " +
+                                                   (want_device ? "device" : "host"));
+  return cudaSuccess;
+}
+
+cudaError_t checked_copy(const char* fn, void* dst, const void* src, size_t bytes, cudaMemcpyKind kind) {
+  if (bytes == 0) return cudaSuccess;
+  if (!dst || !src) return record_error(cudaErrorInvalidValue, std::string(fn) + ": null pointer");
+  if (int(kind) < 0 || int(kind) > 4)
+    return record_error(cudaErrorInvalidMemcpyDirection, std::string(fn) + ": " + kind_name(kind));
+  const bool any = kind == cudaMemcpyDefault;
+  const bool dst_dev = kind == cudaMemcpyHostToDevice || kind == cudaMemcpyDeviceToDevice;
+  const bool src_dev = kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyDeviceToDevice;
+  if (cudaError_t e = check_side(fn, "destination", dst, bytes, dst_dev, any)) return e;
+  if (cudaError_t e = check_side(fn, "source", src, bytes, src_dev, any)) return e;
+  std::memmove(dst, src, bytes);
+  return cudaSuccess;
+}
+
+}  // namespace
+
+cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind) {
+  return checked_copy("cudaMemcpy", dst, src, bytes, kind);
+}
+cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, cudaStream_t) {
+  return checked_copy("cudaMemcpyAsync", dst, src, bytes, kind);
+}
+cudaError_t cudaMemcpy2D(void* dst, size_t dpitch, const void* src, size_t spitch, size_t width, size_t height,
+                         cudaMemcpyKind kind) {
+  if (width > dpitch || width > spitch) return record_error(cudaErrorInvalidValue, "cudaMemcpy2D: width exceeds a pitch");
+  for (size_t row = 0; row < height; ++row)
+    if (cudaError_t e = checked_copy("cudaMemcpy2D", static_cast<char*>(dst) + row * dpitch,
+                                     static_cast<const char*>(src) + row * spitch, width, kind))
+      return e;
+  return cudaSuccess;
+}
+cudaError_t cudaMemset(void* ptr, int value, size_t bytes) {
+  if (bytes == 0) return cudaSuccess;
+  if (cudaError_t e = check_side("cudaMemset", "destination", ptr, bytes, true, false)) return e;
+  std::memset(ptr, value, bytes);
+  return cudaSuccess;
+}
+cudaError_t cudaMemsetAsync(void* ptr, int value, size_t bytes, cudaStream_t) { return cudaMemset(ptr, value, bytes); }
+
+}  // namespace gpusim

@@ -1,0 +1,674 @@
+// gpusim scheduler: blocks on worker threads, CUDA threads as fibers, barriers and
+// warp collectives as rendezvous points with divergence and deadlock detection.
+#include "gpusim/runtime.h"
+
+#include <boost/context/detail/fcontext.hpp>
+#include <cxxabi.h>
+#include <dlfcn.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <memory>
+#include <numeric>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "sim_internal.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define GPUSIM_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GPUSIM_ASAN 1
+#endif
+#endif
+#ifdef GPUSIM_ASAN
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
+#endif
+
+namespace bctx = boost::context::detail;
+
+// The project's one canonical dynamic shared memory array (kernels declare it
+// `extern __shared__ __align__(16) unsigned char dynamic_smem[]`).
+alignas(16) thread_local unsigned char dynamic_smem[gpusim::kMaxOptinSharedBytes];
+
+namespace gpusim {
+namespace sim_internal {
+
+thread_local ThreadState* tl_thread = nullptr;
+
+void* dynamic_shared_base() { return dynamic_smem; }
+
+namespace {
+
+enum class FiberState : uint8_t { Ready, AtBarrier, AtWarp, Failed, Done };
+
+struct Fiber {
+  ThreadState ts;  // first: a ThreadState* is a Fiber*
+  bctx::fcontext_t ctx = nullptr;
+  FiberState state = FiberState::Ready;
+  std::source_location site;
+  void* fake_stack = nullptr;
+};
+
+struct WarpGroup {
+  std::source_location site;
+  unsigned mask = 0, arrived = 0;
+  WarpOp op = WarpOp::Sync;
+  int width = 32;
+  size_t bytes = 0;
+  WarpCustomFn fn = nullptr;
+  void* fn_ctx = nullptr;
+};
+
+struct WarpState {
+  unsigned live = 0;  // lanes that exist and have not exited
+  int group_count = 0;
+  WarpGroup groups[32];
+};
+
+struct Launch {
+  Invoker invoke;
+  const void* closure;
+  const void* kernel;
+  dim3 grid, block;
+  size_t smem;
+  uint64_t block_count;
+  uint64_t perm_a = 1, perm_b = 0;  // block order: (a * i + b) mod count
+  bool random = false;
+  uint64_t seed = 0;
+  uint64_t launch_id = 0;
+  std::atomic<uint64_t> next{0};
+  std::atomic<bool> failed{false};
+  std::mutex error_mutex;
+  std::string error;
+};
+
+bool same_site(const std::source_location& a, const std::source_location& b) {
+  return a.line() == b.line() && a.column() == b.column() &&
+         (a.file_name() == b.file_name() || std::strcmp(a.file_name(), b.file_name()) == 0);
+}
+
+std::string site_text(const std::source_location& s) {
+  return std::string(s.file_name()) + ":" + std::to_string(s.line()) + ":" + std::to_string(s.column());
+}
+
+std::string thread_text(const uint3& t) {
+  return "(" + std::to_string(t.x) + "," + std::to_string(t.y) + "," + std::to_string(t.z) + ")";
+}
+
+size_t stack_bytes() {
+  static const size_t bytes = [] {
+    size_t kb = 0;
+    if (const char* env = std::getenv("GPUSIM_STACK_KB")) kb = std::strtoul(env, nullptr, 10);
+#ifdef GPUSIM_ASAN
+    if (kb == 0) kb = 512;
+#else
+    if (kb == 0) kb = 128;
+#endif
+    return std::max<size_t>(kb, 16) * 1024;
+  }();
+  return bytes;
+}
+
+// Fiber stacks of one worker, each with a guard page below it, made on first use.
+class StackPool {
+ public:
+  ~StackPool() {
+    for (auto& s : stacks_)
+      if (s) munmap(s, stack_bytes() + page());
+  }
+  // Lowest usable address of stack i.
+  unsigned char* get(unsigned i) {
+    if (i >= stacks_.size()) stacks_.resize(i + 1, nullptr);
+    if (!stacks_[i]) {
+      void* p = mmap(nullptr, stack_bytes() + page(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+      if (p == MAP_FAILED) throw std::bad_alloc();
+      mprotect(p, page(), PROT_NONE);
+      stacks_[i] = static_cast<unsigned char*>(p);
+    }
+    return stacks_[i] + page();
+  }
+
+ private:
+  static size_t page() { return size_t(sysconf(_SC_PAGESIZE)); }
+  std::vector<unsigned char*> stacks_;
+};
+
+}  // namespace
+
+struct BlockState {
+  Fiber* fibers = nullptr;
+  unsigned nthreads = 0, alive = 0;
+  uint3 block_idx{};
+  // __syncthreads
+  unsigned at_barrier = 0;
+  std::source_location barrier_site;
+  int barrier_op = 0, barrier_acc = 0, barrier_result = 0;
+  unsigned barrier_first = 0;
+  // warps
+  unsigned nwarps = 0;
+  WarpState warps[32];
+  // ready queue: a ring in deterministic mode, a bag picked at random otherwise
+  unsigned ready[kMaxThreadsPerBlock];
+  unsigned ready_head = 0, ready_count = 0;
+  bool random = false;
+  std::mt19937_64 rng;
+  bool failed = false;
+  std::string error;
+};
+
+namespace {
+
+struct Worker {
+  StackPool stacks;
+  BlockState block;
+  Fiber fibers[kMaxThreadsPerBlock];
+  bctx::fcontext_t sched_ctx = nullptr;
+  Launch* launch = nullptr;
+#ifdef GPUSIM_ASAN
+  void* sched_fake_stack = nullptr;
+  const void* main_stack_lo = nullptr;
+  size_t main_stack_size = 0;
+#endif
+};
+thread_local std::unique_ptr<Worker> tl_worker;
+
+Worker& this_worker() {
+  if (!tl_worker) tl_worker = std::make_unique<Worker>();
+  return *tl_worker;
+}
+
+void push_ready(BlockState& b, unsigned i) {
+  b.ready[(b.ready_head + b.ready_count) % kMaxThreadsPerBlock] = i;
+  ++b.ready_count;
+}
+
+unsigned pop_ready(BlockState& b) {
+  if (b.random && b.ready_count > 1) {
+    const unsigned k = unsigned(b.rng() % b.ready_count);
+    const unsigned slot = (b.ready_head + k) % kMaxThreadsPerBlock;
+    std::swap(b.ready[slot], b.ready[b.ready_head]);
+  }
+  const unsigned i = b.ready[b.ready_head];
+  b.ready_head = (b.ready_head + 1) % kMaxThreadsPerBlock;
+  --b.ready_count;
+  return i;
+}
+
+void fail_block(BlockState& b, std::string message) {
+  if (b.failed) return;
+  b.failed = true;
+  b.error = "block " + thread_text(b.block_idx) + ": " + std::move(message);
+}
+
+// Switch from the running fiber back to the worker's scheduler loop.
+void yield_fiber(Fiber& f) {
+  Worker& w = *tl_worker;
+#ifdef GPUSIM_ASAN
+  __sanitizer_start_switch_fiber(f.state == FiberState::Done ? nullptr : &f.fake_stack, w.main_stack_lo,
+                                 w.main_stack_size);
+#endif
+  bctx::transfer_t t = bctx::jump_fcontext(w.sched_ctx, nullptr);
+#ifdef GPUSIM_ASAN
+  __sanitizer_finish_switch_fiber(f.fake_stack, nullptr, nullptr);
+#endif
+  w.sched_ctx = t.fctx;
+}
+
+void release_barrier(BlockState& b) {
+  b.barrier_result = b.barrier_acc;
+  b.at_barrier = 0;
+  for (unsigned i = 0; i < b.nthreads; ++i)
+    if (b.fibers[i].state == FiberState::AtBarrier) {
+      b.fibers[i].state = FiberState::Ready;
+      push_ready(b, i);
+    }
+}
+
+// PTX shfl.sync source lane (bval = b[4:0], c from width as CUDA's intrinsics pass it).
+int shuffle_source(WarpOp op, int lane, int param, int width) {
+  const int segmask = (32 - width) & 31;
+  const int bval = param & 31;
+  const int cval = op == WarpOp::ShflUp ? 0 : 31;
+  const int max_lane = (lane & segmask) | (cval & ~segmask);
+  const int min_lane = lane & segmask;
+  int j = lane;
+  bool valid = false;
+  switch (op) {
+    case WarpOp::ShflUp: j = lane - bval; valid = j >= max_lane; break;
+    case WarpOp::ShflDown: j = lane + bval; valid = j <= max_lane; break;
+    case WarpOp::ShflXor: j = lane ^ bval; valid = j <= max_lane; break;
+    case WarpOp::ShflIdx: j = min_lane | (bval & ~segmask); valid = j <= max_lane; break;
+    default: break;
+  }
+  return valid ? j : lane;
+}
+
+const char* op_name(WarpOp op) {
+  switch (op) {
+    case WarpOp::Sync: return "__syncwarp";
+    case WarpOp::ShflIdx: return "__shfl_sync";
+    case WarpOp::ShflUp: return "__shfl_up_sync";
+    case WarpOp::ShflDown: return "__shfl_down_sync";
+    case WarpOp::ShflXor: return "__shfl_xor_sync";
+    case WarpOp::Ballot: return "__ballot_sync";
+    case WarpOp::Any: return "__any_sync";
+    case WarpOp::All: return "__all_sync";
+    case WarpOp::Custom: return "wmma collective";
+  }
+  return "?";
+}
+
+void complete_group(BlockState& b, unsigned warp, int gi) {
+  WarpState& ws = b.warps[warp];
+  const WarpGroup g = ws.groups[gi];
+  ws.groups[gi] = ws.groups[--ws.group_count];
+  Fiber* lanes = b.fibers + warp * 32;
+  if (g.op == WarpOp::Custom) {
+    if (g.arrived != 0xffffffffu) {
+      fail_block(b, std::string(op_name(g.op)) + " at " + site_text(g.site) + " in warp " + std::to_string(warp) +
+                        " needs all 32 lanes, but only mask 0x" + [&] { char s[16]; std::snprintf(s, 16, "%08x", g.arrived); return std::string(s); }() +
+                        " arrived");
+      return;
+    }
+    ThreadState* states[32];
+    for (int l = 0; l < 32; ++l) states[l] = &lanes[l].ts;
+    g.fn(g.fn_ctx, states, g.arrived);
+  }
+  unsigned ballot = 0;
+  if (g.op == WarpOp::Ballot || g.op == WarpOp::Any || g.op == WarpOp::All)
+    for (unsigned l = 0; l < 32; ++l)
+      if ((g.arrived >> l) & 1u) {
+        int p;
+        std::memcpy(&p, lanes[l].ts.shfl_in, sizeof p);
+        if (p) ballot |= 1u << l;
+      }
+  for (unsigned l = 0; l < 32; ++l) {
+    if (!((g.arrived >> l) & 1u)) continue;
+    ThreadState& t = lanes[l].ts;
+    switch (g.op) {
+      case WarpOp::ShflIdx:
+      case WarpOp::ShflUp:
+      case WarpOp::ShflDown:
+      case WarpOp::ShflXor: {
+        const int src = shuffle_source(g.op, int(l), t.shfl_param, g.width);
+        if ((g.arrived >> src) & 1u)
+          std::memcpy(t.shfl_out, lanes[src].ts.shfl_in, g.bytes);
+        else
+          std::memset(t.shfl_out, 0xff, g.bytes);  // poison: the source lane did not take part
+        break;
+      }
+      case WarpOp::Ballot: std::memcpy(t.shfl_out, &ballot, 4); break;
+      case WarpOp::Any: { int r = ballot != 0; std::memcpy(t.shfl_out, &r, 4); break; }
+      case WarpOp::All: { int r = ballot == g.arrived; std::memcpy(t.shfl_out, &r, 4); break; }
+      default: break;
+    }
+    lanes[l].state = FiberState::Ready;
+    push_ready(b, warp * 32 + l);
+  }
+}
+
+void check_warp_groups(BlockState& b, unsigned warp) {
+  WarpState& ws = b.warps[warp];
+  for (int gi = ws.group_count - 1; gi >= 0; --gi) {
+    const WarpGroup& g = ws.groups[gi];
+    const unsigned needed = g.mask & ws.live;
+    if ((g.arrived & needed) == needed) complete_group(b, warp, gi);
+  }
+}
+
+void fiber_main(bctx::transfer_t t) {
+  Worker& w = *tl_worker;
+  w.sched_ctx = t.fctx;
+#ifdef GPUSIM_ASAN
+  __sanitizer_finish_switch_fiber(nullptr, &w.main_stack_lo, &w.main_stack_size);
+#endif
+  Fiber& f = *static_cast<Fiber*>(t.data);
+  BlockState& b = w.block;
+  try {
+    w.launch->invoke(w.launch->closure);
+  } catch (const std::exception& e) {
+    fail_block(b, "thread " + thread_text(f.ts.thread_idx) + " threw: " + e.what());
+  } catch (...) {
+    fail_block(b, "thread " + thread_text(f.ts.thread_idx) + " threw an exception");
+  }
+  f.state = FiberState::Done;
+  --b.alive;
+  b.warps[f.ts.warp].live &= ~(1u << f.ts.lane);
+  if (!b.failed) {
+    if (b.at_barrier > 0 && b.at_barrier == b.alive) release_barrier(b);
+    check_warp_groups(b, f.ts.warp);
+  }
+  yield_fiber(f);
+  __builtin_unreachable();
+}
+
+std::string deadlock_report(const BlockState& b) {
+  std::string out = "deadlock: no thread can run; waiting:";
+  unsigned i = 0;
+  while (i < b.nthreads) {
+    const Fiber& f = b.fibers[i];
+    if (f.state != FiberState::AtBarrier && f.state != FiberState::AtWarp) { ++i; continue; }
+    unsigned j = i + 1;
+    while (j < b.nthreads && b.fibers[j].state == f.state && same_site(b.fibers[j].site, f.site)) ++j;
+    out += "\n  threads " + std::to_string(i) + "-" + std::to_string(j - 1) + " at " +
+           (f.state == FiberState::AtBarrier ? "__syncthreads" : "a warp collective") + " " + site_text(f.site);
+    i = j;
+  }
+  return out;
+}
+
+void run_block(Worker& w, Launch& L, uint64_t linear_block) {
+  const uint64_t gx = L.grid.x, gy = L.grid.y;
+  BlockState& b = w.block;
+  b.block_idx = {unsigned(linear_block % gx), unsigned((linear_block / gx) % gy), unsigned(linear_block / (gx * gy))};
+  blockIdx = b.block_idx;
+  blockDim = L.block;
+  gridDim = L.grid;
+  const unsigned n = L.block.x * L.block.y * L.block.z;
+  b.fibers = w.fibers;
+  b.nthreads = b.alive = n;
+  b.at_barrier = 0;
+  b.failed = false;
+  b.error.clear();
+  b.nwarps = (n + 31) / 32;
+  for (unsigned k = 0; k < b.nwarps; ++k) {
+    const unsigned lanes = std::min(32u, n - k * 32);
+    b.warps[k].live = lanes == 32 ? 0xffffffffu : (1u << lanes) - 1u;
+    b.warps[k].group_count = 0;
+  }
+  b.random = L.random;
+  if (L.random) b.rng.seed(L.seed ^ (L.launch_id * 0x9e3779b97f4a7c15ull) ^ (linear_block * 0xbf58476d1ce4e5b9ull));
+  b.ready_head = 0;
+  b.ready_count = 0;
+  std::memset(dynamic_smem, L.random ? int(b.rng() & 0xff) : 0xff, L.smem);  // garbage, to expose reads of unwritten smem
+
+  const size_t bytes = stack_bytes();
+  for (unsigned i = 0; i < n; ++i) {
+    Fiber& f = w.fibers[i];
+    f.ts.thread_idx = {i % L.block.x, (i / L.block.x) % L.block.y, i / (L.block.x * L.block.y)};
+    f.ts.linear = i;
+    f.ts.lane = i % 32;
+    f.ts.warp = i / 32;
+    f.ts.block = &b;
+    f.state = FiberState::Ready;
+    unsigned char* lo = w.stacks.get(i);
+#ifdef GPUSIM_ASAN
+    __asan_unpoison_memory_region(lo, bytes);  // frames of a fiber that never returned stay poisoned
+#endif
+    f.ctx = bctx::make_fcontext(lo + bytes, bytes, fiber_main);
+    push_ready(b, i);
+  }
+  while (b.ready_count > 0 && !b.failed) {
+    const unsigned i = pop_ready(b);
+    Fiber& f = w.fibers[i];
+    tl_thread = &f.ts;
+    threadIdx = f.ts.thread_idx;
+#ifdef GPUSIM_ASAN
+    __sanitizer_start_switch_fiber(&w.sched_fake_stack, w.stacks.get(i), bytes);
+#endif
+    bctx::transfer_t t = bctx::jump_fcontext(f.ctx, &f);
+#ifdef GPUSIM_ASAN
+    __sanitizer_finish_switch_fiber(w.sched_fake_stack, nullptr, nullptr);
+#endif
+    f.ctx = t.fctx;
+  }
+  tl_thread = nullptr;
+  if (!b.failed && b.alive > 0) fail_block(b, deadlock_report(b));
+  if (b.failed) {
+    std::lock_guard<std::mutex> lk(L.error_mutex);
+    if (!L.failed.exchange(true)) L.error = b.error;
+  }
+}
+
+void run_blocks(Worker& w, Launch& L) {
+  w.launch = &L;
+  for (;;) {
+    if (L.failed.load(std::memory_order_relaxed)) break;
+    const uint64_t i = L.next.fetch_add(1, std::memory_order_relaxed);
+    if (i >= L.block_count) break;
+    const uint64_t block = L.random ? uint64_t((unsigned __int128)(L.perm_a) * i % L.block_count + L.perm_b) % L.block_count : i;
+    run_block(w, L, block);
+  }
+  w.launch = nullptr;
+}
+
+// Worker threads besides the launching host thread, which works too.
+class Pool {
+ public:
+  explicit Pool(int workers) {
+    for (int i = 1; i < workers; ++i) threads_.emplace_back([this] { loop(); });
+  }
+  ~Pool() {
+    {
+      std::lock_guard<std::mutex> lk(m_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+  void run(Launch& L) {
+    {
+      std::lock_guard<std::mutex> lk(m_);
+      job_ = &L;
+      ++generation_;
+      busy_ = int(threads_.size());
+    }
+    cv_.notify_all();
+    run_blocks(this_worker(), L);
+    std::unique_lock<std::mutex> lk(m_);
+    done_cv_.wait(lk, [&] { return busy_ == 0; });
+    job_ = nullptr;
+  }
+  int size() const { return int(threads_.size()) + 1; }
+
+ private:
+  void loop() {
+    uint64_t seen = 0;
+    for (;;) {
+      Launch* L;
+      {
+        std::unique_lock<std::mutex> lk(m_);
+        cv_.wait(lk, [&] { return stop_ || generation_ != seen; });
+        if (stop_) return;
+        seen = generation_;
+        L = job_;
+      }
+      run_blocks(this_worker(), *L);
+      {
+        std::lock_guard<std::mutex> lk(m_);
+        --busy_;
+      }
+      done_cv_.notify_all();
+    }
+  }
+  std::vector<std::thread> threads_;
+  std::mutex m_;
+  std::condition_variable cv_, done_cv_;
+  Launch* job_ = nullptr;
+  uint64_t generation_ = 0;
+  int busy_ = 0;
+  bool stop_ = false;
+};
+
+int configured_workers() {
+  if (const char* env = std::getenv("GPUSIM_WORKERS")) {
+    const int n = std::atoi(env);
+    if (n > 0) return std::min(n, 256);
+  }
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+Pool& pool() {
+  static Pool p(configured_workers());
+  return p;
+}
+
+std::string kernel_name(const void* kernel) {
+  Dl_info info{};
+  if (dladdr(kernel, &info) && info.dli_sname) {
+    int status = 0;
+    char* d = abi::__cxa_demangle(info.dli_sname, nullptr, nullptr, &status);
+    std::string s = status == 0 && d ? d : info.dli_sname;
+    std::free(d);
+    return s;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%p", kernel);
+  return std::string("kernel@") + buf;
+}
+
+std::string demangled(const char* type) {
+  int status = 0;
+  char* d = abi::__cxa_demangle(type, nullptr, nullptr, &status);
+  std::string s = status == 0 && d ? d : type;
+  std::free(d);
+  return s;
+}
+
+std::mutex launch_mutex;
+uint64_t launch_counter = 0;
+
+}  // namespace
+
+int block_barrier_result() { return tl_thread->block->barrier_result; }
+
+void block_barrier(int op, int predicate, const std::source_location& loc) {
+  ThreadState* t = tl_thread;
+  BlockState& b = *t->block;
+  Fiber& f = reinterpret_cast<Fiber&>(*t);
+  if (b.at_barrier == 0) {
+    b.barrier_site = loc;
+    b.barrier_op = op;
+    b.barrier_acc = op == 2 ? 1 : 0;
+    b.barrier_first = t->linear;
+  } else if (!same_site(loc, b.barrier_site) || op != b.barrier_op) {
+    fail_block(b, "divergent __syncthreads: thread " + thread_text(t->thread_idx) + " reached the barrier at " +
+                      site_text(loc) + " while thread " + thread_text(b.fibers[b.barrier_first].ts.thread_idx) +
+                      " waits at " + site_text(b.barrier_site));
+    f.state = FiberState::Failed;
+    yield_fiber(f);
+    return;
+  }
+  switch (op) {
+    case 1: b.barrier_acc += predicate != 0; break;
+    case 2: b.barrier_acc &= predicate != 0; break;
+    case 3: b.barrier_acc |= predicate != 0; break;
+    default: break;
+  }
+  f.state = FiberState::AtBarrier;
+  f.site = loc;
+  if (++b.at_barrier == b.alive) release_barrier(b);
+  yield_fiber(f);
+}
+
+void warp_collective(unsigned mask, WarpOp op, int width, size_t bytes, const std::source_location& loc,
+                     WarpCustomFn fn, void* fn_ctx) {
+  ThreadState* t = tl_thread;
+  BlockState& b = *t->block;
+  Fiber& f = reinterpret_cast<Fiber&>(*t);
+  const unsigned bit = 1u << t->lane;
+  auto fail_here = [&](const std::string& why) {
+    fail_block(b, std::string(op_name(op)) + " at " + site_text(loc) + ", thread " + thread_text(t->thread_idx) + ": " + why);
+    f.state = FiberState::Failed;
+    yield_fiber(f);
+  };
+  if (!(mask & bit)) {
+    char m[16];
+    std::snprintf(m, sizeof m, "0x%08x", mask);
+    return fail_here(std::string("lane ") + std::to_string(t->lane) + " is not in its own mask " + m);
+  }
+  if (width < 1 || width > 32 || (width & (width - 1)) != 0)
+    return fail_here("width " + std::to_string(width) + " is not a power of two in 1..32");
+  WarpState& ws = b.warps[t->warp];
+  int gi = 0;
+  while (gi < ws.group_count && !(ws.groups[gi].mask == mask && same_site(ws.groups[gi].site, loc))) ++gi;
+  if (gi == ws.group_count) {
+    ws.groups[ws.group_count++] = WarpGroup{loc, mask, 0, op, width, bytes, fn, fn_ctx};
+  } else if (ws.groups[gi].op != op || ws.groups[gi].width != width) {
+    return fail_here("lanes of one warp disagree on the operation or width at this call site");
+  }
+  ws.groups[gi].arrived |= bit;
+  f.state = FiberState::AtWarp;
+  f.site = loc;
+  const unsigned needed = mask & ws.live;
+  if ((ws.groups[gi].arrived & needed) == needed) complete_group(b, t->warp, gi);
+  yield_fiber(f);
+}
+
+cudaError_t launch(const cudaLaunchConfig_t* config, const void* kernel, Invoker invoke, const void* closure,
+                   const PointerArg* pointers, int pointer_count) {
+  if (!config) return record_error(cudaErrorInvalidValue, "cudaLaunchKernelEx: config is null");
+  if (!kernel) return record_error(cudaErrorInvalidDeviceFunction, "cudaLaunchKernelEx: kernel is null");
+  const dim3 g = config->gridDim, bd = config->blockDim;
+  const uint64_t threads = uint64_t(bd.x) * bd.y * bd.z;
+  auto dims = [](dim3 d) {
+    return "(" + std::to_string(d.x) + "," + std::to_string(d.y) + "," + std::to_string(d.z) + ")";
+  };
+  if (bd.x == 0 || bd.y == 0 || bd.z == 0 || bd.x > kMaxBlockDimXY || bd.y > kMaxBlockDimXY || bd.z > kMaxBlockDimZ ||
+      threads > kMaxThreadsPerBlock)
+    return record_error(cudaErrorInvalidConfiguration,
+                        "launch of " + kernel_name(kernel) + ": block " + dims(bd) + " exceeds the limits (x,y <= 1024, z <= 64, x*y*z <= 1024)");
+  if (g.x == 0 || g.y == 0 || g.z == 0 || g.x > kMaxGridDimX || g.y > kMaxGridDimYZ || g.z > kMaxGridDimYZ)
+    return record_error(cudaErrorInvalidConfiguration,
+                        "launch of " + kernel_name(kernel) + ": grid " + dims(g) + " exceeds the limits (x < 2^31, y,z <= 65535)");
+  const size_t smem_limit = dynamic_smem_limit(kernel);
+  if (config->dynamicSmemBytes > smem_limit)
+    return record_error(cudaErrorInvalidValue, "launch of " + kernel_name(kernel) + ": " +
+                                                   std::to_string(config->dynamicSmemBytes) +
+                                                   " bytes of dynamic shared memory, but the function's limit is " +
+                                                   std::to_string(smem_limit) +
+                                                   " (raise it with cudaFuncSetAttribute(..., cudaFuncAttributeMaxDynamicSharedMemorySize, n))");
+  for (int i = 0; i < pointer_count; ++i) {
+    const void* p = pointers[i].value;
+    if (!p || is_device_pointer(p)) continue;
+    return record_error(cudaErrorInvalidValue, "launch of " + kernel_name(kernel) + ": argument " +
+                                                   std::to_string(pointers[i].index) + " (" +
+                                                   demangled(pointers[i].type_name) + ") = " + pointer_text(p) +
+                                                   " is not device memory from cudaMalloc (" + pointer_origin(p) + ")");
+  }
+
+  std::lock_guard<std::mutex> lk(launch_mutex);
+  Launch L;
+  L.invoke = invoke;
+  L.closure = closure;
+  L.kernel = kernel;
+  L.grid = g;
+  L.block = bd;
+  L.smem = config->dynamicSmemBytes;
+  L.block_count = uint64_t(g.x) * g.y * g.z;
+  L.launch_id = ++launch_counter;
+  L.random = schedule() == Schedule::Random;
+  if (L.random) {
+    L.seed = schedule_seed();
+    std::mt19937_64 r(L.seed ^ (L.launch_id * 0x94d049bb133111ebull));
+    if (L.block_count > 1) {
+      do L.perm_a = 1 + r() % (L.block_count - 1);
+      while (std::gcd(L.perm_a, L.block_count) != 1);
+      L.perm_b = r() % L.block_count;
+    }
+  }
+  pool().run(L);
+  if (L.failed) record_async_error(cudaErrorLaunchFailure, kernel_name(kernel) + ": " + L.error);
+  return cudaSuccess;
+}
+
+}  // namespace sim_internal
+
+thread_local uint3 threadIdx;
+thread_local uint3 blockIdx;
+thread_local dim3 blockDim;
+thread_local dim3 gridDim;
+
+unsigned __activemask() { return sim_internal::tl_thread->block->warps[sim_internal::tl_thread->warp].live; }
+
+int worker_count() { return sim_internal::pool().size(); }
+
+}  // namespace gpusim
