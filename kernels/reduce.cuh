@@ -3,15 +3,7 @@
 // not depend on block scheduling (no float atomics).
 #pragma once
 #include "kernels/common.cuh"
-
-namespace gp::ref {
-// CPU reference, in double.
-inline double reduce_sum(const float* x, size_t n) {
-  double s = 0.0;
-  for (size_t i = 0; i < n; ++i) s += x[i];
-  return s;
-}
-}  // namespace gp::ref
+#include "kernels/reduce_ref.h"
 
 namespace GP_KERNEL_NS {
 

@@ -54,11 +54,15 @@ template <class T> class DeviceBuffer {
   T* get() const { return p_; }
   size_t size() const { return n_; }
   void upload(const std::vector<T>& host) {
-    if (n_) EXPECT_EQ(cudaMemcpy(p_, host.data(), n_ * sizeof(T), cudaMemcpyHostToDevice), cudaSuccess);
+    if (n_) {
+      EXPECT_EQ(cudaMemcpy(p_, host.data(), n_ * sizeof(T), cudaMemcpyHostToDevice), cudaSuccess);
+    }
   }
   std::vector<T> download() const {
     std::vector<T> host(n_);
-    if (n_) EXPECT_EQ(cudaMemcpy(host.data(), p_, n_ * sizeof(T), cudaMemcpyDeviceToHost), cudaSuccess);
+    if (n_) {
+      EXPECT_EQ(cudaMemcpy(host.data(), p_, n_ * sizeof(T), cudaMemcpyDeviceToHost), cudaSuccess);
+    }
     return host;
   }
 
