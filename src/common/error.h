@@ -1,15 +1,4 @@
-// The one exception type of the library: its message names the file or the thing,
-// and what was expected ("model.safetensors: tensor 'x' has shape [2,3], but ...").
+// Internal code includes the library's exception type from here. (A relative path,
+// so targets without the public include directory can use it too.)
 #pragma once
-
-#include <stdexcept>
-#include <string>
-
-namespace gp {
-
-class Error : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-}  // namespace gp
+#include "../../include/guidingpainter/error.hpp"

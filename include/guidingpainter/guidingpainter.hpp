@@ -1,0 +1,127 @@
+// guidingpainter: interactive sketch colorization that tells the user where to give
+// the next colour hint.
+//
+//   auto model = gp::Model::load("weights/guidingpainter-emoji.safetensors");
+//   gp::Session session(model, gp::Image::load("sketch.png"));
+//   for (const gp::Region& r : session.regions()) ...          // rank 1 is asked first
+//   session.set_hint(1, {230, 40, 40});
+//   session.colorize().save_png("out.png");
+//
+// Errors are thrown as gp::Error (a std::runtime_error) whose message names the file,
+// the tensor or the argument and what was expected. Nothing here exits or aborts.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "guidingpainter/device.hpp"
+#include "guidingpainter/error.hpp"
+
+namespace gp {
+
+struct Rgb {
+  uint8_t r = 0, g = 0, b = 0;
+  friend bool operator==(const Rgb&, const Rgb&) = default;
+};
+
+// An 8-bit RGB picture, rows top to bottom, pixels interleaved R, G, B.
+struct Image {
+  int width = 0, height = 0;
+  std::vector<uint8_t> rgb;  // width * height * 3
+
+  // PNG or JPEG; grey and alpha become RGB (alpha over white). Throws gp::Error.
+  static Image load(const std::string& path);
+  // Writes a PNG atomically: the file appears whole or not at all.
+  void save_png(const std::string& path) const;
+};
+
+// The model configuration, from the weights file's metadata.
+struct ModelConfig {
+  int width = 0;           // U-Net base width (64 in the paper)
+  int num_regions = 30;    // segmentation channels (Nc)
+  int train_size = 256;    // default working size (long side)
+  float center = 0.0f;     // subtracted from M and the one-hot input of the colorizer
+};
+
+struct ModelOptions {
+  Device device = Device::Auto;  // see device.hpp (GP_DEVICE overrides Auto)
+  int gpu_index = 0;             // which CUDA GPU, when on a GPU
+};
+
+// Weights loaded once onto a device; immutable and shareable by threads.
+class Model {
+ public:
+  static std::shared_ptr<const Model> load(const std::string& path, const ModelOptions& options = {});
+  ~Model();
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+
+  const ModelConfig& config() const;
+  const std::string& path() const;
+  std::string device_name() const;  // e.g. "gpusim (CPU SIMT simulator, sm_90 limits)"
+
+  struct Impl;
+  const Impl& impl() const { return *impl_; }
+
+ private:
+  explicit Model(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// A ranked non-empty region: `id` is its segmentation channel, `rank` its 1-based
+// order among the non-empty channels (rank 1 = lowest channel = asked first).
+struct Region {
+  int rank = 0;
+  int id = 0;
+  int64_t pixels = 0;
+  int x0 = 0, y0 = 0, x1 = 0, y1 = 0;  // bounding box at the working size, inclusive
+};
+
+struct SessionOptions {
+  int size = 0;                // long side of the working size; 0: the model's train_size
+  void* cuda_stream = nullptr; // a cudaStream_t to run on (GPU only); null: the session's own
+};
+
+// One sketch being coloured. Segmentation runs once, in the constructor; each
+// colorize() runs only the colorizer. Buffers are allocated once per session.
+class Session {
+ public:
+  Session(std::shared_ptr<const Model> model, const Image& sketch, const SessionOptions& options = {});
+  ~Session();
+  Session(Session&&) noexcept;
+  Session& operator=(Session&&) noexcept;
+
+  int width() const;   // working size the networks run at
+  int height() const;
+  const std::vector<Region>& regions() const;
+  // Region ids (segmentation channel 0..29) per pixel at the working size, row-major.
+  const std::vector<uint8_t>& labels() const;
+  // 1 where the pixel belongs to the region of that rank, else 0 (working size).
+  std::vector<uint8_t> region_mask(int rank) const;
+
+  // Hints by rank (1-based). Throws gp::Error for a rank out of range.
+  void set_hint(int rank, Rgb colour);
+  void clear_hint(int rank);
+  void clear_hints();
+  // The first n ranked regions get the mean colour of `reference` over the region
+  // (reference brought to the working size like the sketch).
+  void hints_from_reference(const Image& reference, int n);
+  // Hint colour of a rank, if it has one.
+  bool hint(int rank, Rgb* colour) const;
+
+  // The colorized picture at the sketch's original size, line art kept crisp.
+  Image colorize();
+  // The colorizer's tanh output at the working size: 3 x height x width, in [-1, 1].
+  std::vector<float> colorize_raw();
+  // The region picture: regions in distinct colours with their rank numbers.
+  Image region_overlay() const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace gp
