@@ -11,6 +11,7 @@
 // the tensor or the argument and what was expected. Nothing here exits or aborts.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -18,6 +19,7 @@
 
 #include "guidingpainter/device.hpp"
 #include "guidingpainter/error.hpp"
+#include "guidingpainter/model_config.hpp"
 
 namespace gp {
 
@@ -25,6 +27,9 @@ struct Rgb {
   uint8_t r = 0, g = 0, b = 0;
   friend bool operator==(const Rgb&, const Rgb&) = default;
 };
+
+// An RGB colour on the 0..255 scale with fractions kept (a region's mean colour).
+using Colour = std::array<float, 3>;
 
 // An 8-bit RGB picture, rows top to bottom, pixels interleaved R, G, B.
 struct Image {
@@ -35,14 +40,6 @@ struct Image {
   static Image load(const std::string& path);
   // Writes a PNG atomically: the file appears whole or not at all.
   void save_png(const std::string& path) const;
-};
-
-// The model configuration, from the weights file's metadata.
-struct ModelConfig {
-  int width = 0;           // U-Net base width (64 in the paper)
-  int num_regions = 30;    // segmentation channels (Nc)
-  int train_size = 256;    // default working size (long side)
-  float center = 0.0f;     // subtracted from M and the one-hot input of the colorizer
 };
 
 struct ModelOptions {
@@ -103,13 +100,20 @@ class Session {
 
   // Hints by rank (1-based). Throws gp::Error for a rank out of range.
   void set_hint(int rank, Rgb colour);
+  void set_hint(int rank, const Colour& colour);
   void clear_hint(int rank);
   void clear_hints();
   // The first n ranked regions get the mean colour of `reference` over the region
   // (reference brought to the working size like the sketch).
   void hints_from_reference(const Image& reference, int n);
+  // Mean colour of `reference` (brought to the working size) over each ranked region;
+  // element k belongs to rank k + 1.
+  std::vector<Colour> region_mean_colours(const Image& reference) const;
   // Hint colour of a rank, if it has one.
-  bool hint(int rank, Rgb* colour) const;
+  bool hint(int rank, Colour* colour) const;
+  // `image` brought to the working size by the sketch's rule (area average when
+  // shrinking, bilinear when enlarging, untouched when it already has that size).
+  Image to_working_size(const Image& image) const;
 
   // The colorized picture at the sketch's original size, line art kept crisp.
   Image colorize();

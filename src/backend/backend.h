@@ -8,10 +8,31 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
+
+#include "kernels/regions_ref.h"
 
 namespace gp {
 
 enum class DeviceKind { Cuda, Simulator };
+
+// One convolution's weights on the device, packed by Backend::pack_conv_weights.
+struct DeviceConv {
+  const float* packed = nullptr;
+  const float* bias = nullptr;  // [cout]
+  int cout = 0, cin = 0, ksize = 0;
+};
+
+// The colorizer's first-layer input, gathered on the fly (kernels/conv.cuh).
+struct ColorizerInput {
+  const float* sketch = nullptr;    // [h][w] in [-1, 1]
+  const uint8_t* labels = nullptr;  // [h][w] region ids
+  const float* colors = nullptr;    // [30][3] hint colours in [-1, 1]
+  const uint8_t* active = nullptr;  // [30] nonzero: hinted
+  int h = 0, w = 0;
+  float center = 0.0f;
+};
+
 
 class Backend {
  public:
@@ -33,6 +54,29 @@ class Backend {
   virtual void rgb8_to_float(const uint8_t* rgb, size_t pixels, float* y) = 0;
   virtual void float_to_rgb8(const float* y, size_t pixels, uint8_t* rgb) = 0;
   virtual void argmax_channels(const float* logits, size_t pixels, int channels, uint8_t* labels) = 0;
+
+  // Convolutions (NHWC, batch 1). Host-side packing is the kernel family's layout.
+  virtual std::vector<float> pack_conv_weights(const float* torch_weight, int cout, int cin, int ksize) const = 0;
+  // out [h][w][cout] = relu(conv3x3(x) + bias)
+  virtual void conv3x3_relu(const float* x, int h, int w, int c, const DeviceConv& conv, float* out) = 0;
+  // the same on the 2x2 max-pool of x [h_in][w_in][c] (output h_in/2 x w_in/2)
+  virtual void conv3x3_relu_pooled(const float* x, int h_in, int w_in, int c, const DeviceConv& conv, float* out) = 0;
+  // the same on [skip, pad(upsample2x(low))] (output h x w)
+  virtual void conv3x3_relu_up(const float* skip, int h, int w, int c_skip, const float* low, int h_low, int w_low,
+                               int c_low, const DeviceConv& conv, float* out) = 0;
+  virtual void conv3x3_relu_colorizer(const ColorizerInput& in, const DeviceConv& conv, float* out) = 0;
+  // out [h][w][cout] = tanh(conv1x1(x) + bias)
+  virtual void conv1x1_tanh(const float* x, int h, int w, int c, const DeviceConv& conv, float* out) = 0;
+  // labels [h][w] = argmax_c(conv1x1(x) + bias); logits [h][w][cout] too unless null
+  virtual void conv1x1_argmax(const float* x, int h, int w, int c, const DeviceConv& conv, uint8_t* labels,
+                              float* logits) = 0;
+
+  // stats [num_regions]; rgb [h][w][3] may be null (sums stay 0).
+  virtual void region_stats(const uint8_t* labels, const uint8_t* rgb, int w, int h, int num_regions,
+                            RegionStats* stats) = 0;
+  // C [pixels][3], M [pixels] from labels and a hint table (for pictures and checks).
+  virtual void hint_scatter(const uint8_t* labels, size_t pixels, int num_regions, const float* table,
+                            const uint8_t* active, float* colour, float* mask) = 0;
 };
 
 namespace gp_sim_backend {

@@ -3,7 +3,10 @@
 #include <string>
 
 #include "kernels/argmax.cuh"
+#include "kernels/conv.cuh"
+#include "kernels/hints.cuh"
 #include "kernels/image.cuh"
+#include "kernels/regions.cuh"
 #include "src/backend/backend.h"
 #include "src/common/error.h"
 
@@ -65,7 +68,51 @@ class RuntimeBackend final : public gp::Backend {
     check(GP_KERNEL_NS::argmax_channels(logits, pixels, channels, labels, nullptr), "argmax_channels");
   }
 
+  std::vector<float> pack_conv_weights(const float* torch_weight, int cout, int cin, int ksize) const override {
+    return GP_KERNEL_NS::conv_pack_weights(torch_weight, cout, cin, ksize);
+  }
+  void conv3x3_relu(const float* x, int h, int w, int c, const gp::DeviceConv& conv, float* out) override {
+    check(GP_KERNEL_NS::conv3x3_bias_relu(GP_KERNEL_NS::ConvPlain{x, h, w, c}, weights(conv), out, nullptr),
+          "conv3x3_bias_relu");
+  }
+  void conv3x3_relu_pooled(const float* x, int h_in, int w_in, int c, const gp::DeviceConv& conv, float* out) override {
+    check(GP_KERNEL_NS::conv3x3_bias_relu(GP_KERNEL_NS::ConvMaxPool{x, h_in, w_in, c}, weights(conv), out, nullptr),
+          "conv3x3_bias_relu (max-pool gather)");
+  }
+  void conv3x3_relu_up(const float* skip, int h, int w, int c_skip, const float* low, int h_low, int w_low, int c_low,
+                       const gp::DeviceConv& conv, float* out) override {
+    const GP_KERNEL_NS::ConvUpConcat in{skip, h, w, c_skip, low, h_low, w_low, c_low};
+    check(GP_KERNEL_NS::conv3x3_bias_relu(in, weights(conv), out, nullptr), "conv3x3_bias_relu (upsample gather)");
+  }
+  void conv3x3_relu_colorizer(const gp::ColorizerInput& c, const gp::DeviceConv& conv, float* out) override {
+    const GP_KERNEL_NS::ConvColorizer in{c.sketch, c.labels, c.colors, c.active, c.h, c.w, c.center};
+    check(GP_KERNEL_NS::conv3x3_bias_relu(in, weights(conv), out, nullptr), "conv3x3_bias_relu (colorizer gather)");
+  }
+  void conv1x1_tanh(const float* x, int h, int w, int c, const gp::DeviceConv& conv, float* out) override {
+    check(GP_KERNEL_NS::conv1x1_bias_tanh(GP_KERNEL_NS::ConvPlain{x, h, w, c}, weights(conv), out, nullptr),
+          "conv1x1_bias_tanh");
+  }
+  void conv1x1_argmax(const float* x, int h, int w, int c, const gp::DeviceConv& conv, uint8_t* labels,
+                      float* logits) override {
+    check(GP_KERNEL_NS::conv1x1_argmax(GP_KERNEL_NS::ConvPlain{x, h, w, c}, weights(conv), labels, logits, nullptr),
+          "conv1x1_argmax");
+  }
+
+  void region_stats(const uint8_t* labels, const uint8_t* rgb, int w, int h, int num_regions,
+                    gp::RegionStats* stats) override {
+    check(GP_KERNEL_NS::region_stats(labels, rgb, w, h, num_regions, stats, nullptr), "region_stats");
+  }
+  void hint_scatter(const uint8_t* labels, size_t pixels, int num_regions, const float* table, const uint8_t* active,
+                    float* colour, float* mask) override {
+    check(GP_KERNEL_NS::hint_scatter(labels, pixels, num_regions, table, active, colour, mask, nullptr),
+          "hint_scatter");
+  }
+
  private:
+  static GP_KERNEL_NS::ConvWeights weights(const gp::DeviceConv& c) {
+    return GP_KERNEL_NS::ConvWeights{c.packed, c.bias, c.cout, c.cin, c.ksize};
+  }
+
   gp::DeviceKind kind_;
   int device_;
   std::string name_;

@@ -1,67 +1,154 @@
-// guidingpainter: the command-line tool.
-//
-// Exit codes: 0 success, 2 bad input or a failure the message explains.
+// guidingpainter: the command-line tool. People's scripts use these options as they
+// are (see README). Exit codes: 0 success, 2 bad input or a failure the one-line
+// message on stderr explains; no output file is ever left half-written.
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
-#include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <random>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
-#include "guidingpainter/device.hpp"
-#include "src/backend/select.h"
-#include "src/common/error.h"
-#include "kernels/argmax_ref.h"
+#include "guidingpainter/guidingpainter.hpp"
+#include "src/cli/eval.h"
+#include "src/cli/hint_spec.h"
+#include "src/cli/selftest.h"
+#include "src/image/file_io.h"
+#include "src/image/npy.h"
 
 namespace {
 
 constexpr const char* kVersion = "0.1.0";
-constexpr const char* kBundledModel = "weights/guidingpainter-emoji.safetensors";
 
-// Device memory owned by a backend for the length of a scope.
-class DeviceBytes {
- public:
-  DeviceBytes(gp::Backend& b, size_t bytes, const char* what) : b_(b), p_(b.alloc(bytes, what)) {}
-  ~DeviceBytes() { b_.release(p_); }
-  DeviceBytes(const DeviceBytes&) = delete;
-  DeviceBytes& operator=(const DeviceBytes&) = delete;
-  template <class T> T* as() const { return static_cast<T*>(p_); }
-
- private:
-  gp::Backend& b_;
-  void* p_;
-};
-
-// Runs the first kernel families on the chosen device against the CPU references.
-int selftest(gp::Backend& backend) {
-  const size_t pixels = 33 * 47;
-  std::mt19937 rng(7);
-  std::vector<float> logits(pixels * 30);
-  for (auto& v : logits) v = std::uniform_real_distribution<float>(-4.0f, 4.0f)(rng);
-  std::vector<uint8_t> expect(pixels), got(pixels);
-  gp::ref::argmax_channels(logits.data(), pixels, 30, expect.data());
-  DeviceBytes d_logits(backend, logits.size() * sizeof(float), "selftest logits");
-  DeviceBytes d_labels(backend, pixels, "selftest labels");
-  backend.upload(d_logits.as<void>(), logits.data(), logits.size() * sizeof(float));
-  backend.argmax_channels(d_logits.as<float>(), pixels, 30, d_labels.as<uint8_t>());
-  backend.synchronize("selftest");
-  backend.download(got.data(), d_labels.as<void>(), pixels);
-  const bool ok = got == expect;
-  std::printf("selftest on %s: channel argmax over 30 channels at 33 x 47: %s\n", backend.name().c_str(),
-              ok ? "ok" : "MISMATCH");
-  return ok ? 0 : 1;
+std::string default_model_path() {
+  if (const char* env = std::getenv("GP_MODEL"); env && *env) return env;
+  return GP_BUNDLED_MODEL;  // set by CMake: the bundled model in the source tree
 }
 
-int no_model(const std::string& model) {
-  if (!std::filesystem::exists(model)) {
-    std::fprintf(stderr, "guidingpainter: no model yet: %s does not exist (the bundled model is not trained yet)\n",
-                 model.c_str());
+struct Common {
+  std::string model = default_model_path();
+  std::string device = "auto";
+  int size = 0;
+};
+
+gp::Session open_session(const std::shared_ptr<const gp::Model>& model, const std::string& sketch, int size) {
+  gp::SessionOptions options;
+  options.size = size;
+  return gp::Session(model, gp::Image::load(sketch), options);
+}
+
+std::shared_ptr<const gp::Model> load_model(const Common& c) {
+  if (c.size < 0) throw gp::Error("--size " + std::to_string(c.size) + ": must be positive");
+  gp::ModelOptions options;
+  options.device = gp::parse_device(c.device);
+  return gp::Model::load(c.model, options);
+}
+
+// Labels at the working size as int32 H x W.
+void write_labels(const std::string& path, const gp::Session& s) {
+  const auto& labels = s.labels();
+  std::vector<int32_t> ids(labels.begin(), labels.end());
+  gp::write_npy(path, ids, {size_t(s.height()), size_t(s.width())});
+}
+
+nlohmann::json regions_json(const gp::Session& s) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const gp::Region& r : s.regions())
+    out.push_back({{"rank", r.rank}, {"id", r.id}, {"pixels", r.pixels}, {"box", {r.x0, r.y0, r.x1, r.y1}}});
+  return out;
+}
+
+void write_text(const std::string& path, const std::string& text) {
+  gp::write_file_atomically(path, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+}
+
+int cmd_info(const Common& c) {
+  const auto model = load_model(c);
+  const gp::ModelConfig& cfg = model->config();
+  std::printf("model:        %s\n", model->path().c_str());
+  std::printf("width:        %d\n", cfg.width);
+  std::printf("regions:      %d\n", cfg.num_regions);
+  std::printf("train size:   %d\n", cfg.train_size);
+  std::printf("center:       %g\n", double(cfg.center));
+  std::printf("device:       %s\n", model->device_name().c_str());
+  return 0;
+}
+
+int cmd_regions(const Common& c, const std::string& sketch, const std::string& out, const std::string& labels,
+                const std::string& json) {
+  const auto model = load_model(c);
+  gp::Session s = open_session(model, sketch, c.size);
+  const gp::Image overlay = s.region_overlay();
+  const std::string json_text = regions_json(s).dump(1) + "\n";
+  overlay.save_png(out);
+  if (!labels.empty()) write_labels(labels, s);
+  if (!json.empty()) write_text(json, json_text);
+  std::printf("%zu regions at %d x %d; overlay written to %s\n", s.regions().size(), s.width(), s.height(), out.c_str());
+  return 0;
+}
+
+int cmd_colorize(const Common& c, const std::string& sketch, const std::string& out,
+                 const std::vector<std::string>& hint_texts, const std::string& reference, int reference_hints,
+                 const std::string& raw, const std::string& labels) {
+  std::vector<gp::cli::HintSpec> hints;
+  for (const auto& text : hint_texts) hints.push_back(gp::cli::parse_hint(text));
+  if (reference.empty() != (reference_hints < 0))
+    throw gp::Error("--reference and --hints go together (the first K ranked regions get the reference's colours)");
+  const auto model = load_model(c);
+  gp::Session s = open_session(model, sketch, c.size);
+  const int regions = int(s.regions().size());
+  for (const auto& h : hints)
+    if (h.rank > regions)
+      throw gp::Error("--hint " + std::to_string(h.rank) + "=...: rank out of range: " + sketch + " has " +
+                      std::to_string(regions) + " regions");
+  if (!reference.empty()) s.hints_from_reference(gp::Image::load(reference), reference_hints);
+  for (const auto& h : hints) s.set_hint(h.rank, h.colour);
+  const gp::Image picture = s.colorize();
+  picture.save_png(out);
+  if (!raw.empty()) gp::write_npy(raw, s.colorize_raw(), {3, size_t(s.height()), size_t(s.width())});
+  if (!labels.empty()) write_labels(labels, s);
+  std::printf("colorized %s (%d x %d, %d regions) -> %s\n", sketch.c_str(), s.width(), s.height(), regions, out.c_str());
+  return 0;
+}
+
+void print_progress(const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); }
+
+int cmd_eval(const Common& c, gp::cli::EvalOptions options, const std::string& order, const std::string& hints,
+             const std::string& json) {
+  if (order == "priority") {
+    options.order = gp::cli::HintOrder::Priority;
+  } else if (order == "random") {
+    options.order = gp::cli::HintOrder::Random;
   } else {
-    std::fprintf(stderr, "guidingpainter: %s: the inference engine is not implemented yet\n", model.c_str());
+    throw gp::Error("--order '" + order + "': expected priority or random");
   }
-  return 2;
+  std::stringstream list(hints);
+  for (std::string item; std::getline(list, item, ',');) {
+    size_t used = 0;
+    int k = -1;
+    try {
+      k = std::stoi(item, &used);
+    } catch (const std::exception&) {
+    }
+    if (used != item.size() || k < 0) throw gp::Error("--hints '" + hints + "': expected non-negative counts like 0,1,2,5");
+    options.hints.push_back(k);
+  }
+  options.size = c.size;
+  const auto model = load_model(c);
+  const auto r = gp::cli::run_eval(model, options, print_progress);
+  std::printf("%d images, %.2f non-empty regions per image, order %s\n", r.images, r.mean_regions, order.c_str());
+  std::printf("%8s %10s %10s\n", "hints", "PSNR dB", "flat dB");
+  for (size_t k = 0; k < options.hints.size(); ++k)
+    std::printf("%8d %10.2f %10.2f\n", options.hints[k], r.psnr[k], r.flat_psnr[k]);
+  if (!json.empty()) {
+    nlohmann::json j = {{"order", order},         {"images", r.images},      {"hints", options.hints},
+                        {"psnr", r.psnr},         {"flat_psnr", r.flat_psnr}, {"mean_regions", r.mean_regions},
+                        {"model", c.model},       {"seed", options.seed}};
+    write_text(json, j.dump(1) + "\n");
+  }
+  return 0;
 }
 
 }  // namespace
@@ -69,18 +156,49 @@ int no_model(const std::string& model) {
 int main(int argc, char** argv) {
   CLI::App app{"guidingpainter: interactive sketch colorization that tells you where to give the next colour hint"};
   app.require_subcommand(1);
-  std::string device_text = "auto";
-  app.add_option("--device", device_text, "where kernels run: auto, cuda or sim (default auto; env GP_DEVICE)");
+  Common common;
   app.set_version_flag("--version", kVersion);
+  auto add_common = [&](CLI::App* cmd, bool with_size) {
+    cmd->add_option("--model", common.model, "weights (.safetensors); default: the bundled model or $GP_MODEL");
+    cmd->add_option("--device", common.device, "auto, cuda or sim (default auto; env GP_DEVICE)");
+    if (with_size) cmd->add_option("--size", common.size, "long side of the working size (default: the model's training size)");
+  };
 
-  std::string model = kBundledModel, sketch, output;
-  auto* selftest_cmd = app.add_subcommand("selftest", "run a kernel on the chosen device and check it against the CPU");
-  auto* info_cmd = app.add_subcommand("info", "print a model's configuration");
-  info_cmd->add_option("--model", model, "weights (.safetensors)");
-  auto* colorize_cmd = app.add_subcommand("colorize", "colorize a sketch");
-  colorize_cmd->add_option("--model", model, "weights (.safetensors)");
-  colorize_cmd->add_option("--sketch", sketch, "sketch image (PNG or JPEG)")->required();
-  colorize_cmd->add_option("-o", output, "output PNG")->required();
+  auto* selftest = app.add_subcommand("selftest", "run a kernel on the chosen device and check it against the CPU");
+  selftest->add_option("--device", common.device, "auto, cuda or sim");
+
+  auto* info = app.add_subcommand("info", "print a model's configuration");
+  add_common(info, false);
+
+  std::string sketch, out, labels, json, raw, reference;
+  std::vector<std::string> hint_texts;
+  int reference_hints = -1;
+  auto* regions = app.add_subcommand("regions", "rank the regions of a sketch and draw them");
+  add_common(regions, true);
+  regions->add_option("--sketch", sketch, "sketch (PNG or JPEG)")->required();
+  regions->add_option("-o", out, "region overlay PNG")->required();
+  regions->add_option("--labels", labels, "region ids as int32 H x W .npy (working size)");
+  regions->add_option("--json", json, "ranked regions as JSON");
+
+  auto* colorize = app.add_subcommand("colorize", "colorize a sketch");
+  add_common(colorize, true);
+  colorize->add_option("--sketch", sketch, "sketch (PNG or JPEG)")->required();
+  colorize->add_option("-o", out, "colorized PNG at the sketch's size")->required();
+  colorize->add_option("--hint", hint_texts, "RANK=#RRGGBB, repeatable; overrides the reference's colour");
+  colorize->add_option("--reference", reference, "colour image whose region means become hints");
+  colorize->add_option("--hints", reference_hints, "how many ranked regions take the reference's colour");
+  colorize->add_option("--raw", raw, "network output as float32 3 x H x W .npy (working size)");
+  colorize->add_option("--labels", labels, "region ids as int32 H x W .npy (working size)");
+
+  gp::cli::EvalOptions eval_options;
+  std::string eval_hints = "0,1,2,5,10,20,30", order = "priority";
+  auto* eval = app.add_subcommand("eval", "PSNR against ground truth by number of hints");
+  add_common(eval, true);
+  eval->add_option("--data", eval_options.data_dir, "DIR with sketch/*.png and color/*.png")->required();
+  eval->add_option("--hints", eval_hints, "comma-separated hint counts (default 0,1,2,5,10,20,30)");
+  eval->add_option("--order", order, "priority or random (default priority)");
+  eval->add_option("--seed", eval_options.seed, "seed of the random order (default 0)");
+  eval->add_option("--json", json, "results as JSON");
 
   try {
     app.parse(argc, argv);
@@ -88,14 +206,14 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   try {
-    const gp::Device device = gp::parse_device(device_text);
-    if (*selftest_cmd) {
-      auto backend = gp::open_backend(device);
-      return selftest(*backend);
-    }
-    return no_model(model);
-  } catch (const gp::Error& e) {
+    if (*selftest) return gp::cli_selftest(gp::parse_device(common.device));
+    if (*info) return cmd_info(common);
+    if (*regions) return cmd_regions(common, sketch, out, labels, json);
+    if (*colorize) return cmd_colorize(common, sketch, out, hint_texts, reference, reference_hints, raw, labels);
+    if (*eval) return cmd_eval(common, eval_options, order, eval_hints, json);
+  } catch (const std::exception& e) {
     std::fprintf(stderr, "guidingpainter: %s\n", e.what());
     return 2;
   }
+  return 2;
 }

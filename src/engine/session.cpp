@@ -1,0 +1,202 @@
+// Session: one sketch being coloured. The constructor runs the segmentation once;
+// every colorize() uploads the 30-entry hint table and runs only the colorizer.
+#include <algorithm>
+#include <cmath>
+#include <optional>
+#include <string>
+
+#include "src/engine/model_impl.h"
+#include "src/image/image_io.h"
+#include "src/image/overlay.h"
+#include "src/image/resize.h"
+
+namespace gp {
+
+struct Session::Impl {
+  std::shared_ptr<const Model> model;
+  Backend* backend;
+  Image original;       // the sketch as given
+  int w = 0, h = 0;     // working size
+  UNetWorkspace workspace;
+  DeviceArray<float> x;            // [h][w] grey sketch in [-1, 1]
+  DeviceArray<uint8_t> labels_d;   // [h][w]
+  DeviceArray<float> colors_d;     // [num_regions][3]
+  DeviceArray<uint8_t> active_d;   // [num_regions]
+  DeviceArray<float> out_d;        // [h][w][3]
+  DeviceArray<uint8_t> rgb_d;      // [h][w][3] scratch for pictures at the working size
+  DeviceArray<RegionStats> stats_d;
+  std::vector<uint8_t> labels;
+  std::vector<Region> regions;
+  std::vector<std::optional<Colour>> hints;  // by rank - 1
+
+  Impl(std::shared_ptr<const Model> m, const Image& sketch, Size size)
+      : model(std::move(m)),
+        backend(model->impl().backend.get()),
+        original(sketch),
+        w(size.width),
+        h(size.height),
+        workspace(*backend, model->config().width, size.height, size.width),
+        x(*backend, size_t(w) * h, "sketch"),
+        labels_d(*backend, size_t(w) * h, "region labels"),
+        colors_d(*backend, size_t(model->config().num_regions) * 3, "hint colours"),
+        active_d(*backend, size_t(model->config().num_regions), "hint flags"),
+        out_d(*backend, size_t(w) * h * 3, "colorization"),
+        rgb_d(*backend, size_t(w) * h * 3, "working-size picture"),
+        stats_d(*backend, size_t(model->config().num_regions), "region statistics") {}
+
+  const Model::Impl& m() const { return model->impl(); }
+  int num_regions() const { return m().config.num_regions; }
+
+  // Region statistics of the labels, with a picture's colour sums when rgb is given.
+  std::vector<RegionStats> region_stats(const Image* picture) {
+    if (picture) rgb_d.upload(picture->rgb);
+    backend->region_stats(labels_d.get(), picture ? rgb_d.get() : nullptr, w, h, num_regions(), stats_d.get());
+    return stats_d.download();
+  }
+
+  void check_rank(int rank) const {
+    if (rank < 1 || rank > int(regions.size()))
+      throw Error("rank " + std::to_string(rank) + " is out of range: this sketch has " +
+                  std::to_string(regions.size()) + " regions (ranks 1.." + std::to_string(regions.size()) + ")");
+  }
+
+  void run_colorizer() {
+    const int n = num_regions();
+    std::vector<float> table(size_t(n) * 3, 0.0f);
+    std::vector<uint8_t> active(size_t(n), 0);
+    for (size_t k = 0; k < hints.size(); ++k) {
+      if (!hints[k]) continue;
+      const int id = regions[k].id;
+      active[id] = 1;
+      for (int c = 0; c < 3; ++c) table[3 * id + c] = float(2.0 * double((*hints[k])[c]) / 255.0 - 1.0);
+    }
+    colors_d.upload(table);
+    active_d.upload(active);
+    ColorizerInput in;
+    in.sketch = x.get();
+    in.labels = labels_d.get();
+    in.colors = colors_d.get();
+    in.active = active_d.get();
+    in.h = h;
+    in.w = w;
+    in.center = m().config.center;
+    workspace.colorize(*backend, m().colorizer, in, out_d.get());
+    backend->synchronize("colorize");
+  }
+};
+
+namespace {
+
+Size session_size(const Model& model, const Image& sketch, const SessionOptions& options) {
+  check_image(sketch, "sketch");
+  const int n = options.size > 0 ? options.size : model.config().train_size;
+  if (options.size < 0) throw Error("size " + std::to_string(options.size) + " is not positive");
+  return working_size(sketch.width, sketch.height, n);
+}
+
+}  // namespace
+
+Session::Session(std::shared_ptr<const Model> model, const Image& sketch, const SessionOptions& options) {
+  if (!model) throw Error("Session: no model");
+  const Size size = session_size(*model, sketch, options);
+  impl_ = std::make_unique<Impl>(std::move(model), sketch, size);
+  Impl& s = *impl_;
+  const Image working = resize(sketch, size);
+  s.rgb_d.upload(working.rgb);
+  s.backend->rgb8_to_grey(s.rgb_d.get(), size_t(s.w) * s.h, s.x.get());
+  s.workspace.segment(*s.backend, s.m().segmentator, s.x.get(), s.labels_d.get(), nullptr);
+  s.labels = s.labels_d.download();
+  const std::vector<RegionStats> stats = s.region_stats(nullptr);
+  for (const int id : ranked_regions(stats.data(), s.num_regions())) {
+    const RegionStats& r = stats[id];
+    s.regions.push_back(Region{int(s.regions.size()) + 1, id, int64_t(r.count), int(r.x0), int(r.y0), int(r.x1), int(r.y1)});
+  }
+  s.hints.assign(s.regions.size(), std::nullopt);
+}
+
+Session::~Session() = default;
+Session::Session(Session&&) noexcept = default;
+Session& Session::operator=(Session&&) noexcept = default;
+
+int Session::width() const { return impl_->w; }
+int Session::height() const { return impl_->h; }
+const std::vector<Region>& Session::regions() const { return impl_->regions; }
+const std::vector<uint8_t>& Session::labels() const { return impl_->labels; }
+
+std::vector<uint8_t> Session::region_mask(int rank) const {
+  impl_->check_rank(rank);
+  const int id = impl_->regions[rank - 1].id;
+  std::vector<uint8_t> mask(impl_->labels.size());
+  for (size_t p = 0; p < mask.size(); ++p) mask[p] = impl_->labels[p] == id;
+  return mask;
+}
+
+void Session::set_hint(int rank, Rgb colour) { set_hint(rank, Colour{float(colour.r), float(colour.g), float(colour.b)}); }
+
+void Session::set_hint(int rank, const Colour& colour) {
+  impl_->check_rank(rank);
+  for (float c : colour)
+    if (!(c >= 0.0f && c <= 255.0f)) throw Error("hint colour component " + std::to_string(c) + " is outside 0..255");
+  impl_->hints[rank - 1] = colour;
+}
+
+void Session::clear_hint(int rank) {
+  impl_->check_rank(rank);
+  impl_->hints[rank - 1].reset();
+}
+
+void Session::clear_hints() { std::fill(impl_->hints.begin(), impl_->hints.end(), std::nullopt); }
+
+bool Session::hint(int rank, Colour* colour) const {
+  impl_->check_rank(rank);
+  const auto& h = impl_->hints[rank - 1];
+  if (h && colour) *colour = *h;
+  return h.has_value();
+}
+
+Image Session::to_working_size(const Image& image) const {
+  check_image(image, "image");
+  return resize(image, Size{impl_->w, impl_->h});
+}
+
+std::vector<Colour> Session::region_mean_colours(const Image& reference) const {
+  const Image working = to_working_size(reference);
+  const std::vector<RegionStats> stats = impl_->region_stats(&working);
+  std::vector<Colour> means;
+  for (const Region& r : impl_->regions) {
+    const RegionStats& s = stats[r.id];
+    Colour c;
+    for (int k = 0; k < 3; ++k) c[k] = float(double(s.sum[k]) / double(s.count));
+    means.push_back(c);
+  }
+  return means;
+}
+
+void Session::hints_from_reference(const Image& reference, int n) {
+  if (n < 0) throw Error("hints_from_reference: the hint count " + std::to_string(n) + " is negative");
+  const std::vector<Colour> means = region_mean_colours(reference);
+  const int count = std::min<int>(n, int(means.size()));
+  for (int k = 0; k < count; ++k) impl_->hints[k] = means[k];
+}
+
+std::vector<float> Session::colorize_raw() {
+  impl_->run_colorizer();
+  const std::vector<float> hwc = impl_->out_d.download();
+  const size_t pixels = size_t(impl_->w) * impl_->h;
+  std::vector<float> chw(hwc.size());
+  for (size_t p = 0; p < pixels; ++p)
+    for (int c = 0; c < 3; ++c) chw[c * pixels + p] = hwc[3 * p + c];
+  return chw;
+}
+
+Image Session::colorize() {
+  impl_->run_colorizer();
+  const std::vector<float> hwc = impl_->out_d.download();
+  return compose_output(hwc, impl_->w, impl_->h, Layout::HWC, impl_->original, Compose::KeepLines);
+}
+
+Image Session::region_overlay() const {
+  return gp::region_overlay(resize(impl_->original, Size{impl_->w, impl_->h}), impl_->labels, impl_->regions);
+}
+
+}  // namespace gp
