@@ -1,0 +1,211 @@
+// The C API over the C++ API: exceptions become a status and a thread-local message.
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <string>
+
+#include "guidingpainter/guidingpainter.h"
+#include "guidingpainter/guidingpainter.hpp"
+
+struct gp_model {
+  std::shared_ptr<const gp::Model> model;
+};
+struct gp_session {
+  gp::Session session;
+};
+
+namespace {
+
+thread_local std::string last_error;
+
+gp_status fail(gp_status status, const std::string& message) {
+  last_error = message;
+  return status;
+}
+
+// Runs f, turning every exception into GP_ERROR_FAILED with its message.
+template <class F> gp_status guarded(F&& f) {
+  try {
+    last_error.clear();
+    return f();
+  } catch (const std::bad_alloc&) {
+    return fail(GP_ERROR_FAILED, "out of memory");
+  } catch (const std::exception& e) {
+    return fail(GP_ERROR_FAILED, e.what());
+  } catch (...) {
+    return fail(GP_ERROR_FAILED, "unknown error");
+  }
+}
+
+gp_status null_argument(const char* function, const char* argument) {
+  return fail(GP_ERROR_ARGUMENT, std::string(function) + ": " + argument + " is NULL");
+}
+
+// Copies an image into a malloc'ed gp_image (freed by gp_image_free).
+gp_status export_image(const gp::Image& image, gp_image* out) {
+  auto* rgb = static_cast<uint8_t*>(std::malloc(image.rgb.size()));
+  if (!rgb) return fail(GP_ERROR_FAILED, "out of memory");
+  std::memcpy(rgb, image.rgb.data(), image.rgb.size());
+  out->width = image.width;
+  out->height = image.height;
+  out->rgb = rgb;
+  return GP_OK;
+}
+
+gp_status import_image(const gp_image* in, const char* function, gp::Image* out) {
+  if (!in || !in->rgb) return null_argument(function, "image");
+  if (in->width <= 0 || in->height <= 0)
+    return fail(GP_ERROR_ARGUMENT, std::string(function) + ": image size " + std::to_string(in->width) + " x " +
+                                       std::to_string(in->height) + " is not positive");
+  out->width = in->width;
+  out->height = in->height;
+  out->rgb.assign(in->rgb, in->rgb + size_t(in->width) * in->height * 3);
+  return GP_OK;
+}
+
+bool valid_rank(const gp_session* s, int rank) { return rank >= 1 && rank <= int(s->session.regions().size()); }
+
+gp_status bad_rank(const gp_session* s, const char* function, int rank) {
+  return fail(GP_ERROR_ARGUMENT, std::string(function) + ": rank " + std::to_string(rank) + " is out of range 1.." +
+                                     std::to_string(s->session.regions().size()));
+}
+
+}  // namespace
+
+extern "C" {
+
+const char* gp_last_error(void) { return last_error.c_str(); }
+const char* gp_version(void) { return "0.1.0"; }
+
+gp_status gp_model_load(const char* path, const char* device, gp_model** out) {
+  if (!path) return null_argument("gp_model_load", "path");
+  if (!out) return null_argument("gp_model_load", "out");
+  *out = nullptr;
+  return guarded([&] {
+    gp::ModelOptions options;
+    if (device) options.device = gp::parse_device(device);
+    *out = new gp_model{gp::Model::load(path, options)};
+    return GP_OK;
+  });
+}
+
+void gp_model_free(gp_model* model) { delete model; }
+
+gp_status gp_model_config(const gp_model* model, int* width, int* num_regions, int* train_size) {
+  if (!model) return null_argument("gp_model_config", "model");
+  const gp::ModelConfig& c = model->model->config();
+  if (width) *width = c.width;
+  if (num_regions) *num_regions = c.num_regions;
+  if (train_size) *train_size = c.train_size;
+  return GP_OK;
+}
+
+gp_status gp_session_create(gp_model* model, const gp_image* sketch, int size, gp_session** out) {
+  if (!model) return null_argument("gp_session_create", "model");
+  if (!out) return null_argument("gp_session_create", "out");
+  *out = nullptr;
+  gp::Image image;
+  if (gp_status s = import_image(sketch, "gp_session_create", &image)) return s;
+  return guarded([&] {
+    *out = new gp_session{gp::Session(model->model, image, gp::SessionOptions{size, nullptr})};
+    return GP_OK;
+  });
+}
+
+gp_status gp_session_create_from_file(gp_model* model, const char* sketch_path, int size, gp_session** out) {
+  if (!model) return null_argument("gp_session_create_from_file", "model");
+  if (!sketch_path) return null_argument("gp_session_create_from_file", "sketch_path");
+  if (!out) return null_argument("gp_session_create_from_file", "out");
+  *out = nullptr;
+  return guarded([&] {
+    *out = new gp_session{gp::Session(model->model, gp::Image::load(sketch_path), gp::SessionOptions{size, nullptr})};
+    return GP_OK;
+  });
+}
+
+void gp_session_free(gp_session* session) { delete session; }
+
+gp_status gp_session_size(const gp_session* session, int* width, int* height) {
+  if (!session) return null_argument("gp_session_size", "session");
+  if (width) *width = session->session.width();
+  if (height) *height = session->session.height();
+  return GP_OK;
+}
+
+int gp_session_region_count(const gp_session* session) {
+  return session ? int(session->session.regions().size()) : 0;
+}
+
+gp_status gp_session_region(const gp_session* session, int rank, gp_region* out) {
+  if (!session) return null_argument("gp_session_region", "session");
+  if (!out) return null_argument("gp_session_region", "out");
+  if (!valid_rank(session, rank)) return bad_rank(session, "gp_session_region", rank);
+  const gp::Region& r = session->session.regions()[rank - 1];
+  *out = gp_region{r.rank, r.id, r.pixels, r.x0, r.y0, r.x1, r.y1};
+  return GP_OK;
+}
+
+gp_status gp_session_set_hint(gp_session* session, int rank, uint8_t r, uint8_t g, uint8_t b) {
+  if (!session) return null_argument("gp_session_set_hint", "session");
+  if (!valid_rank(session, rank)) return bad_rank(session, "gp_session_set_hint", rank);
+  return guarded([&] {
+    session->session.set_hint(rank, gp::Rgb{r, g, b});
+    return GP_OK;
+  });
+}
+
+gp_status gp_session_clear_hint(gp_session* session, int rank) {
+  if (!session) return null_argument("gp_session_clear_hint", "session");
+  if (!valid_rank(session, rank)) return bad_rank(session, "gp_session_clear_hint", rank);
+  session->session.clear_hint(rank);
+  return GP_OK;
+}
+
+gp_status gp_session_hints_from_reference(gp_session* session, const gp_image* reference, int n) {
+  if (!session) return null_argument("gp_session_hints_from_reference", "session");
+  if (n < 0) return fail(GP_ERROR_ARGUMENT, "gp_session_hints_from_reference: n is negative");
+  gp::Image image;
+  if (gp_status s = import_image(reference, "gp_session_hints_from_reference", &image)) return s;
+  return guarded([&] {
+    session->session.hints_from_reference(image, n);
+    return GP_OK;
+  });
+}
+
+gp_status gp_session_colorize(gp_session* session, gp_image* out) {
+  if (!session) return null_argument("gp_session_colorize", "session");
+  if (!out) return null_argument("gp_session_colorize", "out");
+  return guarded([&] { return export_image(session->session.colorize(), out); });
+}
+
+gp_status gp_session_region_overlay(const gp_session* session, gp_image* out) {
+  if (!session) return null_argument("gp_session_region_overlay", "session");
+  if (!out) return null_argument("gp_session_region_overlay", "out");
+  return guarded([&] { return export_image(session->session.region_overlay(), out); });
+}
+
+gp_status gp_image_load(const char* path, gp_image* out) {
+  if (!path) return null_argument("gp_image_load", "path");
+  if (!out) return null_argument("gp_image_load", "out");
+  return guarded([&] { return export_image(gp::Image::load(path), out); });
+}
+
+gp_status gp_image_save_png(const gp_image* image, const char* path) {
+  if (!path) return null_argument("gp_image_save_png", "path");
+  gp::Image copy;
+  if (gp_status s = import_image(image, "gp_image_save_png", &copy)) return s;
+  return guarded([&] {
+    copy.save_png(path);
+    return GP_OK;
+  });
+}
+
+void gp_image_free(gp_image* image) {
+  if (!image) return;
+  std::free(image->rgb);
+  image->rgb = nullptr;
+  image->width = image->height = 0;
+}
+
+}  // extern "C"

@@ -1,0 +1,153 @@
+// Every stage of the engine against the PyTorch fixtures (tools/make_fixtures.py):
+// segmentation logits and labels from the fixture's sketch; hint maps; and the
+// colorizer run on the fixture's labels and hints. On every backend present.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "src/backend/select.h"
+#include "src/engine/device_array.h"
+#include "src/engine/unet.h"
+#include "src/weights/model_weights.h"
+#include "src/weights/safetensors.h"
+
+namespace gp {
+namespace {
+
+namespace fs = std::filesystem;
+
+const fs::path kFixtures = fs::path(GP_SOURCE_DIR) / "tests" / "fixtures";
+
+struct Fixture {
+  std::string name;
+  ModelWeights weights;
+  SafetensorsFile stages;
+  int h = 0, w = 0;
+
+  explicit Fixture(const std::string& dir)
+      : name(dir),
+        weights(load_model_weights(kFixtures / dir / "model.safetensors")),
+        stages(SafetensorsFile::open(kFixtures / dir / "stages.safetensors")) {
+    const auto& x = stages.at("x");
+    h = int(x.shape[1]);
+    w = int(x.shape[2]);
+  }
+  std::vector<float> floats(const std::string& tensor) const { return decode_to_float(stages, stages.at(tensor)); }
+  std::vector<int32_t> ints(const std::string& tensor) const {
+    const TensorView& t = stages.at(tensor);
+    EXPECT_EQ(t.dtype, DType::I32) << tensor;
+    std::vector<int32_t> v(size_t(t.numel()));
+    std::memcpy(v.data(), t.bytes.data(), t.bytes.size());
+    return v;
+  }
+};
+
+// [C][H][W] -> [H][W][C]
+std::vector<float> chw_to_hwc(const std::vector<float>& chw, int c, int h, int w) {
+  std::vector<float> hwc(chw.size());
+  for (int k = 0; k < c; ++k)
+    for (int p = 0; p < h * w; ++p) hwc[size_t(p) * c + k] = chw[size_t(k) * h * w + p];
+  return hwc;
+}
+
+::testing::AssertionResult close(const std::vector<float>& ref, const std::vector<float>& out, double atol,
+                                 const std::string& what) {
+  if (ref.size() != out.size()) return ::testing::AssertionFailure() << what << ": size " << out.size() << " vs " << ref.size();
+  double worst = 0;
+  size_t bad = 0, first = 0;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    const double d = std::fabs(double(ref[i]) - double(out[i]));
+    if (!(d <= atol)) {
+      if (bad++ == 0) first = i;
+    }
+    if (d > worst || d != d) worst = d;
+  }
+  ::testing::Test::RecordProperty(what + ".max_abs_diff", std::to_string(worst));
+  std::printf("  %s: max |diff| %.3g (tolerance %.3g)\n", what.c_str(), worst, atol);
+  if (bad == 0) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << what << ": " << bad << " of " << ref.size() << " values beyond " << atol
+                                       << " (max |diff| " << worst << ", first at " << first << ": ref " << ref[first]
+                                       << " out " << out[first] << ")";
+}
+
+std::vector<std::unique_ptr<Backend>> backends() {
+  std::vector<std::unique_ptr<Backend>> list;
+  list.push_back(open_backend(Device::Simulator));
+  if (gp_cuda_backend::device_count() > 0) list.push_back(open_backend(Device::Cuda));
+  return list;
+}
+
+class Stages : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(Stages, SegmentationMatchesPyTorch) {
+  const Fixture f(GetParam());
+  const auto x = f.floats("x");
+  const auto logits_ref = chw_to_hwc(f.floats("logits"), 30, f.h, f.w);
+  const auto labels_ref = f.ints("labels");
+  const auto gap = f.floats("top2_gap");
+  for (auto& backend : backends()) {
+    SCOPED_TRACE(backend->name());
+    const UploadedUNet net = upload_unet(*backend, f.weights.segmentator, f.weights.config.width);
+    UNetWorkspace ws(*backend, f.weights.config.width, f.h, f.w);
+    DeviceArray<float> dx(*backend, x, "x"), dlogits(*backend, size_t(f.h) * f.w * 30, "logits");
+    DeviceArray<uint8_t> dlabels(*backend, size_t(f.h) * f.w, "labels");
+    ws.segment(*backend, net, dx.get(), dlabels.get(), dlogits.get());
+    backend->synchronize("segment");
+    // fp32 against the float64 reference through ~19 convs with K up to 9 * 16w:
+    // relative error ~1e-6 per layer on logits of magnitude <= ~30.
+    EXPECT_TRUE(close(logits_ref, dlogits.download(), 2e-4, "logits"));
+    const auto labels = dlabels.download();
+    size_t differ = 0;
+    for (size_t p = 0; p < labels.size(); ++p)
+      if (labels[p] != labels_ref[p] && gap[p] >= 1e-3f) ++differ;
+    EXPECT_EQ(differ, 0u) << "labels differ where the top two logits are >= 1e-3 apart";
+  }
+}
+
+TEST_P(Stages, ColorizerOnFixtureLabelsMatchesPyTorch) {
+  const Fixture f(GetParam());
+  const auto x = f.floats("x");
+  const auto labels32 = f.ints("labels");
+  const std::vector<uint8_t> labels(labels32.begin(), labels32.end());
+  const auto means = f.floats("region_means");
+  const auto active32 = f.ints("hints_active");
+  const std::vector<uint8_t> active(active32.begin(), active32.end());
+  const auto raw_ref = chw_to_hwc(f.floats("raw"), 3, f.h, f.w);
+  const auto c_ref = chw_to_hwc(f.floats("C"), 3, f.h, f.w);
+  const auto m_ref = f.floats("M");
+  for (auto& backend : backends()) {
+    SCOPED_TRACE(backend->name());
+    const UploadedUNet net = upload_unet(*backend, f.weights.colorizer, f.weights.config.width);
+    UNetWorkspace ws(*backend, f.weights.config.width, f.h, f.w);
+    DeviceArray<float> dx(*backend, x, "x"), dtable(*backend, means, "table"), dout(*backend, size_t(f.h) * f.w * 3, "out");
+    DeviceArray<uint8_t> dlabels(*backend, labels, "labels"), dactive(*backend, active, "active");
+
+    DeviceArray<float> dc(*backend, size_t(f.h) * f.w * 3, "C"), dm(*backend, size_t(f.h) * f.w, "M");
+    backend->hint_scatter(dlabels.get(), labels.size(), 30, dtable.get(), dactive.get(), dc.get(), dm.get());
+    EXPECT_TRUE(close(c_ref, dc.download(), 0.0, "C"));
+    EXPECT_TRUE(close(m_ref, dm.download(), 0.0, "M"));
+
+    ColorizerInput in;
+    in.sketch = dx.get();
+    in.labels = dlabels.get();
+    in.colors = dtable.get();
+    in.active = dactive.get();
+    in.h = f.h;
+    in.w = f.w;
+    in.center = f.weights.config.center;
+    ws.colorize(*backend, net, in, dout.get());
+    backend->synchronize("colorize");
+    EXPECT_TRUE(close(raw_ref, dout.download(), 1e-4, "raw"));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, Stages, ::testing::Values("w4_48x40", "w8_33x47", "w4_17x19"));
+
+}  // namespace
+}  // namespace gp
