@@ -153,7 +153,7 @@ void check_reduced_precision(const std::string& dtype) {
     rounded_f32.push_back(float_tensor(t.name, t.shape, values));
   }
   Metadata metadata(src.metadata().begin(), src.metadata().end());
-  const auto dir = scratch_dir();
+  const ScratchDir dir;
   const auto reduced_path = write_file(dir / ("model_" + dtype + ".safetensors"), build_safetensors(reduced, metadata));
   const auto f32_path = write_file(dir / "model_rounded_f32.safetensors", build_safetensors(rounded_f32, metadata));
   const SafetensorsFile reduced_file = SafetensorsFile::open(reduced_path);

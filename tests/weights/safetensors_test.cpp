@@ -102,7 +102,8 @@ TEST(Safetensors, SmallFileViews) {
 }
 
 TEST(Safetensors, OpenMapsTheFileAndMovesKeepViews) {
-  const auto path = write_file(scratch_dir() / "small.safetensors", small_file());
+  const ScratchDir scratch;
+  const auto path = write_file(scratch / "small.safetensors", small_file());
   SafetensorsFile file = SafetensorsFile::open(path);
   const std::byte* before = file.at("a.weight").bytes.data();
   SafetensorsFile moved = std::move(file);
@@ -115,10 +116,10 @@ TEST(Safetensors, OpenMapsTheFileAndMovesKeepViews) {
 }
 
 TEST(Safetensors, OpenErrorsNameThePath) {
-  const auto dir = scratch_dir();
+  const ScratchDir dir;
   EXPECT_THAT(error_of([&] { SafetensorsFile::open(dir / "absent.safetensors"); }),
               AllOf(HasSubstr("absent.safetensors: cannot open"), HasSubstr("No such file")));
-  EXPECT_THAT(error_of([&] { SafetensorsFile::open(dir); }), HasSubstr(": not a regular file"));
+  EXPECT_THAT(error_of([&] { SafetensorsFile::open(dir.path()); }), HasSubstr(": not a regular file"));
   const auto empty = write_file(dir / "empty.safetensors", {});
   EXPECT_EQ(error_of([&] { SafetensorsFile::open(empty); }),
             empty.string() + ": file is 0 bytes, too short for the 8-byte header size");
@@ -197,7 +198,7 @@ TEST(Safetensors, ValidEdgeCases) {
 
 TEST(SafetensorsRejects, EveryTruncatedPrefixOfAFile) {
   const Bytes full = small_file();
-  const auto dir = scratch_dir();
+  const ScratchDir dir;
   ASSERT_NO_THROW(SafetensorsFile::open(write_file(dir / "full.safetensors", full)));
   for (size_t n = 0; n < full.size(); ++n) {
     const Bytes prefix(full.begin(), full.begin() + static_cast<ptrdiff_t>(n));

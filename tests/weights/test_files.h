@@ -170,15 +170,28 @@ inline std::vector<RawTensor> synthetic_tensors(int width, unsigned seed = 1, st
 
 inline std::span<const std::byte> span_of(const Bytes& b) { return {b.data(), b.size()}; }
 
-// A scratch directory unique to this process and test.
-inline std::filesystem::path scratch_dir() {
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  std::filesystem::path dir = std::filesystem::temp_directory_path() /
-                              ("gp_weights_" + std::to_string(::getpid()) + "_" + info->test_suite_name() + "_" +
-                               info->name());
-  std::filesystem::create_directories(dir);
-  return dir;
-}
+// A scratch directory unique to this process and test, removed with its contents when
+// the object goes out of scope.
+class ScratchDir {
+ public:
+  ScratchDir() {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    path_ = std::filesystem::temp_directory_path() /
+            ("gp_weights_" + std::to_string(::getpid()) + "_" + info->test_suite_name() + "_" + info->name());
+    std::filesystem::create_directories(path_);
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  ~ScratchDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::filesystem::path& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
 
 inline std::filesystem::path write_file(const std::filesystem::path& path, const Bytes& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
