@@ -16,6 +16,7 @@
 #include "src/cli/hint_spec.h"
 #include "src/cli/selftest.h"
 #include "src/image/file_io.h"
+#include "src/image/image_io.h"
 #include "src/image/npy.h"
 
 namespace {
@@ -40,29 +41,54 @@ gp::Session open_session(const std::shared_ptr<const gp::Model>& model, const st
 }
 
 std::shared_ptr<const gp::Model> load_model(const Common& c) {
-  if (c.size < 0) throw gp::Error("--size " + std::to_string(c.size) + ": must be positive");
   gp::ModelOptions options;
   options.device = gp::parse_device(c.device);
   return gp::Model::load(c.model, options);
 }
 
-// Labels at the working size as int32 H x W.
-void write_labels(const std::string& path, const gp::Session& s) {
-  const auto& labels = s.labels();
-  std::vector<int32_t> ids(labels.begin(), labels.end());
-  gp::write_npy(path, ids, {size_t(s.height()), size_t(s.width())});
+// A command's output files, encoded in memory first and written together at the end:
+// if one cannot be written, the ones already written are removed again, so a failed
+// command leaves no partial output.
+class Outputs {
+ public:
+  void add(const std::string& path, std::vector<uint8_t> bytes) {
+    if (!path.empty()) files_.emplace_back(path, std::move(bytes));
+  }
+  void add_text(const std::string& path, const std::string& text) { add(path, std::vector<uint8_t>(text.begin(), text.end())); }
+  void write() {
+    std::vector<std::string> done;
+    try {
+      for (const auto& [path, bytes] : files_) {
+        gp::write_file_atomically(path, bytes);
+        done.push_back(path);
+      }
+    } catch (...) {
+      for (const auto& path : done) std::filesystem::remove(path);
+      throw;
+    }
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::vector<uint8_t>>> files_;
+};
+
+// Labels at the working size as int32 H x W .npy.
+std::vector<uint8_t> labels_npy(const gp::Session& s) {
+  const std::vector<int32_t> ids(s.labels().begin(), s.labels().end());
+  return gp::npy_encode(gp::NpyType::Int32, ids.data(), {size_t(s.height()), size_t(s.width())});
 }
 
-nlohmann::json regions_json(const gp::Session& s) {
-  nlohmann::json out = nlohmann::json::array();
-  for (const gp::Region& r : s.regions())
-    out.push_back({{"rank", r.rank}, {"id", r.id}, {"pixels", r.pixels}, {"box", {r.x0, r.y0, r.x1, r.y1}}});
-  return out;
+// One region per line, keys in the documented order.
+std::string regions_json(const gp::Session& s) {
+  std::string out = "[";
+  for (const gp::Region& r : s.regions()) {
+    const nlohmann::ordered_json j = {
+        {"rank", r.rank}, {"id", r.id}, {"pixels", r.pixels}, {"box", {r.x0, r.y0, r.x1, r.y1}}};
+    out += (out.size() > 1 ? ",\n " : "\n ") + j.dump();
+  }
+  return out + "\n]\n";
 }
 
-void write_text(const std::string& path, const std::string& text) {
-  gp::write_file_atomically(path, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
-}
 
 int cmd_info(const Common& c) {
   const auto model = load_model(c);
@@ -80,11 +106,11 @@ int cmd_regions(const Common& c, const std::string& sketch, const std::string& o
                 const std::string& json) {
   const auto model = load_model(c);
   gp::Session s = open_session(model, sketch, c.size);
-  const gp::Image overlay = s.region_overlay();
-  const std::string json_text = regions_json(s).dump(1) + "\n";
-  overlay.save_png(out);
-  if (!labels.empty()) write_labels(labels, s);
-  if (!json.empty()) write_text(json, json_text);
+  Outputs files;
+  files.add(out, gp::encode_png(s.region_overlay(), out));
+  if (!labels.empty()) files.add(labels, labels_npy(s));
+  files.add_text(json, regions_json(s));
+  files.write();
   std::printf("%zu regions at %d x %d; overlay written to %s\n", s.regions().size(), s.width(), s.height(), out.c_str());
   return 0;
 }
@@ -105,10 +131,14 @@ int cmd_colorize(const Common& c, const std::string& sketch, const std::string& 
                       std::to_string(regions) + " regions");
   if (!reference.empty()) s.hints_from_reference(gp::Image::load(reference), reference_hints);
   for (const auto& h : hints) s.set_hint(h.rank, h.colour);
-  const gp::Image picture = s.colorize();
-  picture.save_png(out);
-  if (!raw.empty()) gp::write_npy(raw, s.colorize_raw(), {3, size_t(s.height()), size_t(s.width())});
-  if (!labels.empty()) write_labels(labels, s);
+  Outputs files;
+  files.add(out, gp::encode_png(s.colorize(), out));
+  if (!raw.empty()) {
+    const std::vector<float> y = s.colorize_raw();
+    files.add(raw, gp::npy_encode(gp::NpyType::Float32, y.data(), {3, size_t(s.height()), size_t(s.width())}));
+  }
+  if (!labels.empty()) files.add(labels, labels_npy(s));
+  files.write();
   std::printf("colorized %s (%d x %d, %d regions) -> %s\n", sketch.c_str(), s.width(), s.height(), regions, out.c_str());
   return 0;
 }
@@ -146,7 +176,9 @@ int cmd_eval(const Common& c, gp::cli::EvalOptions options, const std::string& o
     nlohmann::json j = {{"order", order},         {"images", r.images},      {"hints", options.hints},
                         {"psnr", r.psnr},         {"flat_psnr", r.flat_psnr}, {"mean_regions", r.mean_regions},
                         {"model", c.model},       {"seed", options.seed}};
-    write_text(json, j.dump(1) + "\n");
+    Outputs files;
+    files.add_text(json, j.dump(1) + "\n");
+    files.write();
   }
   return 0;
 }
@@ -156,12 +188,18 @@ int cmd_eval(const Common& c, gp::cli::EvalOptions options, const std::string& o
 int main(int argc, char** argv) {
   CLI::App app{"guidingpainter: interactive sketch colorization that tells you where to give the next colour hint"};
   app.require_subcommand(1);
+  // One line, prefixed like every other error of the tool (scripts grep for it).
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return std::string("guidingpainter: ") + e.what() + " (see --help)\n";
+  });
   Common common;
   app.set_version_flag("--version", kVersion);
   auto add_common = [&](CLI::App* cmd, bool with_size) {
     cmd->add_option("--model", common.model, "weights (.safetensors); default: the bundled model or $GP_MODEL");
     cmd->add_option("--device", common.device, "auto, cuda or sim (default auto; env GP_DEVICE)");
-    if (with_size) cmd->add_option("--size", common.size, "long side of the working size (default: the model's training size)");
+    if (with_size)
+      cmd->add_option("--size", common.size, "long side of the working size (default: the model's training size)")
+          ->check(CLI::Range(1, 8192));
   };
 
   auto* selftest = app.add_subcommand("selftest", "run a kernel on the chosen device and check it against the CPU");

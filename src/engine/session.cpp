@@ -28,6 +28,8 @@ struct Session::Impl {
   std::vector<uint8_t> labels;
   std::vector<Region> regions;
   std::vector<std::optional<Colour>> hints;  // by rank - 1
+  std::vector<float> output;                 // [h][w][3] of the last colorizer run
+  bool output_current = false;               // false once a hint changed since then
 
   Impl(std::shared_ptr<const Model> m, const Image& sketch, Size size)
       : model(std::move(m)),
@@ -58,6 +60,16 @@ struct Session::Impl {
     if (rank < 1 || rank > int(regions.size()))
       throw Error("rank " + std::to_string(rank) + " is out of range: this sketch has " +
                   std::to_string(regions.size()) + " regions (ranks 1.." + std::to_string(regions.size()) + ")");
+  }
+
+  // The colorizer's output for the current hints, run only if they changed.
+  const std::vector<float>& colorized() {
+    if (!output_current) {
+      run_colorizer();
+      output = out_d.download();
+      output_current = true;
+    }
+    return output;
   }
 
   void run_colorizer() {
@@ -138,14 +150,19 @@ void Session::set_hint(int rank, const Colour& colour) {
   for (float c : colour)
     if (!(c >= 0.0f && c <= 255.0f)) throw Error("hint colour component " + std::to_string(c) + " is outside 0..255");
   impl_->hints[rank - 1] = colour;
+  impl_->output_current = false;
 }
 
 void Session::clear_hint(int rank) {
   impl_->check_rank(rank);
   impl_->hints[rank - 1].reset();
+  impl_->output_current = false;
 }
 
-void Session::clear_hints() { std::fill(impl_->hints.begin(), impl_->hints.end(), std::nullopt); }
+void Session::clear_hints() {
+  std::fill(impl_->hints.begin(), impl_->hints.end(), std::nullopt);
+  impl_->output_current = false;
+}
 
 bool Session::hint(int rank, Colour* colour) const {
   impl_->check_rank(rank);
@@ -177,11 +194,11 @@ void Session::hints_from_reference(const Image& reference, int n) {
   const std::vector<Colour> means = region_mean_colours(reference);
   const int count = std::min<int>(n, int(means.size()));
   for (int k = 0; k < count; ++k) impl_->hints[k] = means[k];
+  impl_->output_current = false;
 }
 
 std::vector<float> Session::colorize_raw() {
-  impl_->run_colorizer();
-  const std::vector<float> hwc = impl_->out_d.download();
+  const std::vector<float>& hwc = impl_->colorized();
   const size_t pixels = size_t(impl_->w) * impl_->h;
   std::vector<float> chw(hwc.size());
   for (size_t p = 0; p < pixels; ++p)
@@ -190,8 +207,7 @@ std::vector<float> Session::colorize_raw() {
 }
 
 Image Session::colorize() {
-  impl_->run_colorizer();
-  const std::vector<float> hwc = impl_->out_d.download();
+  const std::vector<float>& hwc = impl_->colorized();
   return compose_output(hwc, impl_->w, impl_->h, Layout::HWC, impl_->original, Compose::KeepLines);
 }
 

@@ -1,0 +1,93 @@
+#!/usr/bin/python3
+"""Checks the C++ engine's whole-model output against PyTorch on the same inputs.
+
+  engine_vs_torch.py checkpoint --width 64 --sketch S.png OUT.ckpt
+      a random model (non-trivial BatchNorm, a segmentation head that gives 12
+      regions on S) saved in the authors' Lightning layout, for the converter.
+  engine_vs_torch.py compare --model M.safetensors --sketch S.png --reference R.png
+                     --hints K --raw RAW.npy --labels L.npy
+      after `guidingpainter colorize --model M --sketch S --reference R --hints K
+      --raw RAW.npy --labels L.npy` at the sketch's own size: the engine's labels must
+      equal PyTorch's except where PyTorch's top two logits are within 1e-3, and its
+      raw output must be within 1e-3 of the PyTorch colorizer run on the engine's labels
+      with the same hints. Exit 0 when both hold.
+
+PyTorch runs in float64; run with /usr/bin/python3.
+"""
+import argparse
+import os
+import sys
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import make_fixtures  # noqa: E402
+import reference  # noqa: E402
+
+LABEL_GAP = 1e-3
+RAW_TOLERANCE = 1e-3
+
+
+def make_checkpoint(args):
+    generator = torch.Generator().manual_seed(args.seed)
+    model = reference.GuidingPainter(args.width).eval()
+    x = reference.read_image(args.sketch, 1).double()
+    with torch.no_grad():
+        make_fixtures.randomize_weights(model, generator)
+        make_fixtures.fit_segmentation_head(model, x, generator)
+    state = {f"generator.{k}": v for k, v in model.float().state_dict().items()}
+    state["discriminator.model.0.weight"] = torch.zeros(1)  # the converter must ignore it
+    torch.save({"state_dict": state, "epoch": 0}, args.out)
+    print(f"wrote {args.out}: width {args.width}, authors' Lightning layout")
+
+
+def compare(args):
+    model = reference.model_from_safetensors(args.model).double()
+    x = reference.read_image(args.sketch, 1).double()
+    y = reference.read_image(args.reference, 3).double()
+    labels_engine = torch.from_numpy(np.load(args.labels).astype(np.int64))
+    raw_engine = torch.from_numpy(np.load(args.raw).astype(np.float64))
+    if tuple(labels_engine.shape) != tuple(x.shape[1:]):
+        sys.exit(f"labels {tuple(labels_engine.shape)} != sketch {tuple(x.shape[1:])}: run the engine at the sketch's size")
+    with torch.no_grad():
+        logits, labels_torch = model.segment(x)
+        top = torch.topk(logits, 2, dim=0).values
+        gap = top[0] - top[1]
+        differ = (labels_torch != labels_engine)
+        real = differ & (gap >= LABEL_GAP)
+        means = reference.region_means(labels_engine, y)
+        active = reference.first_ranked_active(labels_engine, args.hints)
+        c, m = reference.hint_maps(labels_engine, means, active)
+        raw_torch = model.colorize(x, labels_engine, c, m)
+    diff = (raw_torch - raw_engine).abs().max().item()
+    regions = len(reference.ranked_regions(labels_engine))
+    print(f"labels: {int(differ.sum())} of {differ.numel()} pixels differ, {int(real.sum())} where the top two "
+          f"logits are >= {LABEL_GAP} apart; {regions} non-empty regions, {int(active.sum())} hinted")
+    print(f"raw: max |engine - torch| = {diff:.3g} (tolerance {RAW_TOLERANCE})")
+    ok = int(real.sum()) == 0 and diff <= RAW_TOLERANCE
+    print("MATCH" if ok else "MISMATCH")
+    return 0 if ok else 1
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("checkpoint")
+    p.add_argument("--width", type=int, default=64)
+    p.add_argument("--sketch", required=True)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("out")
+    p = sub.add_parser("compare")
+    for name in ("--model", "--sketch", "--reference", "--raw", "--labels"):
+        p.add_argument(name, required=True)
+    p.add_argument("--hints", type=int, required=True)
+    args = parser.parse_args(argv)
+    if args.command == "checkpoint":
+        make_checkpoint(args)
+        return 0
+    return compare(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
