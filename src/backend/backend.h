@@ -16,6 +16,10 @@ namespace gp {
 
 enum class DeviceKind { Cuda, Simulator };
 
+// A cudaStream_t of the backend's device (null: the default stream). Every operation
+// is queued on the stream it is given; download and synchronize wait for it.
+using Stream = void*;
+
 // One convolution's weights on the device, packed by Backend::pack_conv_weights.
 struct DeviceConv {
   const float* packed = nullptr;
@@ -44,39 +48,42 @@ class Backend {
   // Device memory. alloc throws gp::Error naming `what` on failure; release never throws.
   virtual void* alloc(size_t bytes, const char* what) = 0;
   virtual void release(void* p) noexcept = 0;
-  virtual void upload(void* dst, const void* src, size_t bytes) = 0;
-  virtual void download(void* dst, const void* src, size_t bytes) = 0;
-  // Waits for queued work and throws gp::Error if any of it failed.
-  virtual void synchronize(const char* what) = 0;
+  virtual void upload(void* dst, const void* src, size_t bytes, Stream stream = nullptr) = 0;
+  virtual void download(void* dst, const void* src, size_t bytes, Stream stream = nullptr) = 0;
+  // Waits for the stream's work and throws gp::Error naming `what` if any of it failed.
+  virtual void synchronize(const char* what, Stream stream = nullptr) = 0;
+  // A new stream of this device, and its release (never throws).
+  virtual Stream create_stream() = 0;
+  virtual void destroy_stream(Stream stream) noexcept = 0;
 
   // Kernel families (device pointers; see kernels/*.cuh for the contracts).
-  virtual void rgb8_to_grey(const uint8_t* rgb, size_t pixels, float* x) = 0;
-  virtual void rgb8_to_float(const uint8_t* rgb, size_t pixels, float* y) = 0;
-  virtual void float_to_rgb8(const float* y, size_t pixels, uint8_t* rgb) = 0;
-  virtual void argmax_channels(const float* logits, size_t pixels, int channels, uint8_t* labels) = 0;
+  virtual void rgb8_to_grey(const uint8_t* rgb, size_t pixels, float* x, Stream stream = nullptr) = 0;
+  virtual void rgb8_to_float(const uint8_t* rgb, size_t pixels, float* y, Stream stream = nullptr) = 0;
+  virtual void float_to_rgb8(const float* y, size_t pixels, uint8_t* rgb, Stream stream = nullptr) = 0;
+  virtual void argmax_channels(const float* logits, size_t pixels, int channels, uint8_t* labels, Stream stream = nullptr) = 0;
 
   // Convolutions (NHWC, batch 1). Host-side packing is the kernel family's layout.
   virtual std::vector<float> pack_conv_weights(const float* torch_weight, int cout, int cin, int ksize) const = 0;
   // out [h][w][cout] = relu(conv3x3(x) + bias)
-  virtual void conv3x3_relu(const float* x, int h, int w, int c, const DeviceConv& conv, float* out) = 0;
+  virtual void conv3x3_relu(const float* x, int h, int w, int c, const DeviceConv& conv, float* out, Stream stream = nullptr) = 0;
   // the same on the 2x2 max-pool of x [h_in][w_in][c] (output h_in/2 x w_in/2)
-  virtual void conv3x3_relu_pooled(const float* x, int h_in, int w_in, int c, const DeviceConv& conv, float* out) = 0;
+  virtual void conv3x3_relu_pooled(const float* x, int h_in, int w_in, int c, const DeviceConv& conv, float* out, Stream stream = nullptr) = 0;
   // the same on [skip, pad(upsample2x(low))] (output h x w)
   virtual void conv3x3_relu_up(const float* skip, int h, int w, int c_skip, const float* low, int h_low, int w_low,
-                               int c_low, const DeviceConv& conv, float* out) = 0;
-  virtual void conv3x3_relu_colorizer(const ColorizerInput& in, const DeviceConv& conv, float* out) = 0;
+                               int c_low, const DeviceConv& conv, float* out, Stream stream = nullptr) = 0;
+  virtual void conv3x3_relu_colorizer(const ColorizerInput& in, const DeviceConv& conv, float* out, Stream stream = nullptr) = 0;
   // out [h][w][cout] = tanh(conv1x1(x) + bias)
-  virtual void conv1x1_tanh(const float* x, int h, int w, int c, const DeviceConv& conv, float* out) = 0;
+  virtual void conv1x1_tanh(const float* x, int h, int w, int c, const DeviceConv& conv, float* out, Stream stream = nullptr) = 0;
   // labels [h][w] = argmax_c(conv1x1(x) + bias); logits [h][w][cout] too unless null
   virtual void conv1x1_argmax(const float* x, int h, int w, int c, const DeviceConv& conv, uint8_t* labels,
-                              float* logits) = 0;
+                              float* logits, Stream stream = nullptr) = 0;
 
   // stats [num_regions]; rgb [h][w][3] may be null (sums stay 0).
   virtual void region_stats(const uint8_t* labels, const uint8_t* rgb, int w, int h, int num_regions,
-                            RegionStats* stats) = 0;
+                            RegionStats* stats, Stream stream = nullptr) = 0;
   // C [pixels][3], M [pixels] from labels and a hint table (for pictures and checks).
   virtual void hint_scatter(const uint8_t* labels, size_t pixels, int num_regions, const float* table,
-                            const uint8_t* active, float* colour, float* mask) = 0;
+                            const uint8_t* active, float* colour, float* mask, Stream stream = nullptr) = 0;
 };
 
 namespace gp_sim_backend {

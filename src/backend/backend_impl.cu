@@ -47,68 +47,78 @@ class RuntimeBackend final : public gp::Backend {
   void release(void* p) noexcept override {
     if (p) cudaFree(p);
   }
-  void upload(void* dst, const void* src, size_t bytes) override {
-    check(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice), "upload to device");
+  void upload(void* dst, const void* src, size_t bytes, gp::Stream stream) override {
+    check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, cuda(stream)), "upload to device");
   }
-  void download(void* dst, const void* src, size_t bytes) override {
-    check(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost), "download from device");
+  void download(void* dst, const void* src, size_t bytes, gp::Stream stream) override {
+    check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, cuda(stream)), "download from device");
+    check(cudaStreamSynchronize(cuda(stream)), "download from device");
   }
-  void synchronize(const char* what) override { check(cudaDeviceSynchronize(), what); }
+  void synchronize(const char* what, gp::Stream stream) override { check(cudaStreamSynchronize(cuda(stream)), what); }
+  gp::Stream create_stream() override {
+    cudaStream_t s = nullptr;
+    check(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), "cudaStreamCreate");
+    return s;
+  }
+  void destroy_stream(gp::Stream stream) noexcept override {
+    if (stream) cudaStreamDestroy(cuda(stream));
+  }
 
-  void rgb8_to_grey(const uint8_t* rgb, size_t pixels, float* x) override {
-    check(GP_KERNEL_NS::rgb8_to_grey(rgb, pixels, x, nullptr), "rgb8_to_grey");
+  void rgb8_to_grey(const uint8_t* rgb, size_t pixels, float* x, gp::Stream stream) override {
+    check(GP_KERNEL_NS::rgb8_to_grey(rgb, pixels, x, cuda(stream)), "rgb8_to_grey");
   }
-  void rgb8_to_float(const uint8_t* rgb, size_t pixels, float* y) override {
-    check(GP_KERNEL_NS::rgb8_to_float(rgb, pixels, y, nullptr), "rgb8_to_float");
+  void rgb8_to_float(const uint8_t* rgb, size_t pixels, float* y, gp::Stream stream) override {
+    check(GP_KERNEL_NS::rgb8_to_float(rgb, pixels, y, cuda(stream)), "rgb8_to_float");
   }
-  void float_to_rgb8(const float* y, size_t pixels, uint8_t* rgb) override {
-    check(GP_KERNEL_NS::float_to_rgb8(y, pixels, rgb, nullptr), "float_to_rgb8");
+  void float_to_rgb8(const float* y, size_t pixels, uint8_t* rgb, gp::Stream stream) override {
+    check(GP_KERNEL_NS::float_to_rgb8(y, pixels, rgb, cuda(stream)), "float_to_rgb8");
   }
-  void argmax_channels(const float* logits, size_t pixels, int channels, uint8_t* labels) override {
-    check(GP_KERNEL_NS::argmax_channels(logits, pixels, channels, labels, nullptr), "argmax_channels");
+  void argmax_channels(const float* logits, size_t pixels, int channels, uint8_t* labels, gp::Stream stream) override {
+    check(GP_KERNEL_NS::argmax_channels(logits, pixels, channels, labels, cuda(stream)), "argmax_channels");
   }
 
   std::vector<float> pack_conv_weights(const float* torch_weight, int cout, int cin, int ksize) const override {
     return GP_KERNEL_NS::conv_pack_weights(torch_weight, cout, cin, ksize);
   }
-  void conv3x3_relu(const float* x, int h, int w, int c, const gp::DeviceConv& conv, float* out) override {
-    check(GP_KERNEL_NS::conv3x3_bias_relu(GP_KERNEL_NS::ConvPlain{x, h, w, c}, weights(conv), out, nullptr),
+  void conv3x3_relu(const float* x, int h, int w, int c, const gp::DeviceConv& conv, float* out, gp::Stream stream) override {
+    check(GP_KERNEL_NS::conv3x3_bias_relu(GP_KERNEL_NS::ConvPlain{x, h, w, c}, weights(conv), out, cuda(stream)),
           "conv3x3_bias_relu");
   }
-  void conv3x3_relu_pooled(const float* x, int h_in, int w_in, int c, const gp::DeviceConv& conv, float* out) override {
-    check(GP_KERNEL_NS::conv3x3_bias_relu(GP_KERNEL_NS::ConvMaxPool{x, h_in, w_in, c}, weights(conv), out, nullptr),
+  void conv3x3_relu_pooled(const float* x, int h_in, int w_in, int c, const gp::DeviceConv& conv, float* out, gp::Stream stream) override {
+    check(GP_KERNEL_NS::conv3x3_bias_relu(GP_KERNEL_NS::ConvMaxPool{x, h_in, w_in, c}, weights(conv), out, cuda(stream)),
           "conv3x3_bias_relu (max-pool gather)");
   }
   void conv3x3_relu_up(const float* skip, int h, int w, int c_skip, const float* low, int h_low, int w_low, int c_low,
-                       const gp::DeviceConv& conv, float* out) override {
+                       const gp::DeviceConv& conv, float* out, gp::Stream stream) override {
     const GP_KERNEL_NS::ConvUpConcat in{skip, h, w, c_skip, low, h_low, w_low, c_low};
-    check(GP_KERNEL_NS::conv3x3_bias_relu(in, weights(conv), out, nullptr), "conv3x3_bias_relu (upsample gather)");
+    check(GP_KERNEL_NS::conv3x3_bias_relu(in, weights(conv), out, cuda(stream)), "conv3x3_bias_relu (upsample gather)");
   }
-  void conv3x3_relu_colorizer(const gp::ColorizerInput& c, const gp::DeviceConv& conv, float* out) override {
+  void conv3x3_relu_colorizer(const gp::ColorizerInput& c, const gp::DeviceConv& conv, float* out, gp::Stream stream) override {
     const GP_KERNEL_NS::ConvColorizer in{c.sketch, c.labels, c.colors, c.active, c.h, c.w, c.center};
-    check(GP_KERNEL_NS::conv3x3_bias_relu(in, weights(conv), out, nullptr), "conv3x3_bias_relu (colorizer gather)");
+    check(GP_KERNEL_NS::conv3x3_bias_relu(in, weights(conv), out, cuda(stream)), "conv3x3_bias_relu (colorizer gather)");
   }
-  void conv1x1_tanh(const float* x, int h, int w, int c, const gp::DeviceConv& conv, float* out) override {
-    check(GP_KERNEL_NS::conv1x1_bias_tanh(GP_KERNEL_NS::ConvPlain{x, h, w, c}, weights(conv), out, nullptr),
+  void conv1x1_tanh(const float* x, int h, int w, int c, const gp::DeviceConv& conv, float* out, gp::Stream stream) override {
+    check(GP_KERNEL_NS::conv1x1_bias_tanh(GP_KERNEL_NS::ConvPlain{x, h, w, c}, weights(conv), out, cuda(stream)),
           "conv1x1_bias_tanh");
   }
   void conv1x1_argmax(const float* x, int h, int w, int c, const gp::DeviceConv& conv, uint8_t* labels,
-                      float* logits) override {
-    check(GP_KERNEL_NS::conv1x1_argmax(GP_KERNEL_NS::ConvPlain{x, h, w, c}, weights(conv), labels, logits, nullptr),
+                      float* logits, gp::Stream stream) override {
+    check(GP_KERNEL_NS::conv1x1_argmax(GP_KERNEL_NS::ConvPlain{x, h, w, c}, weights(conv), labels, logits, cuda(stream)),
           "conv1x1_argmax");
   }
 
   void region_stats(const uint8_t* labels, const uint8_t* rgb, int w, int h, int num_regions,
-                    gp::RegionStats* stats) override {
-    check(GP_KERNEL_NS::region_stats(labels, rgb, w, h, num_regions, stats, nullptr), "region_stats");
+                    gp::RegionStats* stats, gp::Stream stream) override {
+    check(GP_KERNEL_NS::region_stats(labels, rgb, w, h, num_regions, stats, cuda(stream)), "region_stats");
   }
   void hint_scatter(const uint8_t* labels, size_t pixels, int num_regions, const float* table, const uint8_t* active,
-                    float* colour, float* mask) override {
-    check(GP_KERNEL_NS::hint_scatter(labels, pixels, num_regions, table, active, colour, mask, nullptr),
+                    float* colour, float* mask, gp::Stream stream) override {
+    check(GP_KERNEL_NS::hint_scatter(labels, pixels, num_regions, table, active, colour, mask, cuda(stream)),
           "hint_scatter");
   }
 
  private:
+  static cudaStream_t cuda(gp::Stream s) { return static_cast<cudaStream_t>(s); }
   static GP_KERNEL_NS::ConvWeights weights(const gp::DeviceConv& c) {
     return GP_KERNEL_NS::ConvWeights{c.packed, c.bias, c.cout, c.cin, c.ksize};
   }

@@ -32,13 +32,14 @@ template <class T> class DeviceArray {
 
   T* get() const { return data_; }
   size_t size() const { return count_; }
-  void upload(const std::vector<T>& host) { upload(host.data(), host.size()); }
-  void upload(const T* host, size_t count) {
-    if (count) backend_->upload(data_, host, count * sizeof(T));
+  void upload(const std::vector<T>& host, Stream stream = nullptr) { upload(host.data(), host.size(), stream); }
+  void upload(const T* host, size_t count, Stream stream = nullptr) {
+    if (count) backend_->upload(data_, host, count * sizeof(T), stream);
   }
-  std::vector<T> download() const {
+  // Waits for `stream`, then copies the whole array to the host.
+  std::vector<T> download(Stream stream = nullptr) const {
     std::vector<T> host(count_);
-    if (count_) backend_->download(host.data(), data_, count_ * sizeof(T));
+    if (count_) backend_->download(host.data(), data_, count_ * sizeof(T), stream);
     return host;
   }
   void swap(DeviceArray& o) noexcept {

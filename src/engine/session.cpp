@@ -12,9 +12,32 @@
 
 namespace gp {
 
+// Owns a stream of the model's device, or uses the caller's.
+class SessionStream {
+ public:
+  SessionStream(Backend& backend, void* caller_stream) : backend_(backend) {
+    if (caller_stream && backend.kind() != DeviceKind::Cuda)
+      throw Error("SessionOptions::cuda_stream is set, but the model runs on " + backend.name() + ", not a GPU");
+    stream_ = caller_stream ? caller_stream : backend.create_stream();
+    owned_ = caller_stream == nullptr;
+  }
+  ~SessionStream() {
+    if (owned_) backend_.destroy_stream(stream_);
+  }
+  SessionStream(const SessionStream&) = delete;
+  SessionStream& operator=(const SessionStream&) = delete;
+  Stream get() const { return stream_; }
+
+ private:
+  Backend& backend_;
+  Stream stream_ = nullptr;
+  bool owned_ = false;
+};
+
 struct Session::Impl {
   std::shared_ptr<const Model> model;
   Backend* backend;
+  SessionStream stream;
   Image original;       // the sketch as given
   int w = 0, h = 0;     // working size
   UNetWorkspace workspace;
@@ -31,9 +54,10 @@ struct Session::Impl {
   std::vector<float> output;                 // [h][w][3] of the last colorizer run
   bool output_current = false;               // false once a hint changed since then
 
-  Impl(std::shared_ptr<const Model> m, const Image& sketch, Size size)
+  Impl(std::shared_ptr<const Model> m, const Image& sketch, Size size, void* caller_stream)
       : model(std::move(m)),
         backend(model->impl().backend.get()),
+        stream(*backend, caller_stream),
         original(sketch),
         w(size.width),
         h(size.height),
@@ -51,9 +75,10 @@ struct Session::Impl {
 
   // Region statistics of the labels, with a picture's colour sums when rgb is given.
   std::vector<RegionStats> region_stats(const Image* picture) {
-    if (picture) rgb_d.upload(picture->rgb);
-    backend->region_stats(labels_d.get(), picture ? rgb_d.get() : nullptr, w, h, num_regions(), stats_d.get());
-    return stats_d.download();
+    if (picture) rgb_d.upload(picture->rgb, stream.get());
+    backend->region_stats(labels_d.get(), picture ? rgb_d.get() : nullptr, w, h, num_regions(), stats_d.get(),
+                          stream.get());
+    return stats_d.download(stream.get());
   }
 
   void check_rank(int rank) const {
@@ -66,7 +91,7 @@ struct Session::Impl {
   const std::vector<float>& colorized() {
     if (!output_current) {
       run_colorizer();
-      output = out_d.download();
+      output = out_d.download(stream.get());
       output_current = true;
     }
     return output;
@@ -82,8 +107,8 @@ struct Session::Impl {
       active[id] = 1;
       for (int c = 0; c < 3; ++c) table[3 * id + c] = float(2.0 * double((*hints[k])[c]) / 255.0 - 1.0);
     }
-    colors_d.upload(table);
-    active_d.upload(active);
+    colors_d.upload(table, stream.get());
+    active_d.upload(active, stream.get());
     ColorizerInput in;
     in.sketch = x.get();
     in.labels = labels_d.get();
@@ -92,8 +117,8 @@ struct Session::Impl {
     in.h = h;
     in.w = w;
     in.center = m().config.center;
-    workspace.colorize(*backend, m().colorizer, in, out_d.get());
-    backend->synchronize("colorize");
+    workspace.colorize(*backend, m().colorizer, in, out_d.get(), stream.get());
+    backend->synchronize("colorize", stream.get());
   }
 };
 
@@ -111,13 +136,14 @@ Size session_size(const Model& model, const Image& sketch, const SessionOptions&
 Session::Session(std::shared_ptr<const Model> model, const Image& sketch, const SessionOptions& options) {
   if (!model) throw Error("Session: no model");
   const Size size = session_size(*model, sketch, options);
-  impl_ = std::make_unique<Impl>(std::move(model), sketch, size);
+  impl_ = std::make_unique<Impl>(std::move(model), sketch, size, options.cuda_stream);
   Impl& s = *impl_;
+  const Stream stream = s.stream.get();
   const Image working = resize(sketch, size);
-  s.rgb_d.upload(working.rgb);
-  s.backend->rgb8_to_grey(s.rgb_d.get(), size_t(s.w) * s.h, s.x.get());
-  s.workspace.segment(*s.backend, s.m().segmentator, s.x.get(), s.labels_d.get(), nullptr);
-  s.labels = s.labels_d.download();
+  s.rgb_d.upload(working.rgb, stream);
+  s.backend->rgb8_to_grey(s.rgb_d.get(), size_t(s.w) * s.h, s.x.get(), stream);
+  s.workspace.segment(*s.backend, s.m().segmentator, s.x.get(), s.labels_d.get(), nullptr, stream);
+  s.labels = s.labels_d.download(stream);
   const std::vector<RegionStats> stats = s.region_stats(nullptr);
   for (const int id : ranked_regions(stats.data(), s.num_regions())) {
     const RegionStats& r = stats[id];

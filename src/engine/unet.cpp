@@ -57,12 +57,12 @@ UNetWorkspace::UNetWorkspace(Backend& backend, int width, int h, int w) : width_
   up_b_ = DeviceArray<float>(backend, level0, "U-Net activations");
 }
 
-void UNetWorkspace::body(Backend& backend, const UploadedUNet& net) {
+void UNetWorkspace::body(Backend& backend, const UploadedUNet& net, Stream stream) {
   const int channels[5] = {width_, 2 * width_, 4 * width_, 8 * width_, 8 * width_};
   for (int k = 1; k <= 4; ++k) {
     const auto& down = net.down[k - 1];
-    backend.conv3x3_relu_pooled(skip_[k - 1].get(), h_[k - 1], w_[k - 1], channels[k - 1], down[0].view(), mid_.get());
-    backend.conv3x3_relu(mid_.get(), h_[k], w_[k], down[0].cout, down[1].view(), skip_[k].get());
+    backend.conv3x3_relu_pooled(skip_[k - 1].get(), h_[k - 1], w_[k - 1], channels[k - 1], down[0].view(), mid_.get(), stream);
+    backend.conv3x3_relu(mid_.get(), h_[k], w_[k], down[0].cout, down[1].view(), skip_[k].get(), stream);
   }
   const float* low = skip_[4].get();
   int low_channels = channels[4];
@@ -71,8 +71,8 @@ void UNetWorkspace::body(Backend& backend, const UploadedUNet& net) {
     const int s = 3 - j;  // the skip's level
     const auto& up = net.up[j];
     backend.conv3x3_relu_up(skip_[s].get(), h_[s], w_[s], channels[s], low, h_[s + 1], w_[s + 1], low_channels,
-                            up[0].view(), mid_.get());
-    backend.conv3x3_relu(mid_.get(), h_[s], w_[s], up[0].cout, up[1].view(), out->get());
+                            up[0].view(), mid_.get(), stream);
+    backend.conv3x3_relu(mid_.get(), h_[s], w_[s], up[0].cout, up[1].view(), out->get(), stream);
     low = out->get();
     low_channels = up[1].cout;
     out = out == &up_a_ ? &up_b_ : &up_a_;
@@ -80,18 +80,20 @@ void UNetWorkspace::body(Backend& backend, const UploadedUNet& net) {
   result_ = low;
 }
 
-void UNetWorkspace::segment(Backend& backend, const UploadedUNet& net, const float* x, uint8_t* labels, float* logits) {
-  backend.conv3x3_relu(x, h_[0], w_[0], net.inc[0].cin, net.inc[0].view(), mid_.get());
-  backend.conv3x3_relu(mid_.get(), h_[0], w_[0], net.inc[0].cout, net.inc[1].view(), skip_[0].get());
-  body(backend, net);
-  backend.conv1x1_argmax(result_, h_[0], w_[0], width_, net.outc.view(), labels, logits);
+void UNetWorkspace::segment(Backend& backend, const UploadedUNet& net, const float* x, uint8_t* labels, float* logits,
+                            Stream stream) {
+  backend.conv3x3_relu(x, h_[0], w_[0], net.inc[0].cin, net.inc[0].view(), mid_.get(), stream);
+  backend.conv3x3_relu(mid_.get(), h_[0], w_[0], net.inc[0].cout, net.inc[1].view(), skip_[0].get(), stream);
+  body(backend, net, stream);
+  backend.conv1x1_argmax(result_, h_[0], w_[0], width_, net.outc.view(), labels, logits, stream);
 }
 
-void UNetWorkspace::colorize(Backend& backend, const UploadedUNet& net, const ColorizerInput& input, float* out) {
-  backend.conv3x3_relu_colorizer(input, net.inc[0].view(), mid_.get());
-  backend.conv3x3_relu(mid_.get(), h_[0], w_[0], net.inc[0].cout, net.inc[1].view(), skip_[0].get());
-  body(backend, net);
-  backend.conv1x1_tanh(result_, h_[0], w_[0], width_, net.outc.view(), out);
+void UNetWorkspace::colorize(Backend& backend, const UploadedUNet& net, const ColorizerInput& input, float* out,
+                             Stream stream) {
+  backend.conv3x3_relu_colorizer(input, net.inc[0].view(), mid_.get(), stream);
+  backend.conv3x3_relu(mid_.get(), h_[0], w_[0], net.inc[0].cout, net.inc[1].view(), skip_[0].get(), stream);
+  body(backend, net, stream);
+  backend.conv1x1_tanh(result_, h_[0], w_[0], width_, net.outc.view(), out, stream);
 }
 
 }  // namespace gp

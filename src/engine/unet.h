@@ -39,14 +39,16 @@ class UNetWorkspace {
   int w(int level) const { return w_[level]; }
 
   // Segmentation: x [h][w] grey sketch -> labels [h][w] (and logits [h][w][classes] unless null).
-  void segment(Backend& backend, const UploadedUNet& net, const float* x, uint8_t* labels, float* logits);
+  void segment(Backend& backend, const UploadedUNet& net, const float* x, uint8_t* labels, float* logits,
+               Stream stream = nullptr);
   // Colorization: the fused 35-channel input -> out [h][w][3] (tanh).
-  void colorize(Backend& backend, const UploadedUNet& net, const ColorizerInput& input, float* out);
+  void colorize(Backend& backend, const UploadedUNet& net, const ColorizerInput& input, float* out,
+                Stream stream = nullptr);
 
  private:
   // Everything after the first conv of inc: the encoder, decoder and up to the last
   // 3x3 conv; leaves the result (w channels at H x W) in up_out_.
-  void body(Backend& backend, const UploadedUNet& net);
+  void body(Backend& backend, const UploadedUNet& net, Stream stream);
 
   int width_;
   int h_[5], w_[5];
