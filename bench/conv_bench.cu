@@ -3,7 +3,8 @@
 //   build/bench/conv_bench [--benchmark_filter=...]   (GPUSIM_WORKERS=n sets the pool)
 //
 // GFLOP/s counts the useful work, 2 * H * W * Cin * Cout * k * k per launch (the
-// padding of K and N that the kernel also multiplies is not counted). Inputs and
+// padding of K and N that the kernel also multiplies is not counted), per wall second;
+// GFLOP/s_per_cpu_s per CPU second of the whole process (all simulator workers). Inputs and
 // weights are random; the kernels are checked against the reference by
 // tests/kernels/conv_test.cu, not here.
 //   BM_Conv3x3Plain/H/W/Cin/Cout   ConvPlain input [H][W][Cin]
@@ -17,6 +18,7 @@
 //                         inference (the pooling, upsampling, concatenation and hint
 //                         maps are inside the gathers; nothing else runs)
 #include <benchmark/benchmark.h>
+#include <time.h>
 
 #include <algorithm>
 #include <cmath>
@@ -69,17 +71,28 @@ k::ConvWeights make_weights(Buffers& b, int cout, int cin, int ksize) {
           cout, cin, ksize};
 }
 
+double process_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+}
+
 // Times `launch` and reports GFLOP/s for `flop` per launch.
 template <class Launch> void run(benchmark::State& state, double flop, Launch launch) {
   if (launch() != cudaSuccess || cudaDeviceSynchronize() != cudaSuccess) {  // warm-up, and a launch check
     state.SkipWithError("launch failed");
     return;
   }
+  const double cpu0 = process_cpu_seconds();
   for (auto _ : state) {
     launch();
     cudaDeviceSynchronize();
   }
+  const double cpu = process_cpu_seconds() - cpu0;
   state.counters["GFLOP/s"] = benchmark::Counter(flop * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  // The same per CPU second of the whole process (all workers): what the simulator
+  // costs independently of how busy the shared machine is.
+  state.counters["GFLOP/s_per_cpu_s"] = flop * 1e-9 * double(state.iterations()) / cpu;
 }
 
 double conv_flop(int h, int w, int cin, int cout, int ksize) { return 2.0 * h * w * cin * cout * ksize * ksize; }
