@@ -121,6 +121,9 @@ class Session {
   std::vector<float> colorize_raw();
   // The region picture: regions in distinct colours with their rank numbers.
   Image region_overlay() const;
+  // The hints as the user gave them: each hinted region in its hint colour, the rest
+  // white, the sketch's lines on top (working size).
+  Image hint_picture() const;
 
   struct Impl;
 

@@ -117,7 +117,7 @@ int cmd_regions(const Common& c, const std::string& sketch, const std::string& o
 
 int cmd_colorize(const Common& c, const std::string& sketch, const std::string& out,
                  const std::vector<std::string>& hint_texts, const std::string& reference, int reference_hints,
-                 const std::string& raw, const std::string& labels) {
+                 const std::string& raw, const std::string& labels, const std::string& hint_picture) {
   std::vector<gp::cli::HintSpec> hints;
   for (const auto& text : hint_texts) hints.push_back(gp::cli::parse_hint(text));
   if (reference.empty() != (reference_hints < 0))
@@ -138,6 +138,7 @@ int cmd_colorize(const Common& c, const std::string& sketch, const std::string& 
     files.add(raw, gp::npy_encode(gp::NpyType::Float32, y.data(), {3, size_t(s.height()), size_t(s.width())}));
   }
   if (!labels.empty()) files.add(labels, labels_npy(s));
+  if (!hint_picture.empty()) files.add(hint_picture, gp::encode_png(s.hint_picture(), hint_picture));
   files.write();
   std::printf("colorized %s (%d x %d, %d regions) -> %s\n", sketch.c_str(), s.width(), s.height(), regions, out.c_str());
   return 0;
@@ -208,7 +209,7 @@ int main(int argc, char** argv) {
   auto* info = app.add_subcommand("info", "print a model's configuration");
   add_common(info, false);
 
-  std::string sketch, out, labels, json, raw, reference;
+  std::string sketch, out, labels, json, raw, reference, hint_picture;
   std::vector<std::string> hint_texts;
   int reference_hints = -1;
   auto* regions = app.add_subcommand("regions", "rank the regions of a sketch and draw them");
@@ -227,6 +228,7 @@ int main(int argc, char** argv) {
   colorize->add_option("--hints", reference_hints, "how many ranked regions take the reference's colour");
   colorize->add_option("--raw", raw, "network output as float32 3 x H x W .npy (working size)");
   colorize->add_option("--labels", labels, "region ids as int32 H x W .npy (working size)");
+  colorize->add_option("--hint-picture", hint_picture, "PNG of the hints given (working size)");
 
   gp::cli::EvalOptions eval_options;
   std::string eval_hints = "0,1,2,5,10,20,30", order = "priority";
@@ -247,7 +249,7 @@ int main(int argc, char** argv) {
     if (*selftest) return gp::cli_selftest(gp::parse_device(common.device));
     if (*info) return cmd_info(common);
     if (*regions) return cmd_regions(common, sketch, out, labels, json);
-    if (*colorize) return cmd_colorize(common, sketch, out, hint_texts, reference, reference_hints, raw, labels);
+    if (*colorize) return cmd_colorize(common, sketch, out, hint_texts, reference, reference_hints, raw, labels, hint_picture);
     if (*eval) return cmd_eval(common, eval_options, order, eval_hints, json);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "guidingpainter: %s\n", e.what());

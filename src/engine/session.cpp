@@ -237,6 +237,21 @@ Image Session::colorize() {
   return compose_output(hwc, impl_->w, impl_->h, Layout::HWC, impl_->original, Compose::KeepLines);
 }
 
+Image Session::hint_picture() const {
+  const Image sketch = resize(impl_->original, Size{impl_->w, impl_->h});
+  std::vector<Colour> by_id(size_t(impl_->num_regions()), Colour{255.0f, 255.0f, 255.0f});
+  for (size_t k = 0; k < impl_->hints.size(); ++k)
+    if (impl_->hints[k]) by_id[impl_->regions[k].id] = *impl_->hints[k];
+  Image out = sketch;
+  for (size_t p = 0; p < impl_->labels.size(); ++p) {
+    const uint8_t* s = &sketch.rgb[3 * p];
+    const double grey = 0.299 * s[0] + 0.587 * s[1] + 0.114 * s[2];  // lines multiply the colour
+    const Colour& c = by_id[impl_->labels[p]];
+    for (int k = 0; k < 3; ++k) out.rgb[3 * p + k] = uint8_t(std::lround(double(c[k]) * grey / 255.0));
+  }
+  return out;
+}
+
 Image Session::region_overlay() const {
   return gp::region_overlay(resize(impl_->original, Size{impl_->w, impl_->h}), impl_->labels, impl_->regions);
 }
