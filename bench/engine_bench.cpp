@@ -1,0 +1,306 @@
+// The engine end to end: one U-Net run (UNetWorkspace::segment or ::colorize, every
+// conv with its fused gather and head) on a synthetic 256 x 256 sketch with random
+// weights, on every backend this build and machine have:
+//
+//   build/bench/engine_bench [--benchmark_filter=...] [--benchmark_repetitions=n]
+//
+//   BM_Segment/<path>/width:<w>    segmentation U-Net (1 -> 30) + the fused argmax head
+//   BM_Colorize/<path>/width:<w>   colorization U-Net (35-channel fused input -> 3, tanh)
+//   path: sim         the gpusim simulator (always; one iteration per repetition:
+//                     width 64 is ~80 GFLOP per U-Net, tens of seconds on the simulator)
+//         cuda        the fused kernels on the GPU (when there is one)
+//         cudnn       MaterializedUNet on cuDNN, strict fp32 (GP_CUDNN builds, GPU only):
+//                     the gathers written out, every conv a cuDNN call
+//         cudnn_tf32  the same with TF32 tensor cores allowed
+//   width: 16 and 64 (64 is the published model).
+// Quick run: --benchmark_filter=width:16 (and e.g. --benchmark_filter='sim/width:16').
+//
+// Time: wall clock per run, as "manual time": std::chrono around the run and a
+// synchronize on the simulator; CUDA events around the run on its stream on a GPU
+// (after one untimed warm-up run, which is also when cuDNN picks its algorithms).
+// Counters: ms (per run), GFLOP (per run, counted from the layer shapes:
+// 2 * H * W * cin * cout * k * k summed over the convs at their resolutions; the
+// padding a kernel multiplies is not counted), GFLOP/s = GFLOP / (ms / 1000); on the
+// simulator also cpu_GFLOP/s: the same per CPU second of the whole process (all
+// simulator workers), which depends less on the load of a shared machine.
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <functional>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "src/backend/select.h"
+#include "src/engine/device_array.h"
+#include "src/engine/unet.h"
+#include "src/weights/model_weights.h"
+#if defined(GP_HAVE_CUDNN)
+#include "src/backend/cudnn_conv.h"
+#endif
+#if defined(GP_BENCH_CUDA)
+#include <cuda_runtime.h>
+#endif
+
+namespace {
+
+using namespace gp;
+
+constexpr int kSize = 256;  // the synthetic sketch is kSize x kSize
+constexpr int kRegions = ModelConfig::kNumRegions;
+constexpr int kColorizerChannels = 1 + 3 + 1 + kRegions;
+
+// ---- synthetic model and inputs ----------------------------------------------------------
+
+std::vector<float> uniform(size_t n, std::mt19937& rng, float a) {
+  std::uniform_real_distribution<float> d(-a, a);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(rng);
+  return v;
+}
+
+// He-uniform weights (activations stay of order 1 through the ReLUs: no denormals or
+// overflow to distort the simulator's timing), small biases.
+ConvLayer random_conv(const std::string& name, int cin, int cout, int ksize, bool relu, std::mt19937& rng) {
+  ConvLayer l;
+  l.name = name;
+  l.cin = cin;
+  l.cout = cout;
+  l.ksize = ksize;
+  const float fan_in = float(cin * ksize * ksize);
+  l.weight = uniform(size_t(cout) * cin * ksize * ksize, rng, std::sqrt((relu ? 6.0f : 3.0f) / fan_in));
+  l.bias = uniform(size_t(cout), rng, 0.05f);
+  return l;
+}
+
+UNetWeights random_unet(const char* net, int in_channels, int classes, int width, std::mt19937& rng) {
+  UNetWeights u;
+  const auto blocks = unet_blocks(in_channels, width);
+  DoubleConvWeights* targets[9] = {&u.inc, &u.down[0], &u.down[1], &u.down[2], &u.down[3],
+                                   &u.up[0], &u.up[1],   &u.up[2],   &u.up[3]};
+  for (int b = 0; b < 9; ++b) {
+    const std::string prefix = std::string(net) + "." + blocks[b].name;
+    targets[b]->conv1 = random_conv(prefix + ".conv1", blocks[b].in, blocks[b].mid, 3, true, rng);
+    targets[b]->conv2 = random_conv(prefix + ".conv2", blocks[b].mid, blocks[b].out, 3, true, rng);
+  }
+  u.outc = random_conv(std::string(net) + ".outc", width, classes, 1, false, rng);
+  return u;
+}
+
+const ModelWeights& synthetic_model(int width) {
+  static std::map<int, ModelWeights> cache;
+  auto it = cache.find(width);
+  if (it != cache.end()) return it->second;
+  std::mt19937 rng(1234u + unsigned(width));
+  ModelWeights m;
+  m.config.width = width;
+  m.config.num_regions = kRegions;
+  m.config.seg_in_channels = 1;
+  m.config.col_in_channels = kColorizerChannels;
+  m.config.train_size = kSize;
+  m.config.center = 0.0f;
+  m.segmentator = random_unet("segmentator", 1, kRegions, width, rng);
+  m.colorizer = random_unet("colorizer", kColorizerChannels, 3, width, rng);
+  return cache.emplace(width, std::move(m)).first->second;
+}
+
+// A line drawing in [-1, 1]: white paper, dark circles and strokes.
+std::vector<float> synthetic_sketch() {
+  std::vector<float> x(size_t(kSize) * kSize, 1.0f);
+  const struct {
+    float cx, cy, r;
+  } circles[] = {{128, 128, 90}, {90, 100, 20}, {166, 100, 20}, {128, 170, 35}, {60, 210, 30}};
+  for (int y = 0; y < kSize; ++y)
+    for (int xx = 0; xx < kSize; ++xx) {
+      float v = 1.0f;
+      for (const auto& c : circles) {
+        const float d = std::fabs(std::hypot(float(xx) - c.cx, float(y) - c.cy) - c.r);
+        if (d < 1.5f) v = -1.0f;
+      }
+      if (std::abs(y - xx) < 1 || std::abs(y + xx - 300) < 1) v = -1.0f;
+      x[size_t(y) * kSize + xx] = v;
+    }
+  return x;
+}
+
+// 30 rectangular regions (6 rows x 5 columns), the first 10 hinted.
+std::vector<uint8_t> synthetic_labels() {
+  std::vector<uint8_t> l(size_t(kSize) * kSize);
+  for (int y = 0; y < kSize; ++y)
+    for (int x = 0; x < kSize; ++x) l[size_t(y) * kSize + x] = uint8_t((y * 6 / kSize) * 5 + x * 5 / kSize);
+  return l;
+}
+
+// ---- FLOP count ------------------------------------------------------------------------------
+
+double conv_flop(const ConvLayer& l, int level) {
+  const double side = double(kSize >> level);
+  return 2.0 * side * side * l.cin * l.cout * l.ksize * l.ksize;
+}
+double unet_flop(const UNetWeights& u) {
+  double f = conv_flop(u.inc.conv1, 0) + conv_flop(u.inc.conv2, 0) + conv_flop(u.outc, 0);
+  for (int k = 0; k < 4; ++k) {
+    f += conv_flop(u.down[k].conv1, k + 1) + conv_flop(u.down[k].conv2, k + 1);  // down(k+1) at level k+1
+    f += conv_flop(u.up[k].conv1, 3 - k) + conv_flop(u.up[k].conv2, 3 - k);      // up(k+1) at level 3-k
+  }
+  return f;
+}
+
+// ---- the benchmark ---------------------------------------------------------------------------
+
+enum class Net { Segment, Colorize };
+enum class Path { Fused, Cudnn, CudnnTf32 };
+
+double process_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
+}
+
+void BM_Engine(benchmark::State& state, Backend* backend, Net which, Path path, int width) {
+  const ModelWeights& model = synthetic_model(width);
+  const UNetWeights& weights = which == Net::Segment ? model.segmentator : model.colorizer;
+  const size_t pixels = size_t(kSize) * kSize;
+  const bool gpu = backend->kind() == DeviceKind::Cuda;
+
+  std::vector<float> colors(size_t(kRegions) * 3);
+  for (size_t i = 0; i < colors.size(); ++i) colors[i] = float(int(i * 37 % 19)) / 9.0f - 1.0f;
+  std::vector<uint8_t> active(kRegions, 0);
+  for (int r = 0; r < 10; ++r) active[size_t(r)] = 1;
+  DeviceArray<float> x(*backend, synthetic_sketch(), "sketch"), dcolors(*backend, colors, "colors");
+  DeviceArray<uint8_t> labels(*backend, synthetic_labels(), "labels"), dactive(*backend, active, "active");
+  DeviceArray<uint8_t> out_labels(*backend, pixels, "labels out");
+  DeviceArray<float> out_rgb(*backend, pixels * 3, "rgb out");
+  const ColorizerInput input{x.get(), labels.get(), dcolors.get(), dactive.get(), kSize, kSize, model.config.center};
+
+  // GPU runs go on a stream of their own, timed with events on it.
+  struct StreamGuard {
+    Backend* b;
+    Stream s;
+    ~StreamGuard() {
+      if (s) b->destroy_stream(s);
+    }
+  } stream{backend, gpu ? backend->create_stream() : nullptr};
+
+  std::function<void()> run;
+  UploadedUNet fused_net;
+  std::unique_ptr<UNetWorkspace> workspace;
+#if defined(GP_HAVE_CUDNN)
+  std::unique_ptr<CudnnConv> cudnn;
+  std::unique_ptr<MaterializedUNet> unfused;
+#endif
+  if (path == Path::Fused) {
+    fused_net = upload_unet(*backend, weights, width);
+    workspace = std::make_unique<UNetWorkspace>(*backend, width, kSize, kSize);
+    if (which == Net::Segment)
+      run = [&] { workspace->segment(*backend, fused_net, x.get(), out_labels.get(), nullptr, stream.s); };
+    else
+      run = [&] { workspace->colorize(*backend, fused_net, input, out_rgb.get(), stream.s); };
+  } else {
+#if defined(GP_HAVE_CUDNN)
+    cudnn = std::make_unique<CudnnConv>(*backend, path == Path::CudnnTf32);
+    unfused = std::make_unique<MaterializedUNet>(*backend, weights, width, kSize, kSize,
+                                                 MaterializedUNet::PlainConvs::Cudnn, cudnn.get());
+    if (which == Net::Segment)
+      run = [&] { unfused->segment(x.get(), out_labels.get(), nullptr, stream.s); };
+    else
+      run = [&] { unfused->colorize(input, out_rgb.get(), stream.s); };
+#else
+    state.SkipWithError("built without GP_CUDNN");
+    return;
+#endif
+  }
+
+  double total_s = 0, total_cpu_s = 0;
+  int64_t runs = 0;
+  if (gpu) {
+#if defined(GP_BENCH_CUDA)
+    run();  // warm-up (cuDNN times and picks its algorithms here)
+    backend->synchronize("warm-up", stream.s);
+    cudaEvent_t start = nullptr, stop = nullptr;
+    cudaEventCreate(&start);
+    cudaEventCreate(&stop);
+    const auto cs = static_cast<cudaStream_t>(stream.s);
+    for (auto _ : state) {
+      cudaEventRecord(start, cs);
+      run();
+      cudaEventRecord(stop, cs);
+      cudaEventSynchronize(stop);
+      float ms = 0;
+      cudaEventElapsedTime(&ms, start, stop);
+      state.SetIterationTime(ms * 1e-3);
+      total_s += ms * 1e-3;
+      ++runs;
+    }
+    cudaEventDestroy(start);
+    cudaEventDestroy(stop);
+    backend->synchronize("benchmark", stream.s);
+#endif
+  } else {
+    for (auto _ : state) {
+      const double cpu0 = process_cpu_seconds();
+      const auto t0 = std::chrono::steady_clock::now();
+      run();
+      backend->synchronize("benchmark", stream.s);
+      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      state.SetIterationTime(s);
+      total_s += s;
+      total_cpu_s += process_cpu_seconds() - cpu0;
+      ++runs;
+    }
+  }
+  if (runs == 0) return;
+  const double gflop = unet_flop(weights) * 1e-9;
+  state.counters["GFLOP"] = gflop;
+  state.counters["ms"] = 1e3 * total_s / double(runs);
+  state.counters["GFLOP/s"] = gflop * double(runs) / total_s;
+  if (!gpu) state.counters["cpu_GFLOP/s"] = gflop * double(runs) / total_cpu_s;
+  state.SetLabel(backend->name());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+
+  // Backends live for the whole run (paths share them).
+  std::vector<std::unique_ptr<Backend>> backends;
+  struct Entry {
+    const char* name;
+    Backend* backend;
+    Path path;
+  };
+  std::vector<Entry> paths;
+  backends.push_back(open_backend(Device::Simulator));
+  paths.push_back({"sim", backends.back().get(), Path::Fused});
+  if (gp_cuda_backend::device_count() > 0) {
+    backends.push_back(open_backend(Device::Cuda));
+    paths.push_back({"cuda", backends.back().get(), Path::Fused});
+#if defined(GP_HAVE_CUDNN)
+    paths.push_back({"cudnn", backends.back().get(), Path::Cudnn});
+    paths.push_back({"cudnn_tf32", backends.back().get(), Path::CudnnTf32});
+#endif
+  } else {
+    std::fprintf(stderr, "engine_bench: no CUDA GPU, simulator only\n");
+  }
+
+  for (const Net net : {Net::Segment, Net::Colorize})
+    for (const Entry& e : paths)
+      for (const int width : {16, 64}) {
+        const std::string name = std::string(net == Net::Segment ? "BM_Segment/" : "BM_Colorize/") + e.name +
+                                 "/width:" + std::to_string(width);
+        auto* b = benchmark::RegisterBenchmark(name.c_str(), BM_Engine, e.backend, net, e.path, width);
+        b->UseManualTime()->Unit(benchmark::kMillisecond);
+        if (e.backend->kind() == DeviceKind::Simulator) b->Iterations(1);
+      }
+
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

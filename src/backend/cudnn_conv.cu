@@ -1,0 +1,576 @@
+// cuDNN as a second convolution path (see cudnn_conv.h). Compiled twice, like every
+// kernel source: the materialising kernels for both targets (GP_KERNEL_NS gp_cuda and
+// gp_sim, behind plain-C++ wrappers in GP_KERNEL_NS::gathers), and, in the nvcc
+// build only, the cuDNN wrapper and the unfused U-Net.
+//
+// cuDNN API: the cuDNN 9 "legacy" convolution functions of cudnn_cnn.h
+// (cudnnFindConvolutionForwardAlgorithm, cudnnConvolutionForward,
+// cudnnConvolutionBiasActivationForward), deprecated in v9 but shipped; the deprecation
+// attributes only warn under CUDNN_WARN_DEPRECATED, which this build does not define.
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <tuple>
+#include <utility>
+
+#include "kernels/common.cuh"
+#include "kernels/conv_ref.h"
+#include "src/backend/cudnn_conv.h"
+#include "src/common/error.h"
+
+// ---- materialising kernels (both targets) -------------------------------------------------
+
+namespace GP_KERNEL_NS {
+namespace {
+
+constexpr unsigned kBlock = 256;
+
+void check(cudaError_t e, const char* what) {
+  if (e != cudaSuccess) {
+    cudaGetLastError();
+    throw gp::Error(std::string(what) + ": " + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")");
+  }
+}
+cudaStream_t cuda(gp::Stream s) { return static_cast<cudaStream_t>(s); }
+// The element index and count fit 32 bits (with room for the last block's overshoot).
+bool narrow(size_t count) { return count <= size_t(UINT32_MAX) - kBlock; }
+
+// As kernels/conv.cu (not fmaxf: the same result for every non-NaN input).
+__device__ __forceinline__ float max2(float a, float b) { return a > b ? a : b; }
+
+// One thread per output element; Index is uint32_t when the element count allows (cheaper
+// division on a GPU), size_t otherwise.
+
+// Max-pool 2x2 of [h_in][w_in][c] into [h][w][c].
+template <class Index>
+__global__ void maxpool2_kernel(const float* __restrict__ x, int w_in, int c, int w, Index count,
+                                float* __restrict__ out) {
+  const Index i = Index(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= count) return;
+  const int ch = int(i % Index(c));
+  const Index p = i / Index(c);
+  const int xx = int(p % Index(w)), y = int(p / Index(w));
+  const float* q = x + (size_t(2 * y) * w_in + 2 * xx) * c + ch;
+  const size_t row = size_t(w_in) * c;
+  out[i] = max2(max2(q[0], q[c]), max2(q[row], q[row + c]));
+}
+
+// The UpConcatGather of kernels/conv.cu, written out: the same float formulas.
+struct UpConcatParams {
+  const float* skip;
+  const float* low;
+  int w, cs, cl, hl, wl, top, left;
+  float scale_y, scale_x;
+};
+
+template <class Index>
+__global__ void up_concat_kernel(UpConcatParams g, Index count, float* __restrict__ out) {
+  const Index i = Index(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= count) return;
+  const int c = g.cs + g.cl;
+  const int ch = int(i % Index(c));
+  const Index p = i / Index(c);
+  const int xx = int(p % Index(g.w)), y = int(p / Index(g.w));
+  float v = 0.0f;
+  if (ch < g.cs) {
+    v = g.skip[p * g.cs + ch];
+  } else {
+    const int uy = y - g.top, ux = xx - g.left;
+    if (unsigned(uy) < unsigned(2 * g.hl) && unsigned(ux) < unsigned(2 * g.wl)) {
+      const float fy = float(uy) * g.scale_y, fx = float(ux) * g.scale_x;
+      const int y0 = int(fy), x0 = int(fx);
+      const int y1 = min(y0 + 1, g.hl - 1), x1 = min(x0 + 1, g.wl - 1);
+      const float ay = fy - float(y0), ax = fx - float(x0);
+      const float* l = g.low + (ch - g.cs);
+      const float top_row = (1.0f - ax) * l[(size_t(y0) * g.wl + x0) * g.cl] + ax * l[(size_t(y0) * g.wl + x1) * g.cl];
+      const float bottom_row = (1.0f - ax) * l[(size_t(y1) * g.wl + x0) * g.cl] + ax * l[(size_t(y1) * g.wl + x1) * g.cl];
+      v = (1.0f - ay) * top_row + ay * bottom_row;
+    }
+  }
+  out[i] = v;
+}
+
+// The ColorizerGather of kernels/conv.cu: [X, C (3), M - center, onehot(l) - center (30)].
+template <class Index>
+__global__ void colorizer_kernel(const float* __restrict__ sketch, const uint8_t* __restrict__ labels,
+                                 const float* __restrict__ colors, const uint8_t* __restrict__ active, float center,
+                                 Index count, float* __restrict__ out) {
+  constexpr int C = gp::ref::kColorizerChannels;
+  const Index i = Index(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= count) return;
+  const int ch = int(i % Index(C));
+  const Index p = i / Index(C);
+  float v;
+  if (ch == 0) {
+    v = sketch[p];
+  } else {
+    const int l = labels[p];
+    const bool region = l < gp::ref::kColorizerRegions;
+    const bool hinted = region && active[l] != 0;
+    if (ch < 4)
+      v = hinted ? colors[3 * l + ch - 1] : 0.0f;
+    else if (ch == 4)
+      v = (hinted ? 1.0f : 0.0f) - center;
+    else
+      v = (region && l == ch - 5 ? 1.0f : 0.0f) - center;
+  }
+  out[i] = v;
+}
+
+template <class Index>
+__global__ void bias_activation_kernel(float* __restrict__ y, int c, const float* __restrict__ bias, int act,
+                                       Index count) {
+  const Index i = Index(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= count) return;
+  float v = y[i];
+  if (bias) v += bias[i % Index(c)];
+  if (act == int(gp::Activation::Relu)) v = v > 0.0f ? v : 0.0f;
+  if (act == int(gp::Activation::Tanh)) v = tanhf(v);
+  y[i] = v;
+}
+
+}  // namespace
+
+// Plain-C++ entry points of this target's kernels (no CUDA type in the signatures, so
+// the nvcc translation unit can declare the simulator's, below).
+namespace gathers {
+
+void maxpool(const float* x, int h_in, int w_in, int c, float* out, gp::Stream stream) {
+  if (h_in < 0 || w_in < 0 || c < 1) throw gp::Error("materialize_maxpool: bad sizes");
+  const int h = h_in / 2, w = w_in / 2;
+  const size_t count = size_t(h) * w * c;
+  check(narrow(count) ? launch_1d(maxpool2_kernel<uint32_t>, count, kBlock, cuda(stream), x, w_in, c, w, uint32_t(count), out)
+                      : launch_1d(maxpool2_kernel<size_t>, count, kBlock, cuda(stream), x, w_in, c, w, count, out),
+        "materialize_maxpool");
+}
+
+void up_concat(const float* skip, int h, int w, int c_skip, const float* low, int h_low, int w_low, int c_low,
+               float* out, gp::Stream stream) {
+  if (h < 0 || w < 0 || c_skip < 1 || c_low < 1 || h_low < 1 || w_low < 1 || 2 * h_low > h || 2 * w_low > w)
+    throw gp::Error("materialize_up_concat: bad sizes");
+  UpConcatParams g{};
+  g.skip = skip;
+  g.low = low;
+  g.w = w;
+  g.cs = c_skip;
+  g.cl = c_low;
+  g.hl = h_low;
+  g.wl = w_low;
+  g.top = (h - 2 * h_low) / 2;
+  g.left = (w - 2 * w_low) / 2;
+  // As kernels/conv.cu (and PyTorch): the scale once in float, the source scale * dst.
+  g.scale_y = float(double(h_low - 1) / double(2 * h_low - 1));
+  g.scale_x = float(double(w_low - 1) / double(2 * w_low - 1));
+  const size_t count = size_t(h) * w * (c_skip + c_low);
+  check(narrow(count) ? launch_1d(up_concat_kernel<uint32_t>, count, kBlock, cuda(stream), g, uint32_t(count), out)
+                      : launch_1d(up_concat_kernel<size_t>, count, kBlock, cuda(stream), g, count, out),
+        "materialize_up_concat");
+}
+
+void colorizer(const float* sketch, const uint8_t* labels, const float* colors, const uint8_t* active, int h, int w,
+               float center, float* out, gp::Stream stream) {
+  if (h < 0 || w < 0) throw gp::Error("materialize_colorizer: bad sizes");
+  const size_t count = size_t(h) * w * gp::ref::kColorizerChannels;
+  check(narrow(count) ? launch_1d(colorizer_kernel<uint32_t>, count, kBlock, cuda(stream), sketch, labels, colors, active,
+                                  center, uint32_t(count), out)
+                      : launch_1d(colorizer_kernel<size_t>, count, kBlock, cuda(stream), sketch, labels, colors, active,
+                                  center, count, out),
+        "materialize_colorizer");
+}
+
+void bias_activation(float* y, size_t pixels, int c, const float* bias, int act, gp::Stream stream) {
+  if (c < 1) throw gp::Error("bias_activation: bad channel count");
+  const size_t count = pixels * size_t(c);
+  check(narrow(count) ? launch_1d(bias_activation_kernel<uint32_t>, count, kBlock, cuda(stream), y, c, bias, act,
+                                  uint32_t(count))
+                      : launch_1d(bias_activation_kernel<size_t>, count, kBlock, cuda(stream), y, c, bias, act, count),
+        "bias_activation");
+}
+
+}  // namespace gathers
+}  // namespace GP_KERNEL_NS
+
+#if !defined(__CUDACC_SIM__)
+// ---- nvcc only: dispatch, cuDNN, the unfused U-Net ------------------------------------------
+
+#include <cudnn.h>
+
+// The simulator's instance of the wrappers above (built from this file into gp_cudnn_sim).
+namespace gp_sim::gathers {
+void maxpool(const float* x, int h_in, int w_in, int c, float* out, gp::Stream stream);
+void up_concat(const float* skip, int h, int w, int c_skip, const float* low, int h_low, int w_low, int c_low,
+               float* out, gp::Stream stream);
+void colorizer(const float* sketch, const uint8_t* labels, const float* colors, const uint8_t* active, int h, int w,
+               float center, float* out, gp::Stream stream);
+void bias_activation(float* y, size_t pixels, int c, const float* bias, int act, gp::Stream stream);
+}  // namespace gp_sim::gathers
+
+namespace gp {
+
+namespace {
+bool on_simulator(const Backend& backend) { return backend.kind() == DeviceKind::Simulator; }
+}  // namespace
+
+void materialize_maxpool(Backend& backend, const float* x, int h_in, int w_in, int c, float* out, Stream stream) {
+  if (on_simulator(backend))
+    gp_sim::gathers::maxpool(x, h_in, w_in, c, out, stream);
+  else
+    gp_cuda::gathers::maxpool(x, h_in, w_in, c, out, stream);
+}
+
+void materialize_up_concat(Backend& backend, const float* skip, int h, int w, int c_skip, const float* low, int h_low,
+                           int w_low, int c_low, float* out, Stream stream) {
+  if (on_simulator(backend))
+    gp_sim::gathers::up_concat(skip, h, w, c_skip, low, h_low, w_low, c_low, out, stream);
+  else
+    gp_cuda::gathers::up_concat(skip, h, w, c_skip, low, h_low, w_low, c_low, out, stream);
+}
+
+void materialize_colorizer(Backend& backend, const ColorizerInput& in, float* out, Stream stream) {
+  if (on_simulator(backend))
+    gp_sim::gathers::colorizer(in.sketch, in.labels, in.colors, in.active, in.h, in.w, in.center, out, stream);
+  else
+    gp_cuda::gathers::colorizer(in.sketch, in.labels, in.colors, in.active, in.h, in.w, in.center, out, stream);
+}
+
+void bias_activation(Backend& backend, float* y, size_t pixels, int c, const float* bias, Activation act,
+                     Stream stream) {
+  if (on_simulator(backend))
+    gp_sim::gathers::bias_activation(y, pixels, c, bias, int(act), stream);
+  else
+    gp_cuda::gathers::bias_activation(y, pixels, c, bias, int(act), stream);
+}
+
+// ---- CudnnConv ---------------------------------------------------------------------------
+
+namespace {
+
+void check_cudnn(cudnnStatus_t s, const char* what) {
+  if (s != CUDNN_STATUS_SUCCESS)
+    throw Error(std::string("cuDNN ") + what + ": " + cudnnGetErrorString(s) + " (status " + std::to_string(int(s)) +
+                ")");
+}
+
+// Owns one cuDNN descriptor.
+template <class T, cudnnStatus_t (*Create)(T*), cudnnStatus_t (*Destroy)(T)> class Descriptor {
+ public:
+  Descriptor() { check_cudnn(Create(&d_), "create descriptor"); }
+  ~Descriptor() {
+    if (d_) Destroy(d_);
+  }
+  Descriptor(const Descriptor&) = delete;
+  Descriptor& operator=(const Descriptor&) = delete;
+  operator T() const { return d_; }
+
+ private:
+  T d_ = nullptr;
+};
+using TensorDesc = Descriptor<cudnnTensorDescriptor_t, cudnnCreateTensorDescriptor, cudnnDestroyTensorDescriptor>;
+using FilterDesc = Descriptor<cudnnFilterDescriptor_t, cudnnCreateFilterDescriptor, cudnnDestroyFilterDescriptor>;
+using ConvDesc =
+    Descriptor<cudnnConvolutionDescriptor_t, cudnnCreateConvolutionDescriptor, cudnnDestroyConvolutionDescriptor>;
+using ActivationDesc =
+    Descriptor<cudnnActivationDescriptor_t, cudnnCreateActivationDescriptor, cudnnDestroyActivationDescriptor>;
+
+const char* algo_name(cudnnConvolutionFwdAlgo_t a) {
+  switch (a) {
+    case CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM: return "IMPLICIT_GEMM";
+    case CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM: return "IMPLICIT_PRECOMP_GEMM";
+    case CUDNN_CONVOLUTION_FWD_ALGO_GEMM: return "GEMM";
+    case CUDNN_CONVOLUTION_FWD_ALGO_DIRECT: return "DIRECT";
+    case CUDNN_CONVOLUTION_FWD_ALGO_FFT: return "FFT";
+    case CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING: return "FFT_TILING";
+    case CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD: return "WINOGRAD";
+    case CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED: return "WINOGRAD_NONFUSED";
+    default: return "?";
+  }
+}
+const char* math_name(cudnnMathType_t m) {
+  switch (m) {
+    case CUDNN_DEFAULT_MATH: return "default";
+    case CUDNN_TENSOR_OP_MATH: return "tensor-op";
+    case CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION: return "tensor-op+conversion";
+    case CUDNN_FMA_MATH: return "fma";
+    default: return "?";
+  }
+}
+const char* activation_name(Activation a) {
+  switch (a) {
+    case Activation::Identity: return "identity";
+    case Activation::Relu: return "relu";
+    case Activation::Tanh: return "tanh";
+  }
+  return "?";
+}
+
+}  // namespace
+
+struct CudnnConv::Impl {
+  // One shape's descriptors and algorithm.
+  struct Plan {
+    TensorDesc x, y, bias;
+    FilterDesc filter;
+    ConvDesc conv;
+    ActivationDesc relu;
+    cudnnConvolutionFwdAlgo_t algo = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
+    size_t workspace = 0;
+    Activation act = Activation::Identity;
+    bool fused = false;  // ReLU through cudnnConvolutionBiasActivationForward
+    bool used = false;   // run at least once
+    std::string text;
+  };
+  using Key = std::tuple<int, int, int, int, int, int>;  // h, w, cin, cout, ksize, activation
+
+  Backend* backend = nullptr;
+  cudnnHandle_t handle = nullptr;
+  bool tf32 = false;
+  std::map<Key, std::unique_ptr<Plan>> plans;
+  void* workspace = nullptr;
+  size_t workspace_bytes = 0;
+
+  ~Impl() {
+    if (workspace) cudaFree(workspace);
+    if (handle) cudnnDestroy(handle);
+  }
+
+  Plan& plan(int h, int w, int cin, int cout, int ksize, Activation act) {
+    const Key key{h, w, cin, cout, ksize, int(act)};
+    if (auto it = plans.find(key); it != plans.end()) return *it->second;
+    auto p = std::make_unique<Plan>();
+    check_cudnn(cudnnSetTensor4dDescriptor(p->x, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, 1, cin, h, w), "input descriptor");
+    check_cudnn(cudnnSetTensor4dDescriptor(p->y, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, 1, cout, h, w), "output descriptor");
+    check_cudnn(cudnnSetTensor4dDescriptor(p->bias, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1, cout, 1, 1), "bias descriptor");
+    check_cudnn(cudnnSetFilter4dDescriptor(p->filter, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NHWC, cout, cin, ksize, ksize),
+                "filter descriptor");
+    const int pad = ksize / 2;
+    check_cudnn(cudnnSetConvolution2dDescriptor(p->conv, pad, pad, 1, 1, 1, 1, CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT),
+                "convolution descriptor");
+    check_cudnn(cudnnSetConvolutionMathType(p->conv, tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH), "math type");
+    check_cudnn(cudnnSetActivationDescriptor(p->relu, CUDNN_ACTIVATION_RELU, CUDNN_NOT_PROPAGATE_NAN, 0.0),
+                "activation descriptor");
+
+    // Timed by cuDNN on its own buffers; results sorted fastest first.
+    int max_count = 0;
+    check_cudnn(cudnnGetConvolutionForwardAlgorithmMaxCount(handle, &max_count), "algorithm count");
+    std::vector<cudnnConvolutionFwdAlgoPerf_t> perf(size_t(std::max(max_count, 1)));
+    int returned = 0;
+    check_cudnn(cudnnFindConvolutionForwardAlgorithm(handle, p->x, p->filter, p->conv, p->y, int(perf.size()), &returned,
+                                                     perf.data()),
+                "cudnnFindConvolutionForwardAlgorithm");
+    const cudnnConvolutionFwdAlgoPerf_t* best = nullptr;
+    for (int i = 0; i < returned && !best; ++i) {
+      const auto& r = perf[size_t(i)];
+      const bool tensor_cores = r.mathType == CUDNN_TENSOR_OP_MATH || r.mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
+      if (r.status == CUDNN_STATUS_SUCCESS && (tf32 || !tensor_cores)) best = &r;
+    }
+    if (!best)
+      throw Error("cuDNN: no forward algorithm for a " + std::to_string(ksize) + "x" + std::to_string(ksize) + " conv " +
+                  std::to_string(cin) + "->" + std::to_string(cout) + " at " + std::to_string(w) + "x" +
+                  std::to_string(h) + (tf32 ? "" : " with fp32 FMA math"));
+    p->algo = best->algo;
+    // Strict: keep CUDNN_FMA_MATH on the descriptor (CUDNN_DEFAULT_MATH would permit TF32
+    // on Ampere and later); TF32 allowed: the math type cuDNN timed.
+    if (tf32) check_cudnn(cudnnSetConvolutionMathType(p->conv, best->mathType), "math type");
+    size_t need = 0;
+    check_cudnn(cudnnGetConvolutionForwardWorkspaceSize(handle, p->x, p->filter, p->conv, p->y, p->algo, &need),
+                "workspace size");
+    p->workspace = std::max(need, best->memory);
+    p->act = act;
+    p->fused = act == Activation::Relu;
+    p->text = std::to_string(ksize) + "x" + std::to_string(ksize) + " " + std::to_string(w) + "x" + std::to_string(h) +
+              " " + std::to_string(cin) + "->" + std::to_string(cout) + " " + activation_name(act) + ": " +
+              algo_name(p->algo) + " " + math_name(best->mathType) + ", workspace " + std::to_string(p->workspace) +
+              " B, " + std::to_string(best->time) + " ms";
+    if (p->workspace > workspace_bytes) {
+      if (workspace) check(cudaFree(workspace), "cuDNN workspace");  // waits for the device
+      workspace = nullptr;
+      workspace_bytes = 0;
+      check(cudaMalloc(&workspace, p->workspace), "cuDNN workspace");
+      workspace_bytes = p->workspace;
+    }
+    return *plans.emplace(key, std::move(p)).first->second;
+  }
+
+  static void check(cudaError_t e, const char* what) {
+    if (e != cudaSuccess) {
+      cudaGetLastError();
+      throw Error(std::string(what) + ": " + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")");
+    }
+  }
+};
+
+CudnnConv::CudnnConv(Backend& backend, bool allow_tf32) : impl_(std::make_unique<Impl>()) {
+  if (backend.kind() != DeviceKind::Cuda) throw Error("cuDNN needs a CUDA backend, not " + backend.name());
+  impl_->backend = &backend;
+  impl_->tf32 = allow_tf32;
+  check_cudnn(cudnnCreate(&impl_->handle), "cudnnCreate");
+}
+
+CudnnConv::~CudnnConv() = default;
+
+bool CudnnConv::allow_tf32() const { return impl_->tf32; }
+
+std::vector<float> CudnnConv::filter_from_torch(const float* torch_weight, int cout, int cin, int ksize) {
+  const int taps = ksize * ksize;
+  std::vector<float> f(size_t(cout) * cin * taps);
+  for (int co = 0; co < cout; ++co)
+    for (int ci = 0; ci < cin; ++ci)
+      for (int t = 0; t < taps; ++t)
+        f[(size_t(co) * taps + t) * cin + ci] = torch_weight[(size_t(co) * cin + ci) * taps + t];
+  return f;
+}
+
+void CudnnConv::forward(const float* x, int h, int w, int cin, const float* filter, const float* bias, int cout,
+                        int ksize, Activation act, float* y, Stream stream) {
+  if (h < 0 || w < 0 || cin < 1 || cout < 1 || (ksize != 1 && ksize != 3))
+    throw Error("CudnnConv::forward: bad shape (h " + std::to_string(h) + ", w " + std::to_string(w) + ", cin " +
+                std::to_string(cin) + ", cout " + std::to_string(cout) + ", ksize " + std::to_string(ksize) + ")");
+  if (h == 0 || w == 0) return;
+  cudnnHandle_t handle = impl_->handle;
+  check_cudnn(cudnnSetStream(handle, static_cast<cudaStream_t>(stream)), "cudnnSetStream");
+  Impl::Plan& p = impl_->plan(h, w, cin, cout, ksize, act);
+  const float one = 1.0f, zero = 0.0f;
+  if (p.fused) {
+    // z = y with alpha2 = 0: no residual input.
+    const cudnnStatus_t s = cudnnConvolutionBiasActivationForward(
+        handle, &one, p.x, x, p.filter, filter, p.conv, p.algo, impl_->workspace, impl_->workspace_bytes, &zero, p.y, y,
+        p.bias, bias, p.relu, p.y, y);
+    if (s == CUDNN_STATUS_SUCCESS) {
+      p.used = true;
+      return;
+    }
+    // cuDNN may refuse the fused call for an algorithm or layout it does not fuse:
+    // then (first use only) the plan falls back to conv + our bias/ReLU kernel.
+    if (p.used) check_cudnn(s, "cudnnConvolutionBiasActivationForward");
+    p.fused = false;
+    p.text += std::string(" [fused call refused: ") + cudnnGetErrorString(s) + "]";
+  }
+  check_cudnn(cudnnConvolutionForward(handle, &one, p.x, x, p.filter, filter, p.conv, p.algo, impl_->workspace,
+                                      impl_->workspace_bytes, &zero, p.y, y),
+              "cudnnConvolutionForward");
+  p.used = true;
+  gp_cuda::gathers::bias_activation(y, size_t(h) * w, cout, bias, int(act), stream);
+}
+
+std::vector<std::string> CudnnConv::plans() const {
+  std::vector<std::string> out;
+  for (const auto& [key, p] : impl_->plans)
+    out.push_back(p->text + (p->fused ? ", fused bias+relu" : std::string(", separate bias+") + activation_name(p->act)));
+  return out;
+}
+
+// ---- MaterializedUNet ------------------------------------------------------------------------
+
+struct MaterializedUNet::Conv {
+  DeviceArray<float> weights, bias;  // packed (Backend) or cuDNN filter layout
+  int cin = 0, cout = 0, ksize = 0;
+};
+
+MaterializedUNet::MaterializedUNet(Backend& backend, const UNetWeights& weights, int width, int h, int w,
+                                   PlainConvs convs, CudnnConv* cudnn)
+    : backend_(backend), convs_(convs), cudnn_(cudnn), width_(width) {
+  if (convs == PlainConvs::Cudnn && !cudnn) throw Error("MaterializedUNet: the cuDNN path needs a CudnnConv");
+  if (h < 16 || w < 16) throw Error("MaterializedUNet: the working size must be at least 16 x 16");
+  std::vector<const ConvLayer*> order{&weights.inc.conv1, &weights.inc.conv2};
+  for (const auto& d : weights.down) order.insert(order.end(), {&d.conv1, &d.conv2});
+  for (const auto& u : weights.up) order.insert(order.end(), {&u.conv1, &u.conv2});
+  order.push_back(&weights.outc);
+  for (const ConvLayer* l : order) {
+    Conv c;
+    c.cin = l->cin;
+    c.cout = l->cout;
+    c.ksize = l->ksize;
+    c.weights = DeviceArray<float>(backend, convs == PlainConvs::Cudnn
+                                                ? CudnnConv::filter_from_torch(l->weight.data(), l->cout, l->cin, l->ksize)
+                                                : backend.pack_conv_weights(l->weight.data(), l->cout, l->cin, l->ksize),
+                                   l->name.c_str());
+    c.bias = DeviceArray<float>(backend, l->bias, l->name.c_str());
+    layers_.push_back(std::move(c));
+  }
+  const int channels[5] = {width, 2 * width, 4 * width, 8 * width, 8 * width};
+  size_t gathered = size_t(h) * w * layers_[0].cin;
+  for (int k = 0; k < 5; ++k) {
+    h_[k] = h >> k;
+    w_[k] = w >> k;
+    skip_[k] = DeviceArray<float>(backend, size_t(h_[k]) * w_[k] * channels[k], "U-Net activations");
+  }
+  for (int k = 1; k <= 4; ++k) gathered = std::max(gathered, size_t(h_[k]) * w_[k] * layers_[2 * k].cin);
+  for (int j = 0; j < 4; ++j) gathered = std::max(gathered, size_t(h_[3 - j]) * w_[3 - j] * layers_[10 + 2 * j].cin);
+  const size_t level0 = size_t(h) * w * width;
+  mid_ = DeviceArray<float>(backend, level0, "U-Net activations");
+  up_a_ = DeviceArray<float>(backend, level0, "U-Net activations");
+  up_b_ = DeviceArray<float>(backend, level0, "U-Net activations");
+  gathered_ = DeviceArray<float>(backend, gathered, "materialised gathers");
+  if (convs == PlainConvs::Cudnn) logits_ = DeviceArray<float>(backend, size_t(h) * w * layers_[18].cout, "logits");
+}
+
+MaterializedUNet::~MaterializedUNet() = default;
+
+void MaterializedUNet::conv3x3_relu(const float* x, int h, int w, const Conv& conv, float* out, Stream stream) {
+  if (convs_ == PlainConvs::Cudnn)
+    cudnn_->forward(x, h, w, conv.cin, conv.weights.get(), conv.bias.get(), conv.cout, 3, Activation::Relu, out, stream);
+  else
+    backend_.conv3x3_relu(x, h, w, conv.cin, DeviceConv{conv.weights.get(), conv.bias.get(), conv.cout, conv.cin, 3}, out,
+                          stream);
+}
+
+void MaterializedUNet::body(Stream stream) {
+  const int channels[5] = {width_, 2 * width_, 4 * width_, 8 * width_, 8 * width_};
+  for (int k = 1; k <= 4; ++k) {
+    const Conv &c1 = layers_[2 * k], &c2 = layers_[2 * k + 1];
+    materialize_maxpool(backend_, skip_[k - 1].get(), h_[k - 1], w_[k - 1], channels[k - 1], gathered_.get(), stream);
+    conv3x3_relu(gathered_.get(), h_[k], w_[k], c1, mid_.get(), stream);
+    conv3x3_relu(mid_.get(), h_[k], w_[k], c2, skip_[k].get(), stream);
+  }
+  const float* low = skip_[4].get();
+  int low_channels = channels[4];
+  DeviceArray<float>* out = &up_a_;
+  for (int j = 0; j < 4; ++j) {
+    const int s = 3 - j;
+    const Conv &c1 = layers_[10 + 2 * j], &c2 = layers_[11 + 2 * j];
+    materialize_up_concat(backend_, skip_[s].get(), h_[s], w_[s], channels[s], low, h_[s + 1], w_[s + 1], low_channels,
+                          gathered_.get(), stream);
+    conv3x3_relu(gathered_.get(), h_[s], w_[s], c1, mid_.get(), stream);
+    conv3x3_relu(mid_.get(), h_[s], w_[s], c2, out->get(), stream);
+    low = out->get();
+    low_channels = c2.cout;
+    out = out == &up_a_ ? &up_b_ : &up_a_;
+  }
+  result_ = low;
+}
+
+void MaterializedUNet::segment(const float* x, uint8_t* labels, float* logits, Stream stream) {
+  conv3x3_relu(x, h_[0], w_[0], layers_[0], mid_.get(), stream);
+  conv3x3_relu(mid_.get(), h_[0], w_[0], layers_[1], skip_[0].get(), stream);
+  body(stream);
+  const Conv& outc = layers_[18];
+  const size_t pixels = size_t(h_[0]) * w_[0];
+  if (convs_ == PlainConvs::Cudnn) {
+    float* l = logits ? logits : logits_.get();
+    cudnn_->forward(result_, h_[0], w_[0], width_, outc.weights.get(), outc.bias.get(), outc.cout, 1, Activation::Identity,
+                    l, stream);
+    backend_.argmax_channels(l, pixels, outc.cout, labels, stream);
+  } else {
+    backend_.conv1x1_argmax(result_, h_[0], w_[0], width_, DeviceConv{outc.weights.get(), outc.bias.get(), outc.cout, width_, 1},
+                            labels, logits, stream);
+  }
+}
+
+void MaterializedUNet::colorize(const ColorizerInput& input, float* out, Stream stream) {
+  if (input.h != h_[0] || input.w != w_[0]) throw Error("MaterializedUNet::colorize: input size differs from the workspace");
+  materialize_colorizer(backend_, input, gathered_.get(), stream);
+  conv3x3_relu(gathered_.get(), h_[0], w_[0], layers_[0], mid_.get(), stream);
+  conv3x3_relu(mid_.get(), h_[0], w_[0], layers_[1], skip_[0].get(), stream);
+  body(stream);
+  const Conv& outc = layers_[18];
+  if (convs_ == PlainConvs::Cudnn)
+    cudnn_->forward(result_, h_[0], w_[0], width_, outc.weights.get(), outc.bias.get(), outc.cout, 1, Activation::Tanh, out,
+                    stream);
+  else
+    backend_.conv1x1_tanh(result_, h_[0], w_[0], width_, DeviceConv{outc.weights.get(), outc.bias.get(), outc.cout, width_, 1},
+                          out, stream);
+}
+
+}  // namespace gp
+#endif  // !__CUDACC_SIM__
