@@ -3,6 +3,7 @@
 // exact result of +, -, * on two halves (or bf16) is close enough to float that
 // float-then-half rounding equals direct rounding.
 #pragma once
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 
@@ -10,6 +11,33 @@ namespace gpusim {
 
 inline uint32_t float_bits(float f) { uint32_t u; std::memcpy(&u, &f, 4); return u; }
 inline float bits_float(uint32_t u) { float f; std::memcpy(&f, &u, 4); return f; }
+
+// x rounded to float with round-to-odd: an inexact result gets an odd last bit. One
+// more round-to-nearest-even of that float to a format at least two bits narrower
+// (half, bf16) then equals rounding x directly: no double rounding at ties (Boldo and
+// Melquiond, "Emulation of FMA and correctly rounded sums: proved algorithms using
+// rounding to odd"). Plain double -> float -> half would round twice.
+inline float round_to_odd_float(double x) {
+  float f = float(x);
+  if (std::isfinite(x) && double(f) != x && (float_bits(f) & 1u) == 0)
+    f = std::nextafter(f, double(f) < x ? HUGE_VALF : -HUGE_VALF);
+  return f;
+}
+
+// a * b + c of half or bf16 values with a single rounding, to odd in float. a * b is
+// exact in double (at most 22 significant bits); the error of the double sum is exact
+// (TwoSum), so an inexact sum is first made odd in double.
+inline float fma_round_to_odd_float(float a, float b, float c) {
+  const double p = double(a) * double(b), q = double(c);
+  double s = p + q;
+  if (std::isfinite(s)) {
+    const double bv = s - p, err = (p - (s - bv)) + (q - bv);
+    uint64_t bits;
+    std::memcpy(&bits, &s, 8);
+    if (err != 0 && (bits & 1u) == 0) s = std::nextafter(s, err > 0 ? HUGE_VAL : -HUGE_VAL);
+  }
+  return round_to_odd_float(s);
+}
 
 inline uint16_t float_to_half_bits(float f) {
   uint32_t x = float_bits(f);
@@ -54,7 +82,7 @@ struct __half {
   uint16_t bits_;
   __half() = default;
   __half(float f) : bits_(float_to_half_bits(f)) {}
-  __half(double d) : bits_(float_to_half_bits(float(d))) {}
+  __half(double d) : bits_(float_to_half_bits(round_to_odd_float(d))) {}
   __half(int i) : bits_(float_to_half_bits(float(i))) {}
   __half(__half_raw r) : bits_(r.x) {}
   operator float() const { return half_bits_to_float(bits_); }
@@ -64,7 +92,7 @@ struct __nv_bfloat16 {
   uint16_t bits_;
   __nv_bfloat16() = default;
   __nv_bfloat16(float f) : bits_(float_to_bf16_bits(f)) {}
-  __nv_bfloat16(double d) : bits_(float_to_bf16_bits(float(d))) {}
+  __nv_bfloat16(double d) : bits_(float_to_bf16_bits(round_to_odd_float(d))) {}
   operator float() const { return bf16_bits_to_float(bits_); }
 };
 struct __align__(4) __half2 { __half x, y; };
@@ -97,10 +125,19 @@ inline __half __hdiv(__half a, __half b) { return __half(float(double(float(a)) 
 inline __half __hneg(__half a) { return __half(__half_raw{uint16_t(a.bits_ ^ 0x8000u)}); }
 inline __half __habs(__half a) { return __half(__half_raw{uint16_t(a.bits_ & 0x7fffu)}); }
 inline __half __hfma(__half a, __half b, __half c) {
-  return __half(float(double(float(a)) * double(float(b)) + double(float(c))));
+  return __half(fma_round_to_odd_float(float(a), float(b), float(c)));
 }
-inline __half __hmax(__half a, __half b) { return float(a) >= float(b) ? a : b; }
-inline __half __hmin(__half a, __half b) { return float(a) <= float(b) ? a : b; }
+// A NaN input yields the other input (__hmax_nan would propagate it).
+inline __half __hmax(__half a, __half b) {
+  if (float(a) != float(a)) return b;
+  if (float(b) != float(b)) return a;
+  return float(a) >= float(b) ? a : b;
+}
+inline __half __hmin(__half a, __half b) {
+  if (float(a) != float(a)) return b;
+  if (float(b) != float(b)) return a;
+  return float(a) <= float(b) ? a : b;
+}
 inline bool __hgt(__half a, __half b) { return float(a) > float(b); }
 inline bool __hlt(__half a, __half b) { return float(a) < float(b); }
 inline bool __hge(__half a, __half b) { return float(a) >= float(b); }
@@ -129,7 +166,7 @@ inline __nv_bfloat16 operator+(__nv_bfloat16 a, __nv_bfloat16 b) { return __nv_b
 inline __nv_bfloat16 operator-(__nv_bfloat16 a, __nv_bfloat16 b) { return __nv_bfloat16(float(a) - float(b)); }
 inline __nv_bfloat16 operator*(__nv_bfloat16 a, __nv_bfloat16 b) { return __nv_bfloat16(float(a) * float(b)); }
 inline __nv_bfloat16 __hfma(__nv_bfloat16 a, __nv_bfloat16 b, __nv_bfloat16 c) {
-  return __nv_bfloat16(float(double(float(a)) * double(float(b)) + double(float(c))));
+  return __nv_bfloat16(fma_round_to_odd_float(float(a), float(b), float(c)));
 }
 
 }  // namespace gpusim
