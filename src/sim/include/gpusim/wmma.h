@@ -101,7 +101,9 @@ void mma_all_lanes(void*, ::gpusim::sim_internal::ThreadState* const* lanes, uns
     }
   for (int l = 0; l < 32; ++l) {
     auto* args = static_cast<const MmaArgs<FA, FB, FC, FD>*>(lanes[l]->coll_ptr);
-    for (int e = 0; e < FD::num_elements; ++e) args->d->x[e] = decltype(args->d->x[0])(d[l * 8 + (e & 7)]);
+    // Convert (not reinterpret: decltype(x[0]) is a reference type) to D's element type.
+    using TD = std::remove_cvref_t<decltype(args->d->x[0])>;
+    for (int e = 0; e < FD::num_elements; ++e) args->d->x[e] = TD(d[l * 8 + (e & 7)]);
   }
 }
 }  // namespace sim
