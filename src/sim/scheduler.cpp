@@ -643,23 +643,31 @@ void warp_collective(unsigned mask, WarpOp op, int width, size_t bytes, const st
   const unsigned bit = 1u << t->lane;
   auto fail_here = [&](const std::string& why) {
     fail_block(b, std::string(op_name(op)) + " at " + site_text(loc) + ", thread " + thread_text(t->thread_idx) + ": " + why);
+  };
+  // A failed fiber never resumes: nothing that owns memory may live across this yield
+  // (the message strings above are destroyed before it).
+  auto stop_here = [&] {
     f.state = FiberState::Failed;
     yield_fiber(f);
   };
   if (!(mask & bit)) {
     char m[16];
     std::snprintf(m, sizeof m, "0x%08x", mask);
-    return fail_here(std::string("lane ") + std::to_string(t->lane) + " is not in its own mask " + m);
+    fail_here(std::string("lane ") + std::to_string(t->lane) + " is not in its own mask " + m);
+    return stop_here();
   }
-  if (width < 1 || width > 32 || (width & (width - 1)) != 0)
-    return fail_here("width " + std::to_string(width) + " is not a power of two in 1..32");
+  if (width < 1 || width > 32 || (width & (width - 1)) != 0) {
+    fail_here("width " + std::to_string(width) + " is not a power of two in 1..32");
+    return stop_here();
+  }
   WarpState& ws = b.warps[t->warp];
   int gi = 0;
   while (gi < ws.group_count && !(ws.groups[gi].mask == mask && same_site(ws.groups[gi].site, loc))) ++gi;
   if (gi == ws.group_count) {
     ws.groups[ws.group_count++] = WarpGroup{loc, mask, 0, op, width, bytes, fn, fn_ctx};
   } else if (ws.groups[gi].op != op || ws.groups[gi].width != width) {
-    return fail_here("lanes of one warp disagree on the operation or width at this call site");
+    fail_here("lanes of one warp disagree on the operation or width at this call site");
+    return stop_here();
   }
   ws.groups[gi].arrived |= bit;
   f.state = FiberState::AtWarp;
