@@ -454,7 +454,9 @@ void run_block(Worker& w, Launch& L, uint64_t linear_block) {
   if (L.random) b.rng.seed(L.seed ^ (L.launch_id * 0x9e3779b97f4a7c15ull) ^ (linear_block * 0xbf58476d1ce4e5b9ull));
   b.ready_head = 0;
   b.ready_count = 0;
-  std::memset(dynamic_smem, L.random ? int(b.rng() & 0xff) : 0xff, L.smem);  // garbage, to expose reads of unwritten smem
+  // Garbage, to expose reads of unwritten smem; never the byte 0, which would look
+  // like zero-initialised memory.
+  std::memset(dynamic_smem, L.random ? int(1 + b.rng() % 255) : 0xff, L.smem);
 
   const size_t bytes = stack_bytes();
   for (unsigned i = 0; i < n; ++i) {
