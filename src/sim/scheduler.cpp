@@ -326,6 +326,7 @@ const char* op_name(WarpOp op) {
     case WarpOp::Any: return "__any_sync";
     case WarpOp::All: return "__all_sync";
     case WarpOp::Custom: return "wmma collective";
+    case WarpOp::Active: return "__activemask";
   }
   return "?";
 }
@@ -372,6 +373,7 @@ void complete_group(BlockState& b, unsigned warp, int gi) {
       case WarpOp::Ballot: std::memcpy(t.shfl_out, &ballot, 4); break;
       case WarpOp::Any: { int r = ballot != 0; std::memcpy(t.shfl_out, &r, 4); break; }
       case WarpOp::All: { int r = ballot == g.arrived; std::memcpy(t.shfl_out, &r, 4); break; }
+      case WarpOp::Active: std::memcpy(t.shfl_out, &g.arrived, 4); break;
       default: break;
     }
     lanes[l].state = FiberState::Ready;
@@ -386,6 +388,20 @@ void check_warp_groups(BlockState& b, unsigned warp) {
     const unsigned needed = g.mask & ws.live;
     if ((g.arrived & needed) == needed) complete_group(b, warp, gi);
   }
+}
+
+// Nothing in the block can run: the lanes waiting in an __activemask call are all the
+// lanes of their warp that reach it (the others took another branch). Completes every
+// such call with the lanes that arrived; false if there was none.
+bool release_activemask_groups(BlockState& b) {
+  bool any = false;
+  for (unsigned w = 0; w < b.nwarps; ++w)
+    for (int gi = b.warps[w].group_count - 1; gi >= 0; --gi)
+      if (b.warps[w].groups[gi].op == WarpOp::Active) {
+        complete_group(b, w, gi);
+        any = true;
+      }
+  return any;
 }
 
 void fiber_main(bctx::transfer_t t) {
@@ -476,7 +492,8 @@ void run_block(Worker& w, Launch& L, uint64_t linear_block) {
     f.ctx = bctx::make_fcontext(lo + bytes, bytes, fiber_main);
     push_ready(b, i);
   }
-  while (b.ready_count > 0 && !b.failed) {
+  // When nothing can run, lanes waiting in __activemask calls are released first.
+  while (!b.failed && (b.ready_count > 0 || (b.alive > 0 && release_activemask_groups(b)))) {
     const unsigned i = pop_ready(b);
     Fiber& f = w.fibers[i];
     tl_thread = &f.ts;
@@ -805,8 +822,6 @@ thread_local uint3 threadIdx;
 thread_local uint3 blockIdx;
 thread_local dim3 blockDim;
 thread_local dim3 gridDim;
-
-unsigned __activemask() { return sim_internal::tl_thread->block->warps[sim_internal::tl_thread->warp].live; }
 
 int worker_count() { return sim_internal::pool().size(); }
 

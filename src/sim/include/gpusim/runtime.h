@@ -228,7 +228,7 @@ cudaError_t launch(const cudaLaunchConfig_t* config, const void* kernel, Invoker
 void* dynamic_shared_base();
 
 // Warp collectives: every non-exited lane in `mask` must reach the same call site.
-enum class WarpOp { Sync, ShflIdx, ShflUp, ShflDown, ShflXor, Ballot, Any, All, Custom };
+enum class WarpOp { Sync, ShflIdx, ShflUp, ShflDown, ShflXor, Ballot, Any, All, Custom, Active };
 // Custom: the last lane to arrive calls fn(ctx, lane_states[32], arrived_mask) once
 // for the group; each lane's coll_ptr was set before arriving.
 using WarpCustomFn = void (*)(void* ctx, ThreadState* const* lanes, unsigned arrived);
@@ -329,9 +329,14 @@ inline int __any_sync(unsigned mask, int p, std::source_location loc = std::sour
 inline int __all_sync(unsigned mask, int p, std::source_location loc = std::source_location::current()) {
   return sim_internal::shuffle(mask, p, 0, 32, sim_internal::WarpOp::All, loc);
 }
-// Lanes of this warp that have not exited: the simulator cannot know which lanes
-// share the caller's branch, so it reports the widest set a GPU could.
-unsigned __activemask();
+// The lanes of this warp that execute this call together: a rendezvous of the warp's
+// non-exited lanes at this call site. It completes when all of them have arrived or,
+// when some took another branch, once nothing else in the block can run; it returns
+// the lanes that arrived. (Every lane of one call gets the same mask, whatever the
+// order the fibers ran in.)
+inline unsigned __activemask(std::source_location loc = std::source_location::current()) {
+  return sim_internal::shuffle(0xffffffffu, 0u, 0, 32, sim_internal::WarpOp::Active, loc);
+}
 inline unsigned __lanemask_lt() { return (1u << sim_internal::tl_thread->lane) - 1u; }
 
 inline void __threadfence() { std::atomic_thread_fence(std::memory_order_seq_cst); }
