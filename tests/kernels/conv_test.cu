@@ -12,13 +12,15 @@
 // of more than 10x, while a single wrong tap, channel or weight moves an output by
 // about |w| ~ 1/sqrt(K) >= 0.015, far above it.
 #include "kernels/conv.cuh"
+#include "src/weights/model_weights.h"
+#include "src/weights/safetensors.h"
 #include "tests/kernels/harness.h"
 
 #include <algorithm>
 #include <cctype>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
+
 #include <map>
 #include <memory>
 #include <sstream>
@@ -385,8 +387,8 @@ TEST(ConvLaunch, RejectsMismatchedShapes) {
 
 // ---- golden fixtures ---------------------------------------------------------------------
 
-// A minimal safetensors reader for the fixtures (F32 and I32, returned as float);
-// the engine's own reader lives in src/weights.
+// A fixture's stages (tools/make_fixtures.py) as float tensors, read with the
+// engine's own safetensors reader (int32 tensors converted to float).
 class Fixture {
  public:
   struct Tensor {
@@ -395,15 +397,18 @@ class Fixture {
   };
 
   explicit Fixture(const std::filesystem::path& path) {
-    std::ifstream f(path, std::ios::binary);
-    if (!f) throw std::runtime_error(path.string() + ": cannot open");
-    uint64_t n = 0;
-    f.read(reinterpret_cast<char*>(&n), 8);
-    std::string header(n, '\0');
-    f.read(header.data(), std::streamsize(n));
-    std::vector<char> data((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    size_t i = 0;
-    parse_header(header, i, data, path.string());
+    const gp::SafetensorsFile file = gp::SafetensorsFile::open(path);
+    for (const gp::TensorView& t : file.tensors()) {
+      Tensor& out = tensors_[t.name];
+      out.shape = t.shape;
+      if (t.dtype == gp::DType::I32) {
+        std::vector<int32_t> ints(size_t(t.numel()));
+        std::memcpy(ints.data(), t.bytes.data(), t.bytes.size());
+        out.data.assign(ints.begin(), ints.end());
+      } else {
+        out.data = gp::decode_to_float(file, t);
+      }
+    }
   }
   const Tensor& operator[](const std::string& name) const {
     const auto it = tensors_.find(name);
@@ -412,82 +417,6 @@ class Fixture {
   }
 
  private:
-  static void skip_ws(const std::string& s, size_t& i) {
-    while (i < s.size() && (s[i] == ' ' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r')) ++i;
-  }
-  static void expect(const std::string& s, size_t& i, char c) {
-    skip_ws(s, i);
-    if (i >= s.size() || s[i] != c) throw std::runtime_error(std::string("safetensors header: expected ") + c);
-    ++i;
-  }
-  static std::string string_at(const std::string& s, size_t& i) {
-    expect(s, i, '"');
-    std::string out;
-    while (s[i] != '"') {
-      if (s[i] == '\\') ++i;
-      out += s[i++];
-    }
-    ++i;
-    return out;
-  }
-  static std::vector<int64_t> ints_at(const std::string& s, size_t& i) {
-    std::vector<int64_t> v;
-    expect(s, i, '[');
-    skip_ws(s, i);
-    while (s[i] != ']') {
-      size_t used = 0;
-      v.push_back(std::stoll(s.substr(i), &used));
-      i += used;
-      skip_ws(s, i);
-      if (s[i] == ',') ++i;
-      skip_ws(s, i);
-    }
-    ++i;
-    return v;
-  }
-  void parse_header(const std::string& s, size_t& i, const std::vector<char>& data, const std::string& path) {
-    expect(s, i, '{');
-    for (;;) {
-      skip_ws(s, i);
-      if (s[i] == '}') break;
-      const std::string name = string_at(s, i);
-      expect(s, i, ':');
-      expect(s, i, '{');
-      std::string dtype;
-      std::vector<int64_t> shape, offsets;
-      for (;;) {
-        skip_ws(s, i);
-        if (s[i] == '}') break;
-        const std::string key = string_at(s, i);
-        expect(s, i, ':');
-        if (key == "dtype") dtype = string_at(s, i);
-        else if (key == "shape") shape = ints_at(s, i);
-        else if (key == "data_offsets") offsets = ints_at(s, i);
-        else string_at(s, i);  // __metadata__ values
-        skip_ws(s, i);
-        if (s[i] == ',') ++i;
-      }
-      ++i;
-      skip_ws(s, i);
-      if (s[i] == ',') ++i;
-      if (name == "__metadata__") continue;
-      if (dtype != "F32" && dtype != "I32") throw std::runtime_error(path + ": tensor '" + name + "' is " + dtype);
-      Tensor t;
-      t.shape = shape;
-      const size_t count = size_t(offsets.at(1) - offsets.at(0)) / 4;
-      t.data.resize(count);
-      for (size_t e = 0; e < count; ++e) {
-        if (dtype == "F32") {
-          std::memcpy(&t.data[e], data.data() + offsets[0] + 4 * e, 4);
-        } else {
-          int32_t v;
-          std::memcpy(&v, data.data() + offsets[0] + 4 * e, 4);
-          t.data[e] = float(v);
-        }
-      }
-      tensors_[name] = std::move(t);
-    }
-  }
   std::map<std::string, Tensor> tensors_;
 };
 
@@ -500,29 +429,24 @@ std::vector<float> to_hwc(const Fixture::Tensor& t) {
   return out;
 }
 
-// conv{n} of block `prefix` with its BatchNorm folded in: w * g / sqrt(v + eps), (b - m) * g / sqrt(v + eps) + beta.
-Layer folded(const Fixture& model, const std::string& prefix, int n) {
-  const auto& w = model[prefix + ".conv" + std::to_string(n) + ".weight"];
-  const auto& b = model[prefix + ".conv" + std::to_string(n) + ".bias"];
-  const std::string bn = prefix + ".bn" + std::to_string(n);
-  const auto &gamma = model[bn + ".weight"], &beta = model[bn + ".bias"], &mean = model[bn + ".running_mean"],
-             &var = model[bn + ".running_var"];
-  const int cout = int(w.shape[0]), cin = int(w.shape[1]);
-  std::vector<float> weight(w.data.size()), bias(cout);
-  const size_t per = size_t(cin) * 9;
-  for (int co = 0; co < cout; ++co) {
-    const double s = double(gamma.data[co]) / std::sqrt(double(var.data[co]) + 1e-5);
-    for (size_t i = 0; i < per; ++i) weight[co * per + i] = float(w.data[co * per + i] * s);
-    bias[co] = float((double(b.data[co]) - mean.data[co]) * s + beta.data[co]);
+// A layer of the fixture model as the engine's loader gives it (BatchNorm folded),
+// by name: "segmentator.up2.conv1", "colorizer.outc", ...
+Layer layer(const gp::ModelWeights& model, const std::string& name) {
+  for (const gp::UNetWeights* net : {&model.segmentator, &model.colorizer}) {
+    std::vector<const gp::ConvLayer*> all = {&net->inc.conv1, &net->inc.conv2, &net->outc};
+    for (const auto* blocks : {&net->down, &net->up})
+      for (const auto& d : *blocks) all.insert(all.end(), {&d.conv1, &d.conv2});
+    for (const gp::ConvLayer* l : all)
+      if (l->name == name) return Layer(l->cout, l->cin, l->ksize, l->weight, l->bias);
   }
-  return Layer(cout, cin, 3, std::move(weight), std::move(bias));
+  throw std::runtime_error("fixture model has no layer '" + name + "'");
 }
 
 class ConvFixture : public ::testing::TestWithParam<const char*> {
  protected:
   void SetUp() override {
     const auto dir = std::filesystem::path(__FILE__).parent_path().parent_path() / "fixtures" / GetParam();
-    model_ = std::make_unique<Fixture>(dir / "model.safetensors");
+    model_ = std::make_unique<gp::ModelWeights>(gp::load_model_weights(dir / "model.safetensors"));
     stages_ = std::make_unique<Fixture>(dir / "stages.safetensors");
     const auto& x = (*stages_)["x"];
     h_ = int(x.shape[1]);
@@ -535,7 +459,7 @@ class ConvFixture : public ::testing::TestWithParam<const char*> {
   template <class Input>
   void double_conv(const std::string& net, const std::string& block, const Input& first, int h, int w) {
     SCOPED_TRACE(net + "." + block);
-    const Layer c1 = folded(*model_, net + "." + block, 1), c2 = folded(*model_, net + "." + block, 2);
+    const Layer c1 = layer(*model_, net + "." + block + ".conv1"), c2 = layer(*model_, net + "." + block + ".conv2");
     DeviceBuffer<float> mid(size_t(h) * w * c1.cout), out(size_t(h) * w * c2.cout);
     GP_ASSERT_CUDA(k::conv3x3_bias_relu(first, c1.view(), mid.get(), nullptr));
     GP_ASSERT_CUDA(k::conv3x3_bias_relu(k::ConvPlain{mid.get(), h, w, c1.cout}, c2.view(), out.get(), nullptr));
@@ -569,13 +493,10 @@ class ConvFixture : public ::testing::TestWithParam<const char*> {
                   h_of(sk), w_of(sk));
     }
   }
-  Layer outc(const std::string& net) const {
-    const auto& w = (*model_)[net + ".outc.weight"];
-    const auto& b = (*model_)[net + ".outc.bias"];
-    return Layer(int(w.shape[0]), int(w.shape[1]), 1, w.data, b.data);
-  }
+  Layer outc(const std::string& net) const { return layer(*model_, net + ".outc"); }
 
-  std::unique_ptr<Fixture> model_, stages_;
+  std::unique_ptr<gp::ModelWeights> model_;
+  std::unique_ptr<Fixture> stages_;
   int h_ = 0, w_ = 0;
 };
 
