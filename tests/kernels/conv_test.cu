@@ -284,6 +284,7 @@ INSTANTIATE_TEST_SUITE_P(AwkwardSizes, ConvColorizerInput,
 
 // Materialised gather -> plain conv equals the direct per-mode conv.
 TEST(ConvReference, GathersComposeWithPlainConv) {
+  GP_REQUIRE_DEVICE();  // Layer keeps a device copy of its weights
   const auto check = [](const std::vector<float>& gathered, int h, int w, int cin, const Layer& layer,
                         const std::vector<double>& direct) {
     std::vector<double> composed(direct.size());
