@@ -209,7 +209,9 @@ cudaError_t checked_copy(const char* fn, void* dst, const void* src, size_t byte
 
 }  // namespace
 
+// A blocking copy waits for the kernels before it, so it reports their faults.
 cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind) {
+  if (cudaError_t e = sim_internal::consume_async_error()) return e;
   return checked_copy("cudaMemcpy", dst, src, bytes, kind);
 }
 cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, cudaStream_t) {

@@ -68,9 +68,20 @@ cudaError_t record_error(cudaError_t e, const std::string& message) {
   return e;
 }
 
+// As on a GPU, a fault found while a kernel ran is not visible to cudaGetLastError
+// right after the launch (the kernel would still be running); the next
+// synchronisation (or blocking copy) reports it and makes it the last error.
 void record_async_error(cudaError_t e, const std::string& message) {
-  record_error(e, message);
+  last_message = message;
+  std::fprintf(stderr, "gpusim: %s: %s\n", cudaGetErrorName(e), message.c_str());
   async_error = e;
+}
+
+cudaError_t consume_async_error() {
+  const cudaError_t e = async_error;
+  async_error = cudaSuccess;
+  if (e != cudaSuccess) last_error = e;
+  return e;
 }
 
 size_t dynamic_smem_limit(const void* kernel) {
@@ -126,19 +137,15 @@ const char* cudaGetErrorString(cudaError_t e) {
 cudaError_t cudaGetLastError() {
   cudaError_t e = sim_internal::last_error;
   sim_internal::last_error = cudaSuccess;
-  sim_internal::async_error = cudaSuccess;
   return e;
 }
 cudaError_t cudaPeekAtLastError() { return sim_internal::last_error; }
 const char* last_error_message() { return sim_internal::last_message.c_str(); }
 
 // Kernels run to completion inside the launch call, so synchronising only reports
-// what they found. Unlike a GPU, a launch failure is not sticky: it is reported once.
-cudaError_t cudaDeviceSynchronize() {
-  cudaError_t e = sim_internal::async_error;
-  sim_internal::async_error = cudaSuccess;
-  return e;
-}
+// what they found. Unlike a GPU, a launch failure is not sticky: the synchronisation
+// returns it once and cudaGetLastError once more.
+cudaError_t cudaDeviceSynchronize() { return sim_internal::consume_async_error(); }
 cudaError_t cudaDeviceReset() {
   sim_internal::last_error = sim_internal::async_error = cudaSuccess;
   return cudaSuccess;
@@ -240,7 +247,7 @@ cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s) {
 }
 cudaError_t cudaEventSynchronize(cudaEvent_t e) {
   if (!sim_internal::valid_event(e)) return record_error(cudaErrorInvalidResourceHandle, "cudaEventSynchronize: not a live event");
-  return cudaSuccess;
+  return sim_internal::consume_async_error();
 }
 cudaError_t cudaEventQuery(cudaEvent_t e) {
   if (!sim_internal::valid_event(e)) return record_error(cudaErrorInvalidResourceHandle, "cudaEventQuery: not a live event");
