@@ -784,7 +784,8 @@ cudaError_t launch(const cudaLaunchConfig_t* config, const void* kernel, Invoker
                                                    " (raise it with cudaFuncSetAttribute(..., cudaFuncAttributeMaxDynamicSharedMemorySize, n))");
   for (int i = 0; i < pointer_count; ++i) {
     const void* p = pointers[i].value;
-    if (!p || is_device_pointer(p)) continue;
+    // One past the end of an allocation is a valid value (an empty range, an end pointer).
+    if (!p || is_device_pointer(p) || is_device_pointer(static_cast<const char*>(p) - 1)) continue;
     return record_error(cudaErrorInvalidValue, "launch of " + kernel_name(kernel) + ": argument " +
                                                    std::to_string(pointers[i].index) + " (" +
                                                    demangled(pointers[i].type_name) + ") = " + pointer_text(p) +

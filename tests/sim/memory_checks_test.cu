@@ -86,6 +86,9 @@ TEST_F(MemoryChecks, NullAndInteriorPointersAreAccepted) {
   EXPECT_TRUE(gpusim::is_device_pointer(in.get(), n * sizeof(float)));
   EXPECT_FALSE(gpusim::is_device_pointer(in.get(), n * sizeof(float) + 1));
   EXPECT_FALSE(gpusim::is_device_pointer(h.data()));
+  // One past the end is a valid pointer value (an empty range): accepted, nothing read.
+  SIM_ASSERT_CUDA(cudaLaunchKernelEx(&cfg, scale_kernel, static_cast<const float*>(in.get() + n), out.get() + n, 3.0f, 0));
+  SIM_ASSERT_CUDA(cudaDeviceSynchronize());
 }
 
 namespace {
