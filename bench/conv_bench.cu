@@ -25,19 +25,14 @@
 #include <random>
 #include <vector>
 
+#include "tests/random_data.h"
 #include "kernels/conv.cuh"
 
 namespace {
 
 namespace k = ::GP_KERNEL_NS;
 
-std::vector<float> random_floats(size_t n, unsigned seed, float lo = -1.0f, float hi = 1.0f) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> d(lo, hi);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
+using gp::test::random_floats;
 
 template <class T> T* to_device(const std::vector<T>& host) {
   T* p = nullptr;

@@ -8,13 +8,6 @@
 
 #include "sim_internal.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define GPUSIM_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define GPUSIM_ASAN 1
-#endif
-#endif
 #ifdef GPUSIM_ASAN
 #include <sanitizer/asan_interface.h>
 #endif

@@ -22,13 +22,6 @@
 
 #include "sim_internal.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define GPUSIM_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define GPUSIM_ASAN 1
-#endif
-#endif
 #ifdef GPUSIM_ASAN
 #include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>

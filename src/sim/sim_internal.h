@@ -4,6 +4,16 @@
 
 #include "gpusim/runtime.h"
 
+// GPUSIM_ASAN: built with AddressSanitizer (GCC or clang), which needs to be told
+// about fiber switches and reused fiber stacks.
+#if defined(__SANITIZE_ADDRESS__)
+#define GPUSIM_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GPUSIM_ASAN 1
+#endif
+#endif
+
 namespace gpusim::sim_internal {
 
 // Records `e` as this host thread's last error, prints "gpusim: <message>" on

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/random_data.h"
 #include "kernels/conv_ref.h"
 #include "src/backend/cudnn_conv.h"
 #include "src/backend/select.h"
@@ -45,13 +46,7 @@ constexpr double kCudnnRel = 5e-4;
 // tensor): only FMA contraction may differ.
 constexpr double kSameSumRel = 1e-5;
 
-std::vector<float> random_floats(size_t n, unsigned seed, float lo = -1.0f, float hi = 1.0f) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> d(lo, hi);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
+using gp::test::random_floats;
 
 // A conv layer in PyTorch layout with outputs of order 1 for inputs of order 1.
 ConvLayer random_layer(int cout, int cin, int ksize, unsigned seed) {

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/random_data.h"
+
 namespace gp::test {
 
 #define GP_ASSERT_CUDA(expr)                                                              \
@@ -70,21 +72,6 @@ template <class T> class DeviceBuffer {
   T* p_ = nullptr;
   size_t n_ = 0;
 };
-
-inline std::vector<float> random_floats(size_t n, uint64_t seed, float lo = -1.0f, float hi = 1.0f) {
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<float> d(lo, hi);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
-
-inline std::vector<uint8_t> random_bytes(size_t n, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<uint8_t> v(n);
-  for (auto& x : v) x = uint8_t(rng());
-  return v;
-}
 
 // |ref - out| <= atol + rtol * |ref| everywhere; reports the first few mismatches.
 template <class R, class O>
