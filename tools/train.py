@@ -1,0 +1,602 @@
+#!/usr/bin/python3
+"""Train GuidingPainter on the EmojiOne data set on the CPU, and evaluate it in PyTorch.
+
+Data: tools/build_dataset.py DATA (train/color at 256; val128 for evaluation). Training
+images are the 256 renders reduced to --size by area averaging, like val128; each sample
+gets a fresh sketch style (colour-step threshold, line width 1-3 px at 256, line grey)
+from tools/make_sketch.py's line maps, plus a random horizontal flip.
+
+Recipe (shared/docs/MODEL.md): segmentation U-Net -> straight-through Gumbel-softmax
+regions S (temperature decayed --tau-start -> --tau-end), one Nh per image from the
+bounded geometric law (p = --p, Nc = 30), hints from the mean colour of regions 0..Nh-1,
+colorizer on [X, C, M, S]; losses L1 x 30, "total variance" MSE x 5, 8-neighbour L1
+smoothness of logits x 1, optional LSGAN PatchGAN x 0.2 (--gan-weight, default 0: off).
+Deviations from the published recipe are flags; runs/EXPERIMENTS.md and
+tools/TRAINING.md say which ones the shipped model uses and why.
+
+Usage:
+  nice -n 19 /usr/bin/python3 tools/train.py --name NAME [--steps N] [options]
+  ... --name NAME --resume             continue runs/NAME/ckpt.pt with its saved options
+  /usr/bin/python3 tools/train.py --eval-only runs/NAME/final.ckpt   PSNR table on val128
+
+Outputs in runs/NAME/: log.txt (progress), ckpt.pt (resume state, saved atomically every
+--ckpt-minutes), final.ckpt (Lightning layout: {"state_dict": {"generator.segmentator.*",
+"generator.colorizer.*"[, "discriminator.*"]}, "hyper_parameters": {...}} for
+tools/convert_checkpoint.py), eval.json; a summary row is appended to runs/EXPERIMENTS.md.
+"""
+import argparse
+import json
+import math
+import os
+import shlex
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import nn
+
+TOOLS = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, TOOLS)
+import make_sketch  # noqa: E402
+import reference as ref  # noqa: E402
+
+NC = ref.NUM_REGIONS
+EVAL_KS = (0, 1, 2, 3, 5, 10, 20, 30)
+ROOT = os.path.dirname(TOOLS)
+
+
+# ============================================================================ data
+
+def _png_names(d):
+    return sorted(n for n in os.listdir(d) if n.endswith(".png") and not n.endswith(".tmp.png"))
+
+
+def area_reduce(a, factor):
+    """uint8 [H,W,C] -> mean of factor x factor blocks, rounded (factor 1: unchanged)."""
+    if factor == 1:
+        return a
+    h, w, c = a.shape
+    f = a.astype(np.float32).reshape(h // factor, factor, w // factor, factor, c).mean(axis=(1, 3))
+    return np.floor(f + 0.5).astype(np.uint8)
+
+
+class TrainSet:
+    """Training images held in memory as the inputs of the sketch style generator:
+    edge strength (uint8) and thin dark strokes (bool) at 256, colour at --size."""
+
+    def __init__(self, data_dir, size, log):
+        cdir = os.path.join(data_dir, "train", "color")
+        self.names = _png_names(cdir)
+        cache = os.path.join(data_dir, f"cache_train_{size}.pt")
+        if os.path.exists(cache):
+            blob = torch.load(cache)
+            if blob["names"] == self.names:
+                self.strength, self.thin, self.color = blob["strength"], blob["thin"], blob["color"]
+                log(f"train set: {len(self.names)} images from {cache}")
+                return
+        t0 = time.time()
+        st, th, co = [], [], []
+        for n in self.names:
+            rgb = make_sketch.load_rgb(os.path.join(cdir, n))
+            if rgb.shape[0] % size:
+                raise ValueError(f"{n}: side {rgb.shape[0]} is not a multiple of --size {size}")
+            st.append(make_sketch.edge_strength(rgb))
+            th.append(make_sketch.thin_dark(rgb))
+            co.append(area_reduce(rgb, rgb.shape[0] // size).transpose(2, 0, 1))
+        self.strength = torch.from_numpy(np.stack(st))
+        self.thin = torch.from_numpy(np.stack(th))
+        self.color = torch.from_numpy(np.stack(co))
+        torch.save({"names": self.names, "strength": self.strength, "thin": self.thin,
+                    "color": self.color}, cache + ".tmp")
+        os.replace(cache + ".tmp", cache)
+        log(f"train set: {len(self.names)} images prepared in {time.time() - t0:.0f} s, cached in {cache}")
+
+    def __len__(self):
+        return len(self.names)
+
+    def batch(self, idx, rng, size, style=True):
+        """X [N,1,size,size] in [-1,1] (sketch), Y [N,3,size,size] in [-1,1]."""
+        idx = torch.as_tensor(idx)
+        n = len(idx)
+        strength = self.strength[idx].float()
+        thin = self.thin[idx]
+        if style:
+            thr = torch.from_numpy(rng.integers(10, 33, n)).float()
+            width = rng.choice([1, 2, 3], size=n, p=[0.45, 0.4, 0.15])
+            dark = np.where(rng.random(n) < 0.5, rng.uniform(0.55, 1.0, n), 1.0)
+        else:
+            thr = torch.full((n,), float(make_sketch.DEFAULT_THRESHOLD))
+            width, dark = np.ones(n, int), np.ones(n)
+        line = ((strength > thr.view(-1, 1, 1)) | thin).float().unsqueeze(1)
+        out = torch.empty_like(line)
+        for i in range(n):  # dilation as make_sketch._max_filter: lo = (k-1)//2 before
+            k = int(width[i])
+            if k == 1:
+                out[i] = line[i]
+            else:
+                lo = (k - 1) // 2
+                out[i] = F.max_pool2d(F.pad(line[i:i + 1], [lo, k - 1 - lo, lo, k - 1 - lo]), k, 1)[0]
+        grey = 1.0 - out * torch.from_numpy(dark).float().view(-1, 1, 1, 1)
+        # the 256 sketch is stored as uint8 in the val files; quantize the same way
+        grey = torch.round(grey * 255.0) / 255.0
+        factor = grey.shape[-1] // size
+        if factor > 1:
+            grey = F.avg_pool2d(grey, factor)
+            grey = torch.floor(grey * 255.0 + 0.5) / 255.0
+        x = 2.0 * grey - 1.0
+        y = self.color[idx].float() * (2.0 / 255.0) - 1.0
+        if style:
+            flip = torch.from_numpy(rng.random(n) < 0.5)
+            x = torch.where(flip.view(-1, 1, 1, 1), x.flip(-1), x)
+            y = torch.where(flip.view(-1, 1, 1, 1), y.flip(-1), y)
+        return x.contiguous(), y.contiguous()
+
+
+def load_eval_set(data_dir, split="val128"):
+    """(names, X [N,1,H,W] in [-1,1], GT uint8 [N,3,H,W])."""
+    sdir = os.path.join(data_dir, split, "sketch")
+    cdir = os.path.join(data_dir, split, "color")
+    names = _png_names(cdir)
+    xs = [ref.read_image(os.path.join(sdir, n), 1) for n in names]
+    gts = [np.asarray(Image.open(os.path.join(cdir, n)).convert("RGB")).transpose(2, 0, 1) for n in names]
+    return names, torch.stack(xs), torch.from_numpy(np.stack(gts))
+
+
+# ============================================================================ model pieces
+
+class PatchDiscriminator(nn.Module):
+    """pix2pix 70x70-style PatchGAN on [X, image] (4 channels), LSGAN targets."""
+
+    def __init__(self, ndf=32, in_ch=4):
+        super().__init__()
+        layers = [nn.Conv2d(in_ch, ndf, 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        ch = ndf
+        for i, stride in enumerate((2, 2, 1)):
+            nxt = min(ndf * 2 ** (i + 1), ndf * 8)
+            layers += [nn.Conv2d(ch, nxt, 4, stride, 1), nn.BatchNorm2d(nxt), nn.LeakyReLU(0.2, True)]
+            ch = nxt
+        layers += [nn.Conv2d(ch, 1, 4, 1, 1)]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.net(x)
+
+
+def sample_nh(rng, n, p, nc=NC):
+    """One Nh per image: P(i) = (1-p)^i p for i < nc, P(nc) = (1-p)^nc."""
+    return np.minimum(rng.geometric(p, n) - 1, nc)
+
+
+def gumbel_st(logits, tau, gen=None, noise_scale=1.0):
+    """Straight-through Gumbel-softmax over channels: forward one-hot, backward soft."""
+    u = torch.rand(logits.shape, generator=gen).clamp_(1e-10, 1.0 - 1e-7)
+    g = -torch.log(-torch.log(u))
+    soft = torch.softmax((logits + noise_scale * g) / tau, dim=1)
+    hard = F.one_hot(soft.argmax(1), logits.shape[1]).permute(0, 3, 1, 2).to(soft.dtype)
+    return hard - soft.detach() + soft, soft
+
+
+def smoothness(t):
+    """Mean L1 between 8-neighbours (each unordered pair once: right, down, two diagonals)."""
+    d = [(t[..., :, 1:] - t[..., :, :-1]).abs().mean(),
+         (t[..., 1:, :] - t[..., :-1, :]).abs().mean(),
+         (t[..., 1:, 1:] - t[..., :-1, :-1]).abs().mean(),
+         (t[..., 1:, :-1] - t[..., :-1, 1:]).abs().mean()]
+    return sum(d) / 4.0
+
+
+def hints_from_regions(S, y, active):
+    """Region means c [N,NC,3] (over S, grads through S), hint colour C = sum_{active}
+    c_i S_i, mask M = sum_{active} S_i, and the all-region image sum_i c_i S_i."""
+    count = S.sum((2, 3))                                   # [N,NC]
+    sums = torch.einsum("nkhw,nchw->nkc", S, y)
+    c = sums / count.clamp(min=1.0).unsqueeze(-1)
+    a = active.to(S.dtype)
+    C = torch.einsum("nkc,nkhw->nchw", c * a.unsqueeze(-1), S)
+    M = torch.einsum("nk,nkhw->nhw", a, S).unsqueeze(1)
+    full = torch.einsum("nkc,nkhw->nchw", c, S)
+    return c, C, M, full
+
+
+def grad_scale(t, k):
+    """t in the forward pass; its gradient multiplied by k in the backward pass."""
+    if k == 1.0:
+        return t
+    return t.detach() if k == 0.0 else t * k + t.detach() * (1.0 - k)
+
+
+def colorize_batch(gp, x, S, C, M):
+    inp = torch.cat([x, C, M - gp.center, S - gp.center], dim=1)
+    return torch.tanh(gp.colorizer(inp))
+
+
+def tau_at(a, step):
+    f = min(1.0, step / max(1, a.steps))
+    if a.tau_schedule == "exp":
+        return a.tau_start * (a.tau_end / a.tau_start) ** f
+    if a.tau_schedule == "linear":
+        return a.tau_start + (a.tau_end - a.tau_start) * f
+    if a.tau_schedule == "cosine":
+        return a.tau_end + 0.5 * (a.tau_start - a.tau_end) * (1 + math.cos(math.pi * f))
+    raise ValueError(a.tau_schedule)
+
+
+def hint_grad_at(a, step):
+    end = getattr(a, "seg_grad_hint_end", None)
+    if end is None:
+        return a.seg_grad_hint
+    f = min(1.0, step / max(1.0, a.ramp_frac * a.steps))
+    return a.seg_grad_hint + (end - a.seg_grad_hint) * f
+
+
+def lr_at(a, step):
+    if a.lr_schedule == "const":
+        return a.lr
+    f = min(1.0, step / max(1, a.steps))
+    return a.lr * (a.lr_min_frac + (1 - a.lr_min_frac) * 0.5 * (1 + math.cos(math.pi * f)))
+
+
+# ============================================================================ evaluation
+
+def to_u8(y):
+    """[-1,1] float -> uint8 as the evaluation defines it: trunc(255 * clamp((y+1)/2))."""
+    return (255.0 * ((y + 1.0) / 2.0).clamp(0.0, 1.0)).to(torch.uint8)
+
+
+def psnr_u8(pred, gt):
+    """Per-image PSNR of uint8 [N,3,H,W] pairs; MSE 0 counts as 100 dB."""
+    mse = ((pred.double() - gt.double()) ** 2).mean((1, 2, 3))
+    out = 10.0 * torch.log10(255.0 ** 2 / mse.clamp(min=1e-30))
+    return torch.where(mse == 0, torch.full_like(out, 100.0), out)
+
+
+@torch.no_grad()
+def evaluate(gp, x, gt, ks=EVAL_KS, seed=0, chunk=32, orders=("priority", "random"), model=True):
+    """PSNR on an eval set for K hints in priority and random order, model and flat fill.
+
+    Hints: the k chosen non-empty regions get their mean ground-truth colour (GT uint8
+    values mapped to [-1,1]). Random order: a permutation of each image's non-empty
+    regions seeded with seed + image index (nested over K).
+    """
+    was_training = gp.training
+    gp.eval()
+    n = x.shape[0]
+    y = gt.float() * (2.0 / 255.0) - 1.0
+    labels = torch.cat([torch.stack([ref.labels_from_logits(l) for l in gp.segmentator(x[i:i + chunk])])
+                        for i in range(0, n, chunk)])
+    S = F.one_hot(labels, NC).permute(0, 3, 1, 2).float()
+    colors = torch.stack([ref.region_means(labels[i], y[i]) for i in range(n)])   # [N,NC,3]
+    ranked = [ref.ranked_regions(labels[i]) for i in range(n)]
+    perms = [r[torch.from_numpy(np.random.default_rng(seed + i).permutation(len(r)))] for i, r in enumerate(ranked)]
+    res = {"regions": float(np.mean([len(r) for r in ranked])), "n": n}
+    for order in orders:
+        lists = ranked if order == "priority" else perms
+        res[order], res["flat_" + order] = {}, {}
+        for k in ks:
+            active = torch.zeros(n, NC)
+            for i, r in enumerate(lists):
+                active[i, r[:k]] = 1.0
+            C = torch.einsum("nkc,nkhw->nchw", colors * active.unsqueeze(-1), S)
+            M = torch.einsum("nk,nkhw->nhw", active, S).unsqueeze(1)
+            if model:
+                out = torch.cat([colorize_batch(gp, x[i:i + chunk], S[i:i + chunk], C[i:i + chunk], M[i:i + chunk])
+                                 for i in range(0, n, chunk)])
+                res[order][k] = float(psnr_u8(to_u8(out), gt).mean())
+            else:
+                res[order][k] = float("nan")
+            flat = C * M + (1.0 - M)
+            res["flat_" + order][k] = float(psnr_u8(to_u8(flat), gt).mean())
+    gp.train(was_training)
+    return res
+
+
+def format_eval(res):
+    ks = list(res["priority"].keys())
+    head = "K        " + " ".join(f"{k:>6}" for k in ks)
+    lines = [f"val: {res['n']} images, mean non-empty regions {res['regions']:.2f}", head]
+    for key in ("priority", "random", "flat_priority", "flat_random"):
+        if key in res:
+            lines.append(f"{key:<9}" + " ".join(f"{res[key][k]:6.2f}" for k in ks))
+    return "\n".join(lines)
+
+
+# ============================================================================ checkpoints
+
+def fold_logit_scale(sd, scale, prefix=""):
+    """Training multiplies the segmentator's logits by a fixed gain; the exported model
+    has it folded into outc (argmax, hence the regions, are unchanged)."""
+    sd = dict(sd)
+    for k in ("segmentator.outc.conv.weight", "segmentator.outc.conv.bias"):
+        sd[prefix + k] = sd[prefix + k] * scale
+    return sd
+
+
+def lightning_checkpoint(gp, disc, a, step):
+    sd = fold_logit_scale(gp.state_dict(), a.logit_scale)
+    sd = {f"generator.{k}": v.detach().clone() for k, v in sd.items()}
+    if disc is not None:
+        sd.update({f"discriminator.{k}": v.detach().clone() for k, v in disc.state_dict().items()})
+    # strings only: torch 1.13's weights_only unpickler (convert_checkpoint.py) refuses floats
+    hp = {k: str(v) for k, v in vars(a).items() if isinstance(v, (int, float, str, bool))}
+    return {"state_dict": sd, "hyper_parameters": hp, "global_step": int(step), "epoch": 0}
+
+
+def atomic_save(obj, path):
+    tmp = path + ".tmp"
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def load_generator(path):
+    """GuidingPainter from final.ckpt / ckpt.pt (Lightning layout) or a .safetensors file."""
+    if path.endswith(".safetensors"):
+        return ref.model_from_safetensors(path)
+    blob = torch.load(path, map_location="cpu")
+    if "gp" in blob:                      # resume checkpoint
+        sd = fold_logit_scale(blob["gp"], blob["args"].get("logit_scale", 1.0))
+    else:
+        sd = {k[len("generator."):]: v for k, v in blob["state_dict"].items() if k.startswith("generator.")}
+    width = sd["segmentator.inc.double_conv.0.weight"].shape[0]
+    gp = ref.GuidingPainter(width)
+    gp.load_state_dict(sd)
+    return gp.eval()
+
+
+# ============================================================================ training
+
+def parse_args(argv):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
+                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    ap.add_argument("--name", help="run name: outputs in runs/NAME")
+    ap.add_argument("--data", default=os.path.join(ROOT, "data"))
+    ap.add_argument("--runs", default=os.path.join(ROOT, "runs"))
+    ap.add_argument("--resume", action="store_true", help="continue runs/NAME/ckpt.pt")
+    ap.add_argument("--eval-only", metavar="CKPT", help="evaluate a checkpoint on val128 and exit")
+    ap.add_argument("--width", type=int, default=16)
+    ap.add_argument("--size", type=int, default=128, help="training side (256 renders area-reduced)")
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--steps", type=int, default=1000)
+    ap.add_argument("--lr", type=float, default=2e-4)
+    ap.add_argument("--lr-schedule", choices=("const", "cosine"), default="const")
+    ap.add_argument("--lr-min-frac", type=float, default=0.1)
+    ap.add_argument("--p", type=float, default=0.125, help="geometric law of Nh")
+    ap.add_argument("--tau-start", type=float, default=1.0)
+    ap.add_argument("--tau-end", type=float, default=0.1)
+    ap.add_argument("--tau-schedule", choices=("exp", "linear", "cosine"), default="exp")
+    ap.add_argument("--noise-scale", type=float, default=1.0, help="Gumbel noise multiplier")
+    ap.add_argument("--logit-scale", type=float, default=1.0,
+                    help="fixed gain on the segmentator's logits in training; folded into outc on export")
+    ap.add_argument("--w-rec", type=float, default=30.0)
+    ap.add_argument("--w-tv", type=float, default=5.0)
+    ap.add_argument("--w-smooth", type=float, default=1.0)
+    ap.add_argument("--smooth-on", choices=("logits", "probs"), default="logits")
+    ap.add_argument("--tv-on", choices=("sample", "soft"), default="sample",
+                    help="TV term on the straight-through samples (recipe) or on noise-free softmax(logits / tau)")
+    ap.add_argument("--seg-grad-input", type=float, default=1.0,
+                    help="scale of the reconstruction gradient reaching the segmentator through S as the "
+                         "colorizer's input channels (forward unchanged)")
+    ap.add_argument("--seg-grad-hint", type=float, default=1.0,
+                    help="scale of the reconstruction gradient reaching the segmentator through the hint maps C, M")
+    ap.add_argument("--seg-grad-hint-end", type=float, default=None,
+                    help="if set, --seg-grad-hint ramps linearly to this value over the first --ramp-frac of training")
+    ap.add_argument("--ramp-frac", type=float, default=0.5)
+    ap.add_argument("--seg-only", action="store_true",
+                    help="probe: train only the segmentator on TV + smoothness (eval: flat fill only)")
+    ap.add_argument("--gan-weight", type=float, default=0.0, help="LSGAN PatchGAN weight (0: off)")
+    ap.add_argument("--style", type=int, default=1, help="1: random sketch style + flips")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--log-every", type=int, default=50)
+    ap.add_argument("--eval-every", type=int, default=0, help="steps between val evals (0: end only)")
+    ap.add_argument("--eval-ks", default="0,1,2,3,5,10", help="K list of the periodic evals")
+    ap.add_argument("--ckpt-minutes", type=float, default=5.0)
+    ap.add_argument("--note", default="", help="free text for the experiments table")
+    return ap.parse_args(argv)
+
+
+def train(a, argv):
+    run = os.path.join(a.runs, a.name)
+    os.makedirs(run, exist_ok=True)
+    logf = open(os.path.join(run, "log.txt"), "a")
+
+    def log(msg):
+        line = f"[{time.strftime('%H:%M:%S')}] {msg}"
+        print(line, flush=True)
+        logf.write(line + "\n")
+        logf.flush()
+
+    ckpt_path = os.path.join(run, "ckpt.pt")
+    state = None
+    if a.resume:
+        if not os.path.exists(ckpt_path):
+            log(f"error: --resume but {ckpt_path} does not exist")
+            return 1
+        state = torch.load(ckpt_path, map_location="cpu")
+        saved = state["args"]
+        for k in ("steps", "eval_every", "ckpt_minutes", "log_every", "threads"):   # may change on resume
+            if f"--{k.replace('_', '-')}" in argv:
+                saved[k] = getattr(a, k)
+        saved["resume"] = True
+        a = argparse.Namespace(**saved)
+        log(f"resuming {ckpt_path} at step {state['step']}")
+    else:
+        log("command: /usr/bin/python3 tools/train.py " + " ".join(shlex.quote(s) for s in argv))
+        log("options: " + json.dumps(vars(a), sort_keys=True))
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    rng = np.random.default_rng(a.seed)
+    gen = torch.Generator().manual_seed(a.seed + 1)
+
+    data = TrainSet(a.data, a.size, log)
+    _, vx, vgt = load_eval_set(a.data)
+    eval_ks = tuple(int(k) for k in a.eval_ks.split(","))
+
+    gp = ref.GuidingPainter(a.width)
+    gp.train()
+    opt = torch.optim.Adam(gp.parameters(), lr=a.lr, betas=(0.5, 0.999))
+    disc = opt_d = None
+    if a.gan_weight > 0:
+        disc = PatchDiscriminator(ndf=2 * a.width)
+        opt_d = torch.optim.Adam(disc.parameters(), lr=a.lr, betas=(0.5, 0.999))
+    step, elapsed, history = 0, 0.0, []
+    if state is not None:
+        gp.load_state_dict(state["gp"])
+        opt.load_state_dict(state["opt"])
+        if disc is not None:
+            disc.load_state_dict(state["disc"])
+            opt_d.load_state_dict(state["opt_d"])
+        step, elapsed, history = state["step"], state["elapsed"], state["history"]
+        rng.bit_generator.state = state["rng"]
+        gen.set_state(state["gen"])
+        torch.set_rng_state(state["torch_rng"])
+
+    def save_ckpt():
+        blob = {"gp": gp.state_dict(), "opt": opt.state_dict(), "step": step,
+                "elapsed": elapsed + time.time() - t_start, "history": history, "args": vars(a),
+                "rng": rng.bit_generator.state, "gen": gen.get_state(),
+                "torch_rng": torch.get_rng_state()}
+        if disc is not None:
+            blob["disc"], blob["opt_d"] = disc.state_dict(), opt_d.state_dict()
+        atomic_save(blob, ckpt_path)
+
+    nparam = sum(p.numel() for p in gp.parameters())
+    log(f"GuidingPainter width {a.width}: {nparam / 1e6:.2f} M parameters; {len(data)} train images, "
+        f"{vx.shape[0]} val; {a.steps} steps of {a.batch} = {a.steps * a.batch / len(data):.1f} epochs")
+    t_start = time.time()
+    t_ckpt = t_start
+    acc = {}
+    t_log, steps_log = time.time(), 0
+    perm, pos = rng.permutation(len(data)), 0
+    while step < a.steps:
+        if pos + a.batch > len(perm):
+            perm, pos = rng.permutation(len(data)), 0
+        idx = perm[pos:pos + a.batch]
+        pos += a.batch
+        x, y = data.batch(idx, rng, a.size, style=bool(a.style))
+        tau = tau_at(a, step)
+        lr = lr_at(a, step)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        if opt_d is not None:
+            for g in opt_d.param_groups:
+                g["lr"] = lr
+
+        logits = a.logit_scale * gp.segmentator(x)
+        S, soft = gumbel_st(logits, tau, gen, a.noise_scale)
+        nh = torch.from_numpy(sample_nh(rng, a.batch, a.p))
+        active = torch.arange(NC).view(1, -1) < nh.view(-1, 1)
+        c, C, M, full = hints_from_regions(S, y, active)
+        k_hint = hint_grad_at(a, step)
+        if k_hint != 1.0:
+            C, M = hints_from_regions(grad_scale(S, k_hint), y, active)[1:3]
+        if a.tv_on == "soft":
+            full = hints_from_regions(torch.softmax(logits / tau, 1), y, active)[3]
+        l_tv = F.mse_loss(full, y)
+        if a.seg_only:
+            out, l_rec = None, torch.zeros(())
+        else:
+            out = colorize_batch(gp, x, grad_scale(S, a.seg_grad_input), C, M)
+            l_rec = (out - y).abs().mean()
+        l_smooth = smoothness(logits if a.smooth_on == "logits" else torch.softmax(logits, 1))
+        loss = a.w_rec * l_rec + a.w_tv * l_tv + a.w_smooth * l_smooth
+        terms = {"rec": l_rec.item(), "tv": l_tv.item(), "smooth": l_smooth.item()}
+        if disc is not None and out is not None:
+            pred_fake = disc(torch.cat([x, out], 1))
+            l_adv = ((pred_fake - 1.0) ** 2).mean()
+            loss = loss + a.gan_weight * l_adv
+            terms["adv"] = l_adv.item()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if disc is not None and out is not None:
+            d_real = disc(torch.cat([x, y], 1))
+            d_fake = disc(torch.cat([x, out.detach()], 1))
+            l_d = 0.5 * (((d_real - 1.0) ** 2).mean() + (d_fake ** 2).mean())
+            opt_d.zero_grad(set_to_none=True)
+            l_d.backward()
+            opt_d.step()
+            terms["d"] = l_d.item()
+        with torch.no_grad():
+            terms["loss"] = loss.item()
+            terms["reg_sample"] = float((S.detach().sum((2, 3)) > 0).sum(1).float().mean())
+            terms["reg_argmax"] = float((F.one_hot(logits.argmax(1), NC).sum((1, 2)) > 0).sum(1).float().mean())
+            terms["agree"] = float((S.detach().argmax(1) == logits.argmax(1)).float().mean())
+            terms["used_ch"] = float((F.one_hot(logits.argmax(1), NC).sum((0, 1, 2)) > 0).sum())
+            terms["margin"] = float((logits.topk(2, 1).values[:, 0] - logits.topk(2, 1).values[:, 1]).mean())
+        for k, v in terms.items():
+            acc[k] = acc.get(k, 0.0) + v
+        step += 1
+        steps_log += 1
+
+        if step % a.log_every == 0 or step == a.steps:
+            now = time.time()
+            sps = steps_log / max(1e-9, now - t_log)
+            eta = (a.steps - step) / max(sps, 1e-9)
+            msg = " ".join(f"{k} {v / steps_log:.4g}" for k, v in acc.items())
+            log(f"step {step}/{a.steps} tau {tau:.3f} lr {lr:.2g} hintgrad {k_hint:.2f} | {msg} | {sps:.2f} step/s "
+                f"({sps * a.batch:.1f} img/s), eta {eta / 60:.1f} min")
+            acc, t_log, steps_log = {}, now, 0
+        if a.eval_every and step % a.eval_every == 0 and step < a.steps:
+            t0 = time.time()
+            res = evaluate(gp, vx, vgt, ks=eval_ks, orders=("priority",), model=not a.seg_only)
+            history.append({"step": step, **res})
+            log(f"eval at step {step} ({time.time() - t0:.0f} s): regions {res['regions']:.2f} | priority "
+                + " ".join(f"K{k} {v:.2f}" for k, v in res["priority"].items()))
+            t_log = time.time()
+        if time.time() - t_ckpt > a.ckpt_minutes * 60 or step == a.steps:
+            save_ckpt()
+            t_ckpt = time.time()
+
+    total = elapsed + time.time() - t_start
+    final = os.path.join(run, "final.ckpt")
+    atomic_save(lightning_checkpoint(gp, disc, a, step), final)
+    log(f"training done: {step} steps in {total / 60:.1f} min; wrote {final}")
+    res = evaluate(gp, vx, vgt, model=not a.seg_only)
+    res["step"], res["train_minutes"] = step, total / 60
+    with open(os.path.join(run, "eval.json"), "w") as f:
+        json.dump({"final": res, "history": history, "args": vars(a)}, f, indent=1)
+    log("\n" + format_eval(res))
+    append_experiment(a, res, argv)
+    return 0
+
+
+def append_experiment(a, res, argv):
+    path = os.path.join(a.runs, "EXPERIMENTS.md")
+    new = not os.path.exists(path)
+    with open(path, "a") as f:
+        if new:
+            f.write("# Training experiments (auto-appended by tools/train.py; notes edited by hand)\n\n"
+                    "PSNR on val128 (169 images, 128 x 128); P = priority order, R = random order.\n\n"
+                    "| run | steps x batch | min | regions | P 0/1/2/3/5/10 | R 1/2/3/5/10 | note | command |\n"
+                    "|---|---|---|---|---|---|---|---|\n")
+        key = "flat_" if a.seg_only else ""
+        p = key + "/".join(f"{res[key + 'priority'][k]:.1f}" for k in (0, 1, 2, 3, 5, 10))
+        r = key + "/".join(f"{res[key + 'random'][k]:.1f}" for k in (1, 2, 3, 5, 10))
+        cmd = "tools/train.py " + " ".join(shlex.quote(s) for s in argv)
+        f.write(f"| {a.name} | {res['step']} x {a.batch} | {res['train_minutes']:.0f} | {res['regions']:.2f} | "
+                f"{p} | {r} | {a.note} | `{cmd}` |\n")
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    a = parse_args(argv)
+    if a.eval_only:
+        torch.set_num_threads(a.threads)
+        gp = load_generator(a.eval_only)
+        _, vx, vgt = load_eval_set(a.data)
+        t0 = time.time()
+        res = evaluate(gp, vx, vgt)
+        print(format_eval(res))
+        print(f"({time.time() - t0:.0f} s)")
+        return 0
+    if not a.name:
+        print("train.py: --name is required", file=sys.stderr)
+        return 2
+    return train(a, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
