@@ -5,11 +5,14 @@
 //   stbi__build_huffman write past stbi__huffman::size[257] and the DHT loop write
 //   past values[256]: a heap overflow of up to ~3.8 KB (upstream added the check
 //   "n > 256 -> bad DHT header" after 2.27).
+//   A scan that decodes with a Huffman table no DHT segment defined: stb's decoder
+//   state is allocated uninitialised, so the table's garbage sends the symbol index
+//   past values[256] (a heap read out of bounds).
 //
 // jpeg_hazard walks the file the way stb_image 2.27 does (marker by marker, fill
 // bytes, padding between header segments, segment lengths, entropy-coded data up to
 // the next marker that is not a stuffed zero or a restart marker) and looks at every
-// DHT segment stb could reach. It never stops earlier than stb would on input stb
+// DHT segment and every scan header stb could reach. It never stops earlier than stb would on input stb
 // accepts, so every DHT stb parses is checked; on input stb would reject anyway it
 // may look further, which can only refuse a file that is corrupt. Internal to src/image.
 #pragma once

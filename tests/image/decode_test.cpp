@@ -223,6 +223,27 @@ TEST(Decode, JpegGuardFollowsScansAndSkipsSegmentPayloads) {
   EXPECT_EQ(decode_image(app, "app.jpg").rgb, decode_image(progressive).rgb);
 }
 
+// A progressive JPEG whose later scan decodes with an AC Huffman table no DHT defined:
+// stb 2.27 reads its uninitialised table and indexes values[616] (found by fuzz_image
+// in CI); the guard refuses it.
+TEST(Decode, JpegScanWithUndefinedHuffmanTableIsRefused) {
+  const auto bad = read_file(std::filesystem::path(GP_SOURCE_DIR) / "tests/image/data/undefined_huffman_table.jpg");
+  EXPECT_EQ(error_of([&] { decode_image(bad, "scan.jpg"); }),
+            "scan.jpg: corrupt JPEG file (a scan uses a Huffman table no DHT segment defined)");
+}
+
+// A PNG whose first IDAT chunk is empty (found by fuzz_image): decoded or refused
+// cleanly, never a crash (run under the sanitizers in CI).
+TEST(Decode, PngWithEmptyIdatChunkDoesNotCrash) {
+  const auto png = read_file(std::filesystem::path(GP_SOURCE_DIR) / "tests/image/data/empty_idat.png");
+  try {
+    const Image image = decode_image(png, "empty_idat.png");
+    EXPECT_EQ(image.rgb.size(), size_t(image.width) * image.height * 3);
+  } catch (const gp::Error& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("empty_idat.png: ", 0), 0u) << e.what();
+  }
+}
+
 TEST(Decode, SeedCorpusDecodes) {
   for (const char* name : {"palette_trns.png", "grey16.png", "progressive.jpg"}) {
     const Image image = read_image(std::filesystem::path(GP_SOURCE_DIR) / "tests/fuzz/corpus/image" / name);
