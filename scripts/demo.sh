@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 hints=${GP_DEMO_HINTS:-5}
-scripts/build.sh guidingpainter_cli >/dev/null
+scripts/build.sh --target guidingpainter_cli >/dev/null
 mkdir -p out
 for sketch in examples/samples/*-sketch.png; do
   name=$(basename "$sketch" -sketch.png)
