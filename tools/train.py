@@ -354,6 +354,9 @@ def parse_args(argv):
     ap.add_argument("--data", default=os.path.join(ROOT, "data"))
     ap.add_argument("--runs", default=os.path.join(ROOT, "runs"))
     ap.add_argument("--resume", action="store_true", help="continue runs/NAME/ckpt.pt")
+    ap.add_argument("--init", metavar="WEIGHTS",
+                    help="start from these generator weights (.safetensors or checkpoint) instead of random ones; "
+                         "optimiser and schedules start fresh")
     ap.add_argument("--eval-only", metavar="CKPT", help="evaluate a checkpoint on val128 and exit")
     ap.add_argument("--width", type=int, default=16)
     ap.add_argument("--size", type=int, default=128, help="training side (256 renders area-reduced)")
@@ -442,6 +445,12 @@ def train(a, argv):
         disc = PatchDiscriminator(ndf=2 * a.width)
         opt_d = torch.optim.Adam(disc.parameters(), lr=a.lr, betas=(0.5, 0.999))
     step, elapsed, history = 0, 0.0, []
+    if state is None and a.init:
+        # Exported weights carry the logit gain folded into outc; training applies it itself.
+        sd = fold_logit_scale(load_generator(a.init).state_dict(), 1.0 / a.logit_scale)
+        gp.load_state_dict(sd)
+        gp.train()
+        log(f"initialised from {a.init}")
     if state is not None:
         gp.load_state_dict(state["gp"])
         opt.load_state_dict(state["opt"])

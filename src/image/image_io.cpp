@@ -7,6 +7,7 @@
 #include "src/common/error.h"
 #include "src/image/file_io.h"
 #include "src/image/jpeg_guard.h"
+#include "src/image/png_guard.h"
 #include "src/image/stb.h"
 
 namespace gp {
@@ -52,8 +53,8 @@ Image decode_image(std::span<const uint8_t> bytes, std::string_view name, const 
                 std::to_string(std::min(limits.max_file_bytes, size_t(INT32_MAX))));
   const int max_side = std::min(limits.max_dimension, image_detail::kStbMaxDimension);
 
-  if (!png)
-    if (const char* hazard = image_detail::jpeg_hazard(bytes)) throw Error(n + ": corrupt JPEG file (" + hazard + ")");
+  if (const char* hazard = png ? image_detail::png_hazard(bytes) : image_detail::jpeg_hazard(bytes))
+    throw Error(n + ": corrupt " + format + " file (" + hazard + ")");
 
   // The header first: refuse large pictures before stb allocates anything.
   int w = 0, h = 0, channels = 0;

@@ -1,5 +1,6 @@
 // Decoding and writing pictures: formats, channel conversions, limits, corrupt input,
 // errors naming the file, atomic writes.
+#include <algorithm>
 #include <fstream>
 
 #include "src/image/file_io.h"
@@ -311,6 +312,27 @@ TEST(Write, AtomicFileWriterKeepsBytes) {
   EXPECT_EQ(read_file(dir / "data.bin"), bytes);
   write_file_atomically(dir / "data.bin", {});
   EXPECT_TRUE(read_file(dir / "data.bin").empty());
+}
+
+// stb_image 2.27 grows its IDAT buffer to the length a chunk claims before reading the
+// data: a tiny PNG claiming a ~1 GB IDAT made it allocate 2 GB (found by fuzz_image in
+// CI). src/image/png_guard.cpp refuses a chunk longer than the rest of the file.
+TEST(Decode, PngChunkClaimingMoreThanTheFileIsRefused) {
+  auto png = png_bytes(random_image(5, 4, 21).rgb, 5, 4, 3);
+  ASSERT_EQ(decode_image(png, "ok.png").width, 5);
+  size_t idat = 0;
+  for (size_t i = 8; i + 8 <= png.size(); i += 12 + ((size_t(png[i]) << 24) | (png[i + 1] << 16) | (png[i + 2] << 8) | png[i + 3]))
+    if (std::equal(png.begin() + long(i) + 4, png.begin() + long(i) + 8, "IDAT")) idat = i;
+  ASSERT_GT(idat, 0u);
+  auto claims = [&](uint32_t length) {
+    auto bad = png;
+    for (int b = 0; b < 4; ++b) bad[idat + size_t(b)] = uint8_t(length >> (24 - 8 * b));
+    return bad;
+  };
+  const std::string why = "big.png: corrupt PNG file (a chunk claims more data than the file holds)";
+  EXPECT_EQ(error_of([&] { decode_image(claims(0x3FFFFFF0u), "big.png"); }), why);
+  EXPECT_EQ(error_of([&] { decode_image(claims(0xFFFFFFFFu), "big.png"); }), why);
+  EXPECT_EQ(error_of([&] { decode_image(claims(uint32_t(png.size() - idat - 8 + 1)), "big.png"); }), why);
 }
 
 }  // namespace
