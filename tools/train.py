@@ -165,9 +165,14 @@ class PatchDiscriminator(nn.Module):
         return self.net(x)
 
 
-def sample_nh(rng, n, p, nc=NC):
-    """One Nh per image: P(i) = (1-p)^i p for i < nc, P(nc) = (1-p)^nc."""
-    return np.minimum(rng.geometric(p, n) - 1, nc)
+def sample_nh(rng, n, p, nc=NC, uniform_frac=0.0):
+    """One Nh per image: P(i) = (1-p)^i p for i < nc, P(nc) = (1-p)^nc. With
+    uniform_frac > 0, that fraction of the images draws Nh uniformly from 0..nc instead
+    (the geometric law gives Nh >= 20 to 7% of the samples only)."""
+    nh = np.minimum(rng.geometric(p, n) - 1, nc)
+    if uniform_frac > 0:
+        nh = np.where(rng.random(n) < uniform_frac, rng.integers(0, nc + 1, n), nh)
+    return nh
 
 
 def gumbel_st(logits, tau, gen=None, noise_scale=1.0):
@@ -253,13 +258,50 @@ def psnr_u8(pred, gt):
     return torch.where(mse == 0, torch.full_like(out, 100.0), out)
 
 
+class MT19937_64:
+    """std::mt19937_64 (the 64-bit Mersenne Twister of C++11), so that the random order
+    here is the one `guidingpainter eval` draws."""
+    N, M, MASK = 312, 156, (1 << 64) - 1
+
+    def __init__(self, seed):
+        self.mt = [seed & self.MASK]
+        for i in range(1, self.N):
+            prev = self.mt[-1]
+            self.mt.append((6364136223846793005 * (prev ^ (prev >> 62)) + i) & self.MASK)
+        self.i = self.N
+
+    def __call__(self):
+        if self.i >= self.N:
+            mt, n, m = self.mt, self.N, self.M
+            for k in range(n):
+                x = (mt[k] & ~((1 << 31) - 1) & self.MASK) | (mt[(k + 1) % n] & ((1 << 31) - 1))
+                mt[k] = mt[(k + m) % n] ^ (x >> 1) ^ (0xB5026F5AA96619E9 if x & 1 else 0)
+            self.i = 0
+        y = self.mt[self.i]
+        self.i += 1
+        y ^= (y >> 29) & 0x5555555555555555
+        y ^= (y << 17) & 0x71D67FFFEDA60000
+        y ^= (y << 37) & 0xFFF7EEE000000000
+        return y ^ (y >> 43)
+
+
+def random_order(n, rng):
+    """The Fisher-Yates permutation of range(n) that src/cli/eval.cpp draws from rng."""
+    order = list(range(n))
+    for i in range(n - 1, 0, -1):
+        j = rng() % (i + 1)
+        order[i], order[j] = order[j], order[i]
+    return order
+
+
 @torch.no_grad()
 def evaluate(gp, x, gt, ks=EVAL_KS, seed=0, chunk=32, orders=("priority", "random"), model=True):
     """PSNR on an eval set for K hints in priority and random order, model and flat fill.
 
     Hints: the k chosen non-empty regions get their mean ground-truth colour (GT uint8
     values mapped to [-1,1]). Random order: a permutation of each image's non-empty
-    regions seeded with seed + image index (nested over K).
+    regions (nested over K), drawn as `guidingpainter eval --seed` draws it: one
+    mt19937_64 seeded once, images in file-name order.
     """
     was_training = gp.training
     gp.eval()
@@ -270,7 +312,8 @@ def evaluate(gp, x, gt, ks=EVAL_KS, seed=0, chunk=32, orders=("priority", "rando
     S = F.one_hot(labels, NC).permute(0, 3, 1, 2).float()
     colors = torch.stack([ref.region_means(labels[i], y[i]) for i in range(n)])   # [N,NC,3]
     ranked = [ref.ranked_regions(labels[i]) for i in range(n)]
-    perms = [r[torch.from_numpy(np.random.default_rng(seed + i).permutation(len(r)))] for i, r in enumerate(ranked)]
+    mt = MT19937_64(seed)
+    perms = [r[torch.tensor(random_order(len(r), mt), dtype=torch.long)] for r in ranked]
     res = {"regions": float(np.mean([len(r) for r in ranked])), "n": n}
     for order in orders:
         lists = ranked if order == "priority" else perms
@@ -366,6 +409,8 @@ def parse_args(argv):
     ap.add_argument("--lr-schedule", choices=("const", "cosine"), default="const")
     ap.add_argument("--lr-min-frac", type=float, default=0.1)
     ap.add_argument("--p", type=float, default=0.125, help="geometric law of Nh")
+    ap.add_argument("--nh-uniform", type=float, default=0.0,
+                    help="fraction of samples whose Nh is uniform on 0..30 instead of geometric")
     ap.add_argument("--tau-start", type=float, default=1.0)
     ap.add_argument("--tau-end", type=float, default=0.1)
     ap.add_argument("--tau-schedule", choices=("exp", "linear", "cosine"), default="exp")
@@ -495,7 +540,7 @@ def train(a, argv):
 
         logits = a.logit_scale * gp.segmentator(x)
         S, soft = gumbel_st(logits, tau, gen, a.noise_scale)
-        nh = torch.from_numpy(sample_nh(rng, a.batch, a.p))
+        nh = torch.from_numpy(sample_nh(rng, a.batch, a.p, uniform_frac=getattr(a, "nh_uniform", 0.0)))
         active = torch.arange(NC).view(1, -1) < nh.view(-1, 1)
         c, C, M, full = hints_from_regions(S, y, active)
         k_hint = hint_grad_at(a, step)

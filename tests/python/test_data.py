@@ -158,5 +158,26 @@ class TrainingSketches(unittest.TestCase):
             np.testing.assert_array_equal(t[0, 0].numpy() > 0, m)
 
 
+class EvalRandomOrder(unittest.TestCase):
+    """tools/train.py's evaluation draws the random region order exactly as
+    `guidingpainter eval` does (src/cli/eval.cpp: std::mt19937_64, Fisher-Yates)."""
+
+    def test_generator_and_permutations_match_the_engine(self):
+        try:
+            import train
+        except ImportError as err:  # needs /usr/bin/python3 (Debian torch)
+            self.skipTest(f"torch not available: {err}")
+        g = train.MT19937_64(5489)
+        for _ in range(9999):
+            g()
+        self.assertEqual(g(), 9981545732273789042)  # the C++ standard's check value
+        # three images with 7, 1 and 12 regions from one generator, as printed by the
+        # engine's random_ranks (0-based here)
+        rng = train.MT19937_64(0)
+        self.assertEqual(train.random_order(7, rng), [4, 0, 1, 2, 6, 5, 3])
+        self.assertEqual(train.random_order(1, rng), [0])
+        self.assertEqual(train.random_order(12, rng), [11, 6, 9, 5, 0, 10, 1, 3, 2, 8, 4, 7])
+
+
 if __name__ == "__main__":
     unittest.main()
