@@ -262,6 +262,7 @@ class MT19937_64:
     """std::mt19937_64 (the 64-bit Mersenne Twister of C++11), so that the random order
     here is the one `guidingpainter eval` draws."""
     N, M, MASK = 312, 156, (1 << 64) - 1
+    LOWER = (1 << 31) - 1          # the low 31 bits of a word; the twist keeps the high 33 of the first
 
     def __init__(self, seed):
         self.mt = [seed & self.MASK]
@@ -274,7 +275,7 @@ class MT19937_64:
         if self.i >= self.N:
             mt, n, m = self.mt, self.N, self.M
             for k in range(n):
-                x = (mt[k] & ~((1 << 31) - 1) & self.MASK) | (mt[(k + 1) % n] & ((1 << 31) - 1))
+                x = (mt[k] & ~self.LOWER) | (mt[(k + 1) % n] & self.LOWER)
                 mt[k] = mt[(k + m) % n] ^ (x >> 1) ^ (0xB5026F5AA96619E9 if x & 1 else 0)
             self.i = 0
         y = self.mt[self.i]
