@@ -206,6 +206,18 @@ def hints_from_regions(S, y, active):
     return c, C, M, full
 
 
+def prefix_flat_loss(S, y, c, kmax):
+    """Mean over K = 1..kmax of the MSE between y and the flat fill of the first K regions
+    (their mean colours; white elsewhere, as eval's baseline). Region i enters every prefix
+    longer than i, so the early channels are pushed to carry the most colour: the ordering
+    that priority-order hints rely on, which the all-region TV term does not reward."""
+    kmax = min(kmax, S.shape[1])
+    parts = torch.einsum("nkc,nkhw->nkchw", c[:, :kmax], S[:, :kmax]).cumsum(1)
+    covered = S[:, :kmax].cumsum(1).unsqueeze(2)
+    flat = parts + (1.0 - covered)            # white is +1 in [-1, 1]
+    return ((flat - y.unsqueeze(1)) ** 2).mean()
+
+
 def grad_scale(t, k):
     """t in the forward pass; its gradient multiplied by k in the backward pass."""
     if k == 1.0:
@@ -401,7 +413,8 @@ def parse_args(argv):
     ap.add_argument("--init", metavar="WEIGHTS",
                     help="start from these generator weights (.safetensors or checkpoint) instead of random ones; "
                          "optimiser and schedules start fresh")
-    ap.add_argument("--eval-only", metavar="CKPT", help="evaluate a checkpoint on val128 and exit")
+    ap.add_argument("--eval-only", metavar="CKPT", help="evaluate a checkpoint (or exported weights) on val128 and exit")
+    ap.add_argument("--eval-json", metavar="OUT", help="with --eval-only: also write the table as JSON")
     ap.add_argument("--width", type=int, default=16)
     ap.add_argument("--size", type=int, default=128, help="training side (256 renders area-reduced)")
     ap.add_argument("--batch", type=int, default=8)
@@ -421,6 +434,10 @@ def parse_args(argv):
     ap.add_argument("--w-rec", type=float, default=30.0)
     ap.add_argument("--w-tv", type=float, default=5.0)
     ap.add_argument("--w-smooth", type=float, default=1.0)
+    ap.add_argument("--w-prefix", type=float, default=0.0,
+                    help="weight of the nested flat-fill term (first K regions' mean colours, white elsewhere; "
+                         "mean over K = 1..--prefix-kmax): pushes the most colour into the first channels")
+    ap.add_argument("--prefix-kmax", type=int, default=10)
     ap.add_argument("--smooth-on", choices=("logits", "probs"), default="logits")
     ap.add_argument("--tv-on", choices=("sample", "soft"), default="sample",
                     help="TV term on the straight-through samples (recipe) or on noise-free softmax(logits / tau)")
@@ -469,7 +486,7 @@ def train(a, argv):
             if f"--{k.replace('_', '-')}" in argv:
                 saved[k] = getattr(a, k)
         saved["resume"] = True
-        a = argparse.Namespace(**saved)
+        a = argparse.Namespace(**{**vars(parse_args([])), **saved})   # options newer than the run: defaults
         log(f"resuming {ckpt_path} at step {state['step']}")
     else:
         log("command: /usr/bin/python3 tools/train.py " + " ".join(shlex.quote(s) for s in argv))
@@ -550,14 +567,17 @@ def train(a, argv):
         if a.tv_on == "soft":
             full = hints_from_regions(torch.softmax(logits / tau, 1), y, active)[3]
         l_tv = F.mse_loss(full, y)
+        l_prefix = prefix_flat_loss(S, y, c, a.prefix_kmax) if a.w_prefix > 0 else torch.zeros(())
         if a.seg_only:
             out, l_rec = None, torch.zeros(())
         else:
             out = colorize_batch(gp, x, grad_scale(S, a.seg_grad_input), C, M)
             l_rec = (out - y).abs().mean()
         l_smooth = smoothness(logits if a.smooth_on == "logits" else torch.softmax(logits, 1))
-        loss = a.w_rec * l_rec + a.w_tv * l_tv + a.w_smooth * l_smooth
+        loss = a.w_rec * l_rec + a.w_tv * l_tv + a.w_smooth * l_smooth + a.w_prefix * l_prefix
         terms = {"rec": l_rec.item(), "tv": l_tv.item(), "smooth": l_smooth.item()}
+        if a.w_prefix > 0:
+            terms["prefix"] = l_prefix.item()
         if disc is not None and out is not None:
             pred_fake = disc(torch.cat([x, out], 1))
             l_adv = ((pred_fake - 1.0) ** 2).mean()
@@ -646,6 +666,9 @@ def main(argv=None):
         res = evaluate(gp, vx, vgt)
         print(format_eval(res))
         print(f"({time.time() - t0:.0f} s)")
+        if a.eval_json:
+            with open(a.eval_json, "w") as f:
+                json.dump({"model": a.eval_only, **res}, f, indent=1)
         return 0
     if not a.name:
         print("train.py: --name is required", file=sys.stderr)
