@@ -242,7 +242,7 @@ def tau_at(a, step):
 
 
 def hint_grad_at(a, step):
-    end = getattr(a, "seg_grad_hint_end", None)
+    end = a.seg_grad_hint_end
     if end is None:
         return a.seg_grad_hint
     f = min(1.0, step / max(1.0, a.ramp_frac * a.steps))
@@ -558,7 +558,7 @@ def train(a, argv):
 
         logits = a.logit_scale * gp.segmentator(x)
         S, soft = gumbel_st(logits, tau, gen, a.noise_scale)
-        nh = torch.from_numpy(sample_nh(rng, a.batch, a.p, uniform_frac=getattr(a, "nh_uniform", 0.0)))
+        nh = torch.from_numpy(sample_nh(rng, a.batch, a.p, uniform_frac=a.nh_uniform))
         active = torch.arange(NC).view(1, -1) < nh.view(-1, 1)
         c, C, M, full = hints_from_regions(S, y, active)
         k_hint = hint_grad_at(a, step)
