@@ -9,7 +9,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build git
-  libboost-context-dev nlohmann-json3-dev libstb-dev libcli11-dev
+  libboost-context-dev nlohmann-json3-dev libstb-dev libturbojpeg0-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3-torch python3-numpy python3-pil
   clang-14 libclang-rt-14-dev

@@ -6,7 +6,7 @@
 
 #include "src/common/error.h"
 #include "src/image/file_io.h"
-#include "src/image/jpeg_guard.h"
+#include "src/image/jpeg_decode.h"
 #include "src/image/png_guard.h"
 #include "src/image/stb.h"
 
@@ -20,9 +20,9 @@ bool is_png(std::span<const uint8_t> b) {
 }
 bool is_jpeg(std::span<const uint8_t> b) { return b.size() >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF; }
 
-std::string failure(std::string_view name, const char* format) {
+std::string png_failure(std::string_view name) {
   const char* why = stbi_failure_reason();
-  return std::string(name) + ": corrupt or unsupported " + format + " file (" + (why ? why : "unknown error") + ")";
+  return std::string(name) + ": corrupt or unsupported PNG file (" + (why ? why : "unknown error") + ")";
 }
 
 struct StbFree {
@@ -32,29 +32,9 @@ struct StbFree {
 // c over white with coverage a, rounded to nearest: exact in integers.
 inline uint8_t over_white(unsigned c, unsigned a) { return uint8_t((c * a + 255u * (255u - a) + 127u) / 255u); }
 
-}  // namespace
-
-void check_image(const Image& image, std::string_view name) {
-  const size_t expected = size_t(std::max(image.width, 0)) * size_t(std::max(image.height, 0)) * 3;
-  if (image.width <= 0 || image.height <= 0 || image.rgb.size() != expected)
-    throw Error(std::string(name) + ": image is " + std::to_string(image.width) + " x " +
-                std::to_string(image.height) + " but holds " + std::to_string(image.rgb.size()) +
-                " bytes (expected " + std::to_string(expected) + ", and both sides positive)");
-}
-
-Image decode_image(std::span<const uint8_t> bytes, std::string_view name, const DecodeLimits& limits) {
+Image decode_png(std::span<const uint8_t> bytes, std::string_view name, const DecodeLimits& limits) {
   const std::string n(name);
-  if (bytes.empty()) throw Error(n + ": empty file, not a PNG or JPEG file");
-  const bool png = is_png(bytes);
-  if (!png && !is_jpeg(bytes)) throw Error(n + ": not a PNG or JPEG file");
-  const char* format = png ? "PNG" : "JPEG";
-  if (bytes.size() > limits.max_file_bytes || bytes.size() > size_t(INT32_MAX))
-    throw Error(n + ": " + std::to_string(bytes.size()) + " bytes is larger than the maximum " +
-                std::to_string(std::min(limits.max_file_bytes, size_t(INT32_MAX))));
-  const int max_side = std::min(limits.max_dimension, image_detail::kStbMaxDimension);
-
-  if (const char* hazard = png ? image_detail::png_hazard(bytes) : image_detail::jpeg_hazard(bytes))
-    throw Error(n + ": corrupt " + format + " file (" + hazard + ")");
+  if (const char* hazard = image_detail::png_hazard(bytes)) throw Error(n + ": corrupt PNG file (" + hazard + ")");
 
   // The header first: refuse large pictures before stb allocates anything.
   int w = 0, h = 0, channels = 0;
@@ -62,25 +42,17 @@ Image decode_image(std::span<const uint8_t> bytes, std::string_view name, const 
     const char* why = stbi_failure_reason();
     if (why && std::strcmp(why, "too large") == 0)
       throw Error(n + ": a side exceeds the decoder's limit " + std::to_string(image_detail::kStbMaxDimension) +
-                  " (the maximum dimension is " + std::to_string(max_side) + ")");
-    throw Error(failure(name, format));
+                  " (the maximum dimension is " +
+                  std::to_string(std::min(limits.max_dimension, image_detail::kStbMaxDimension)) + ")");
+    throw Error(png_failure(name));
   }
-  auto check_size = [&](int width, int height) {
-    if (width > max_side || height > max_side)
-      throw Error(n + ": " + std::to_string(width) + " x " + std::to_string(height) +
-                  " exceeds the maximum dimension " + std::to_string(max_side));
-    if (int64_t(width) * height > limits.max_pixels)
-      throw Error(n + ": " + std::to_string(width) + " x " + std::to_string(height) + " = " +
-                  std::to_string(int64_t(width) * height) + " pixels exceeds the maximum " +
-                  std::to_string(limits.max_pixels) + " pixels");
-  };
-  check_size(w, h);
+  image_detail::check_decode_size(name, w, h, limits);
 
   int dw = 0, dh = 0, comp = 0;
   std::unique_ptr<stbi_uc, StbFree> pixels(stbi_load_from_memory(bytes.data(), int(bytes.size()), &dw, &dh, &comp, 0));
-  if (!pixels) throw Error(failure(name, format));
-  check_size(dw, dh);  // the same header, read again; never differs, but costs nothing
-  if (dw <= 0 || dh <= 0 || comp < 1 || comp > 4) throw Error(failure(name, format));
+  if (!pixels) throw Error(png_failure(name));
+  image_detail::check_decode_size(name, dw, dh, limits);  // the same header, read again; never differs
+  if (dw <= 0 || dh <= 0 || comp < 1 || comp > 4) throw Error(png_failure(name));
 
   Image image;
   image.width = dw;
@@ -105,6 +77,42 @@ Image decode_image(std::span<const uint8_t> bytes, std::string_view name, const 
       break;
   }
   return image;
+}
+
+}  // namespace
+
+void check_image(const Image& image, std::string_view name) {
+  const size_t expected = size_t(std::max(image.width, 0)) * size_t(std::max(image.height, 0)) * 3;
+  if (image.width <= 0 || image.height <= 0 || image.rgb.size() != expected)
+    throw Error(std::string(name) + ": image is " + std::to_string(image.width) + " x " +
+                std::to_string(image.height) + " but holds " + std::to_string(image.rgb.size()) +
+                " bytes (expected " + std::to_string(expected) + ", and both sides positive)");
+}
+
+namespace image_detail {
+
+void check_decode_size(std::string_view name, int width, int height, const DecodeLimits& limits) {
+  const int max_side = std::min(limits.max_dimension, kStbMaxDimension);
+  const std::string size = std::string(name) + ": " + std::to_string(width) + " x " + std::to_string(height);
+  if (width > max_side || height > max_side)
+    throw Error(size + " exceeds the maximum dimension " + std::to_string(max_side));
+  if (int64_t(width) * height > limits.max_pixels)
+    throw Error(size + " = " + std::to_string(int64_t(width) * height) + " pixels exceeds the maximum " +
+                std::to_string(limits.max_pixels) + " pixels");
+}
+
+}  // namespace image_detail
+
+Image decode_image(std::span<const uint8_t> bytes, std::string_view name, const DecodeLimits& limits) {
+  const std::string n(name);
+  if (bytes.empty()) throw Error(n + ": empty file, not a PNG or JPEG file");
+  const bool png = is_png(bytes);
+  if (!png && !is_jpeg(bytes)) throw Error(n + ": not a PNG or JPEG file");
+  if (bytes.size() > limits.max_file_bytes || bytes.size() > size_t(INT32_MAX))
+    throw Error(n + ": " + std::to_string(bytes.size()) + " bytes is larger than the maximum " +
+                std::to_string(std::min(limits.max_file_bytes, size_t(INT32_MAX))));
+  if (!png) return image_detail::decode_jpeg(bytes, name, limits);
+  return decode_png(bytes, name, limits);
 }
 
 Image read_image(const std::filesystem::path& file, const DecodeLimits& limits) {

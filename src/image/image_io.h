@@ -23,16 +23,24 @@
 namespace gp {
 
 // What the decoder accepts. Checked from the file's header before any pixel memory
-// is allocated. max_dimension cannot exceed 65536 (the decoder's own hard limit).
+// is allocated. max_dimension cannot exceed 65536 (stb's own hard limit for PNG; a
+// JPEG's header cannot exceed 65535).
 struct DecodeLimits {
   int max_dimension = 8192;                // per side
   int64_t max_pixels = int64_t(1) << 25;   // width * height (32 Mi pixels, 96 MiB as RGB)
   size_t max_file_bytes = size_t(1) << 28; // 256 MiB of encoded data
 };
 
+namespace image_detail {
+// Throws decode_image's "<name>: W x H exceeds the maximum ..." errors for a header's
+// size. Internal to src/image.
+void check_decode_size(std::string_view name, int width, int height, const DecodeLimits& limits);
+}  // namespace image_detail
+
 // Decodes a PNG or JPEG held in memory. Grey becomes R = G = B; an alpha channel is
 // composited over white: c' = (c * a + 255 * (255 - a) + 127) / 255 (integers).
-// 16-bit PNGs are reduced to 8 bits. JPEG EXIF orientation is ignored. `name`
+// 16-bit PNGs are reduced to 8 bits. JPEG EXIF orientation is ignored; a JPEG with
+// corrupt or missing data is an error (never a partly invented picture). `name`
 // starts every error message. Throws gp::Error.
 Image decode_image(std::span<const uint8_t> bytes, std::string_view name = "<memory>",
                    const DecodeLimits& limits = {});

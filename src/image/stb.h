@@ -1,5 +1,5 @@
-// stb_image and stb_image_write declarations, as compiled in stb_impl.cpp (PNG and
-// JPEG only, no stdio). Internal to src/image.
+// stb_image and stb_image_write declarations, as compiled in stb_impl.cpp (PNG only,
+// no stdio). Internal to src/image.
 #pragma once
 
 namespace gp::image_detail {

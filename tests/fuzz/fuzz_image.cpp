@@ -1,7 +1,7 @@
-// libFuzzer target: the PNG/JPEG decoder (gp::decode_image, stb_image compiled in and
-// instrumented) on arbitrary bytes. Every input must either decode into a consistent
-// image or throw gp::Error; crashes, sanitizer reports, leaks and other exceptions
-// are findings. Run: scripts/fuzz.sh image 60
+// libFuzzer target: the PNG/JPEG decoder (gp::decode_image: stb_image for PNG compiled
+// in and instrumented, Debian's libjpeg-turbo for JPEG) on arbitrary bytes. Every
+// input must either decode into a consistent image or throw gp::Error; crashes,
+// sanitizer reports, leaks and other exceptions are findings. Run: scripts/fuzz.sh image 60
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
