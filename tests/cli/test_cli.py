@@ -143,6 +143,35 @@ class CliTest(unittest.TestCase):
         self.assert_bad_input(run("colorize", "--model", MODEL, "--sketch", fake, "-o", png), "fake.png", png)
         shutil.rmtree(os.path.dirname(fake))
 
+    def jpeg_sketch(self, directory):
+        from PIL import Image
+        path = os.path.join(directory, "sketch.jpg")
+        Image.open(SKETCH).convert("RGB").save(path, quality=92)
+        return path
+
+    def test_jpeg_sketch_colorizes(self):
+        src = tempfile.mkdtemp()
+        png = self.out("o.png")
+        r = run("colorize", "--model", MODEL, "--sketch", self.jpeg_sketch(src), "--size", "32", "-o", png,
+                "--hint", "1=#ff8800")
+        shutil.rmtree(src)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(png, "rb") as f:
+            self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
+
+    def test_truncated_jpeg_sketch(self):
+        # Cut in the middle of its scan data: refused, not decoded with an invented rest.
+        src = tempfile.mkdtemp()
+        path = self.jpeg_sketch(src)
+        with open(path, "rb") as f:
+            data = f.read()
+        with open(path, "wb") as f:
+            f.write(data[:len(data) * 2 // 3])
+        png = self.out("o.png")
+        r = run("colorize", "--model", MODEL, "--sketch", path, "-o", png)
+        shutil.rmtree(src)
+        self.assert_bad_input(r, "sketch.jpg: corrupt or unsupported JPEG file", png)
+
     def test_rank_out_of_range(self):
         png = self.out("o.png")
         self.assert_bad_input(run("colorize", "--model", MODEL, "--sketch", SKETCH, "--size", "32", "-o", png,
