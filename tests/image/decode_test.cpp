@@ -289,7 +289,7 @@ TEST(Decode, PngWithEmptyIdatChunkDoesNotCrash) {
 }
 
 TEST(Decode, SeedCorpusDecodes) {
-  for (const char* name : {"palette_trns.png", "grey16.png", "progressive.jpg"}) {
+  for (const char* name : {"palette_trns.png", "grey16.png", "progressive.jpg", "cmyk.jpg"}) {
     const Image image = read_image(std::filesystem::path(GP_SOURCE_DIR) / "tests/fuzz/corpus/image" / name);
     EXPECT_GT(image.width, 0) << name;
   }
