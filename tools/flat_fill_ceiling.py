@@ -35,8 +35,9 @@ WHITE = np.array([255.0, 255.0, 255.0])
 
 
 def psnr(pred, gt):
-    mse = np.mean((np.trunc(pred) - gt) ** 2)
-    return 100.0 if mse == 0 else 10.0 * np.log10(255.0 ** 2 / mse)
+    """eval's PSNR (train.psnr_u8) of a fill and the picture, both [P,3] in 0..255."""
+    as_u8 = lambda a: torch.from_numpy(np.trunc(a).astype(np.uint8).T[None, :, :, None].copy())  # noqa: E731
+    return float(train.psnr_u8(as_u8(pred), as_u8(gt))[0])
 
 
 def palette_fill(px, k, rng, iters=25):
@@ -131,9 +132,7 @@ def main():
     names, x, gt = train.load_eval_set(a.data)
     gp = train.load_generator(a.model)
     gp.eval()
-    with torch.no_grad():
-        labels = torch.cat([torch.stack([ref.labels_from_logits(l) for l in gp.segmentator(x[i:i + 32])])
-                            for i in range(0, len(names), 32)]).numpy()
+    labels = train.segment_labels(gp, x).numpy()
     rng = np.random.default_rng(0)
     res = {key: {k: [] for k in KS} for key in ("palette", "areas", "oracle", "priority")}
     area_counts = []

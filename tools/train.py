@@ -308,6 +308,13 @@ def random_order(n, rng):
 
 
 @torch.no_grad()
+def segment_labels(gp, x, chunk=32):
+    """Region ids [N,H,W] of sketches x [N,1,H,W]: the segmentator's channel argmax."""
+    return torch.cat([torch.stack([ref.labels_from_logits(l) for l in gp.segmentator(x[i:i + chunk])])
+                      for i in range(0, x.shape[0], chunk)])
+
+
+@torch.no_grad()
 def evaluate(gp, x, gt, ks=EVAL_KS, seed=0, chunk=32, orders=("priority", "random"), model=True):
     """PSNR on an eval set for K hints in priority and random order, model and flat fill.
 
@@ -320,8 +327,7 @@ def evaluate(gp, x, gt, ks=EVAL_KS, seed=0, chunk=32, orders=("priority", "rando
     gp.eval()
     n = x.shape[0]
     y = gt.float() * (2.0 / 255.0) - 1.0
-    labels = torch.cat([torch.stack([ref.labels_from_logits(l) for l in gp.segmentator(x[i:i + chunk])])
-                        for i in range(0, n, chunk)])
+    labels = segment_labels(gp, x, chunk)
     S = F.one_hot(labels, NC).permute(0, 3, 1, 2).float()
     colors = torch.stack([ref.region_means(labels[i], y[i]) for i in range(n)])   # [N,NC,3]
     ranked = [ref.ranked_regions(labels[i]) for i in range(n)]
