@@ -1,21 +1,33 @@
 # Helpers that build one set of .cu sources for both targets.
 #
-# For the simulator, each .cu gets a generated wrapper .cpp that includes it, compiled
-# by the C++ compiler with gpusim/runtime.h force-included: source properties are per
-# directory, so the same .cu cannot be CUDA for one target and C++ for another.
+# For the simulator, each .cu is rewritten by scripts/sim_rewrite.py (the pass
+# scripts/simcc runs: inline PTX to gpusim::ptx calls, <<<>>> launches, foreign extern
+# __shared__ arrays) into a generated .cpp, with copies of the project headers it
+# includes, and compiled by the C++ compiler with gpusim/runtime.h force-included.
+# `#line` directives keep compiler errors and the simulator's messages on the original
+# files and lines; a depfile re-runs the rewrite when the source or a header changes.
+find_program(GP_REWRITE_PYTHON NAMES python3 PATHS /usr/bin NO_DEFAULT_PATH REQUIRED)
+set(GP_SIM_REWRITE ${CMAKE_CURRENT_LIST_DIR}/../scripts/sim_rewrite.py)
 
-# gp_sim_sources(OUT_VAR file.cu ...): wrapper .cpp files for the simulator build.
+# gp_sim_sources(OUT_VAR file.cu ...): rewritten .cpp files for the simulator build.
 function(gp_sim_sources out_var)
-  set(wrappers)
+  set(outputs)
   foreach(src IN LISTS ARGN)
     get_filename_component(abs "${src}" ABSOLUTE)
     file(RELATIVE_PATH rel "${PROJECT_SOURCE_DIR}" "${abs}")
     string(REGEX REPLACE "[/.]" "_" flat "${rel}")
-    set(wrapper "${CMAKE_CURRENT_BINARY_DIR}/sim/${flat}.cpp")
-    file(GENERATE OUTPUT "${wrapper}" CONTENT "// generated: ${rel} compiled for the gpusim simulator\n#include \"${abs}\"\n")
-    list(APPEND wrappers "${wrapper}")
+    set(out "${CMAKE_CURRENT_BINARY_DIR}/sim/${flat}.cpp")
+    add_custom_command(
+      OUTPUT "${out}"
+      COMMAND ${GP_REWRITE_PYTHON} ${GP_SIM_REWRITE} --source "${abs}" --out "${out}"
+              --depfile "${out}.d" --root "${PROJECT_SOURCE_DIR}"
+      DEPENDS "${abs}" ${GP_SIM_REWRITE}
+      DEPFILE "${out}.d"
+      COMMENT "gpusim rewrite of ${rel}"
+      VERBATIM)
+    list(APPEND outputs "${out}")
   endforeach()
-  set(${out_var} ${wrappers} PARENT_SCOPE)
+  set(${out_var} ${outputs} PARENT_SCOPE)
 endfunction()
 
 # gp_use_simulator(target): compile the target's sources as simulator code.

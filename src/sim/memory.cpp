@@ -72,6 +72,19 @@ std::string pointer_text(const void* p) {
   return buf;
 }
 
+std::atomic<uint64_t> free_epoch_counter{0};
+uint64_t free_epoch() { return free_epoch_counter.load(std::memory_order_acquire); }
+
+bool find_device_allocation(const void* p, uintptr_t* base, size_t* bytes) {
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lk(r.m);
+  auto it = Registry::find(r.live, reinterpret_cast<uintptr_t>(p));
+  if (it == r.live.end()) return false;
+  *base = it->first;
+  *bytes = it->second;
+  return true;
+}
+
 std::string pointer_origin(const void* p) {
   switch (classify(p, 1, nullptr)) {
     case Where::Freed: return "it points into freed device memory";
@@ -123,6 +136,7 @@ cudaError_t cudaFree(void* ptr) {
   }
   const size_t bytes = it->second;
   r.live.erase(it);
+  free_epoch_counter.fetch_add(1, std::memory_order_acq_rel);
   r.live_bytes -= bytes;
 #ifdef GPUSIM_ASAN
   __asan_poison_memory_region(ptr, bytes);

@@ -93,6 +93,7 @@ struct Fiber {
   bctx::fcontext_t ctx = nullptr;
   FiberState state = FiberState::Ready;
   std::source_location site;
+  const char* wait_name = nullptr;  // the collective it waits in, for deadlock reports
   void* fake_stack = nullptr;
 };
 
@@ -104,6 +105,7 @@ struct WarpGroup {
   size_t bytes = 0;
   WarpCustomFn fn = nullptr;
   void* fn_ctx = nullptr;
+  const char* name = nullptr;  // WarpOp::Aligned: the instruction
 };
 
 struct WarpState {
@@ -201,6 +203,7 @@ struct BlockState {
   std::mt19937_64 rng;
   bool failed = false;
   std::string error;
+  uint64_t serial = 0;  // distinct for every block run on this worker
 };
 
 namespace {
@@ -308,6 +311,12 @@ int shuffle_source(WarpOp op, int lane, int param, int width) {
   return valid ? j : lane;
 }
 
+std::string mask_text(unsigned mask) {
+  char s[16];
+  std::snprintf(s, sizeof s, "0x%08x", mask);
+  return s;
+}
+
 const char* op_name(WarpOp op) {
   switch (op) {
     case WarpOp::Sync: return "__syncwarp";
@@ -320,6 +329,7 @@ const char* op_name(WarpOp op) {
     case WarpOp::All: return "__all_sync";
     case WarpOp::Custom: return "wmma collective";
     case WarpOp::Active: return "__activemask";
+    case WarpOp::Aligned: return "aligned warp instruction";
   }
   return "?";
 }
@@ -329,6 +339,22 @@ void complete_group(BlockState& b, unsigned warp, int gi) {
   const WarpGroup g = ws.groups[gi];
   ws.groups[gi] = ws.groups[--ws.group_count];
   Fiber* lanes = b.fibers + warp * 32;
+  if (g.op == WarpOp::Aligned) {
+    if (g.arrived != 0xffffffffu) {
+      fail_block(b, std::string(g.name) + " at " + site_text(g.site) + ": warp " + std::to_string(warp) +
+                        " must execute it with all 32 lanes, but only lanes " + mask_text(g.arrived) +
+                        " did (the others have exited, or the block's last warp is partial)");
+      return;
+    }
+    ThreadState* states[32];
+    for (int l = 0; l < 32; ++l) states[l] = &lanes[l].ts;
+    g.fn(g.fn_ctx, states, g.arrived);
+    for (unsigned l = 0; l < 32; ++l) {
+      lanes[l].state = FiberState::Ready;
+      push_ready(b, warp * 32 + l);
+    }
+    return;
+  }
   if (g.op == WarpOp::Custom) {
     if (g.arrived != 0xffffffffu) {
       fail_block(b, std::string(op_name(g.op)) + " at " + site_text(g.site) + " in warp " + std::to_string(warp) +
@@ -411,6 +437,8 @@ void fiber_main(bctx::transfer_t t) {
   BlockState& b = w.block;
   try {
     w.launch->invoke(w.launch->closure);
+  } catch (const DeviceFault& e) {
+    fail_block(b, "thread " + thread_text(f.ts.thread_idx) + ": " + e.what());
   } catch (const std::exception& e) {
     fail_block(b, "thread " + thread_text(f.ts.thread_idx) + " threw: " + e.what());
   } catch (...) {
@@ -436,7 +464,8 @@ std::string deadlock_report(const BlockState& b) {
     unsigned j = i + 1;
     while (j < b.nthreads && b.fibers[j].state == f.state && same_site(b.fibers[j].site, f.site)) ++j;
     out += "\n  threads " + std::to_string(i) + "-" + std::to_string(j - 1) + " at " +
-           (f.state == FiberState::AtBarrier ? "__syncthreads" : "a warp collective") + " " + site_text(f.site);
+           (f.state == FiberState::AtBarrier ? "__syncthreads" : f.wait_name ? f.wait_name : "a warp collective") +
+           " " + site_text(f.site);
     i = j;
   }
   return out;
@@ -453,6 +482,7 @@ void run_block(Worker& w, Launch& L, uint64_t linear_block) {
   b.fibers = w.fibers;
   b.nthreads = b.alive = n;
   b.at_barrier = 0;
+  ++b.serial;
   b.failed = false;
   b.error.clear();
   b.nwarps = (n + 31) / 32;
@@ -747,10 +777,46 @@ void warp_collective(unsigned mask, WarpOp op, int width, size_t bytes, const st
   ws.groups[gi].arrived |= bit;
   f.state = FiberState::AtWarp;
   f.site = loc;
+  f.wait_name = op_name(op);
   const unsigned needed = mask & ws.live;
   if ((ws.groups[gi].arrived & needed) == needed) complete_group(b, t->warp, gi);
   yield_fiber(f);
 }
+
+// mma.sync / ldmatrix: .aligned instructions, which all 32 lanes of the warp execute at
+// one call site. A lane that arrives at another .aligned site while lanes wait at this
+// one is divergence (undefined on a GPU): reported at once, naming both sites.
+void warp_aligned(const char* name, const std::source_location& loc, WarpCustomFn fn, void* fn_ctx) {
+  ThreadState* t = tl_thread;
+  BlockState& b = *t->block;
+  Fiber& f = reinterpret_cast<Fiber&>(*t);
+  WarpState& ws = b.warps[t->warp];
+  int gi = 0;
+  for (; gi < ws.group_count; ++gi) {
+    const WarpGroup& g = ws.groups[gi];
+    if (g.op != WarpOp::Aligned) continue;
+    if (g.name == name && same_site(g.site, loc)) break;
+    fail_block(b, std::string("divergent ") + name + ": lane " + std::to_string(t->lane) + " of warp " +
+                      std::to_string(t->warp) + " reached it at " + site_text(loc) + " while lanes " +
+                      mask_text(g.arrived) + " wait at " + g.name + " at " + site_text(g.site));
+    f.state = FiberState::Failed;
+    yield_fiber(f);
+    return;
+  }
+  if (gi == ws.group_count) {
+    ws.groups[ws.group_count++] = WarpGroup{loc, 0xffffffffu, 0, WarpOp::Aligned, 32, 0, fn, fn_ctx, name};
+  }
+  ws.groups[gi].arrived |= 1u << t->lane;
+  f.state = FiberState::AtWarp;
+  f.site = loc;
+  f.wait_name = name;
+  if ((ws.groups[gi].arrived & ws.live) == ws.live) complete_group(b, t->warp, gi);
+  yield_fiber(f);
+}
+
+uint64_t block_serial() { return tl_thread->block->serial; }
+
+void device_fault(const std::string& message) { throw DeviceFault(message); }
 
 cudaError_t launch(const cudaLaunchConfig_t* config, const void* kernel, Invoker invoke, const void* closure,
                    const PointerArg* pointers, int pointer_count) {

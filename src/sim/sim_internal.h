@@ -27,5 +27,9 @@ size_t dynamic_smem_limit(const void* kernel);
 std::string pointer_text(const void* p);
 // "host memory", "freed device memory (allocation of N bytes at P)", ...
 std::string pointer_origin(const void* p);
+// The live cudaMalloc allocation that contains p (false if none), and a counter that
+// changes whenever an allocation is freed (so a caller may cache what it found).
+bool find_device_allocation(const void* p, uintptr_t* base, size_t* bytes);
+uint64_t free_epoch();
 
 }  // namespace gpusim::sim_internal

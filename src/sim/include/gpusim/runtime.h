@@ -14,6 +14,8 @@
 #include <cstdio>
 #include <atomic>
 #include <source_location>
+#include <stdexcept>
+#include <string>
 #include <tuple>
 #include <type_traits>
 #include <typeinfo>
@@ -228,13 +230,25 @@ cudaError_t launch(const cudaLaunchConfig_t* config, const void* kernel, Invoker
 void* dynamic_shared_base();
 
 // Warp collectives: every non-exited lane in `mask` must reach the same call site.
-enum class WarpOp { Sync, ShflIdx, ShflUp, ShflDown, ShflXor, Ballot, Any, All, Custom, Active };
+enum class WarpOp { Sync, ShflIdx, ShflUp, ShflDown, ShflXor, Ballot, Any, All, Custom, Active, Aligned };
 // Custom: the last lane to arrive calls fn(ctx, lane_states[32], arrived_mask) once
 // for the group; each lane's coll_ptr was set before arriving.
 using WarpCustomFn = void (*)(void* ctx, ThreadState* const* lanes, unsigned arrived);
 void warp_collective(unsigned mask, WarpOp op, int width, size_t bytes, const std::source_location& loc,
                      WarpCustomFn fn = nullptr, void* fn_ctx = nullptr);
 void block_barrier(int op, int predicate, const std::source_location& loc);  // op 0 sync,1 count,2 and,3 or
+// A PTX .aligned warp instruction `name` (a string literal): every one of the warp's 32
+// lanes must reach this call site; the last to arrive calls fn(ctx, lanes, mask) once.
+void warp_aligned(const char* name, const std::source_location& loc, WarpCustomFn fn, void* fn_ctx);
+// Distinct for every block a worker runs: per-thread state of the running block
+// (cp.async groups) is stale when it was made under another serial.
+uint64_t block_serial();
+// A fault of device code (a bad shared address, a misaligned cp.async): fails the
+// block with `message`, reported at the next synchronisation. Does not return.
+struct DeviceFault : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+[[noreturn]] void device_fault(const std::string& message);
 int block_barrier_result();
 
 template <class T> void note_pointer_arg(PointerArg* list, int& count, int index, const T& value) {
@@ -422,3 +436,4 @@ using namespace gpusim;  // NOLINT: CUDA code names these unqualified
 
 #include "gpusim/half.h"
 #include "gpusim/wmma.h"
+#include "gpusim/ptx.h"
