@@ -5,10 +5,14 @@
 #include <link.h>
 
 #include <algorithm>
+#include <bit>
 #include <string>
 #include <vector>
 
 #include "sim_internal.h"
+
+// 32-byte vectors (two SSE registers without -mavx) inside this file only.
+#pragma GCC diagnostic ignored "-Wpsabi"
 
 namespace gpusim {
 namespace {
@@ -127,134 +131,171 @@ void land(const AsyncCopy& c) {
   if (c.src_bytes < c.bytes) std::memset(c.dst + c.src_bytes, 0, c.bytes - c.src_bytes);
 }
 
-// ---- mma.sync -----------------------------------------------------------------------
-struct MmaLane {
-  uint32_t a[4], b[2];
-  float c[4];
-  float* d[4];
+// ---- the warp's staging area -----------------------------------------------------------
+// mma.sync and ldmatrix are warp rendezvous. Each lane writes its operands into its own
+// slots of the warp's staging area when it arrives, the last lane to arrive computes the
+// results in place, and each lane reads its own result slots when it resumes. The slots
+// of different lanes are disjoint, so a lane that runs ahead to the warp's next
+// instruction never overwrites what another lane has yet to read; and every access of a
+// lane's operands happens on that lane's own, hot stack instead of 32 remote ones.
+struct alignas(64) WarpStaging {
+  uint16_t a[16][16];  // A (m x k), raw bits
+  uint16_t b[16][8];   // B (k x n), raw bits
+  float cd[16][8];     // C on arrival, D on completion
+  uint32_t address[32];  // ldmatrix row addresses, by lane
+  uint32_t out[32][4];   // ldmatrix results, by lane
 };
+thread_local WarpStaging tl_staging[kMaxThreadsPerBlock / 32];
 
-// f16 or bf16 bits to float, exactly (subnormal halves included), without branches so
-// that the loops over a fragment vectorise.
-inline float to_float(uint16_t h, ptx::Type type) {
-  if (type == ptx::Type::BF16) return bits_float(uint32_t(h) << 16);
-  const uint32_t sign = uint32_t(h & 0x8000u) << 16, magnitude = h & 0x7fffu;
-  // exponent and mantissa shifted into float position, rebased by 2^(127 - 15)
-  float f = bits_float(magnitude << 13) * 0x1p112f;
-  if (magnitude >= 0x7c00u) f = bits_float(0x7f800000u | (magnitude << 13));  // inf, NaN
-  return bits_float(float_bits(f) | sign);
-}
+WarpStaging& staging() { return tl_staging[sim_internal::tl_thread->warp]; }
 
+// ---- mma.sync -----------------------------------------------------------------------
 inline uint16_t lo16(uint32_t r) { return uint16_t(r & 0xffffu); }
 inline uint16_t hi16(uint32_t r) { return uint16_t(r >> 16); }
 
-// D = C + A B for one m16n8kK tile, the products (exact in fp32) added in k order.
-template <int K>
-void mma_tile(const float (&A)[16][K], const float (&B)[K][8], float (&D)[16][8]) {
-  for (int m = 0; m < 16; ++m) {
-    float acc[8];
-    for (int n = 0; n < 8; ++n) acc[n] = D[m][n];
-    for (int k = 0; k < K; ++k) {
-      const float a = A[m][k];
-      for (int n = 0; n < 8; ++n) acc[n] += a * B[k][n];
-    }
-    for (int n = 0; n < 8; ++n) D[m][n] = acc[n];
-  }
+typedef float float8 __attribute__((vector_size(32)));
+typedef uint32_t u32x8 __attribute__((vector_size(32)));
+typedef int32_t i32x8 __attribute__((vector_size(32)));
+typedef uint16_t u16x8 __attribute__((vector_size(16)));
+
+// Eight f16 or bf16 values to float, exactly (f16 subnormals included).
+template <ptx::Type T>
+[[gnu::always_inline]] inline float8 to_float8(const uint16_t* p) {
+  u16x8 h;
+  std::memcpy(&h, p, sizeof h);
+  const u32x8 w = __builtin_convertvector(h, u32x8);
+  if constexpr (T == ptx::Type::BF16) return std::bit_cast<float8>(u32x8(w << 16));
+  const u32x8 sign = (w & 0x8000u) << 16, magnitude = w & 0x7fffu;
+  // exponent and mantissa moved into float position, then rebased by 2^(127 - 15);
+  // infinities and NaNs (exponent 31) keep their payload with the float exponent 255
+  const u32x8 shifted = magnitude << 13;
+  const float8 rebased = std::bit_cast<float8>(shifted) * 0x1p112f;
+  const u32x8 special = std::bit_cast<u32x8>(std::bit_cast<i32x8>(magnitude) >= 0x7c00);
+  return std::bit_cast<float8>((std::bit_cast<u32x8>(rebased) & ~special) | ((shifted | 0x7f800000u) & special) | sign);
 }
 
-// The warp's operands in the ISA's per-lane layout (include/gpusim/ptx.h).
+// D = C + A B for one m16n8kK tile, the products (exact in fp32) added in k order, eight
+// columns at a time, all sixteen rows' accumulators in registers where the CPU has AVX.
+// (A product of two f16 or bf16 values is exact in fp32, so a fused multiply-add rounds
+// exactly as a multiply and an add do: the result does not depend on the CPU.)
 template <int K, ptx::Type T>
-void mma_warp(void*, ThreadState* const* lanes, unsigned) {
-  float A[16][K], B[K][8], D[16][8];
-  for (int l = 0; l < 32; ++l) {
-    const MmaLane& x = *static_cast<const MmaLane*>(lanes[l]->coll_ptr);
-    const int g = l >> 2, t = l & 3;
-    A[g][2 * t] = to_float(lo16(x.a[0]), T);
-    A[g][2 * t + 1] = to_float(hi16(x.a[0]), T);
-    A[g + 8][2 * t] = to_float(lo16(x.a[1]), T);
-    A[g + 8][2 * t + 1] = to_float(hi16(x.a[1]), T);
-    B[2 * t][g] = to_float(lo16(x.b[0]), T);
-    B[2 * t + 1][g] = to_float(hi16(x.b[0]), T);
-    if constexpr (K == 16) {
-      A[g][2 * t + 8] = to_float(lo16(x.a[2]), T);
-      A[g][2 * t + 9] = to_float(hi16(x.a[2]), T);
-      A[g + 8][2 * t + 8] = to_float(lo16(x.a[3]), T);
-      A[g + 8][2 * t + 9] = to_float(hi16(x.a[3]), T);
-      B[2 * t + 8][g] = to_float(lo16(x.b[1]), T);
-      B[2 * t + 9][g] = to_float(hi16(x.b[1]), T);
+[[gnu::always_inline]] inline void mma_tile(WarpStaging& w) {
+  float8 acc[16];
+  for (int m = 0; m < 16; ++m) std::memcpy(&acc[m], w.cd[m], sizeof(float8));
+  float A[16][K];
+  for (int m = 0; m < 16; ++m)
+    for (int k = 0; k < K; k += 8) {
+      const float8 v = to_float8<T>(&w.a[m][k]);
+      std::memcpy(&A[m][k], &v, sizeof v);
     }
-    D[g][2 * t] = x.c[0];
-    D[g][2 * t + 1] = x.c[1];
-    D[g + 8][2 * t] = x.c[2];
-    D[g + 8][2 * t + 1] = x.c[3];
+  for (int k = 0; k < K; ++k) {
+    const float8 b = to_float8<T>(w.b[k]);
+    for (int m = 0; m < 16; ++m) acc[m] += A[m][k] * b;
   }
-  mma_tile<K>(A, B, D);
-  // Every lane's C was read above, so a D that aliases C ("+f" operands) is safe.
-  for (int l = 0; l < 32; ++l) {
-    const MmaLane& x = *static_cast<const MmaLane*>(lanes[l]->coll_ptr);
-    const int g = l >> 2, t = l & 3;
-    *x.d[0] = D[g][2 * t];
-    *x.d[1] = D[g][2 * t + 1];
-    *x.d[2] = D[g + 8][2 * t];
-    *x.d[3] = D[g + 8][2 * t + 1];
-  }
+  for (int m = 0; m < 16; ++m) std::memcpy(w.cd[m], &acc[m], sizeof(float8));
+}
+
+template <int K, ptx::Type T>
+[[gnu::target("avx2,fma")]] void mma_tile_avx2(WarpStaging& w) {
+  mma_tile<K, T>(w);
+}
+template <int K, ptx::Type T>
+void mma_tile_baseline(WarpStaging& w) {
+  mma_tile<K, T>(w);
+}
+
+const bool kHaveAvx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+
+template <int K, ptx::Type T>
+void mma_warp(void* ctx, ThreadState* const*, unsigned) {
+  WarpStaging& w = *static_cast<WarpStaging*>(ctx);
+  if (kHaveAvx2)
+    mma_tile_avx2<K, T>(w);
+  else
+    mma_tile_baseline<K, T>(w);
 }
 
 constexpr const char* kMmaName[2][2] = {
     {"mma.sync.aligned.m16n8k8.row.col.f32.f16.f16.f32", "mma.sync.aligned.m16n8k8.row.col.f32.bf16.bf16.f32"},
     {"mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32", "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32"}};
 
+// The lane's registers in the ISA's per-lane layout (include/gpusim/ptx.h).
 template <int K>
-void mma(ptx::Type type, MmaLane& lane, const std::source_location& loc) {
+void mma(ptx::Type type, float& d0, float& d1, float& d2, float& d3, const uint32_t* a, const uint32_t* b,
+         float c0, float c1, float c2, float c3, const std::source_location& loc) {
   require_device_code("mma.sync");
-  sim_internal::tl_thread->coll_ptr = &lane;
+  WarpStaging& w = staging();
+  const int lane = int(sim_internal::tl_thread->lane), g = lane >> 2, t = lane & 3;
+  std::memcpy(&w.a[g][2 * t], &a[0], 4);
+  std::memcpy(&w.a[g + 8][2 * t], &a[1], 4);
+  w.b[2 * t][g] = lo16(b[0]);
+  w.b[2 * t + 1][g] = hi16(b[0]);
+  if constexpr (K == 16) {
+    std::memcpy(&w.a[g][2 * t + 8], &a[2], 4);
+    std::memcpy(&w.a[g + 8][2 * t + 8], &a[3], 4);
+    w.b[2 * t + 8][g] = lo16(b[1]);
+    w.b[2 * t + 9][g] = hi16(b[1]);
+  }
+  w.cd[g][2 * t] = c0;
+  w.cd[g][2 * t + 1] = c1;
+  w.cd[g + 8][2 * t] = c2;
+  w.cd[g + 8][2 * t + 1] = c3;
   const bool bf16 = type == ptx::Type::BF16;
-  sim_internal::warp_aligned(kMmaName[K == 16][bf16], loc, bf16 ? &mma_warp<K, ptx::Type::BF16> : &mma_warp<K, ptx::Type::F16>,
-                             nullptr);
+  sim_internal::warp_aligned(kMmaName[K == 16][bf16], loc,
+                             bf16 ? &mma_warp<K, ptx::Type::BF16> : &mma_warp<K, ptx::Type::F16>, &w);
+  // d may alias c ("+f" operands): c was passed by value.
+  d0 = w.cd[g][2 * t];
+  d1 = w.cd[g][2 * t + 1];
+  d2 = w.cd[g + 8][2 * t];
+  d3 = w.cd[g + 8][2 * t + 1];
 }
 
 // ---- ldmatrix -----------------------------------------------------------------------
-struct LdmatrixLane {
-  uint32_t address;
-  uint32_t* out;
-};
-
 constexpr const char* kLdmatrixName[3][2] = {
     {"ldmatrix.sync.aligned.m8n8.x1.shared.b16", "ldmatrix.sync.aligned.m8n8.x1.trans.shared.b16"},
     {"ldmatrix.sync.aligned.m8n8.x2.shared.b16", "ldmatrix.sync.aligned.m8n8.x2.trans.shared.b16"},
     {"ldmatrix.sync.aligned.m8n8.x4.shared.b16", "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16"}};
 
+constexpr int name_index(int count) { return count == 1 ? 0 : count == 2 ? 1 : 2; }
+
+struct LdmatrixSite {
+  WarpStaging* w;
+  const std::source_location* loc;
+};
+
 template <int Count, bool Trans>
-void ldmatrix_warp(void* ctx, ThreadState* const* lanes, unsigned) {
-  const std::source_location& loc = *static_cast<const std::source_location*>(ctx);
-  const char* name = kLdmatrixName[Count == 1 ? 0 : Count == 2 ? 1 : 2][Trans];
+void ldmatrix_warp(void* ctx, ThreadState* const*, unsigned) {
+  const LdmatrixSite& site = *static_cast<const LdmatrixSite*>(ctx);
+  WarpStaging& w = *site.w;
+  const char* name = kLdmatrixName[name_index(Count)][Trans];
   uint16_t M[Count][8][8];
   for (int i = 0; i < Count; ++i)
     for (int r = 0; r < 8; ++r) {
       const int lane = 8 * i + r;
-      const uint32_t address = static_cast<const LdmatrixLane*>(lanes[lane]->coll_ptr)->address;
+      const uint32_t address = w.address[lane];
       if (address % 16 != 0)
-        fault(name, loc,
+        fault(name, *site.loc,
               "the row address of lane " + std::to_string(lane) + " (matrix " + std::to_string(i) + ", row " +
                   std::to_string(r) + ") is " + hex(address) + ", not 16-byte aligned");
-      std::memcpy(M[i][r], shared_bytes(address, 16, name, loc, ("the row address of lane " + std::to_string(lane)).c_str()),
-                  16);
+      std::memcpy(M[i][r], shared_bytes(address, 16, name, *site.loc, "a row address"), 16);
     }
   for (int l = 0; l < 32; ++l) {
-    uint32_t* out = static_cast<const LdmatrixLane*>(lanes[l]->coll_ptr)->out;
     const int row = l >> 2, col = 2 * (l & 3);
     for (int i = 0; i < Count; ++i)
-      out[i] = Trans ? uint32_t(M[i][col][row]) | uint32_t(M[i][col + 1][row]) << 16
-                     : uint32_t(M[i][row][col]) | uint32_t(M[i][row][col + 1]) << 16;
+      w.out[l][i] = Trans ? uint32_t(M[i][col][row]) | uint32_t(M[i][col + 1][row]) << 16
+                          : uint32_t(M[i][row][col]) | uint32_t(M[i][row][col + 1]) << 16;
   }
 }
 
 template <int Count, bool Trans>
-void ldmatrix_variant(LdmatrixLane& lane, const std::source_location& loc) {
-  sim_internal::tl_thread->coll_ptr = &lane;
-  // Every lane's loc is its own copy of the same call site; the first arrival's is used.
-  sim_internal::warp_aligned(kLdmatrixName[Count == 1 ? 0 : Count == 2 ? 1 : 2][Trans], loc,
-                             &ldmatrix_warp<Count, Trans>, const_cast<std::source_location*>(&loc));
+void ldmatrix_variant(uint32_t address, uint32_t* out, const std::source_location& loc) {
+  WarpStaging& w = staging();
+  const unsigned lane = sim_internal::tl_thread->lane;
+  w.address[lane] = address;
+  // The context of the first lane to arrive is used; every lane's is the same site.
+  LdmatrixSite site{&w, &loc};
+  sim_internal::warp_aligned(kLdmatrixName[name_index(Count)][Trans], loc, &ldmatrix_warp<Count, Trans>, &site);
+  for (int i = 0; i < Count; ++i) out[i] = w.out[lane][i];
 }
 
 }  // namespace
@@ -273,26 +314,25 @@ namespace ptx {
 void mma_m16n8k16(Type type, float& d0, float& d1, float& d2, float& d3, uint32_t a0, uint32_t a1, uint32_t a2,
                   uint32_t a3, uint32_t b0, uint32_t b1, float c0, float c1, float c2, float c3,
                   std::source_location loc) {
-  MmaLane lane{{a0, a1, a2, a3}, {b0, b1}, {c0, c1, c2, c3}, {&d0, &d1, &d2, &d3}};
-  mma<16>(type, lane, loc);
+  const uint32_t a[4] = {a0, a1, a2, a3}, b[2] = {b0, b1};
+  mma<16>(type, d0, d1, d2, d3, a, b, c0, c1, c2, c3, loc);
 }
 
 void mma_m16n8k8(Type type, float& d0, float& d1, float& d2, float& d3, uint32_t a0, uint32_t a1, uint32_t b0,
                  float c0, float c1, float c2, float c3, std::source_location loc) {
-  MmaLane lane{{a0, a1, 0, 0}, {b0, 0}, {c0, c1, c2, c3}, {&d0, &d1, &d2, &d3}};
-  mma<8>(type, lane, loc);
+  const uint32_t a[2] = {a0, a1}, b[1] = {b0};
+  mma<8>(type, d0, d1, d2, d3, a, b, c0, c1, c2, c3, loc);
 }
 
 void ldmatrix(int count, bool trans, uint32_t address, uint32_t* out, std::source_location loc) {
   require_device_code("ldmatrix");
-  LdmatrixLane lane{address, out};
   switch (count * 2 + trans) {
-    case 2: return ldmatrix_variant<1, false>(lane, loc);
-    case 3: return ldmatrix_variant<1, true>(lane, loc);
-    case 4: return ldmatrix_variant<2, false>(lane, loc);
-    case 5: return ldmatrix_variant<2, true>(lane, loc);
-    case 8: return ldmatrix_variant<4, false>(lane, loc);
-    case 9: return ldmatrix_variant<4, true>(lane, loc);
+    case 2: return ldmatrix_variant<1, false>(address, out, loc);
+    case 3: return ldmatrix_variant<1, true>(address, out, loc);
+    case 4: return ldmatrix_variant<2, false>(address, out, loc);
+    case 5: return ldmatrix_variant<2, true>(address, out, loc);
+    case 8: return ldmatrix_variant<4, false>(address, out, loc);
+    case 9: return ldmatrix_variant<4, true>(address, out, loc);
     default: fault("ldmatrix", loc, "count " + std::to_string(count) + " is not 1, 2 or 4");
   }
 }
