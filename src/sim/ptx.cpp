@@ -5,6 +5,7 @@
 #include <link.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <bit>
 #include <string>
 #include <vector>
@@ -132,22 +133,20 @@ void land(const AsyncCopy& c) {
 }
 
 // ---- the warp's staging area -----------------------------------------------------------
-// mma.sync and ldmatrix are warp rendezvous. Each lane writes its operands into its own
-// slots of the warp's staging area when it arrives, the last lane to arrive computes the
-// results in place, and each lane reads its own result slots when it resumes. The slots
-// of different lanes are disjoint, so a lane that runs ahead to the warp's next
-// instruction never overwrites what another lane has yet to read; and every access of a
-// lane's operands happens on that lane's own, hot stack instead of 32 remote ones.
+// mma.sync and ldmatrix are warp rendezvous. Each lane copies its operands into its own
+// slot of the warp's staging area when it arrives, the last lane to arrive computes every
+// lane's results into their slots, and each lane copies its own results out when it
+// resumes. The slots of different lanes are disjoint, so a lane that runs ahead to the
+// warp's next instruction never overwrites what another lane has yet to read; a lane's
+// own work stays a few stores and loads, and the layout permutation is done once per
+// instruction, in a loop the compiler unrolls with constant addresses.
+using ptx::detail::MmaSlot;
 struct alignas(64) WarpStaging {
-  uint16_t a[16][16];  // A (m x k), raw bits
-  uint16_t b[16][8];   // B (k x n), raw bits
-  float cd[16][8];     // C on arrival, D on completion
+  MmaSlot mma[32];
   uint32_t address[32];  // ldmatrix row addresses, by lane
   uint32_t out[32][4];   // ldmatrix results, by lane
 };
 thread_local WarpStaging tl_staging[kMaxThreadsPerBlock / 32];
-
-WarpStaging& staging() { return tl_staging[sim_internal::tl_thread->warp]; }
 
 // ---- mma.sync -----------------------------------------------------------------------
 inline uint16_t lo16(uint32_t r) { return uint16_t(r & 0xffffu); }
@@ -174,81 +173,77 @@ template <ptx::Type T>
   return std::bit_cast<float8>((std::bit_cast<u32x8>(rebased) & ~special) | ((shifted | 0x7f800000u) & special) | sign);
 }
 
-// D = C + A B for one m16n8kK tile, the products (exact in fp32) added in k order, eight
+// D = C + A B for one m16n8kK tile from the 32 lanes' registers in the ISA's per-lane
+// layout (include/gpusim/ptx.h); the products, exact in fp32, added in k order, eight
 // columns at a time, all sixteen rows' accumulators in registers where the CPU has AVX.
 // (A product of two f16 or bf16 values is exact in fp32, so a fused multiply-add rounds
 // exactly as a multiply and an add do: the result does not depend on the CPU.)
 template <int K, ptx::Type T>
-[[gnu::always_inline]] inline void mma_tile(WarpStaging& w) {
+[[gnu::always_inline]] inline void mma_tile(MmaSlot* slot) {
+  alignas(32) uint16_t a16[16][K], b16[K][8];
+  alignas(32) float cd[16][8];
+#pragma GCC unroll 32
+  for (int l = 0; l < 32; ++l) {
+    const int g = l >> 2, t = l & 3;
+    const MmaSlot& x = slot[l];
+    std::memcpy(&a16[g][2 * t], &x.a[0], 4);
+    std::memcpy(&a16[g + 8][2 * t], &x.a[1], 4);
+    b16[2 * t][g] = lo16(x.b[0]);
+    b16[2 * t + 1][g] = hi16(x.b[0]);
+    if constexpr (K == 16) {
+      std::memcpy(&a16[g][2 * t + 8], &x.a[2], 4);
+      std::memcpy(&a16[g + 8][2 * t + 8], &x.a[3], 4);
+      b16[2 * t + 8][g] = lo16(x.b[1]);
+      b16[2 * t + 9][g] = hi16(x.b[1]);
+    }
+    std::memcpy(&cd[g][2 * t], &x.c[0], 8);
+    std::memcpy(&cd[g + 8][2 * t], &x.c[2], 8);
+  }
   float8 acc[16];
-  for (int m = 0; m < 16; ++m) std::memcpy(&acc[m], w.cd[m], sizeof(float8));
   float A[16][K];
-  for (int m = 0; m < 16; ++m)
+  for (int m = 0; m < 16; ++m) {
+    std::memcpy(&acc[m], cd[m], sizeof(float8));
     for (int k = 0; k < K; k += 8) {
-      const float8 v = to_float8<T>(&w.a[m][k]);
+      const float8 v = to_float8<T>(&a16[m][k]);
       std::memcpy(&A[m][k], &v, sizeof v);
     }
+  }
   for (int k = 0; k < K; ++k) {
-    const float8 b = to_float8<T>(w.b[k]);
+    const float8 b = to_float8<T>(b16[k]);
     for (int m = 0; m < 16; ++m) acc[m] += A[m][k] * b;
   }
-  for (int m = 0; m < 16; ++m) std::memcpy(w.cd[m], &acc[m], sizeof(float8));
+  for (int m = 0; m < 16; ++m) std::memcpy(cd[m], &acc[m], sizeof(float8));
+#pragma GCC unroll 32
+  for (int l = 0; l < 32; ++l) {
+    const int g = l >> 2, t = l & 3;
+    std::memcpy(&slot[l].d[0], &cd[g][2 * t], 8);
+    std::memcpy(&slot[l].d[2], &cd[g + 8][2 * t], 8);
+  }
 }
 
 template <int K, ptx::Type T>
-[[gnu::target("avx2,fma")]] void mma_tile_avx2(WarpStaging& w) {
-  mma_tile<K, T>(w);
+[[gnu::target("avx2,fma")]] void mma_tile_avx2(MmaSlot* slot) {
+  mma_tile<K, T>(slot);
 }
 template <int K, ptx::Type T>
-void mma_tile_baseline(WarpStaging& w) {
-  mma_tile<K, T>(w);
+void mma_tile_baseline(MmaSlot* slot) {
+  mma_tile<K, T>(slot);
 }
 
 const bool kHaveAvx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 
 template <int K, ptx::Type T>
 void mma_warp(void* ctx, ThreadState* const*, unsigned) {
-  WarpStaging& w = *static_cast<WarpStaging*>(ctx);
+  MmaSlot* slot = static_cast<WarpStaging*>(ctx)->mma;
   if (kHaveAvx2)
-    mma_tile_avx2<K, T>(w);
+    mma_tile_avx2<K, T>(slot);
   else
-    mma_tile_baseline<K, T>(w);
+    mma_tile_baseline<K, T>(slot);
 }
 
 constexpr const char* kMmaName[2][2] = {
     {"mma.sync.aligned.m16n8k8.row.col.f32.f16.f16.f32", "mma.sync.aligned.m16n8k8.row.col.f32.bf16.bf16.f32"},
     {"mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32", "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32"}};
-
-// The lane's registers in the ISA's per-lane layout (include/gpusim/ptx.h).
-template <int K>
-void mma(ptx::Type type, float& d0, float& d1, float& d2, float& d3, const uint32_t* a, const uint32_t* b,
-         float c0, float c1, float c2, float c3, const std::source_location& loc) {
-  require_device_code("mma.sync");
-  WarpStaging& w = staging();
-  const int lane = int(sim_internal::tl_thread->lane), g = lane >> 2, t = lane & 3;
-  std::memcpy(&w.a[g][2 * t], &a[0], 4);
-  std::memcpy(&w.a[g + 8][2 * t], &a[1], 4);
-  w.b[2 * t][g] = lo16(b[0]);
-  w.b[2 * t + 1][g] = hi16(b[0]);
-  if constexpr (K == 16) {
-    std::memcpy(&w.a[g][2 * t + 8], &a[2], 4);
-    std::memcpy(&w.a[g + 8][2 * t + 8], &a[3], 4);
-    w.b[2 * t + 8][g] = lo16(b[1]);
-    w.b[2 * t + 9][g] = hi16(b[1]);
-  }
-  w.cd[g][2 * t] = c0;
-  w.cd[g][2 * t + 1] = c1;
-  w.cd[g + 8][2 * t] = c2;
-  w.cd[g + 8][2 * t + 1] = c3;
-  const bool bf16 = type == ptx::Type::BF16;
-  sim_internal::warp_aligned(kMmaName[K == 16][bf16], loc,
-                             bf16 ? &mma_warp<K, ptx::Type::BF16> : &mma_warp<K, ptx::Type::F16>, &w);
-  // d may alias c ("+f" operands): c was passed by value.
-  d0 = w.cd[g][2 * t];
-  d1 = w.cd[g][2 * t + 1];
-  d2 = w.cd[g + 8][2 * t];
-  d3 = w.cd[g + 8][2 * t + 1];
-}
 
 // ---- ldmatrix -----------------------------------------------------------------------
 constexpr const char* kLdmatrixName[3][2] = {
@@ -289,7 +284,7 @@ void ldmatrix_warp(void* ctx, ThreadState* const*, unsigned) {
 
 template <int Count, bool Trans>
 void ldmatrix_variant(uint32_t address, uint32_t* out, const std::source_location& loc) {
-  WarpStaging& w = staging();
+  WarpStaging& w = tl_staging[sim_internal::tl_thread->warp];
   const unsigned lane = sim_internal::tl_thread->lane;
   w.address[lane] = address;
   // The context of the first lane to arrive is used; every lane's is the same site.
@@ -311,18 +306,23 @@ size_t __cvta_generic_to_shared(const void* p, std::source_location loc) {
 
 namespace ptx {
 
-void mma_m16n8k16(Type type, float& d0, float& d1, float& d2, float& d3, uint32_t a0, uint32_t a1, uint32_t a2,
-                  uint32_t a3, uint32_t b0, uint32_t b1, float c0, float c1, float c2, float c3,
-                  std::source_location loc) {
-  const uint32_t a[4] = {a0, a1, a2, a3}, b[2] = {b0, b1};
-  mma<16>(type, d0, d1, d2, d3, a, b, c0, c1, c2, c3, loc);
+namespace detail {
+
+MmaSlot& mma_slot() {
+  ThreadState* self = sim_internal::tl_thread;
+  if (!self) require_device_code("mma.sync");
+  return tl_staging[self->warp].mma[self->lane];
 }
 
-void mma_m16n8k8(Type type, float& d0, float& d1, float& d2, float& d3, uint32_t a0, uint32_t a1, uint32_t b0,
-                 float c0, float c1, float c2, float c3, std::source_location loc) {
-  const uint32_t a[2] = {a0, a1}, b[1] = {b0};
-  mma<8>(type, d0, d1, d2, d3, a, b, c0, c1, c2, c3, loc);
+void mma_rendezvous(Type type, int k, const std::source_location& loc) {
+  WarpStaging& w = tl_staging[sim_internal::tl_thread->warp];
+  const bool bf16 = type == Type::BF16;
+  sim_internal::WarpCustomFn fn = k == 16 ? (bf16 ? &mma_warp<16, Type::BF16> : &mma_warp<16, Type::F16>)
+                                          : (bf16 ? &mma_warp<8, Type::BF16> : &mma_warp<8, Type::F16>);
+  sim_internal::warp_aligned(kMmaName[k == 16][bf16], loc, fn, &w);
 }
+
+}  // namespace detail
 
 void ldmatrix(int count, bool trans, uint32_t address, uint32_t* out, std::source_location loc) {
   require_device_code("ldmatrix");

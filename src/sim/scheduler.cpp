@@ -786,6 +786,13 @@ void warp_collective(unsigned mask, WarpOp op, int width, size_t bytes, const st
 // mma.sync / ldmatrix: .aligned instructions, which all 32 lanes of the warp execute at
 // one call site. A lane that arrives at another .aligned site while lanes wait at this
 // one is divergence (undefined on a GPU): reported at once, naming both sites.
+[[gnu::cold, gnu::noinline]] void fail_divergent(BlockState& b, const ThreadState& t, const char* name,
+                                                 const std::source_location& loc, const WarpGroup& g) {
+  fail_block(b, std::string("divergent ") + name + ": lane " + std::to_string(t.lane) + " of warp " +
+                    std::to_string(t.warp) + " reached it at " + site_text(loc) + " while lanes " + mask_text(g.arrived) +
+                    " wait at " + g.name + " at " + site_text(g.site));
+}
+
 void warp_aligned(const char* name, const std::source_location& loc, WarpCustomFn fn, void* fn_ctx) {
   ThreadState* t = tl_thread;
   BlockState& b = *t->block;
@@ -796,9 +803,7 @@ void warp_aligned(const char* name, const std::source_location& loc, WarpCustomF
     const WarpGroup& g = ws.groups[gi];
     if (g.op != WarpOp::Aligned) continue;
     if (g.name == name && same_site(g.site, loc)) break;
-    fail_block(b, std::string("divergent ") + name + ": lane " + std::to_string(t->lane) + " of warp " +
-                      std::to_string(t->warp) + " reached it at " + site_text(loc) + " while lanes " +
-                      mask_text(g.arrived) + " wait at " + g.name + " at " + site_text(g.site));
+    fail_divergent(b, *t, name, loc, g);
     f.state = FiberState::Failed;
     yield_fiber(f);
     return;

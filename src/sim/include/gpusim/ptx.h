@@ -68,12 +68,37 @@ template <class P> inline const void* address(const P& p) {
   else return reinterpret_cast<const void*>(static_cast<uintptr_t>(p));
 }
 
+namespace detail {
+// A lane's registers in its warp's mma staging area (src/sim/ptx.cpp says why).
+struct alignas(64) MmaSlot {
+  uint32_t a[4], b[2];
+  float c[4];  // C on arrival
+  float d[4];  // D on completion
+};
+MmaSlot& mma_slot();
+void mma_rendezvous(Type type, int k, const std::source_location& loc);
+}  // namespace detail
+
 // The instructions (the rewrite passes the operands in the instruction's order).
-void mma_m16n8k16(Type type, float& d0, float& d1, float& d2, float& d3, uint32_t a0, uint32_t a1, uint32_t a2,
-                  uint32_t a3, uint32_t b0, uint32_t b1, float c0, float c1, float c2, float c3,
-                  std::source_location loc = std::source_location::current());
-void mma_m16n8k8(Type type, float& d0, float& d1, float& d2, float& d3, uint32_t a0, uint32_t a1, uint32_t b0,
-                 float c0, float c1, float c2, float c3, std::source_location loc = std::source_location::current());
+inline void mma_m16n8k16(Type type, float& d0, float& d1, float& d2, float& d3, uint32_t a0, uint32_t a1, uint32_t a2,
+                         uint32_t a3, uint32_t b0, uint32_t b1, float c0, float c1, float c2, float c3,
+                         std::source_location loc = std::source_location::current()) {
+  detail::MmaSlot& s = detail::mma_slot();
+  s.a[0] = a0, s.a[1] = a1, s.a[2] = a2, s.a[3] = a3, s.b[0] = b0, s.b[1] = b1;
+  s.c[0] = c0, s.c[1] = c1, s.c[2] = c2, s.c[3] = c3;
+  detail::mma_rendezvous(type, 16, loc);
+  // d may alias c ("+f" operands): c was passed by value.
+  d0 = s.d[0], d1 = s.d[1], d2 = s.d[2], d3 = s.d[3];
+}
+inline void mma_m16n8k8(Type type, float& d0, float& d1, float& d2, float& d3, uint32_t a0, uint32_t a1, uint32_t b0,
+                        float c0, float c1, float c2, float c3,
+                        std::source_location loc = std::source_location::current()) {
+  detail::MmaSlot& s = detail::mma_slot();
+  s.a[0] = a0, s.a[1] = a1, s.b[0] = b0;
+  s.c[0] = c0, s.c[1] = c1, s.c[2] = c2, s.c[3] = c3;
+  detail::mma_rendezvous(type, 8, loc);
+  d0 = s.d[0], d1 = s.d[1], d2 = s.d[2], d3 = s.d[3];
+}
 void ldmatrix(int count, bool trans, uint32_t address, uint32_t* out, std::source_location loc);
 void cp_async(bool cg, uint32_t dst, const void* src, long cp_size, long src_size, std::source_location loc);
 void cp_async_commit_group(std::source_location loc = std::source_location::current());
