@@ -2,9 +2,11 @@
 // shared state space addresses they take. Semantics and layouts: include/gpusim/ptx.h.
 #include "gpusim/ptx.h"
 
+#include <immintrin.h>
 #include <link.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstddef>
 #include <bit>
 #include <string>
@@ -152,93 +154,32 @@ thread_local WarpStaging tl_staging[kMaxThreadsPerBlock / 32];
 inline uint16_t lo16(uint32_t r) { return uint16_t(r & 0xffffu); }
 inline uint16_t hi16(uint32_t r) { return uint16_t(r >> 16); }
 
-typedef float float8 __attribute__((vector_size(32)));
-typedef uint32_t u32x8 __attribute__((vector_size(32)));
-typedef int32_t i32x8 __attribute__((vector_size(32)));
-typedef uint16_t u16x8 __attribute__((vector_size(16)));
+namespace baseline {
+#define GPUSIM_MMA_F16C 0
+#include "mma_tile.inc"
+#undef GPUSIM_MMA_F16C
+}  // namespace baseline
 
-// Eight f16 or bf16 values to float, exactly (f16 subnormals included).
-template <ptx::Type T>
-[[gnu::always_inline]] inline float8 to_float8(const uint16_t* p) {
-  u16x8 h;
-  std::memcpy(&h, p, sizeof h);
-  const u32x8 w = __builtin_convertvector(h, u32x8);
-  if constexpr (T == ptx::Type::BF16) return std::bit_cast<float8>(u32x8(w << 16));
-  const u32x8 sign = (w & 0x8000u) << 16, magnitude = w & 0x7fffu;
-  // exponent and mantissa moved into float position, then rebased by 2^(127 - 15);
-  // infinities and NaNs (exponent 31) keep their payload with the float exponent 255
-  const u32x8 shifted = magnitude << 13;
-  const float8 rebased = std::bit_cast<float8>(shifted) * 0x1p112f;
-  const u32x8 special = std::bit_cast<u32x8>(std::bit_cast<i32x8>(magnitude) >= 0x7c00);
-  return std::bit_cast<float8>((std::bit_cast<u32x8>(rebased) & ~special) | ((shifted | 0x7f800000u) & special) | sign);
-}
+#pragma GCC push_options
+#pragma GCC target("avx2,fma,f16c")
+namespace avx2 {
+#define GPUSIM_MMA_F16C 1
+#include "mma_tile.inc"
+#undef GPUSIM_MMA_F16C
+}  // namespace avx2
+#pragma GCC pop_options
 
-// D = C + A B for one m16n8kK tile from the 32 lanes' registers in the ISA's per-lane
-// layout (include/gpusim/ptx.h); the products, exact in fp32, added in k order, eight
-// columns at a time, all sixteen rows' accumulators in registers where the CPU has AVX.
-// (A product of two f16 or bf16 values is exact in fp32, so a fused multiply-add rounds
-// exactly as a multiply and an add do: the result does not depend on the CPU.)
-template <int K, ptx::Type T>
-[[gnu::always_inline]] inline void mma_tile(MmaSlot* slot) {
-  alignas(32) uint16_t a16[16][K], b16[K][8];
-  alignas(32) float cd[16][8];
-#pragma GCC unroll 32
-  for (int l = 0; l < 32; ++l) {
-    const int g = l >> 2, t = l & 3;
-    const MmaSlot& x = slot[l];
-    std::memcpy(&a16[g][2 * t], &x.a[0], 4);
-    std::memcpy(&a16[g + 8][2 * t], &x.a[1], 4);
-    b16[2 * t][g] = lo16(x.b[0]);
-    b16[2 * t + 1][g] = hi16(x.b[0]);
-    if constexpr (K == 16) {
-      std::memcpy(&a16[g][2 * t + 8], &x.a[2], 4);
-      std::memcpy(&a16[g + 8][2 * t + 8], &x.a[3], 4);
-      b16[2 * t + 8][g] = lo16(x.b[1]);
-      b16[2 * t + 9][g] = hi16(x.b[1]);
-    }
-    std::memcpy(&cd[g][2 * t], &x.c[0], 8);
-    std::memcpy(&cd[g + 8][2 * t], &x.c[2], 8);
-  }
-  float8 acc[16];
-  float A[16][K];
-  for (int m = 0; m < 16; ++m) {
-    std::memcpy(&acc[m], cd[m], sizeof(float8));
-    for (int k = 0; k < K; k += 8) {
-      const float8 v = to_float8<T>(&a16[m][k]);
-      std::memcpy(&A[m][k], &v, sizeof v);
-    }
-  }
-  for (int k = 0; k < K; ++k) {
-    const float8 b = to_float8<T>(b16[k]);
-    for (int m = 0; m < 16; ++m) acc[m] += A[m][k] * b;
-  }
-  for (int m = 0; m < 16; ++m) std::memcpy(cd[m], &acc[m], sizeof(float8));
-#pragma GCC unroll 32
-  for (int l = 0; l < 32; ++l) {
-    const int g = l >> 2, t = l & 3;
-    std::memcpy(&slot[l].d[0], &cd[g][2 * t], 8);
-    std::memcpy(&slot[l].d[2], &cd[g + 8][2 * t], 8);
-  }
-}
-
-template <int K, ptx::Type T>
-[[gnu::target("avx2,fma")]] void mma_tile_avx2(MmaSlot* slot) {
-  mma_tile<K, T>(slot);
-}
-template <int K, ptx::Type T>
-void mma_tile_baseline(MmaSlot* slot) {
-  mma_tile<K, T>(slot);
-}
-
-const bool kHaveAvx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+// GPUSIM_NO_AVX2=1 runs the baseline code on any CPU (the tests run both).
+const bool kHaveAvx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                       __builtin_cpu_supports("f16c") && !std::getenv("GPUSIM_NO_AVX2");
 
 template <int K, ptx::Type T>
 void mma_warp(void* ctx, ThreadState* const*, unsigned) {
   MmaSlot* slot = static_cast<WarpStaging*>(ctx)->mma;
   if (kHaveAvx2)
-    mma_tile_avx2<K, T>(slot);
+    avx2::mma_tile<K, T>(slot);
   else
-    mma_tile_baseline<K, T>(slot);
+    baseline::mma_tile<K, T>(slot);
 }
 
 constexpr const char* kMmaName[2][2] = {

@@ -105,12 +105,23 @@ struct WarpGroup {
   size_t bytes = 0;
   WarpCustomFn fn = nullptr;
   void* fn_ctx = nullptr;
-  const char* name = nullptr;  // WarpOp::Aligned: the instruction
+};
+
+// The one .aligned instruction (mma.sync, ldmatrix) a warp may be executing: every lane
+// must reach the same one, so it needs no list.
+struct AlignedGroup {
+  bool active = false;
+  unsigned arrived = 0;
+  const char* name = nullptr;
+  std::source_location site;
+  WarpCustomFn fn = nullptr;
+  void* fn_ctx = nullptr;
 };
 
 struct WarpState {
   unsigned live = 0;  // lanes that exist and have not exited
   int group_count = 0;
+  AlignedGroup aligned;
   WarpGroup groups[32];
 };
 
@@ -329,7 +340,6 @@ const char* op_name(WarpOp op) {
     case WarpOp::All: return "__all_sync";
     case WarpOp::Custom: return "wmma collective";
     case WarpOp::Active: return "__activemask";
-    case WarpOp::Aligned: return "aligned warp instruction";
   }
   return "?";
 }
@@ -339,22 +349,6 @@ void complete_group(BlockState& b, unsigned warp, int gi) {
   const WarpGroup g = ws.groups[gi];
   ws.groups[gi] = ws.groups[--ws.group_count];
   Fiber* lanes = b.fibers + warp * 32;
-  if (g.op == WarpOp::Aligned) {
-    if (g.arrived != 0xffffffffu) {
-      fail_block(b, std::string(g.name) + " at " + site_text(g.site) + ": warp " + std::to_string(warp) +
-                        " must execute it with all 32 lanes, but only lanes " + mask_text(g.arrived) +
-                        " did (the others have exited, or the block's last warp is partial)");
-      return;
-    }
-    ThreadState* states[32];
-    for (int l = 0; l < 32; ++l) states[l] = &lanes[l].ts;
-    g.fn(g.fn_ctx, states, g.arrived);
-    for (unsigned l = 0; l < 32; ++l) {
-      lanes[l].state = FiberState::Ready;
-      push_ready(b, warp * 32 + l);
-    }
-    return;
-  }
   if (g.op == WarpOp::Custom) {
     if (g.arrived != 0xffffffffu) {
       fail_block(b, std::string(op_name(g.op)) + " at " + site_text(g.site) + " in warp " + std::to_string(warp) +
@@ -400,8 +394,28 @@ void complete_group(BlockState& b, unsigned warp, int gi) {
   }
 }
 
+void complete_aligned(BlockState& b, unsigned warp) {
+  AlignedGroup& g = b.warps[warp].aligned;
+  g.active = false;
+  Fiber* lanes = b.fibers + warp * 32;
+  if (g.arrived != 0xffffffffu) {
+    fail_block(b, std::string(g.name) + " at " + site_text(g.site) + ": warp " + std::to_string(warp) +
+                      " must execute it with all 32 lanes, but only lanes " + mask_text(g.arrived) +
+                      " did (the others have exited, or the block's last warp is partial)");
+    return;
+  }
+  ThreadState* states[32];
+  for (int l = 0; l < 32; ++l) states[l] = &lanes[l].ts;
+  g.fn(g.fn_ctx, states, g.arrived);
+  for (unsigned l = 0; l < 32; ++l) {
+    lanes[l].state = FiberState::Ready;
+    push_ready(b, warp * 32 + l);
+  }
+}
+
 void check_warp_groups(BlockState& b, unsigned warp) {
   WarpState& ws = b.warps[warp];
+  if (ws.aligned.active && (ws.aligned.arrived & ws.live) == ws.live) complete_aligned(b, warp);
   for (int gi = ws.group_count - 1; gi >= 0; --gi) {
     const WarpGroup& g = ws.groups[gi];
     const unsigned needed = g.mask & ws.live;
@@ -490,6 +504,7 @@ void run_block(Worker& w, Launch& L, uint64_t linear_block) {
     const unsigned lanes = std::min(32u, n - k * 32);
     b.warps[k].live = lanes == 32 ? 0xffffffffu : (1u << lanes) - 1u;
     b.warps[k].group_count = 0;
+    b.warps[k].aligned.active = false;
   }
   b.random = L.random;
   if (L.random) b.rng.seed(L.seed ^ (L.launch_id * 0x9e3779b97f4a7c15ull) ^ (linear_block * 0xbf58476d1ce4e5b9ull));
@@ -787,7 +802,7 @@ void warp_collective(unsigned mask, WarpOp op, int width, size_t bytes, const st
 // one call site. A lane that arrives at another .aligned site while lanes wait at this
 // one is divergence (undefined on a GPU): reported at once, naming both sites.
 [[gnu::cold, gnu::noinline]] void fail_divergent(BlockState& b, const ThreadState& t, const char* name,
-                                                 const std::source_location& loc, const WarpGroup& g) {
+                                                 const std::source_location& loc, const AlignedGroup& g) {
   fail_block(b, std::string("divergent ") + name + ": lane " + std::to_string(t.lane) + " of warp " +
                     std::to_string(t.warp) + " reached it at " + site_text(loc) + " while lanes " + mask_text(g.arrived) +
                     " wait at " + g.name + " at " + site_text(g.site));
@@ -798,24 +813,25 @@ void warp_aligned(const char* name, const std::source_location& loc, WarpCustomF
   BlockState& b = *t->block;
   Fiber& f = reinterpret_cast<Fiber&>(*t);
   WarpState& ws = b.warps[t->warp];
-  int gi = 0;
-  for (; gi < ws.group_count; ++gi) {
-    const WarpGroup& g = ws.groups[gi];
-    if (g.op != WarpOp::Aligned) continue;
-    if (g.name == name && same_site(g.site, loc)) break;
+  AlignedGroup& g = ws.aligned;
+  if (!g.active) {
+    g.active = true;
+    g.arrived = 0;
+    g.name = name;
+    g.site = loc;
+    g.fn = fn;
+    g.fn_ctx = fn_ctx;
+  } else if (g.name != name || !same_site(g.site, loc)) {
     fail_divergent(b, *t, name, loc, g);
     f.state = FiberState::Failed;
     yield_fiber(f);
     return;
   }
-  if (gi == ws.group_count) {
-    ws.groups[ws.group_count++] = WarpGroup{loc, 0xffffffffu, 0, WarpOp::Aligned, 32, 0, fn, fn_ctx, name};
-  }
-  ws.groups[gi].arrived |= 1u << t->lane;
+  g.arrived |= 1u << t->lane;
   f.state = FiberState::AtWarp;
   f.site = loc;
   f.wait_name = name;
-  if ((ws.groups[gi].arrived & ws.live) == ws.live) complete_group(b, t->warp, gi);
+  if ((g.arrived & ws.live) == ws.live) complete_aligned(b, t->warp);
   yield_fiber(f);
 }
 

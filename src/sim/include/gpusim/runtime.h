@@ -230,7 +230,7 @@ cudaError_t launch(const cudaLaunchConfig_t* config, const void* kernel, Invoker
 void* dynamic_shared_base();
 
 // Warp collectives: every non-exited lane in `mask` must reach the same call site.
-enum class WarpOp { Sync, ShflIdx, ShflUp, ShflDown, ShflXor, Ballot, Any, All, Custom, Active, Aligned };
+enum class WarpOp { Sync, ShflIdx, ShflUp, ShflDown, ShflXor, Ballot, Any, All, Custom, Active };
 // Custom: the last lane to arrive calls fn(ctx, lane_states[32], arrived_mask) once
 // for the group; each lane's coll_ptr was set before arriving.
 using WarpCustomFn = void (*)(void* ctx, ThreadState* const* lanes, unsigned arrived);
