@@ -36,9 +36,12 @@ std::string hex(uint64_t v) {
   sim_internal::device_fault(std::string(instruction) + " at " + site_text(loc) + ": " + why);
 }
 
-void require_device_code(const char* what) {
-  if (!sim_internal::tl_thread)
-    throw std::logic_error(std::string(what) + " called outside a kernel (it is device code)");
+[[noreturn, gnu::cold, gnu::noinline]] void called_from_host(const char* what) {
+  throw std::logic_error(std::string(what) + " called outside a kernel (it is device code)");
+}
+inline void require_device_code(const char* what) {
+  if (!sim_internal::tl_thread) [[unlikely]]
+    called_from_host(what);
 }
 
 // ---- the shared state space --------------------------------------------------------
@@ -82,22 +85,29 @@ unsigned char* shared_bytes(uint32_t address, size_t bytes, const char* instruct
 
 // ---- allocations of global memory, cached per worker --------------------------------
 // cp.async checks that its source lies in one live cudaMalloc allocation. The registry
-// takes a lock; a kernel's copies almost always hit the allocation of the previous one.
+// takes a lock; a kernel's copies almost always come from the few allocations of its
+// arguments, so the last four found are kept (dropped whenever anything is freed).
 struct AllocationCache {
-  uintptr_t lo = 0, hi = 0;
+  static constexpr int kEntries = 4;
+  uintptr_t lo[kEntries] = {}, hi[kEntries] = {};
   uint64_t epoch = ~uint64_t(0);
+  int next = 0;
 };
-thread_local AllocationCache tl_allocation;
+thread_local AllocationCache tl_allocations;
 
 bool in_device_allocation(const void* p, size_t bytes) {
   const uintptr_t a = reinterpret_cast<uintptr_t>(p);
-  AllocationCache& c = tl_allocation;
+  AllocationCache& c = tl_allocations;
   const uint64_t epoch = sim_internal::free_epoch();
-  if (c.epoch == epoch && a >= c.lo && a + bytes <= c.hi) return true;
+  if (c.epoch != epoch) c = AllocationCache{{}, {}, epoch, 0};
+  for (int i = 0; i < AllocationCache::kEntries; ++i)
+    if (a >= c.lo[i] && a + bytes <= c.hi[i]) return true;
   uintptr_t lo = 0;
   size_t size = 0;
   if (!sim_internal::find_device_allocation(p, &lo, &size) || a + bytes > lo + size) return false;
-  c = {lo, lo + size, epoch};
+  c.lo[c.next] = lo;
+  c.hi[c.next] = lo + size;
+  c.next = (c.next + 1) % AllocationCache::kEntries;
   return true;
 }
 
