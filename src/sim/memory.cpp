@@ -24,6 +24,7 @@ struct Registry {
   std::mutex m;
   std::map<uintptr_t, size_t> live;
   std::map<uintptr_t, size_t> freed;  // in quarantine, still mapped and poisoned
+  std::map<uintptr_t, size_t> pinned;  // live cudaMallocHost blocks
   std::deque<std::pair<uintptr_t, size_t>> order;
   size_t quarantined = 0, live_bytes = 0;
 
@@ -107,6 +108,7 @@ cudaError_t cudaMalloc(void** ptr, size_t bytes) {
   using namespace sim_internal;
   if (!ptr) return record_error(cudaErrorInvalidValue, "cudaMalloc: null output pointer");
   *ptr = nullptr;
+  if (cudaError_t e = capture_forbids("cudaMalloc")) return e;
   if (bytes == 0) return cudaSuccess;
   Registry& r = registry();
   {
@@ -120,12 +122,14 @@ cudaError_t cudaMalloc(void** ptr, size_t bytes) {
   r.live[reinterpret_cast<uintptr_t>(p)] = bytes;
   r.live_bytes += bytes;
   *ptr = p;
+  counters().device_allocations.fetch_add(1, std::memory_order_relaxed);
   return cudaSuccess;
 }
 
 cudaError_t cudaFree(void* ptr) {
   using namespace sim_internal;
   if (!ptr) return cudaSuccess;
+  if (cudaError_t e = capture_forbids("cudaFree")) return e;
   Registry& r = registry();
   std::lock_guard<std::mutex> lk(r.m);
   auto it = r.live.find(reinterpret_cast<uintptr_t>(ptr));
@@ -136,6 +140,7 @@ cudaError_t cudaFree(void* ptr) {
   }
   const size_t bytes = it->second;
   r.live.erase(it);
+  counters().device_frees.fetch_add(1, std::memory_order_relaxed);
   free_epoch_counter.fetch_add(1, std::memory_order_acq_rel);
   r.live_bytes -= bytes;
 #ifdef GPUSIM_ASAN
@@ -155,14 +160,38 @@ cudaError_t cudaFree(void* ptr) {
 }
 
 cudaError_t cudaMallocHost(void** ptr, size_t bytes) {
+  using namespace sim_internal;
   if (!ptr) return record_error(cudaErrorInvalidValue, "cudaMallocHost: null output pointer");
-  *ptr = ::operator new(bytes ? bytes : 1, sim_internal::kAlign, std::nothrow);
-  return *ptr ? cudaSuccess : record_error(cudaErrorMemoryAllocation, "cudaMallocHost: out of memory");
+  *ptr = ::operator new(bytes ? bytes : 1, kAlign, std::nothrow);
+  if (!*ptr) return record_error(cudaErrorMemoryAllocation, "cudaMallocHost: out of memory for " + std::to_string(bytes) + " bytes");
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lk(r.m);
+  r.pinned[reinterpret_cast<uintptr_t>(*ptr)] = bytes;
+  return cudaSuccess;
 }
 cudaError_t cudaHostAlloc(void** ptr, size_t bytes, unsigned) { return cudaMallocHost(ptr, bytes); }
+// Frees at once: unlike device memory, nothing checks a stale pinned pointer but the
+// graph replay (which knows which of its copies were pinned) and AddressSanitizer.
 cudaError_t cudaFreeHost(void* ptr) {
-  if (ptr) ::operator delete(ptr, sim_internal::kAlign);
+  using namespace sim_internal;
+  if (!ptr) return cudaSuccess;
+  if (cudaError_t e = capture_forbids("cudaFreeHost")) return e;
+  Registry& r = registry();
+  {
+    std::lock_guard<std::mutex> lk(r.m);
+    if (!r.pinned.erase(reinterpret_cast<uintptr_t>(ptr)))
+      return record_error(cudaErrorInvalidValue, "cudaFreeHost(" + pointer_text(ptr) +
+                                                     "): not a live block from cudaMallocHost or cudaHostAlloc");
+  }
+  ::operator delete(ptr, kAlign);
   return cudaSuccess;
+}
+
+bool is_pinned_host_pointer(const void* ptr, size_t bytes) {
+  sim_internal::Registry& r = sim_internal::registry();
+  std::lock_guard<std::mutex> lk(r.m);
+  auto it = sim_internal::Registry::find(r.pinned, reinterpret_cast<uintptr_t>(ptr));
+  return it != r.pinned.end() && reinterpret_cast<uintptr_t>(ptr) + bytes <= it->first + it->second;
 }
 
 cudaError_t cudaMemGetInfo(size_t* free_bytes, size_t* total_bytes) {
@@ -186,59 +215,128 @@ const char* kind_name(cudaMemcpyKind k) {
   return "an unknown kind";
 }
 
-// Checks one side of a copy: where it is must match what `kind` says it is.
-cudaError_t check_side(const char* fn, const char* side, const void* p, size_t bytes, bool want_device, bool any) {
+// One side of a copy: where it is must match what `kind` says it is ("" if it does).
+std::string side_problem(const char* fn, const char* side, const void* p, size_t bytes, bool want_device, bool any) {
   using namespace sim_internal;
   std::string overrun;
   const Where w = classify(p, bytes, &overrun);
-  if (w == Where::Freed) return record_error(cudaErrorInvalidValue, std::string(fn) + ": " + side + " " + pointer_text(p) + " points into freed device memory");
-  if (!overrun.empty()) return record_error(cudaErrorInvalidValue, std::string(fn) + ": " + side + " " + pointer_text(p) + ": " + overrun);
+  if (w == Where::Freed) return std::string(fn) + ": " + side + " " + pointer_text(p) + " points into freed device memory";
+  if (!overrun.empty()) return std::string(fn) + ": " + side + " " + pointer_text(p) + ": " + overrun;
   if (!any && (w == Where::Device) != want_device)
-    return record_error(cudaErrorInvalidValue, std::string(fn) + ": " + side + " " + pointer_text(p) + " is " +
-                                                   (w == Where::Device ? "device" : "host") + " memory, but the copy kind says " +
-                                                   (want_device ? "device" : "host"));
-  return cudaSuccess;
+    return std::string(fn) + ": " + side + " " + pointer_text(p) + " is " + (w == Where::Device ? "device" : "host") +
+           " memory, but the copy kind says " + (want_device ? "device" : "host");
+  return "";
 }
 
-cudaError_t checked_copy(const char* fn, void* dst, const void* src, size_t bytes, cudaMemcpyKind kind) {
-  if (bytes == 0) return cudaSuccess;
-  if (!dst || !src) return record_error(cudaErrorInvalidValue, std::string(fn) + ": null pointer");
-  if (int(kind) < 0 || int(kind) > 4)
-    return record_error(cudaErrorInvalidMemcpyDirection, std::string(fn) + ": " + kind_name(kind));
+}  // namespace
+
+namespace sim_internal {
+
+std::string copy_problem(const char* fn, void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, cudaError_t* code) {
+  *code = cudaErrorInvalidValue;
+  if (bytes == 0) return "";
+  if (!dst || !src) return std::string(fn) + ": null pointer";
+  if (int(kind) < 0 || int(kind) > 4) {
+    *code = cudaErrorInvalidMemcpyDirection;
+    return std::string(fn) + ": " + kind_name(kind);
+  }
   const bool any = kind == cudaMemcpyDefault;
   const bool dst_dev = kind == cudaMemcpyHostToDevice || kind == cudaMemcpyDeviceToDevice;
   const bool src_dev = kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyDeviceToDevice;
-  if (cudaError_t e = check_side(fn, "destination", dst, bytes, dst_dev, any)) return e;
-  if (cudaError_t e = check_side(fn, "source", src, bytes, src_dev, any)) return e;
-  std::memmove(dst, src, bytes);
+  std::string p = side_problem(fn, "destination", dst, bytes, dst_dev, any);
+  return p.empty() ? side_problem(fn, "source", src, bytes, src_dev, any) : p;
+}
+
+std::string memset_problem(const char* fn, void* ptr, size_t bytes) {
+  return bytes == 0 ? "" : side_problem(fn, "destination", ptr, bytes, true, false);
+}
+
+}  // namespace sim_internal
+
+namespace {
+
+cudaError_t checked_copy(const char* fn, void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, bool count = true) {
+  cudaError_t code;
+  const std::string problem = sim_internal::copy_problem(fn, dst, src, bytes, kind, &code);
+  if (!problem.empty()) return record_error(code, problem);
+  if (bytes) std::memmove(dst, src, bytes);
+  if (count) sim_internal::counters().memcpy_calls.fetch_add(1, std::memory_order_relaxed);
   return cudaSuccess;
+}
+
+// A blocking copy runs on the legacy stream and waits for the host: both matter to a capture.
+cudaError_t blocking_copy_allowed(const char* fn) {
+  bool capturing;
+  if (cudaError_t e = sim_internal::capture_check(nullptr, fn, &capturing)) return e;
+  return sim_internal::capture_forbids(fn);
 }
 
 }  // namespace
 
 // A blocking copy waits for the kernels before it, so it reports their faults.
 cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind) {
+  if (cudaError_t e = blocking_copy_allowed("cudaMemcpy")) return e;
+  sim_internal::counters().host_synchronizations.fetch_add(1, std::memory_order_relaxed);
   if (cudaError_t e = sim_internal::consume_async_error()) return e;
   return checked_copy("cudaMemcpy", dst, src, bytes, kind);
 }
-cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, cudaStream_t) {
-  return checked_copy("cudaMemcpyAsync", dst, src, bytes, kind);
+cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, cudaStream_t stream) {
+  using namespace sim_internal;
+  bool capturing = false;
+  if (cudaError_t e = capture_check(stream, "cudaMemcpyAsync", &capturing)) return e;
+  if (!capturing) return checked_copy("cudaMemcpyAsync", dst, src, bytes, kind);
+  cudaError_t code;
+  const std::string problem = copy_problem("cudaMemcpyAsync", dst, src, bytes, kind, &code);
+  if (!problem.empty()) return record_error(code, problem);
+  NodeData node;
+  node.type = cudaGraphNodeTypeMemcpy;
+  node.dst = dst;
+  node.src = src;
+  node.bytes = bytes;
+  node.kind = kind;
+  node.pinned_dst = is_pinned_host_pointer(dst, bytes);
+  node.pinned_src = is_pinned_host_pointer(src, bytes);
+  return capture_append(stream, std::move(node));
 }
 cudaError_t cudaMemcpy2D(void* dst, size_t dpitch, const void* src, size_t spitch, size_t width, size_t height,
                          cudaMemcpyKind kind) {
+  if (cudaError_t e = blocking_copy_allowed("cudaMemcpy2D")) return e;
+  sim_internal::counters().host_synchronizations.fetch_add(1, std::memory_order_relaxed);
   if (width > dpitch || width > spitch) return record_error(cudaErrorInvalidValue, "cudaMemcpy2D: width exceeds a pitch");
   for (size_t row = 0; row < height; ++row)
     if (cudaError_t e = checked_copy("cudaMemcpy2D", static_cast<char*>(dst) + row * dpitch,
-                                     static_cast<const char*>(src) + row * spitch, width, kind))
+                                     static_cast<const char*>(src) + row * spitch, width, kind, false))
       return e;
+  sim_internal::counters().memcpy_calls.fetch_add(1, std::memory_order_relaxed);
   return cudaSuccess;
 }
-cudaError_t cudaMemset(void* ptr, int value, size_t bytes) {
-  if (bytes == 0) return cudaSuccess;
-  if (cudaError_t e = check_side("cudaMemset", "destination", ptr, bytes, true, false)) return e;
-  std::memset(ptr, value, bytes);
+namespace {
+
+cudaError_t memset_on(const char* fn, void* ptr, int value, size_t bytes, cudaStream_t stream) {
+  using namespace sim_internal;
+  bool capturing = false;
+  if (cudaError_t e = capture_check(stream, fn, &capturing)) return e;
+  const std::string problem = memset_problem(fn, ptr, bytes);
+  if (!problem.empty()) return record_error(cudaErrorInvalidValue, problem);
+  if (capturing) {
+    NodeData node;
+    node.type = cudaGraphNodeTypeMemset;
+    node.dst = ptr;
+    node.bytes = bytes;
+    node.value = value;
+    return capture_append(stream, std::move(node));
+  }
+  if (bytes) std::memset(ptr, value, bytes);
+  counters().memset_calls.fetch_add(1, std::memory_order_relaxed);
   return cudaSuccess;
 }
-cudaError_t cudaMemsetAsync(void* ptr, int value, size_t bytes, cudaStream_t) { return cudaMemset(ptr, value, bytes); }
+
+}  // namespace
+
+cudaError_t cudaMemsetAsync(void* ptr, int value, size_t bytes, cudaStream_t stream) {
+  return memset_on("cudaMemsetAsync", ptr, value, bytes, stream);
+}
+// On the legacy stream and asynchronous to the host, as on a GPU (for device memory).
+cudaError_t cudaMemset(void* ptr, int value, size_t bytes) { return memset_on("cudaMemset", ptr, value, bytes, nullptr); }
 
 }  // namespace gpusim

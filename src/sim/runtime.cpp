@@ -11,13 +11,6 @@
 
 namespace gpusim {
 
-struct SimStream { unsigned flags; };
-struct SimEvent {
-  std::chrono::steady_clock::time_point when;
-  bool recorded = false;
-  unsigned flags = 0;
-};
-
 namespace sim_internal {
 namespace {
 
@@ -49,6 +42,8 @@ ScheduleConfig& schedule_config() {
   return c;
 }
 
+}  // namespace
+
 bool valid_stream(cudaStream_t s) {
   if (!s) return true;
   std::lock_guard<std::mutex> lk(handles_mutex);
@@ -59,7 +54,10 @@ bool valid_event(cudaEvent_t e) {
   return e && live_events.count(e) != 0;
 }
 
-}  // namespace
+Counters& counters() {
+  static Counters c;
+  return c;
+}
 
 cudaError_t record_error(cudaError_t e, const std::string& message) {
   last_error = e;
@@ -113,6 +111,18 @@ const char* cudaGetErrorName(cudaError_t e) {
     case cudaErrorLaunchTimeout: return "cudaErrorLaunchTimeout";
     case cudaErrorIllegalInstruction: return "cudaErrorIllegalInstruction";
     case cudaErrorLaunchFailure: return "cudaErrorLaunchFailure";
+    case cudaErrorIllegalState: return "cudaErrorIllegalState";
+    case cudaErrorNotSupported: return "cudaErrorNotSupported";
+    case cudaErrorStreamCaptureUnsupported: return "cudaErrorStreamCaptureUnsupported";
+    case cudaErrorStreamCaptureInvalidated: return "cudaErrorStreamCaptureInvalidated";
+    case cudaErrorStreamCaptureMerge: return "cudaErrorStreamCaptureMerge";
+    case cudaErrorStreamCaptureUnmatched: return "cudaErrorStreamCaptureUnmatched";
+    case cudaErrorStreamCaptureUnjoined: return "cudaErrorStreamCaptureUnjoined";
+    case cudaErrorStreamCaptureIsolation: return "cudaErrorStreamCaptureIsolation";
+    case cudaErrorStreamCaptureImplicit: return "cudaErrorStreamCaptureImplicit";
+    case cudaErrorCapturedEvent: return "cudaErrorCapturedEvent";
+    case cudaErrorStreamCaptureWrongThread: return "cudaErrorStreamCaptureWrongThread";
+    case cudaErrorUnknown: return "cudaErrorUnknown";
   }
   return "cudaErrorUnknown";
 }
@@ -130,6 +140,17 @@ const char* cudaGetErrorString(cudaError_t e) {
     case cudaErrorInvalidResourceHandle: return "invalid resource handle";
     case cudaErrorNotReady: return "device not ready";
     case cudaErrorLaunchFailure: return "unspecified launch failure";
+    case cudaErrorIllegalState: return "the operation cannot be performed in the present state";
+    case cudaErrorNotSupported: return "operation not supported";
+    case cudaErrorStreamCaptureUnsupported: return "operation not permitted when stream is capturing";
+    case cudaErrorStreamCaptureInvalidated: return "operation failed due to a previous error during capture";
+    case cudaErrorStreamCaptureMerge: return "operation would result in a merge of separate capture sequences";
+    case cudaErrorStreamCaptureUnmatched: return "capture was not ended in the same stream as it began";
+    case cudaErrorStreamCaptureUnjoined: return "capturing stream has unjoined work";
+    case cudaErrorStreamCaptureIsolation: return "dependency created on uncaptured work in another stream";
+    case cudaErrorStreamCaptureImplicit: return "operation would make the legacy stream depend on a capturing blocking stream";
+    case cudaErrorCapturedEvent: return "operation not permitted on an event last recorded in a capturing stream";
+    case cudaErrorStreamCaptureWrongThread: return "attempt to terminate a thread-local capture sequence from another thread";
     default: return cudaGetErrorName(e);
   }
 }
@@ -145,7 +166,11 @@ const char* last_error_message() { return sim_internal::last_message.c_str(); }
 // Kernels run to completion inside the launch call, so synchronising only reports
 // what they found. Unlike a GPU, a launch failure is not sticky: the synchronisation
 // returns it once and cudaGetLastError once more.
-cudaError_t cudaDeviceSynchronize() { return sim_internal::consume_async_error(); }
+cudaError_t cudaDeviceSynchronize() {
+  if (cudaError_t e = sim_internal::capture_forbids("cudaDeviceSynchronize")) return e;
+  sim_internal::counters().host_synchronizations.fetch_add(1, std::memory_order_relaxed);
+  return sim_internal::consume_async_error();
+}
 cudaError_t cudaDeviceReset() {
   sim_internal::last_error = sim_internal::async_error = cudaSuccess;
   return cudaSuccess;
@@ -207,16 +232,37 @@ cudaError_t cudaStreamDestroy(cudaStream_t s) {
     if (!s || !sim_internal::live_streams.erase(s))
       return record_error(cudaErrorInvalidResourceHandle, "cudaStreamDestroy: not a live stream");
   }
+  sim_internal::capture_discard(s);
   delete s;
   return cudaSuccess;
 }
 cudaError_t cudaStreamSynchronize(cudaStream_t s) {
   if (!sim_internal::valid_stream(s)) return record_error(cudaErrorInvalidResourceHandle, "cudaStreamSynchronize: not a live stream");
-  return cudaDeviceSynchronize();
+  if (cudaError_t e = sim_internal::capture_forbids_sync(s, "cudaStreamSynchronize")) return e;
+  sim_internal::counters().host_synchronizations.fetch_add(1, std::memory_order_relaxed);
+  return sim_internal::consume_async_error();
 }
+// Work is done when its call returns, so a stream is never busy.
+cudaError_t cudaStreamQuery(cudaStream_t s) {
+  if (!sim_internal::valid_stream(s)) return record_error(cudaErrorInvalidResourceHandle, "cudaStreamQuery: not a live stream");
+  if (cudaError_t e = sim_internal::capture_forbids_sync(s, "cudaStreamQuery")) return e;
+  return cudaSuccess;
+}
+// Everything before the wait has run, so a wait orders nothing here; what it checks is
+// what a GPU refuses: crossing a capture's boundary.
 cudaError_t cudaStreamWaitEvent(cudaStream_t s, cudaEvent_t e, unsigned) {
   if (!sim_internal::valid_stream(s) || !sim_internal::valid_event(e))
     return record_error(cudaErrorInvalidResourceHandle, "cudaStreamWaitEvent: not a live stream or event");
+  bool capturing = false;
+  if (cudaError_t err = sim_internal::capture_check(s, "cudaStreamWaitEvent", &capturing)) return err;
+  const uint64_t stream_capture = sim_internal::capture_id(s), event_capture = e->captured_in;
+  if (event_capture != 0 && stream_capture == 0)
+    return record_error(cudaErrorNotSupported, "cudaStreamWaitEvent: a stream joining another stream's capture "
+                                               "(waiting on an event recorded in it) is not simulated");
+  if (stream_capture != 0 && event_capture != stream_capture)
+    return record_error(event_capture ? cudaErrorStreamCaptureMerge : cudaErrorStreamCaptureIsolation,
+                        event_capture ? "cudaStreamWaitEvent: the event was recorded in another capture sequence"
+                                      : "cudaStreamWaitEvent: a capturing stream waits on an event recorded outside its capture");
   return cudaSuccess;
 }
 
@@ -241,16 +287,28 @@ cudaError_t cudaEventDestroy(cudaEvent_t e) {
 cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s) {
   if (!sim_internal::valid_event(e) || !sim_internal::valid_stream(s))
     return record_error(cudaErrorInvalidResourceHandle, "cudaEventRecord: not a live event or stream");
-  e->when = std::chrono::steady_clock::now();
-  e->recorded = true;
+  bool capturing = false;
+  if (cudaError_t err = sim_internal::capture_check(s, "cudaEventRecord", &capturing)) return err;
+  // Recorded inside a capture, an event marks a point of the graph, not a time.
+  e->captured_in = capturing ? sim_internal::capture_id(s) : 0;
+  if (!capturing) {
+    e->when = std::chrono::steady_clock::now();
+    e->recorded = true;
+  }
   return cudaSuccess;
 }
 cudaError_t cudaEventSynchronize(cudaEvent_t e) {
   if (!sim_internal::valid_event(e)) return record_error(cudaErrorInvalidResourceHandle, "cudaEventSynchronize: not a live event");
+  if (e->captured_in)
+    return record_error(cudaErrorCapturedEvent, "cudaEventSynchronize: the event was last recorded in a capturing stream");
+  if (cudaError_t err = sim_internal::capture_forbids("cudaEventSynchronize")) return err;
+  sim_internal::counters().host_synchronizations.fetch_add(1, std::memory_order_relaxed);
   return sim_internal::consume_async_error();
 }
 cudaError_t cudaEventQuery(cudaEvent_t e) {
   if (!sim_internal::valid_event(e)) return record_error(cudaErrorInvalidResourceHandle, "cudaEventQuery: not a live event");
+  if (e->captured_in)
+    return record_error(cudaErrorCapturedEvent, "cudaEventQuery: the event was last recorded in a capturing stream");
   return cudaSuccess;
 }
 cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t a, cudaEvent_t b) {
@@ -278,6 +336,30 @@ cudaError_t cudaFuncSetAttribute(const void* func, cudaFuncAttribute attr, int v
     return cudaSuccess;
   }
   return record_error(cudaErrorInvalidValue, "cudaFuncSetAttribute: attribute " + std::to_string(int(attr)) + " is not simulated");
+}
+
+Stats stats() {
+  const sim_internal::Counters& c = sim_internal::counters();
+  Stats s;
+  s.device_allocations = c.device_allocations.load();
+  s.device_frees = c.device_frees.load();
+  s.host_synchronizations = c.host_synchronizations.load();
+  s.kernel_launches = c.kernel_launches.load();
+  s.graph_launches = c.graph_launches.load();
+  s.memcpy_calls = c.memcpy_calls.load();
+  s.memset_calls = c.memset_calls.load();
+  return s;
+}
+Stats operator-(const Stats& a, const Stats& b) {
+  Stats d;
+  d.device_allocations = a.device_allocations - b.device_allocations;
+  d.device_frees = a.device_frees - b.device_frees;
+  d.host_synchronizations = a.host_synchronizations - b.host_synchronizations;
+  d.kernel_launches = a.kernel_launches - b.kernel_launches;
+  d.graph_launches = a.graph_launches - b.graph_launches;
+  d.memcpy_calls = a.memcpy_calls - b.memcpy_calls;
+  d.memset_calls = a.memset_calls - b.memset_calls;
+  return d;
 }
 
 void set_schedule(Schedule s, uint64_t seed) {

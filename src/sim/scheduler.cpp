@@ -126,7 +126,7 @@ struct WarpState {
 };
 
 struct Launch {
-  Invoker invoke;
+  void (*invoke)(const void* closure);
   const void* closure;
   const void* kernel;
   dim3 grid, block;
@@ -696,6 +696,8 @@ std::string symtab_name(const void* addr) {
   return name;
 }
 
+}  // namespace
+
 std::string kernel_name(const void* kernel) {
   Dl_info info{};
   std::string mangled = dladdr(kernel, &info) && info.dli_sname ? info.dli_sname : symtab_name(kernel);
@@ -710,6 +712,8 @@ std::string kernel_name(const void* kernel) {
   std::snprintf(buf, sizeof buf, "%p", kernel);
   return std::string("kernel@") + buf;
 }
+
+namespace {
 
 std::string demangled(const char* type) {
   int status = 0;
@@ -839,7 +843,45 @@ uint64_t block_serial() { return tl_thread->block->serial; }
 
 void device_fault(const std::string& message) { throw DeviceFault(message); }
 
-cudaError_t launch(const cudaLaunchConfig_t* config, const void* kernel, Invoker invoke, const void* closure,
+std::string bad_pointer_argument(const void* kernel, const PointerArg* pointers, int count) {
+  for (int i = 0; i < count; ++i) {
+    const void* p = pointers[i].value;
+    // One past the end of an allocation is a valid value (an empty range, an end pointer).
+    if (!p || is_device_pointer(p) || is_device_pointer(static_cast<const char*>(p) - 1)) continue;
+    return "launch of " + kernel_name(kernel) + ": argument " + std::to_string(pointers[i].index) + " (" +
+           demangled(pointers[i].type_name) + ") = " + pointer_text(p) + " is not device memory from cudaMalloc (" +
+           pointer_origin(p) + ")";
+  }
+  return "";
+}
+
+bool run_kernel(const void* kernel, dim3 g, dim3 bd, size_t smem, void (*invoke)(const void*), const void* closure) {
+  std::lock_guard<std::mutex> lk(launch_mutex);
+  Launch L;
+  L.invoke = invoke;
+  L.closure = closure;
+  L.kernel = kernel;
+  L.grid = g;
+  L.block = bd;
+  L.smem = smem;
+  L.block_count = uint64_t(g.x) * g.y * g.z;
+  L.launch_id = ++launch_counter;
+  L.random = schedule() == Schedule::Random;
+  if (L.random) {
+    L.seed = schedule_seed();
+    std::mt19937_64 r(L.seed ^ (L.launch_id * 0x94d049bb133111ebull));
+    if (L.block_count > 1) {
+      do L.perm_a = 1 + r() % (L.block_count - 1);
+      while (std::gcd(L.perm_a, L.block_count) != 1);
+      L.perm_b = r() % L.block_count;
+    }
+  }
+  pool().run(L);
+  if (L.failed) record_async_error(cudaErrorLaunchFailure, kernel_name(kernel) + ": " + L.error);
+  return !L.failed;
+}
+
+cudaError_t launch(const cudaLaunchConfig_t* config, const void* kernel, const ClosureOps& ops, const void* closure,
                    const PointerArg* pointers, int pointer_count) {
   if (!config) return record_error(cudaErrorInvalidValue, "cudaLaunchKernelEx: config is null");
   if (!kernel) return record_error(cudaErrorInvalidDeviceFunction, "cudaLaunchKernelEx: kernel is null");
@@ -862,38 +904,25 @@ cudaError_t launch(const cudaLaunchConfig_t* config, const void* kernel, Invoker
                                                    " bytes of dynamic shared memory, but the function's limit is " +
                                                    std::to_string(smem_limit) +
                                                    " (raise it with cudaFuncSetAttribute(..., cudaFuncAttributeMaxDynamicSharedMemorySize, n))");
-  for (int i = 0; i < pointer_count; ++i) {
-    const void* p = pointers[i].value;
-    // One past the end of an allocation is a valid value (an empty range, an end pointer).
-    if (!p || is_device_pointer(p) || is_device_pointer(static_cast<const char*>(p) - 1)) continue;
-    return record_error(cudaErrorInvalidValue, "launch of " + kernel_name(kernel) + ": argument " +
-                                                   std::to_string(pointers[i].index) + " (" +
-                                                   demangled(pointers[i].type_name) + ") = " + pointer_text(p) +
-                                                   " is not device memory from cudaMalloc (" + pointer_origin(p) + ")");
-  }
+  const std::string bad = bad_pointer_argument(kernel, pointers, pointer_count);
+  if (!bad.empty()) return record_error(cudaErrorInvalidValue, bad);
 
-  std::lock_guard<std::mutex> lk(launch_mutex);
-  Launch L;
-  L.invoke = invoke;
-  L.closure = closure;
-  L.kernel = kernel;
-  L.grid = g;
-  L.block = bd;
-  L.smem = config->dynamicSmemBytes;
-  L.block_count = uint64_t(g.x) * g.y * g.z;
-  L.launch_id = ++launch_counter;
-  L.random = schedule() == Schedule::Random;
-  if (L.random) {
-    L.seed = schedule_seed();
-    std::mt19937_64 r(L.seed ^ (L.launch_id * 0x94d049bb133111ebull));
-    if (L.block_count > 1) {
-      do L.perm_a = 1 + r() % (L.block_count - 1);
-      while (std::gcd(L.perm_a, L.block_count) != 1);
-      L.perm_b = r() % L.block_count;
-    }
+  bool capturing = false;
+  if (cudaError_t e = capture_check(config->stream, "cudaLaunchKernelEx", &capturing)) return e;
+  if (capturing) {
+    NodeData node;
+    node.type = cudaGraphNodeTypeKernel;
+    node.kernel = kernel;
+    node.grid = g;
+    node.block = bd;
+    node.smem = config->dynamicSmemBytes;
+    node.ops = &ops;
+    node.closure = std::shared_ptr<void>(ops.clone(closure), ops.destroy);
+    node.pointers.assign(pointers, pointers + pointer_count);
+    return capture_append(config->stream, std::move(node));
   }
-  pool().run(L);
-  if (L.failed) record_async_error(cudaErrorLaunchFailure, kernel_name(kernel) + ": " + L.error);
+  counters().kernel_launches.fetch_add(1, std::memory_order_relaxed);
+  run_kernel(kernel, g, bd, config->dynamicSmemBytes, ops.invoke, closure);
   return cudaSuccess;
 }
 

@@ -70,12 +70,24 @@ enum cudaError_t : int {
   cudaErrorNoDevice = 100,
   cudaErrorInvalidDevice = 101,
   cudaErrorInvalidResourceHandle = 400,
+  cudaErrorIllegalState = 401,
   cudaErrorNotReady = 600,
   cudaErrorIllegalAddress = 700,
   cudaErrorLaunchOutOfResources = 701,
   cudaErrorLaunchTimeout = 702,
   cudaErrorIllegalInstruction = 715,
   cudaErrorLaunchFailure = 719,
+  cudaErrorNotSupported = 801,
+  cudaErrorStreamCaptureUnsupported = 900,
+  cudaErrorStreamCaptureInvalidated = 901,
+  cudaErrorStreamCaptureMerge = 902,
+  cudaErrorStreamCaptureUnmatched = 903,
+  cudaErrorStreamCaptureUnjoined = 904,
+  cudaErrorStreamCaptureIsolation = 905,
+  cudaErrorStreamCaptureImplicit = 906,
+  cudaErrorCapturedEvent = 907,
+  cudaErrorStreamCaptureWrongThread = 908,
+  cudaErrorUnknown = 999,
 };
 using cudaError = cudaError_t;
 
@@ -99,6 +111,33 @@ using cudaEvent_t = SimEvent*;
 inline constexpr unsigned cudaStreamDefault = 0, cudaStreamNonBlocking = 1;
 inline constexpr unsigned cudaEventDefault = 0, cudaEventDisableTiming = 2;
 inline constexpr unsigned cudaHostAllocDefault = 0;
+
+// Stream capture and graphs (values as in driver_types.h). A graph captured from one
+// stream is the chain of its operations in issue order.
+enum cudaStreamCaptureMode : int {
+  cudaStreamCaptureModeGlobal = 0,
+  cudaStreamCaptureModeThreadLocal = 1,
+  cudaStreamCaptureModeRelaxed = 2,
+};
+enum cudaStreamCaptureStatus : int {
+  cudaStreamCaptureStatusNone = 0,
+  cudaStreamCaptureStatusActive = 1,
+  cudaStreamCaptureStatusInvalidated = 2,
+};
+enum cudaGraphNodeType : int {
+  cudaGraphNodeTypeKernel = 0,
+  cudaGraphNodeTypeMemcpy = 1,
+  cudaGraphNodeTypeMemset = 2,
+  cudaGraphNodeTypeHost = 3,
+  cudaGraphNodeTypeGraph = 4,
+  cudaGraphNodeTypeEmpty = 5,
+};
+struct SimGraph;
+struct SimGraphExec;
+struct SimGraphNode;
+using cudaGraph_t = SimGraph*;
+using cudaGraphExec_t = SimGraphExec*;
+using cudaGraphNode_t = SimGraphNode*;
 
 struct cudaLaunchAttribute { int id; unsigned char val[64]; };
 struct cudaLaunchConfig_t {
@@ -174,6 +213,7 @@ cudaError_t cudaStreamCreate(cudaStream_t* stream);
 cudaError_t cudaStreamCreateWithFlags(cudaStream_t* stream, unsigned flags);
 cudaError_t cudaStreamDestroy(cudaStream_t stream);
 cudaError_t cudaStreamSynchronize(cudaStream_t stream);
+cudaError_t cudaStreamQuery(cudaStream_t stream);
 cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event, unsigned flags = 0);
 cudaError_t cudaEventCreate(cudaEvent_t* event);
 cudaError_t cudaEventCreateWithFlags(cudaEvent_t* event, unsigned flags);
@@ -182,6 +222,17 @@ cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream = nullptr);
 cudaError_t cudaEventSynchronize(cudaEvent_t event);
 cudaError_t cudaEventQuery(cudaEvent_t event);
 cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t start, cudaEvent_t end);
+
+cudaError_t cudaStreamBeginCapture(cudaStream_t stream, cudaStreamCaptureMode mode);
+cudaError_t cudaStreamEndCapture(cudaStream_t stream, cudaGraph_t* graph);
+cudaError_t cudaStreamIsCapturing(cudaStream_t stream, cudaStreamCaptureStatus* status);
+cudaError_t cudaThreadExchangeStreamCaptureMode(cudaStreamCaptureMode* mode);
+cudaError_t cudaGraphGetNodes(cudaGraph_t graph, cudaGraphNode_t* nodes, size_t* count);
+cudaError_t cudaGraphNodeGetType(cudaGraphNode_t node, cudaGraphNodeType* type);
+cudaError_t cudaGraphInstantiate(cudaGraphExec_t* exec, cudaGraph_t graph, unsigned long long flags = 0);
+cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t stream);
+cudaError_t cudaGraphExecDestroy(cudaGraphExec_t exec);
+cudaError_t cudaGraphDestroy(cudaGraph_t graph);
 
 cudaError_t cudaFuncSetAttribute(const void* func, cudaFuncAttribute attr, int value);
 template <class R, class... A>
@@ -199,7 +250,22 @@ uint64_t schedule_seed();
 const char* last_error_message();
 // True if [ptr, ptr + bytes) lies inside one live cudaMalloc allocation.
 bool is_device_pointer(const void* ptr, size_t bytes = 1);
+// True if [ptr, ptr + bytes) lies inside one live cudaMallocHost / cudaHostAlloc block.
+bool is_pinned_host_pointer(const void* ptr, size_t bytes = 1);
 int worker_count();
+// What the process has asked of the device so far (all host threads together), for
+// tests that count the work of a step: take stats() before and after, subtract.
+struct Stats {
+  uint64_t device_allocations = 0;     // successful cudaMalloc calls
+  uint64_t device_frees = 0;           // successful cudaFree calls of a live allocation
+  uint64_t host_synchronizations = 0;  // cudaDevice/Stream/EventSynchronize, blocking cudaMemcpy*
+  uint64_t kernel_launches = 0;        // kernels run by a launch call (not those captured)
+  uint64_t graph_launches = 0;         // cudaGraphLaunch calls that ran a graph
+  uint64_t memcpy_calls = 0;           // cudaMemcpy* calls that copied (not those captured)
+  uint64_t memset_calls = 0;           // cudaMemset* calls that set (not those captured)
+};
+Stats stats();
+Stats operator-(const Stats& a, const Stats& b);
 
 namespace sim_internal {
 
@@ -224,8 +290,14 @@ struct PointerArg {
   const void* value;
   const char* type_name;  // mangled
 };
-using Invoker = void (*)(const void* closure);
-cudaError_t launch(const cudaLaunchConfig_t* config, const void* kernel, Invoker invoke,
+// How the launcher handles a kernel's argument closure without knowing its type: run
+// it, and (for a launch captured into a graph) copy it to the heap and free the copy.
+struct ClosureOps {
+  void (*invoke)(const void* closure);
+  void* (*clone)(const void* closure);
+  void (*destroy)(void* closure);
+};
+cudaError_t launch(const cudaLaunchConfig_t* config, const void* kernel, const ClosureOps& ops,
                    const void* closure, const PointerArg* pointers, int pointer_count);
 void* dynamic_shared_base();
 
@@ -292,11 +364,14 @@ cudaError_t cudaLaunchKernelEx(const cudaLaunchConfig_t* config, void (*kernel)(
   [&]<size_t... I>(std::index_sequence<I...>) {
     (sim_internal::note_pointer_arg(pointers, count, int(I), std::get<I>(closure.args)), ...);
   }(std::index_sequence_for<ExpTypes...>{});
-  sim_internal::Invoker invoke = [](const void* p) {
-    const Closure* c = static_cast<const Closure*>(p);
-    std::apply(c->kernel, c->args);
-  };
-  return sim_internal::launch(config, reinterpret_cast<const void*>(kernel), invoke, &closure, pointers, count);
+  static constexpr sim_internal::ClosureOps ops{
+      [](const void* p) {
+        const Closure* c = static_cast<const Closure*>(p);
+        std::apply(c->kernel, c->args);
+      },
+      [](const void* p) -> void* { return new Closure(*static_cast<const Closure*>(p)); },
+      [](void* p) { delete static_cast<Closure*>(p); }};
+  return sim_internal::launch(config, reinterpret_cast<const void*>(kernel), ops, &closure, pointers, count);
 }
 
 // ---- synchronisation built-ins ------------------------------------------------------
