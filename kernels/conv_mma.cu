@@ -1,0 +1,388 @@
+// 3x3 convolution on tensor cores, fp16 / bf16 with fp32 accumulation (see conv_mma.cuh).
+//
+// One kernel template, conv3x3_mma_kernel<T, Gather>:
+//  - block: 64 output pixels x 64 output channels, 128 threads = 2 x 2 warps, each warp a
+//    32 x 32 tile = 2 (m16) x 4 (n8) mma.sync m16n8k16 accumulators (32 fp32 registers).
+//  - K in chunks of 32 through a 3-stage pipeline: stage s + 2 is requested while stage s
+//    is multiplied. Weights always arrive by cp.async (packed and padded: no bounds).
+//    Activations arrive by cp.async (zero fill for the padding and the tile's edges) when
+//    the gathered chunk of 8 channels is a plain copy of 16 bytes (a plain input, a skip
+//    connection); a computed gather (2x2 max, bilinear upsample, the colorizer's one-hot)
+//    is evaluated by the thread and stored to shared memory, 16 bytes at a time.
+//  - Shared memory: per stage A [64 pixels][32 k] and B [64 channels][32 k], rows of four
+//    16-byte chunks, chunk c of row r stored at chunk c ^ ((r / 2) % 4): the 8 rows one
+//    ldmatrix matrix reads then fall in 8 different 16-byte bank groups (conflict-free),
+//    and a warp's 16-byte stores fill whole 128-byte lines. 24 KB in all.
+//  - "Vector" inputs (every channel count a multiple of 8, so 8 consecutive k never straddle
+//    a tap) gather per chunk; other inputs (cin = 1, 35, ...) gather per element.
+//  - Epilogue straight from the accumulators: + bias, ReLU, rounded to T, paired stores.
+// Compiled for sm_80 and later; on older architectures the kernel body is a trap and the
+// engine never chooses it there.
+#include "kernels/conv_mma.cuh"
+#include "kernels/mma_ptx.cuh"
+
+#if defined(__CUDACC_SIM__)
+#define GP_MMA_UNROLL _Pragma("GCC unroll 16")
+#else
+#define GP_MMA_UNROLL _Pragma("unroll")
+#endif
+
+namespace GP_KERNEL_NS {
+namespace {
+
+struct alignas(16) Bytes16 {
+  uint32_t word[4];
+};
+
+constexpr int BM = kConvMmaTileM, BN = kConvMmaTileN, BK = kConvMmaTileK, STAGES = kConvMmaStages;
+constexpr int NT = kConvMmaThreads;
+constexpr int kChunksPerRow = BK / 8;  // 16-byte chunks of 8 elements
+static_assert(kChunksPerRow == 4 && BM * kChunksPerRow == 2 * NT && BN * kChunksPerRow == 2 * NT,
+              "the loaders below give each thread two chunks of A and two of B");
+
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 800
+#define GP_CONV_MMA_UNSUPPORTED 1
+#endif
+
+template <class T> __device__ __forceinline__ float to_float(T v);
+template <> __device__ __forceinline__ float to_float<__half>(__half v) { return __half2float(v); }
+template <> __device__ __forceinline__ float to_float<__nv_bfloat16>(__nv_bfloat16 v) { return __bfloat162float(v); }
+template <class T> __device__ __forceinline__ T from_float(float v);
+template <> __device__ __forceinline__ __half from_float<__half>(float v) { return __float2half_rn(v); }
+template <> __device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
+
+template <class T> struct alignas(16) Chunk {
+  T v[8];
+};
+template <class T> struct alignas(4) Pair {
+  T x, y;
+};
+template <class T> __device__ __forceinline__ Chunk<T> load_chunk(const T* p) { return *reinterpret_cast<const Chunk<T>*>(p); }
+
+__device__ __forceinline__ float max2(float a, float b) { return a > b ? a : b; }
+
+// ---- gathers --------------------------------------------------------------------------
+// at(): one channel of the conv input inside the image, in fp32. With `vec`:
+// plain_source() gives the 16 bytes of channels ci .. ci+7 when they are a copy (else
+// null), compute8() evaluates them otherwise.
+
+template <class T> struct PlainGather {
+  const T* x;
+  int w, c;
+  bool vec;
+  __device__ __forceinline__ const T* base() const { return x; }
+  __device__ __forceinline__ float at(int y, int xx, int ch) const { return to_float(x[(size_t(y) * w + xx) * c + ch]); }
+  __device__ __forceinline__ const T* plain_source(int y, int xx, int ch) const { return x + (size_t(y) * w + xx) * c + ch; }
+  __device__ __forceinline__ void compute8(int, int, int, Chunk<T>&) const {}
+};
+
+template <class T> struct MaxPoolGather {
+  const T* x;  // [2h or 2h+1][w_in][c]
+  int w_in, c;
+  bool vec;
+  __device__ __forceinline__ const T* base() const { return x; }
+  __device__ __forceinline__ const T* corner(int y, int xx, int ch) const {
+    return x + (size_t(2 * y) * w_in + 2 * xx) * c + ch;
+  }
+  __device__ __forceinline__ float at(int y, int xx, int ch) const {
+    const T* p = corner(y, xx, ch);
+    const size_t row = size_t(w_in) * c;
+    return max2(max2(to_float(p[0]), to_float(p[c])), max2(to_float(p[row]), to_float(p[row + c])));
+  }
+  __device__ __forceinline__ const T* plain_source(int, int, int) const { return nullptr; }
+  // The max of values of T is one of them: exact, no rounding.
+  __device__ __forceinline__ void compute8(int y, int xx, int ch, Chunk<T>& out) const {
+    const T* p = corner(y, xx, ch);
+    const size_t row = size_t(w_in) * c;
+    const Chunk<T> a = load_chunk(p), b = load_chunk(p + c), d = load_chunk(p + row), e = load_chunk(p + row + c);
+GP_MMA_UNROLL
+    for (int j = 0; j < 8; ++j)
+      out.v[j] = from_float<T>(max2(max2(to_float(a.v[j]), to_float(b.v[j])), max2(to_float(d.v[j]), to_float(e.v[j]))));
+  }
+};
+
+template <class T> struct UpConcatGather {
+  const T* skip;  // [h][w][cs]
+  const T* low;   // [hl][wl][cl]
+  int w, cs, cl, hl, wl, top, left;
+  float scale_y, scale_x;  // (n - 1) / (2n - 1): align_corners=True source step (0 for n = 1)
+  bool vec;
+  struct Taps {
+    size_t o00, o01, o10, o11;
+    float ay, ax;
+  };
+  __device__ __forceinline__ Taps taps(int uy, int ux) const {
+    const float fy = float(uy) * scale_y, fx = float(ux) * scale_x;
+    const int y0 = int(fy), x0 = int(fx);
+    const int y1 = min(y0 + 1, hl - 1), x1 = min(x0 + 1, wl - 1);
+    return {(size_t(y0) * wl + x0) * cl, (size_t(y0) * wl + x1) * cl, (size_t(y1) * wl + x0) * cl,
+            (size_t(y1) * wl + x1) * cl, fy - float(y0), fx - float(x0)};
+  }
+  __device__ __forceinline__ bool inside_up(int uy, int ux) const {
+    return unsigned(uy) < unsigned(2 * hl) && unsigned(ux) < unsigned(2 * wl);
+  }
+  __device__ __forceinline__ static float lerp2(const Taps& t, float v00, float v01, float v10, float v11) {
+    return (1.0f - t.ay) * ((1.0f - t.ax) * v00 + t.ax * v01) + t.ay * ((1.0f - t.ax) * v10 + t.ax * v11);
+  }
+  __device__ __forceinline__ const T* base() const { return skip; }
+  __device__ __forceinline__ float at(int y, int xx, int ch) const {
+    if (ch < cs) return to_float(skip[(size_t(y) * w + xx) * cs + ch]);
+    const int uy = y - top, ux = xx - left;
+    if (!inside_up(uy, ux)) return 0.0f;
+    const Taps t = taps(uy, ux);
+    const T* l = low + (ch - cs);
+    return lerp2(t, to_float(l[t.o00]), to_float(l[t.o01]), to_float(l[t.o10]), to_float(l[t.o11]));
+  }
+  __device__ __forceinline__ const T* plain_source(int y, int xx, int ch) const {
+    return ch < cs ? skip + (size_t(y) * w + xx) * cs + ch : nullptr;
+  }
+  __device__ __forceinline__ void compute8(int y, int xx, int ch, Chunk<T>& out) const {
+    const int uy = y - top, ux = xx - left;
+    if (!inside_up(uy, ux)) {
+GP_MMA_UNROLL
+      for (int j = 0; j < 8; ++j) out.v[j] = from_float<T>(0.0f);
+      return;
+    }
+    const Taps t = taps(uy, ux);
+    const T* l = low + (ch - cs);
+    const Chunk<T> a = load_chunk(l + t.o00), b = load_chunk(l + t.o01), d = load_chunk(l + t.o10),
+                   e = load_chunk(l + t.o11);
+GP_MMA_UNROLL
+    for (int j = 0; j < 8; ++j)
+      out.v[j] = from_float<T>(lerp2(t, to_float(a.v[j]), to_float(b.v[j]), to_float(d.v[j]), to_float(e.v[j])));
+  }
+};
+
+template <class T> struct ColorizerGather {
+  const float* sketch;
+  const uint8_t* labels;
+  const float* colors;
+  const uint8_t* active;
+  int w;
+  float center;
+  bool vec;  // always false: 35 channels
+  __device__ __forceinline__ const T* base() const { return nullptr; }
+  __device__ __forceinline__ float at(int y, int xx, int ch) const {
+    const size_t p = size_t(y) * w + xx;
+    if (ch == 0) return sketch[p];
+    const int l = labels[p];
+    const bool region = l < gp::ref::kColorizerRegions;
+    const bool hinted = region && active[l] != 0;
+    if (ch < 4) return hinted ? colors[3 * l + ch - 1] : 0.0f;
+    if (ch == 4) return (hinted ? 1.0f : 0.0f) - center;
+    return (region && l == ch - 5 ? 1.0f : 0.0f) - center;
+  }
+  __device__ __forceinline__ const T* plain_source(int, int, int) const { return nullptr; }
+  __device__ __forceinline__ void compute8(int, int, int, Chunk<T>&) const {}
+};
+
+struct Geometry {
+  int h, w, cin, cout;
+  int k_total;  // 9 * cin
+  int k_rows;   // packed row length (k_total rounded up to BK)
+};
+
+// Chunk `chunk` of row `row` in a stage of 64 rows x 4 chunks (in 16-byte units).
+__device__ __forceinline__ int swizzled(int row, int chunk) { return row * kChunksPerRow + (chunk ^ ((row >> 1) & 3)); }
+
+template <class T, class Gather>
+__global__ void __launch_bounds__(NT)
+    conv3x3_mma_kernel(Gather g, const T* __restrict__ packed, const float* __restrict__ bias, T* __restrict__ out,
+                       Geometry geo) {
+#ifdef GP_CONV_MMA_UNSUPPORTED
+  __trap();
+#else
+  __shared__ Bytes16 As[STAGES][BM * kChunksPerRow];
+  __shared__ Bytes16 Bs[STAGES][BN * kChunksPerRow];
+  const int tid = int(threadIdx.x), lane = tid % 32, warp = tid / 32;
+  const int wm = (warp / 2) * 32, wn = (warp % 2) * 32;
+  const int pixels = geo.h * geo.w;
+  const int m0 = int(blockIdx.x) * BM, n0 = int(blockIdx.y) * BN;
+
+  // This thread's two A rows (pixels) and its chunk column, fixed for the whole K loop.
+  const int my_chunk = tid % kChunksPerRow;
+  int row_y[2], row_x[2];
+  bool row_valid[2];
+GP_MMA_UNROLL
+  for (int i = 0; i < 2; ++i) {
+    const int p = m0 + tid / kChunksPerRow + i * (NT / kChunksPerRow);
+    row_valid[i] = p < pixels;
+    row_y[i] = row_valid[i] ? p / geo.w : 0;
+    row_x[i] = row_valid[i] ? p % geo.w : 0;
+  }
+
+  auto load_stage = [&](int slot, int k0) {
+GP_MMA_UNROLL
+    for (int i = 0; i < 2; ++i) {
+      const int row = tid / kChunksPerRow + i * (NT / kChunksPerRow);
+      // B: weights of output channel n0 + row, k0 + 8 * chunk .. + 7 (always inside the padding).
+      ptx::copy_16_or_zero(&Bs[slot][swizzled(row, my_chunk)], packed + size_t(n0 + row) * geo.k_rows + k0 + 8 * my_chunk, true);
+      // A: the gathered input of pixel m0 + row at k0 + 8 * chunk .. + 7.
+      Bytes16* dst = &As[slot][swizzled(row, my_chunk)];
+      const int k = k0 + 8 * my_chunk;
+      if (g.vec) {
+        const int tap = k / geo.cin, ci = k - tap * geo.cin;
+        const int y = row_y[i] + tap / 3 - 1, x = row_x[i] + tap % 3 - 1;
+        const bool inside = row_valid[i] && k < geo.k_total && unsigned(y) < unsigned(geo.h) && unsigned(x) < unsigned(geo.w);
+        const T* src = inside ? g.plain_source(y, x, ci) : nullptr;
+        if (!inside || src) {
+          ptx::copy_16_or_zero(dst, inside ? src : g.base(), inside);
+        } else {
+          Chunk<T> c;
+          g.compute8(y, x, ci, c);
+          *reinterpret_cast<Chunk<T>*>(dst) = c;
+        }
+      } else {
+        Chunk<T> c;
+GP_MMA_UNROLL
+        for (int j = 0; j < 8; ++j) {
+          const int kk = k + j;
+          const int tap = kk / geo.cin, ci = kk - tap * geo.cin;
+          const int y = row_y[i] + tap / 3 - 1, x = row_x[i] + tap % 3 - 1;
+          const bool inside = row_valid[i] && kk < geo.k_total && unsigned(y) < unsigned(geo.h) && unsigned(x) < unsigned(geo.w);
+          c.v[j] = from_float<T>(inside ? g.at(y, x, ci) : 0.0f);
+        }
+        *reinterpret_cast<Chunk<T>*>(dst) = c;
+      }
+    }
+  };
+
+  float acc[2][4][4];
+GP_MMA_UNROLL
+  for (int mi = 0; mi < 2; ++mi)
+GP_MMA_UNROLL
+    for (int ni = 0; ni < 4; ++ni)
+GP_MMA_UNROLL
+      for (int e = 0; e < 4; ++e) acc[mi][ni][e] = 0.0f;
+
+  const int k_chunks = geo.k_rows / BK;
+GP_MMA_UNROLL
+  for (int s = 0; s < STAGES - 1; ++s) {
+    if (s < k_chunks) load_stage(s, s * BK);
+    ptx::commit_group();
+  }
+  for (int kt = 0; kt < k_chunks; ++kt) {
+    ptx::wait_group<STAGES - 2>();  // stage kt has landed (this thread's copies) ...
+    __syncthreads();                // ... and everyone's; stage kt - 1 is free again
+    const int ahead = kt + STAGES - 1;
+    if (ahead < k_chunks) load_stage(ahead % STAGES, ahead * BK);
+    ptx::commit_group();  // an empty group at the end keeps the count uniform
+    const int slot = kt % STAGES;
+GP_MMA_UNROLL
+    for (int kk = 0; kk < BK / 16; ++kk) {
+      // A: lanes 0-15 address rows 0-15 at k chunk 2kk, lanes 16-31 the same rows at 2kk + 1:
+      // matrices (rows 0-7, k 0-7), (8-15, 0-7), (0-7, 8-15), (8-15, 8-15) = a0..a3.
+      uint32_t a[2][4];
+GP_MMA_UNROLL
+      for (int mi = 0; mi < 2; ++mi)
+        ptx::ldmatrix_x4(a[mi], &As[slot][swizzled(wm + mi * 16 + lane % 16, 2 * kk + lane / 16)]);
+      // B stored [n][k] is the mma's column-major B: matrices (n 0-7, k 0-7), (n 0-7, k 8-15),
+      // (n 8-15, k 0-7), (n 8-15, k 8-15) = b0, b1 of two n8 tiles.
+      uint32_t b[2][4];
+GP_MMA_UNROLL
+      for (int nj = 0; nj < 2; ++nj)
+        ptx::ldmatrix_x4(b[nj], &Bs[slot][swizzled(wn + nj * 16 + (lane / 16) * 8 + lane % 8, 2 * kk + (lane / 8) % 2)]);
+GP_MMA_UNROLL
+      for (int mi = 0; mi < 2; ++mi)
+GP_MMA_UNROLL
+        for (int ni = 0; ni < 4; ++ni)
+          ptx::mma_16816<T>(acc[mi][ni], a[mi], b[ni / 2][(ni % 2) * 2], b[ni / 2][(ni % 2) * 2 + 1]);
+    }
+  }
+
+  // Accumulator e of tile (mi, ni): row lane / 4 (+ 8 for e >= 2), column 2 (lane % 4) + e % 2.
+  const bool pairs = geo.cout % 2 == 0;
+GP_MMA_UNROLL
+  for (int ni = 0; ni < 4; ++ni) {
+    const int co = n0 + wn + ni * 8 + (lane % 4) * 2;
+    if (co >= geo.cout) continue;
+    const bool second = co + 1 < geo.cout;
+    const float b0 = bias[co], b1 = second ? bias[co + 1] : 0.0f;
+GP_MMA_UNROLL
+    for (int mi = 0; mi < 2; ++mi)
+GP_MMA_UNROLL
+      for (int half = 0; half < 2; ++half) {
+        const int p = m0 + wm + mi * 16 + lane / 4 + half * 8;
+        if (p >= pixels) continue;
+        const float v0 = max2(acc[mi][ni][2 * half] + b0, 0.0f), v1 = max2(acc[mi][ni][2 * half + 1] + b1, 0.0f);
+        T* o = out + size_t(p) * geo.cout + co;
+        if (pairs && second) {
+          *reinterpret_cast<Pair<T>*>(o) = Pair<T>{from_float<T>(v0), from_float<T>(v1)};
+        } else {
+          o[0] = from_float<T>(v0);
+          if (second) o[1] = from_float<T>(v1);
+        }
+      }
+  }
+#endif
+}
+
+bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+
+template <class T, class Gather>
+cudaError_t launch(const Gather& g, int h, int w, int cin, const ConvMmaWeights<T>& wt, T* out, cudaStream_t stream) {
+  if (h < 0 || w < 0 || wt.cin != cin || wt.cout < 1 || !wt.packed || !wt.bias || !aligned16(wt.packed))
+    return cudaErrorInvalidValue;
+  if (size_t(h) * w == 0) return cudaSuccess;
+  if (!out || size_t(h) * w > size_t(INT32_MAX) / 2) return cudaErrorInvalidValue;
+  const Geometry geo{h, w, cin, wt.cout, 9 * cin, int(conv_mma_packed_rows(cin))};
+  cudaLaunchConfig_t config{};
+  config.gridDim = dim3(ceil_div(size_t(h) * w, BM), unsigned(conv_mma_packed_cols(wt.cout) / BN));
+  config.blockDim = dim3(NT);
+  config.stream = stream;
+  return cudaLaunchKernelEx(&config, conv3x3_mma_kernel<T, Gather>, g, wt.packed, wt.bias, out, geo);
+}
+
+}  // namespace
+
+template <class T> std::vector<T> conv_mma_pack_weights(const float* torch_weight, int cout, int cin) {
+  const size_t rows = conv_mma_packed_rows(cin), cols = conv_mma_packed_cols(cout);
+  std::vector<T> packed(rows * cols, T(0.0f));
+  for (int co = 0; co < cout; ++co)
+    for (int ci = 0; ci < cin; ++ci)
+      for (int tap = 0; tap < 9; ++tap)
+        packed[size_t(co) * rows + size_t(tap) * cin + ci] = T(torch_weight[(size_t(co) * cin + ci) * 9 + tap]);
+  return packed;
+}
+
+template <class T>
+cudaError_t conv3x3_mma_bias_relu(const ConvPlainT<T>& in, const ConvMmaWeights<T>& wt, T* out, cudaStream_t stream) {
+  if (in.c < 1 || !in.x || !aligned16(in.x)) return cudaErrorInvalidValue;
+  return launch<T>(PlainGather<T>{in.x, in.w, in.c, in.c % 8 == 0}, in.h, in.w, in.c, wt, out, stream);
+}
+
+template <class T>
+cudaError_t conv3x3_mma_bias_relu(const ConvMaxPoolT<T>& in, const ConvMmaWeights<T>& wt, T* out, cudaStream_t stream) {
+  if (in.c < 1 || in.h_in < 0 || in.w_in < 0 || !in.x || !aligned16(in.x)) return cudaErrorInvalidValue;
+  return launch<T>(MaxPoolGather<T>{in.x, in.w_in, in.c, in.c % 8 == 0}, in.h_in / 2, in.w_in / 2, in.c, wt, out, stream);
+}
+
+template <class T>
+cudaError_t conv3x3_mma_bias_relu(const ConvUpConcatT<T>& in, const ConvMmaWeights<T>& wt, T* out, cudaStream_t stream) {
+  if (in.c_skip < 1 || in.c_low < 1 || in.h_low < 1 || in.w_low < 1 || 2 * in.h_low > in.h || 2 * in.w_low > in.w ||
+      !in.skip || !in.low || !aligned16(in.skip) || !aligned16(in.low))
+    return cudaErrorInvalidValue;
+  auto step = [](int n) { return n == 1 ? 0.0f : float(n - 1) / float(2 * n - 1); };
+  const UpConcatGather<T> g{in.skip, in.low, in.w, in.c_skip, in.c_low, in.h_low, in.w_low,
+                            (in.h - 2 * in.h_low) / 2, (in.w - 2 * in.w_low) / 2, step(in.h_low), step(in.w_low),
+                            in.c_skip % 8 == 0 && in.c_low % 8 == 0};
+  return launch<T>(g, in.h, in.w, in.c_skip + in.c_low, wt, out, stream);
+}
+
+template <class T>
+cudaError_t conv3x3_mma_bias_relu(const ConvColorizerMma& in, const ConvMmaWeights<T>& wt, T* out, cudaStream_t stream) {
+  if (!in.sketch || !in.labels || !in.colors || !in.active) return cudaErrorInvalidValue;
+  const ColorizerGather<T> g{in.sketch, in.labels, in.colors, in.active, in.w, in.center, false};
+  return launch<T>(g, in.h, in.w, gp::ref::kColorizerChannels, wt, out, stream);
+}
+
+#define GP_CONV_MMA_INSTANTIATE(T)                                                                                   \
+  template std::vector<T> conv_mma_pack_weights<T>(const float*, int, int);                                          \
+  template cudaError_t conv3x3_mma_bias_relu<T>(const ConvPlainT<T>&, const ConvMmaWeights<T>&, T*, cudaStream_t);   \
+  template cudaError_t conv3x3_mma_bias_relu<T>(const ConvMaxPoolT<T>&, const ConvMmaWeights<T>&, T*, cudaStream_t); \
+  template cudaError_t conv3x3_mma_bias_relu<T>(const ConvUpConcatT<T>&, const ConvMmaWeights<T>&, T*, cudaStream_t); \
+  template cudaError_t conv3x3_mma_bias_relu<T>(const ConvColorizerMma&, const ConvMmaWeights<T>&, T*, cudaStream_t);
+GP_CONV_MMA_INSTANTIATE(__half)
+GP_CONV_MMA_INSTANTIATE(__nv_bfloat16)
+
+}  // namespace GP_KERNEL_NS

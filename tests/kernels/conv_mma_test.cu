@@ -1,0 +1,254 @@
+// The tensor-core 3x3 conv family (kernels/conv_mma.cuh) against the double-precision CPU
+// reference, in fp16 and bf16: every gather (plain, max-pool, upsample + pad + concat, the
+// colorizer's input) on awkward sizes (1 x 1, odd widths, cout not a multiple of the
+// tile, K longer than the pipeline), both A paths (cp.async / per-chunk when every
+// channel count is a multiple of 8, per element otherwise), and the argument checks.
+//
+// Tolerance, per output, derived rather than tuned. The reference runs on the inputs and
+// weights as rounded to T (so storage rounding is not the kernel's error), in double.
+// With u = 2^-11 (fp16) or 2^-8 (bf16), S = |bias| + sum_k |w_k x_k| and K = 9 cin:
+//  - a gather that computes its value (bilinear, colorizer) rounds it to T once: <= u S;
+//  - products of two T values are exact in fp32; their fp32 sum of K + 1 terms errs by at
+//    most (K + 1) 2^-24 S with round-to-nearest, and twice that for hardware that
+//    truncates inside the tensor core: 2 (K + 1) 2^-24 S;
+//  - the result is rounded to T once: <= u |ref| (+ 2^-25 absolute below fp16's normal
+//    range, where its spacing is fixed).
+// So |out - ref| <= u |ref| + (u + 2 (K + 1) 2^-24) S + 2^-24. A wrong tap, channel or
+// weight moves an output by ~|w x| ~ 1/sqrt(K), far above this (S ~ sqrt(K) / 2 here).
+#include "kernels/conv_mma.cuh"
+#include "tests/kernels/harness.h"
+
+#include <cmath>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace gp::test {
+namespace {
+
+namespace k = ::GP_KERNEL_NS;
+
+template <class T> struct Elem;
+template <> struct Elem<__half> {
+  static constexpr double kUnit = 1.0 / 2048;  // 2^-11
+  static const char* name() { return "fp16"; }
+  static __half from(float v) { return __float2half_rn(v); }
+  static float to(__half v) { return __half2float(v); }
+};
+template <> struct Elem<__nv_bfloat16> {
+  static constexpr double kUnit = 1.0 / 256;  // 2^-8
+  static const char* name() { return "bf16"; }
+  static __nv_bfloat16 from(float v) { return __float2bfloat16_rn(v); }
+  static float to(__nv_bfloat16 v) { return __bfloat162float(v); }
+};
+
+// Random values rounded to T: the device copy (T) and the reference's copy (float, exact).
+template <class T> struct Tensor {
+  std::vector<float> value;
+  DeviceBuffer<T> device;
+  Tensor(size_t n, uint64_t seed) : value(random_floats(n, seed)) {
+    std::vector<T> bits(n);
+    for (size_t i = 0; i < n; ++i) {
+      bits[i] = Elem<T>::from(value[i]);
+      value[i] = Elem<T>::to(bits[i]);
+    }
+    device = DeviceBuffer<T>(bits);
+  }
+};
+
+template <class T> struct Layer {
+  int cout, cin;
+  std::vector<float> weight, bias;  // [cout][cin][3][3] rounded to T, [cout] fp32
+  DeviceBuffer<T> packed;
+  DeviceBuffer<float> dbias;
+  Layer(int cout_, int cin_, uint64_t seed) : cout(cout_), cin(cin_) {
+    const float bound = 1.0f / std::sqrt(float(9 * cin));
+    weight = random_floats(size_t(cout) * cin * 9, seed, -bound, bound);
+    for (float& w : weight) w = Elem<T>::to(Elem<T>::from(w));
+    bias = random_floats(size_t(cout), seed + 1, -0.5f, 0.5f);
+    packed = DeviceBuffer<T>(k::conv_mma_pack_weights<T>(weight.data(), cout, cin));
+    dbias = DeviceBuffer<float>(bias);
+  }
+  k::ConvMmaWeights<T> view() const { return {packed.get(), dbias.get(), cout, cin}; }
+};
+
+// Checks out [h][w][cout] against relu(conv3x3(input) + bias) of the materialised input
+// x [h][w][cin], with the per-output bound above.
+template <class T>
+::testing::AssertionResult matches(const std::vector<T>& out, const std::vector<float>& x, int h, int w,
+                                   const Layer<T>& layer) {
+  const int cin = layer.cin, cout = layer.cout;
+  std::vector<double> ref(size_t(h) * w * cout), mag(ref.size());
+  std::vector<float> abs_w(layer.weight.size()), abs_b(layer.bias.size());
+  for (size_t i = 0; i < abs_w.size(); ++i) abs_w[i] = std::fabs(layer.weight[i]);
+  for (size_t i = 0; i < abs_b.size(); ++i) abs_b[i] = std::fabs(layer.bias[i]);
+  gp::ref::conv2d(x.data(), h, w, cin, layer.weight.data(), layer.bias.data(), cout, 3, ref.data());
+  gp::ref::conv2d_fetch(
+      h, w, cin, [&](int y, int xx, int c) { return std::fabs(x[(size_t(y) * w + xx) * cin + c]); }, abs_w.data(),
+      abs_b.data(), cout, 3, mag.data());
+  const double u = Elem<T>::kUnit, accumulation = 2.0 * (9.0 * cin + 1) / 16777216.0;
+  size_t bad = 0;
+  std::ostringstream msg;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    const double r = std::max(ref[i], 0.0), o = Elem<T>::to(out[i]);
+    const double bound = u * r + (u + accumulation) * mag[i] + 1.0 / 16777216.0;
+    if (!(std::fabs(o - r) <= bound)) {
+      if (bad < 8)
+        msg << "\n  pixel " << i / cout << " channel " << i % cout << ": ref " << r << " out " << o << " bound " << bound;
+      ++bad;
+    }
+  }
+  if (bad == 0) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << Elem<T>::name() << ": " << bad << " of " << ref.size()
+                                       << " outputs outside the bound" << msg.str();
+}
+
+template <class T> std::vector<T> run(size_t count, const std::function<cudaError_t(T*)>& launch) {
+  DeviceBuffer<T> out(count);
+  EXPECT_EQ(launch(out.get()), cudaSuccess);
+  EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+  return out.download();
+}
+
+// ---- plain ------------------------------------------------------------------------------
+struct PlainCase {
+  int h, w, cin, cout;
+};
+class ConvMmaPlain : public ::testing::TestWithParam<PlainCase> {};
+
+template <class T> void check_plain(const PlainCase& c) {
+  const Tensor<T> x(size_t(c.h) * c.w * c.cin, 11 + c.cin);
+  const Layer<T> layer(c.cout, c.cin, 23 + c.cout);
+  const auto out = run<T>(size_t(c.h) * c.w * c.cout, [&](T* o) {
+    return k::conv3x3_mma_bias_relu<T>(k::ConvPlainT<T>{x.device.get(), c.h, c.w, c.cin}, layer.view(), o, nullptr);
+  });
+  EXPECT_TRUE(matches(out, x.value, c.h, c.w, layer)) << c.h << " x " << c.w << ", cin " << c.cin << ", cout " << c.cout;
+}
+TEST_P(ConvMmaPlain, Fp16MatchesReference) {
+  GP_REQUIRE_DEVICE();
+  check_plain<__half>(GetParam());
+}
+TEST_P(ConvMmaPlain, Bf16MatchesReference) {
+  GP_REQUIRE_DEVICE();
+  check_plain<__nv_bfloat16>(GetParam());
+}
+INSTANTIATE_TEST_SUITE_P(AwkwardSizes, ConvMmaPlain,
+                         ::testing::Values(PlainCase{1, 1, 8, 8}, PlainCase{7, 9, 16, 24}, PlainCase{13, 11, 8, 70},
+                                           PlainCase{5, 17, 3, 5}, PlainCase{2, 3, 1, 1}, PlainCase{9, 10, 40, 64},
+                                           PlainCase{4, 33, 24, 17}));
+
+// ---- max-pool ---------------------------------------------------------------------------
+struct PoolCase {
+  int h_in, w_in, cin, cout;
+};
+class ConvMmaMaxPool : public ::testing::TestWithParam<PoolCase> {};
+
+template <class T> void check_pool(const PoolCase& c) {
+  const Tensor<T> x(size_t(c.h_in) * c.w_in * c.cin, 31 + c.cin);
+  const Layer<T> layer(c.cout, c.cin, 37 + c.cout);
+  const int h = c.h_in / 2, w = c.w_in / 2;
+  std::vector<float> pooled(size_t(h) * w * c.cin);
+  gp::ref::maxpool2(x.value.data(), c.h_in, c.w_in, c.cin, pooled.data());
+  const auto out = run<T>(size_t(h) * w * c.cout, [&](T* o) {
+    return k::conv3x3_mma_bias_relu<T>(k::ConvMaxPoolT<T>{x.device.get(), c.h_in, c.w_in, c.cin}, layer.view(), o,
+                                       nullptr);
+  });
+  EXPECT_TRUE(matches(out, pooled, h, w, layer)) << c.h_in << " x " << c.w_in << ", cin " << c.cin;
+}
+TEST_P(ConvMmaMaxPool, Fp16MatchesReference) {
+  GP_REQUIRE_DEVICE();
+  check_pool<__half>(GetParam());
+}
+TEST_P(ConvMmaMaxPool, Bf16MatchesReference) {
+  GP_REQUIRE_DEVICE();
+  check_pool<__nv_bfloat16>(GetParam());
+}
+INSTANTIATE_TEST_SUITE_P(AwkwardSizes, ConvMmaMaxPool,
+                         ::testing::Values(PoolCase{9, 7, 16, 12}, PoolCase{14, 18, 8, 65}, PoolCase{3, 5, 3, 4},
+                                           PoolCase{2, 2, 8, 8}));
+
+// ---- upsample + pad + concat ------------------------------------------------------------
+struct UpCase {
+  int h, w, cs, hl, wl, cl, cout;
+};
+class ConvMmaUpConcat : public ::testing::TestWithParam<UpCase> {};
+
+template <class T> void check_up(const UpCase& c) {
+  const Tensor<T> skip(size_t(c.h) * c.w * c.cs, 41 + c.cs), low(size_t(c.hl) * c.wl * c.cl, 43 + c.cl);
+  const Layer<T> layer(c.cout, c.cs + c.cl, 47 + c.cout);
+  std::vector<float> cat(size_t(c.h) * c.w * (c.cs + c.cl));
+  gp::ref::upsample2_pad_concat(skip.value.data(), c.h, c.w, c.cs, low.value.data(), c.hl, c.wl, c.cl, cat.data());
+  const auto out = run<T>(size_t(c.h) * c.w * c.cout, [&](T* o) {
+    return k::conv3x3_mma_bias_relu<T>(
+        k::ConvUpConcatT<T>{skip.device.get(), c.h, c.w, c.cs, low.device.get(), c.hl, c.wl, c.cl}, layer.view(), o,
+        nullptr);
+  });
+  EXPECT_TRUE(matches(out, cat, c.h, c.w, layer)) << c.h << " x " << c.w << " from " << c.hl << " x " << c.wl;
+}
+TEST_P(ConvMmaUpConcat, Fp16MatchesReference) {
+  GP_REQUIRE_DEVICE();
+  check_up<__half>(GetParam());
+}
+TEST_P(ConvMmaUpConcat, Bf16MatchesReference) {
+  GP_REQUIRE_DEVICE();
+  check_up<__nv_bfloat16>(GetParam());
+}
+INSTANTIATE_TEST_SUITE_P(AwkwardSizes, ConvMmaUpConcat,
+                         ::testing::Values(UpCase{9, 11, 8, 4, 5, 16, 20}, UpCase{16, 16, 16, 8, 8, 16, 32},
+                                           UpCase{7, 6, 3, 3, 3, 5, 6}, UpCase{5, 4, 8, 1, 1, 8, 8}));
+
+// ---- the colorizer's input --------------------------------------------------------------
+struct ColorizerCase {
+  int h, w, cout;
+};
+class ConvMmaColorizer : public ::testing::TestWithParam<ColorizerCase> {};
+
+template <class T> void check_colorizer(const ColorizerCase& c) {
+  const size_t pixels = size_t(c.h) * c.w;
+  const std::vector<float> sketch = random_floats(pixels, 51), colors = random_floats(30 * 3, 52);
+  std::vector<uint8_t> labels = random_bytes(pixels, 53), active = random_bytes(30, 54);
+  for (uint8_t& l : labels) l %= 33;  // 30..32: no region
+  for (uint8_t& a : active) a &= 1;
+  const DeviceBuffer<float> d_sketch(sketch), d_colors(colors);
+  const DeviceBuffer<uint8_t> d_labels(labels), d_active(active);
+  const float center = 0.25f;
+  const Layer<T> layer(c.cout, gp::ref::kColorizerChannels, 57 + c.cout);
+  std::vector<float> x(pixels * gp::ref::kColorizerChannels);
+  gp::ref::colorizer_input(sketch.data(), labels.data(), colors.data(), active.data(), center, c.h, c.w, x.data());
+  const auto out = run<T>(pixels * c.cout, [&](T* o) {
+    return k::conv3x3_mma_bias_relu<T>(k::ConvColorizerMma{d_sketch.get(), d_labels.get(), d_colors.get(),
+                                                           d_active.get(), c.h, c.w, center},
+                                       layer.view(), o, nullptr);
+  });
+  EXPECT_TRUE(matches(out, x, c.h, c.w, layer)) << c.h << " x " << c.w;
+}
+TEST_P(ConvMmaColorizer, Fp16MatchesReference) {
+  GP_REQUIRE_DEVICE();
+  check_colorizer<__half>(GetParam());
+}
+TEST_P(ConvMmaColorizer, Bf16MatchesReference) {
+  GP_REQUIRE_DEVICE();
+  check_colorizer<__nv_bfloat16>(GetParam());
+}
+INSTANTIATE_TEST_SUITE_P(AwkwardSizes, ConvMmaColorizer,
+                         ::testing::Values(ColorizerCase{9, 13, 16}, ColorizerCase{20, 17, 70}, ColorizerCase{1, 1, 4}));
+
+// ---- argument checks --------------------------------------------------------------------
+TEST(ConvMmaLaunch, RejectsMismatchedShapes) {
+  GP_REQUIRE_DEVICE();
+  const Tensor<__half> x(4 * 4 * 8, 1);
+  const Layer<__half> layer(8, 8, 2);
+  DeviceBuffer<__half> out(4 * 4 * 8);
+  const k::ConvPlainT<__half> wrong_channels{x.device.get(), 4, 4, 16};
+  EXPECT_EQ(k::conv3x3_mma_bias_relu<__half>(wrong_channels, layer.view(), out.get(), nullptr), cudaErrorInvalidValue);
+  const k::ConvPlainT<__half> misaligned{x.device.get() + 1, 4, 4, 8};
+  EXPECT_EQ(k::conv3x3_mma_bias_relu<__half>(misaligned, layer.view(), out.get(), nullptr), cudaErrorInvalidValue);
+  const k::ConvUpConcatT<__half> too_big_low{x.device.get(), 4, 4, 4, x.device.get(), 3, 2, 4};
+  const Layer<__half> layer8(8, 8, 3);
+  EXPECT_EQ(k::conv3x3_mma_bias_relu<__half>(too_big_low, layer8.view(), out.get(), nullptr), cudaErrorInvalidValue);
+  const k::ConvPlainT<__half> empty{x.device.get(), 0, 4, 8};
+  EXPECT_EQ(k::conv3x3_mma_bias_relu<__half>(empty, layer.view(), out.get(), nullptr), cudaSuccess);
+}
+
+}  // namespace
+}  // namespace gp::test
