@@ -12,6 +12,8 @@
 //   BM_Conv3x3UpConcat/H/W/C       skip [H][W][C/2] + low [H/2][W/2][C/2], C -> C
 //   BM_Conv3x3Colorizer/H/W/Cout   the 35-channel colorizer input -> Cout
 //   BM_Conv1x1Tanh/H/W/Cin/Cout, BM_Conv1x1Argmax/H/W/Cin/Cout   the output heads
+//   BM_Conv3x3MmaPlain{Fp16,Bf16}/H/W/Cin/Cout   the tensor-core conv (kernels/conv_mma.cuh)
+//                         on the same ConvPlain input in 16-bit, to compare with BM_Conv3x3Plain
 //   BM_UNetPair/S/width   every conv of both U-Nets (segmentator 1 -> 30 with the argmax
 //                         head, then colorizer 35 -> 3 with tanh) at S x S, in model
 //                         order with the fused gathers: the conv part of one full
@@ -27,6 +29,7 @@
 
 #include "tests/random_data.h"
 #include "kernels/conv.cuh"
+#include "kernels/conv_mma.cuh"
 
 namespace {
 
@@ -161,6 +164,24 @@ void BM_Conv1x1Argmax(benchmark::State& state) {
       [&] { return k::conv1x1_argmax(k::ConvPlain{x, h, w, cin}, wt, labels, nullptr, nullptr); });
 }
 
+template <class T> void conv3x3_mma_plain(benchmark::State& state) {
+  const int h = int(state.range(0)), w = int(state.range(1)), cin = int(state.range(2)), cout = int(state.range(3));
+  Buffers b;
+  std::vector<T> x(size_t(h) * w * cin);
+  const auto xf = random_floats(x.size(), 3);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = T(xf[i]);
+  const float bound = 1.0f / std::sqrt(float(9 * cin));
+  const auto wf = random_floats(size_t(cout) * cin * 9, 1, -bound, bound);
+  const k::ConvMmaWeights<T> wt{b.keep(to_device(k::conv_mma_pack_weights<T>(wf.data(), cout, cin))),
+                                b.keep(to_device(random_floats(cout, 2))), cout, cin};
+  T* dx = b.keep(to_device(x));
+  T* out = b.keep(device_zeros<T>(size_t(h) * w * cout));
+  run(state, conv_flop(h, w, cin, cout, 3),
+      [&] { return k::conv3x3_mma_bias_relu<T>(k::ConvPlainT<T>{dx, h, w, cin}, wt, out, nullptr); });
+}
+void BM_Conv3x3MmaPlainFp16(benchmark::State& state) { conv3x3_mma_plain<__half>(state); }
+void BM_Conv3x3MmaPlainBf16(benchmark::State& state) { conv3x3_mma_plain<__nv_bfloat16>(state); }
+
 // One U-Net (MODEL.md): inc, down1..4 (maxpool gather), up1..4 (upconcat gather), outc.
 // `first` runs inc's first conv from the network input; `head` runs outc on up4's output.
 struct UNet {
@@ -259,6 +280,8 @@ void BM_UNetPair(benchmark::State& state) {
 
 BENCHMARK(BM_Conv3x3Plain)->Args({64, 64, 64, 64})->Args({128, 128, 64, 64})->Args({16, 16, 512, 512})
     ->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Conv3x3MmaPlainFp16)->Args({64, 64, 64, 64})->Args({16, 16, 512, 512})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Conv3x3MmaPlainBf16)->Args({64, 64, 64, 64})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_Conv3x3MaxPool)->Args({64, 64, 64})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_Conv3x3UpConcat)->Args({64, 64, 64})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_Conv3x3Colorizer)->Args({64, 64, 64})->Unit(benchmark::kMillisecond)->UseRealTime();

@@ -135,7 +135,12 @@ TEST_P(ConvMmaPlain, Bf16MatchesReference) {
 INSTANTIATE_TEST_SUITE_P(AwkwardSizes, ConvMmaPlain,
                          ::testing::Values(PlainCase{1, 1, 8, 8}, PlainCase{7, 9, 16, 24}, PlainCase{13, 11, 8, 70},
                                            PlainCase{5, 17, 3, 5}, PlainCase{2, 3, 1, 1}, PlainCase{9, 10, 40, 64},
-                                           PlainCase{4, 33, 24, 17}));
+                                           PlainCase{4, 33, 24, 17}),
+                         [](const auto& i) {
+                           const PlainCase& c = i.param;
+                           return std::to_string(c.h) + "x" + std::to_string(c.w) + "_c" + std::to_string(c.cin) + "_o" +
+                                  std::to_string(c.cout);
+                         });
 
 // ---- max-pool ---------------------------------------------------------------------------
 struct PoolCase {
@@ -165,7 +170,12 @@ TEST_P(ConvMmaMaxPool, Bf16MatchesReference) {
 }
 INSTANTIATE_TEST_SUITE_P(AwkwardSizes, ConvMmaMaxPool,
                          ::testing::Values(PoolCase{9, 7, 16, 12}, PoolCase{14, 18, 8, 65}, PoolCase{3, 5, 3, 4},
-                                           PoolCase{2, 2, 8, 8}));
+                                           PoolCase{2, 2, 8, 8}),
+                         [](const auto& i) {
+                           const PoolCase& c = i.param;
+                           return std::to_string(c.h_in) + "x" + std::to_string(c.w_in) + "_c" + std::to_string(c.cin) +
+                                  "_o" + std::to_string(c.cout);
+                         });
 
 // ---- upsample + pad + concat ------------------------------------------------------------
 struct UpCase {
@@ -195,7 +205,13 @@ TEST_P(ConvMmaUpConcat, Bf16MatchesReference) {
 }
 INSTANTIATE_TEST_SUITE_P(AwkwardSizes, ConvMmaUpConcat,
                          ::testing::Values(UpCase{9, 11, 8, 4, 5, 16, 20}, UpCase{16, 16, 16, 8, 8, 16, 32},
-                                           UpCase{7, 6, 3, 3, 3, 5, 6}, UpCase{5, 4, 8, 1, 1, 8, 8}));
+                                           UpCase{7, 6, 3, 3, 3, 5, 6}, UpCase{5, 4, 8, 1, 1, 8, 8}),
+                         [](const auto& i) {
+                           const UpCase& c = i.param;
+                           return std::to_string(c.h) + "x" + std::to_string(c.w) + "_s" + std::to_string(c.cs) + "_low" +
+                                  std::to_string(c.hl) + "x" + std::to_string(c.wl) + "_c" + std::to_string(c.cl) + "_o" +
+                                  std::to_string(c.cout);
+                         });
 
 // ---- the colorizer's input --------------------------------------------------------------
 struct ColorizerCase {
@@ -231,7 +247,11 @@ TEST_P(ConvMmaColorizer, Bf16MatchesReference) {
   check_colorizer<__nv_bfloat16>(GetParam());
 }
 INSTANTIATE_TEST_SUITE_P(AwkwardSizes, ConvMmaColorizer,
-                         ::testing::Values(ColorizerCase{9, 13, 16}, ColorizerCase{20, 17, 70}, ColorizerCase{1, 1, 4}));
+                         ::testing::Values(ColorizerCase{9, 13, 16}, ColorizerCase{20, 17, 70}, ColorizerCase{1, 1, 4}),
+                         [](const auto& i) {
+                           const ColorizerCase& c = i.param;
+                           return std::to_string(c.h) + "x" + std::to_string(c.w) + "_o" + std::to_string(c.cout);
+                         });
 
 // ---- argument checks --------------------------------------------------------------------
 TEST(ConvMmaLaunch, RejectsMismatchedShapes) {
