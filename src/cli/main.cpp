@@ -13,6 +13,7 @@
 
 #include "guidingpainter/guidingpainter.hpp"
 #include "src/cli/eval.h"
+#include "src/cli/plan_report.h"
 #include "src/cli/hint_spec.h"
 #include "src/cli/selftest.h"
 #include "src/image/file_io.h"
@@ -99,6 +100,20 @@ int cmd_info(const Common& c) {
   std::printf("train size:   %d\n", cfg.train_size);
   std::printf("center:       %g\n", double(cfg.center));
   std::printf("device:       %s\n", model->device_name().c_str());
+  return 0;
+}
+
+// Square working size: --size, else the model's training size (256 with --width).
+int cmd_plan(const Common& c, gp::cli::PlanOptions options, int width) {
+  int size = c.size;
+  if (width == 0) {
+    const auto model = load_model(c);
+    width = model->config().width;
+    if (size == 0) size = model->config().train_size;
+  }
+  options.width = width;
+  options.h = options.w = size > 0 ? size : 256;
+  gp::cli::print_plan_report(options);
   return 0;
 }
 
@@ -240,6 +255,15 @@ int main(int argc, char** argv) {
   eval->add_option("--seed", eval_options.seed, "seed of the random order (default 0)");
   eval->add_option("--json", json, "results as JSON");
 
+  gp::cli::PlanOptions plan_options;
+  int plan_width = 0;
+  auto* plan = app.add_subcommand("plan", "print the per-layer plan of both U-Nets with a roofline estimate for a GPU");
+  add_common(plan, true);
+  plan->add_option("--width", plan_width, "U-Net width instead of the model's (then no model is loaded)")
+      ->check(CLI::Range(1, gp::ModelConfig::kMaxWidth));
+  plan->add_option("--gpu", plan_options.gpu, "h200, h100 or a100 (default h200)");
+  plan->add_option("--precision", plan_options.precision, "fp32, fp16 or bf16 (default fp32)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -251,6 +275,7 @@ int main(int argc, char** argv) {
     if (*regions) return cmd_regions(common, sketch, out, labels, json);
     if (*colorize) return cmd_colorize(common, sketch, out, hint_texts, reference, reference_hints, raw, labels, hint_picture);
     if (*eval) return cmd_eval(common, eval_options, order, eval_hints, json);
+    if (*plan) return cmd_plan(common, plan_options, plan_width);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "guidingpainter: %s\n", e.what());
     return 2;

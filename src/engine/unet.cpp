@@ -40,60 +40,69 @@ UploadedUNet upload_unet(Backend& backend, const UNetWeights& weights, int width
   return net;
 }
 
-UNetWorkspace::UNetWorkspace(Backend& backend, int width, int h, int w) : width_(width) {
-  if (h < 16 || w < 16)
-    throw Error("the working size " + std::to_string(w) + " x " + std::to_string(h) +
-                " is too small: the U-Net pools four times, so both sides must be at least 16");
-  const int channels[5] = {width, 2 * width, 4 * width, 8 * width, 8 * width};
-  for (int k = 0; k < 5; ++k) {
-    h_[k] = h >> k;
-    w_[k] = w >> k;
-    skip_[k] = DeviceArray<float>(backend, size_t(h_[k]) * w_[k] * channels[k], "U-Net activations");
-  }
-  // The widest intermediate is a level-0 tensor of `width` channels (inc, up4).
-  const size_t level0 = size_t(h) * w * width;
-  mid_ = DeviceArray<float>(backend, level0, "U-Net activations");
-  up_a_ = DeviceArray<float>(backend, level0, "U-Net activations");
-  up_b_ = DeviceArray<float>(backend, level0, "U-Net activations");
+const UploadedConv& UploadedUNet::layer(int i) const {
+  if (i < 2) return inc[i];
+  if (i < 10) return down[(i - 2) / 2][(i - 2) % 2];
+  if (i < 18) return up[(i - 10) / 2][(i - 10) % 2];
+  return outc;
 }
 
-void UNetWorkspace::body(Backend& backend, const UploadedUNet& net, Stream stream) {
-  const int channels[5] = {width_, 2 * width_, 4 * width_, 8 * width_, 8 * width_};
-  for (int k = 1; k <= 4; ++k) {
-    const auto& down = net.down[k - 1];
-    backend.conv3x3_relu_pooled(skip_[k - 1].get(), h_[k - 1], w_[k - 1], channels[k - 1], down[0].view(), mid_.get(), stream);
-    backend.conv3x3_relu(mid_.get(), h_[k], w_[k], down[0].cout, down[1].view(), skip_[k].get(), stream);
+UNetWorkspace::UNetWorkspace(Backend& backend, int width, int h, int w)
+    : plan_{plan_unet(UNetKind::Segmentator, width, h, w), plan_unet(UNetKind::Colorizer, width, h, w)} {
+  for (int b = 0; b < kBufferCount; ++b) {
+    const size_t n = std::max(plan_[0].buffer_elements(Buffer(b)), plan_[1].buffer_elements(Buffer(b)));
+    if (n) buffers_[b] = DeviceArray<float>(backend, n, "U-Net activations");
   }
-  const float* low = skip_[4].get();
-  int low_channels = channels[4];
-  DeviceArray<float>* out = &up_a_;
-  for (int j = 0; j < 4; ++j) {
-    const int s = 3 - j;  // the skip's level
-    const auto& up = net.up[j];
-    backend.conv3x3_relu_up(skip_[s].get(), h_[s], w_[s], channels[s], low, h_[s + 1], w_[s + 1], low_channels,
-                            up[0].view(), mid_.get(), stream);
-    backend.conv3x3_relu(mid_.get(), h_[s], w_[s], up[0].cout, up[1].view(), out->get(), stream);
-    low = out->get();
-    low_channels = up[1].cout;
-    out = out == &up_a_ ? &up_b_ : &up_a_;
+}
+
+float* UNetWorkspace::buffer(Buffer b) const { return buffers_[int(b)].get(); }
+
+void UNetWorkspace::run(Backend& backend, const UploadedUNet& net, const UNetPlan& plan, const Io& io, Stream stream) {
+  for (const ConvStep& s : plan.steps) {
+    const UploadedConv& layer = net.layer(s.layer);
+    if (layer.cin != s.cin || layer.cout != s.cout || layer.ksize != s.ksize)
+      throw Error("U-Net layer " + s.name + " has weights " + std::to_string(layer.cout) + " x " +
+                  std::to_string(layer.cin) + " x " + std::to_string(layer.ksize) + " x " + std::to_string(layer.ksize) +
+                  ", but the network needs " + std::to_string(s.cout) + " x " + std::to_string(s.cin) + " x " +
+                  std::to_string(s.ksize) + " x " + std::to_string(s.ksize));
+    const DeviceConv conv = layer.view();
+    const float* in = s.in.buffer == Buffer::Input ? io.x : buffer(s.in.buffer);
+    float* out = buffer(s.out.buffer);
+    if (s.epilogue == Epilogue::Argmax) {
+      backend.conv1x1_argmax(in, s.in.h, s.in.w, s.in.c, conv, io.labels, io.logits, stream);
+      continue;
+    }
+    if (s.epilogue == Epilogue::BiasTanh) {
+      backend.conv1x1_tanh(in, s.in.h, s.in.w, s.in.c, conv, io.out, stream);
+      continue;
+    }
+    switch (s.gather) {
+      case Gather::Plain: backend.conv3x3_relu(in, s.in.h, s.in.w, s.in.c, conv, out, stream); break;
+      case Gather::MaxPool: backend.conv3x3_relu_pooled(in, s.in.h, s.in.w, s.in.c, conv, out, stream); break;
+      case Gather::UpConcat:
+        backend.conv3x3_relu_up(in, s.in.h, s.in.w, s.in.c, buffer(s.low.buffer), s.low.h, s.low.w, s.low.c, conv, out,
+                                stream);
+        break;
+      case Gather::Colorizer: backend.conv3x3_relu_colorizer(*io.colorizer, conv, out, stream); break;
+    }
   }
-  result_ = low;
 }
 
 void UNetWorkspace::segment(Backend& backend, const UploadedUNet& net, const float* x, uint8_t* labels, float* logits,
                             Stream stream) {
-  backend.conv3x3_relu(x, h_[0], w_[0], net.inc[0].cin, net.inc[0].view(), mid_.get(), stream);
-  backend.conv3x3_relu(mid_.get(), h_[0], w_[0], net.inc[0].cout, net.inc[1].view(), skip_[0].get(), stream);
-  body(backend, net, stream);
-  backend.conv1x1_argmax(result_, h_[0], w_[0], width_, net.outc.view(), labels, logits, stream);
+  Io io;
+  io.x = x;
+  io.labels = labels;
+  io.logits = logits;
+  run(backend, net, plan_[int(UNetKind::Segmentator)], io, stream);
 }
 
 void UNetWorkspace::colorize(Backend& backend, const UploadedUNet& net, const ColorizerInput& input, float* out,
                              Stream stream) {
-  backend.conv3x3_relu_colorizer(input, net.inc[0].view(), mid_.get(), stream);
-  backend.conv3x3_relu(mid_.get(), h_[0], w_[0], net.inc[0].cout, net.inc[1].view(), skip_[0].get(), stream);
-  body(backend, net, stream);
-  backend.conv1x1_tanh(result_, h_[0], w_[0], width_, net.outc.view(), out, stream);
+  Io io;
+  io.colorizer = &input;
+  io.out = out;
+  run(backend, net, plan_[int(UNetKind::Colorizer)], io, stream);
 }
 
 }  // namespace gp

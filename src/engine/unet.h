@@ -1,9 +1,7 @@
-// The bilinear "milesial" U-Net as a sequence of fused convolutions:
-//   inc:   conv(input gather) -> conv                          H x W, w
-//   downK: conv(max-pool gather of the previous level) -> conv  H/2^K, (2w, 4w, 8w, 8w)
-//   upK:   conv([skip, upsampled] gather) -> conv              back up to H x W, w
-//   outc:  1x1 conv fused with argmax (segmentation) or tanh (colorization)
-// No pooled, upsampled or concatenated tensor is ever written to memory.
+// Running the bilinear "milesial" U-Net on a Backend: its weights on the device and the
+// activation buffers of one working size. The topology is src/engine/unet_plan.h's: the
+// workspace runs a plan's fused convolutions in order (no pooled, upsampled or
+// concatenated tensor is ever written to memory).
 #pragma once
 
 #include <array>
@@ -11,6 +9,7 @@
 
 #include "src/backend/backend.h"
 #include "src/engine/device_array.h"
+#include "src/engine/unet_plan.h"
 #include "src/weights/model_weights.h"
 
 namespace gp {
@@ -27,6 +26,8 @@ struct UploadedUNet {
   std::array<std::array<UploadedConv, 2>, 4> down, up;
   UploadedConv outc;
   int width = 0;
+  // Layer i of a plan step (ConvStep::layer).
+  const UploadedConv& layer(int i) const;
 };
 
 UploadedUNet upload_unet(Backend& backend, const UNetWeights& weights, int width);
@@ -35,8 +36,9 @@ UploadedUNet upload_unet(Backend& backend, const UNetWeights& weights, int width
 class UNetWorkspace {
  public:
   UNetWorkspace(Backend& backend, int width, int h, int w);
-  int h(int level) const { return h_[level]; }
-  int w(int level) const { return w_[level]; }
+  int h(int level) const { return plan_[0].h >> level; }
+  int w(int level) const { return plan_[0].w >> level; }
+  const UNetPlan& plan(UNetKind kind) const { return plan_[int(kind)]; }
 
   // Segmentation: x [h][w] grey sketch -> labels [h][w] (and logits [h][w][classes] unless null).
   void segment(Backend& backend, const UploadedUNet& net, const float* x, uint8_t* labels, float* logits,
@@ -46,16 +48,19 @@ class UNetWorkspace {
                 Stream stream = nullptr);
 
  private:
-  // Everything after the first conv of inc: the encoder, decoder and up to the last
-  // 3x3 conv; leaves the result (w channels at H x W) in up_out_.
-  void body(Backend& backend, const UploadedUNet& net, Stream stream);
+  // What the caller gives a run: the input and where the head writes.
+  struct Io {
+    const float* x = nullptr;  // segmentator input
+    const ColorizerInput* colorizer = nullptr;
+    uint8_t* labels = nullptr;
+    float* logits = nullptr;
+    float* out = nullptr;
+  };
+  void run(Backend& backend, const UploadedUNet& net, const UNetPlan& plan, const Io& io, Stream stream);
+  float* buffer(Buffer b) const;
 
-  int width_;
-  int h_[5], w_[5];
-  std::array<DeviceArray<float>, 5> skip_;  // level outputs x1..x5 (the encoder)
-  DeviceArray<float> mid_;                  // the first conv of each block
-  DeviceArray<float> up_a_, up_b_;          // decoder outputs, ping-pong
-  const float* result_ = nullptr;
+  UNetPlan plan_[2];  // by UNetKind
+  std::array<DeviceArray<float>, kBufferCount> buffers_;
 };
 
 }  // namespace gp

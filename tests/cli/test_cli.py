@@ -57,6 +57,18 @@ class CliTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("width:        4", r.stdout)
 
+    def test_plan_report(self):
+        r = run("plan", "--model", MODEL, "--size", "64")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("segmentator, width 4, 64 x 64", r.stdout)
+        self.assertIn("up4.conv1", r.stdout)
+        self.assertIn("colorize step: 19 conv launches", r.stdout)
+        r = run("plan", "--width", "64", "--size", "256", "--gpu", "h100", "--precision", "fp16")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("colorize step: 19 conv launches, 82.39 GFLOP", r.stdout)
+        self.assert_bad_input(run("plan", "--width", "8", "--gpu", "tpu"), "--gpu tpu")
+        self.assert_bad_input(run("plan", "--width", "8", "--size", "8"), "too small")
+
     def test_colorize_writes_png_raw_and_labels(self):
         png, raw, labels = self.out("o.png"), self.out("raw.npy"), self.out("labels.npy")
         r = run("colorize", "--model", MODEL, "--sketch", SKETCH, "--size", "64", "-o", png,

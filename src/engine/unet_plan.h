@@ -1,0 +1,70 @@
+// The U-Net as data: the one description of the network's topology (MODEL.md, the
+// bilinear "milesial" U-Net) that the engine runs, and that the plan report, the
+// benchmarks and the tests read. A plan is built once per network kind, base width and
+// working size; UNetWorkspace runs its steps in order with one loop.
+//
+// Each step is one fused convolution: its gather (how the input is formed on the fly),
+// the tensors it reads and writes (named buffers of the workspace), the layer whose
+// weights it uses, and its epilogue.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace gp {
+
+enum class UNetKind { Segmentator, Colorizer };
+
+// How a conv's input is formed (kernels/conv.cuh's gathers).
+enum class Gather { Plain, MaxPool, UpConcat, Colorizer };
+enum class Epilogue { BiasRelu, BiasTanh, Argmax };
+
+// Buffers of one run: the network input and output (given by the caller), the encoder
+// levels x1..x5, the first conv of each block, and the decoder's ping-pong pair.
+enum class Buffer { Input, Skip0, Skip1, Skip2, Skip3, Skip4, Mid, UpA, UpB, Output };
+constexpr int kBufferCount = 10;
+const char* buffer_name(Buffer b);
+
+// A [h][w][c] tensor in one of the buffers.
+struct TensorRef {
+  Buffer buffer = Buffer::Input;
+  int h = 0, w = 0, c = 0;
+  size_t elements() const { return size_t(h) * w * c; }
+};
+
+struct ConvStep {
+  std::string name;  // "inc.conv1", "down3.conv2", "up1.conv1", "outc"
+  int layer = 0;     // 0, 1 inc; 2 + 2k + i downk+1.convi+1; 10 + 2j + i upj+1; 18 outc
+  Gather gather = Gather::Plain;
+  // The gather's sources: `in` (Plain: the input; MaxPool: the tensor pooled, at twice
+  // the output size; UpConcat: the skip; Colorizer: the sketch's pixels, c = 35) and,
+  // for UpConcat only, `low` (upsampled x2 and concatenated after the skip).
+  TensorRef in, low, out;
+  int ksize = 3, cin = 0, cout = 0;
+  Epilogue epilogue = Epilogue::BiasRelu;
+
+  double flops() const;  // 2 h w cin cout k^2 of the output
+  // Bytes a kernel must move at least: sources once, weights, output, with activations
+  // and weights of `element_bytes` each (bias fp32; labels 1 byte; the colorizer's
+  // sketch 4 bytes and labels 1 byte per pixel).
+  double bytes(int element_bytes) const;
+};
+
+struct UNetPlan {
+  UNetKind kind = UNetKind::Segmentator;
+  int width = 0, h = 0, w = 0;
+  std::vector<ConvStep> steps;  // in the order they run
+  // Elements each buffer must hold for this plan (0: not used or given by the caller).
+  size_t buffer_elements(Buffer b) const;
+  double flops() const;
+};
+
+constexpr int kUNetLayers = 19;
+
+// The plan of a U-Net of base width `width` at h x w (both >= 16: four 2x poolings).
+// The segmentator reads the grey sketch (1 channel) and ends in the argmax head over
+// `classes`; the colorizer reads the 35-channel fused input and ends in tanh (3).
+// Throws gp::Error for a size or width out of range.
+UNetPlan plan_unet(UNetKind kind, int width, int h, int w, int classes = 30);
+
+}  // namespace gp
