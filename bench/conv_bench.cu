@@ -14,7 +14,7 @@
 //   BM_Conv1x1Tanh/H/W/Cin/Cout, BM_Conv1x1Argmax/H/W/Cin/Cout   the output heads
 //   BM_Conv3x3MmaPlain{Fp16,Bf16}/H/W/Cin/Cout   the tensor-core conv (kernels/conv_mma.cuh)
 //                         on the same ConvPlain input in 16-bit, to compare with BM_Conv3x3Plain
-//   BM_UNetPair/S/width   every conv of both U-Nets (segmentator 1 -> 30 with the argmax
+//   BM_UNetPair/S/width   every conv of both U-Nets (the steps of src/engine/unet_plan.h) (segmentator 1 -> 30 with the argmax
 //                         head, then colorizer 35 -> 3 with tanh) at S x S, in model
 //                         order with the fused gathers: the conv part of one full
 //                         inference (the pooling, upsampling, concatenation and hint
@@ -30,6 +30,7 @@
 #include "tests/random_data.h"
 #include "kernels/conv.cuh"
 #include "kernels/conv_mma.cuh"
+#include "src/engine/unet_plan.h"
 
 namespace {
 
@@ -182,64 +183,51 @@ template <class T> void conv3x3_mma_plain(benchmark::State& state) {
 void BM_Conv3x3MmaPlainFp16(benchmark::State& state) { conv3x3_mma_plain<__half>(state); }
 void BM_Conv3x3MmaPlainBf16(benchmark::State& state) { conv3x3_mma_plain<__nv_bfloat16>(state); }
 
-// One U-Net (MODEL.md): inc, down1..4 (maxpool gather), up1..4 (upconcat gather), outc.
-// `first` runs inc's first conv from the network input; `head` runs outc on up4's output.
-struct UNet {
-  int width;
-  std::vector<k::ConvWeights> convs;  // 18 3x3 convs in order, then outc
+// Both U-Nets as the engine runs them: the steps of src/engine/unet_plan.h, with random
+// weights of each step's shape, launched straight on the kernels (no engine around them).
+struct PlannedUNet {
+  gp::UNetPlan plan;
+  std::vector<k::ConvWeights> layers;  // by ConvStep::layer
 };
 
-UNet make_unet(Buffers& b, int in_channels, int out_channels, int w) {
-  UNet net{w, {}};
-  const int plan[9][3] = {{in_channels, w, w},  {w, 2 * w, 2 * w},         {2 * w, 4 * w, 4 * w},
-                          {4 * w, 8 * w, 8 * w}, {8 * w, 8 * w, 8 * w},       {16 * w, 8 * w, 4 * w},
-                          {8 * w, 4 * w, 2 * w}, {4 * w, 2 * w, w},           {2 * w, w, w}};
-  for (const auto& blk : plan) {
-    net.convs.push_back(make_weights(b, blk[1], blk[0], 3));
-    net.convs.push_back(make_weights(b, blk[2], blk[1], 3));
-  }
-  net.convs.push_back(make_weights(b, out_channels, w, 1));
+PlannedUNet make_unet(Buffers& b, gp::UNetKind kind, int s, int w) {
+  PlannedUNet net{gp::plan_unet(kind, w, s, s), std::vector<k::ConvWeights>(gp::kUNetLayers)};
+  for (const gp::ConvStep& st : net.plan.steps) net.layers[st.layer] = make_weights(b, st.cout, st.cin, st.ksize);
   return net;
 }
 
-double unet_flop(const UNet& net, int s) {
-  double flop = 0;
-  for (size_t i = 0; i < net.convs.size(); ++i) {
-    const int level = i < 10 ? int(i / 2) : 8 - int(i / 2);  // inc/down1..4 then up1..4 back up
-    const int side = i + 1 == net.convs.size() ? s : s >> level;
-    flop += conv_flop(side, side, net.convs[i].cin, net.convs[i].cout, net.convs[i].ksize);
-  }
-  return flop;
-}
+// The network's input and output, and the workspace buffers (by gp::Buffer).
+struct UNetIo {
+  const float* sketch;
+  k::ConvColorizer colorizer;
+  uint8_t* labels;
+  float* out;
+  float* buffers[gp::kBufferCount];
+};
 
-// Runs the U-Net body; `first` launches inc.conv1 into t.mid. Returns up4's output.
-template <class First>
-cudaError_t run_unet(const UNet& net, int s, First first, float* mid, float* const (&skips)[5], float* const (&ups)[4]) {
-  const int w = net.width;
-  if (cudaError_t e = first(net.convs[0], mid)) return e;
-  if (cudaError_t e = k::conv3x3_bias_relu(k::ConvPlain{mid, s, s, w}, net.convs[1], skips[0], nullptr)) return e;
-  int c = w;
-  for (int d = 1; d <= 4; ++d) {  // down d: skips[d-1] (side s >> (d-1)) -> skips[d]
-    const int side_in = s >> (d - 1), side = s >> d;
-    const auto& c1 = net.convs[2 * d];
-    const auto& c2 = net.convs[2 * d + 1];
-    if (cudaError_t e = k::conv3x3_bias_relu(k::ConvMaxPool{skips[d - 1], side_in, side_in, c}, c1, mid, nullptr))
-      return e;
-    if (cudaError_t e = k::conv3x3_bias_relu(k::ConvPlain{mid, side, side, c1.cout}, c2, skips[d], nullptr)) return e;
-    c = c2.cout;
-  }
-  const float* low = skips[4];
-  for (int u = 1; u <= 4; ++u) {  // up u: skip skips[4-u] (side s >> (4-u)), low of side s >> (5-u)
-    const int side = s >> (4 - u);
-    const auto& c1 = net.convs[8 + 2 * u];
-    const auto& c2 = net.convs[9 + 2 * u];
-    const int c_skip = c1.cin - c;
-    if (cudaError_t e = k::conv3x3_bias_relu(
-            k::ConvUpConcat{skips[4 - u], side, side, c_skip, low, side / 2, side / 2, c}, c1, mid, nullptr))
-      return e;
-    if (cudaError_t e = k::conv3x3_bias_relu(k::ConvPlain{mid, side, side, c1.cout}, c2, ups[u - 1], nullptr)) return e;
-    low = ups[u - 1];
-    c = c2.cout;
+cudaError_t run_unet(const PlannedUNet& net, const UNetIo& io) {
+  for (const gp::ConvStep& st : net.plan.steps) {
+    const k::ConvWeights& wt = net.layers[st.layer];
+    const float* in = st.in.buffer == gp::Buffer::Input ? io.sketch : io.buffers[int(st.in.buffer)];
+    float* out = io.buffers[int(st.out.buffer)];
+    const k::ConvPlain plain{in, st.in.h, st.in.w, st.in.c};
+    cudaError_t e = cudaSuccess;
+    if (st.epilogue == gp::Epilogue::Argmax) {
+      e = k::conv1x1_argmax(plain, wt, io.labels, nullptr, nullptr);
+    } else if (st.epilogue == gp::Epilogue::BiasTanh) {
+      e = k::conv1x1_bias_tanh(plain, wt, io.out, nullptr);
+    } else if (st.gather == gp::Gather::Plain) {
+      e = k::conv3x3_bias_relu(plain, wt, out, nullptr);
+    } else if (st.gather == gp::Gather::MaxPool) {
+      e = k::conv3x3_bias_relu(k::ConvMaxPool{in, st.in.h, st.in.w, st.in.c}, wt, out, nullptr);
+    } else if (st.gather == gp::Gather::UpConcat) {
+      e = k::conv3x3_bias_relu(k::ConvUpConcat{in, st.in.h, st.in.w, st.in.c, io.buffers[int(st.low.buffer)], st.low.h,
+                                               st.low.w, st.low.c},
+                               wt, out, nullptr);
+    } else {
+      e = k::conv3x3_bias_relu(io.colorizer, wt, out, nullptr);
+    }
+    if (e != cudaSuccess) return e;
   }
   return cudaSuccess;
 }
@@ -247,34 +235,24 @@ cudaError_t run_unet(const UNet& net, int s, First first, float* mid, float* con
 void BM_UNetPair(benchmark::State& state) {
   const int s = int(state.range(0)), w = int(state.range(1));
   Buffers b;
-  const UNet seg = make_unet(b, 1, 30, w), col = make_unet(b, k::kConvColorizerChannels, 3, w);
+  const PlannedUNet seg = make_unet(b, gp::UNetKind::Segmentator, s, w), col = make_unet(b, gp::UNetKind::Colorizer, s, w);
   const size_t pixels = size_t(s) * s;
-  // Activations: the largest DoubleConv middle is w channels at s x s (inc, up4);
-  // skips[d] = inc, down1..4 (w, 2w, 4w, 8w, 8w at s >> d); ups[u] = up1..4 (4w, 2w, w, w).
-  float* mid = b.keep(device_zeros<float>(pixels * w));
-  float* skips[5];
-  float* ups[4];
-  for (int d = 0; d <= 4; ++d) skips[d] = b.keep(device_zeros<float>((pixels >> (2 * d)) * std::min(1 << d, 8) * w));
-  for (int u = 0; u < 4; ++u) ups[u] = b.keep(device_zeros<float>((pixels >> (2 * (3 - u))) * std::max(4 >> u, 1) * w));
+  UNetIo io{};
+  for (int i = 0; i < gp::kBufferCount; ++i) {
+    const size_t n = std::max(seg.plan.buffer_elements(gp::Buffer(i)), col.plan.buffer_elements(gp::Buffer(i)));
+    io.buffers[i] = n ? b.keep(device_zeros<float>(n)) : nullptr;
+  }
   float* sketch = b.keep(to_device(random_floats(pixels, 3)));
-  uint8_t* labels = b.keep(device_zeros<uint8_t>(pixels));
+  io.sketch = sketch;
+  io.labels = b.keep(device_zeros<uint8_t>(pixels));
   float* colors = b.keep(to_device(random_floats(90, 4)));
   std::vector<uint8_t> active(30, 0);
   for (int r = 0; r < 5; ++r) active[r] = 1;
-  uint8_t* dactive = b.keep(to_device(active));
-  float* out = b.keep(device_zeros<float>(pixels * 3));
-  run(state, unet_flop(seg, s) + unet_flop(col, s), [&]() -> cudaError_t {
-    auto seg_in = [&](const k::ConvWeights& wt, float* dst) {
-      return k::conv3x3_bias_relu(k::ConvPlain{sketch, s, s, 1}, wt, dst, nullptr);
-    };
-    if (cudaError_t e = run_unet(seg, s, seg_in, mid, skips, ups)) return e;
-    if (cudaError_t e = k::conv1x1_argmax(k::ConvPlain{ups[3], s, s, w}, seg.convs.back(), labels, nullptr, nullptr))
-      return e;
-    auto col_in = [&](const k::ConvWeights& wt, float* dst) {
-      return k::conv3x3_bias_relu(k::ConvColorizer{sketch, labels, colors, dactive, s, s, 0.0f}, wt, dst, nullptr);
-    };
-    if (cudaError_t e = run_unet(col, s, col_in, mid, skips, ups)) return e;
-    return k::conv1x1_bias_tanh(k::ConvPlain{ups[3], s, s, w}, col.convs.back(), out, nullptr);
+  io.colorizer = k::ConvColorizer{sketch, io.labels, colors, b.keep(to_device(active)), s, s, 0.0f};
+  io.out = b.keep(device_zeros<float>(pixels * 3));
+  run(state, seg.plan.flops() + col.plan.flops(), [&]() -> cudaError_t {
+    if (cudaError_t e = run_unet(seg, io)) return e;
+    return run_unet(col, io);
   });
 }
 
