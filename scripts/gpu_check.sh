@@ -6,7 +6,8 @@
 #      (kernels.cuda.*), the engine and CLI on `--device cuda`, and the simulator's
 #      conformance programs built by nvcc (gpu.*): the tensor-core PTX layouts and the
 #      graph semantics that the simulator implements are proven here, on hardware;
-#   3. the engine benchmark with CUDA events, JSON under out/gpu_check/.
+#   3. the engine benchmark with CUDA events, JSON under out/gpu_check/;
+#   4. the static plan report (roofline estimates) for the GPU, fp32 and fp16.
 # Writes out/gpu_check/{build.log,ctest.log,engine_bench.json,summary.md}; the summary
 # is in bench/RESULTS.md's format, to be appended there with the date and the commit.
 #
@@ -54,6 +55,15 @@ stage "engine benchmark"
 "$build/bench/engine_bench" --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
   --benchmark_out="$out/engine_bench.json" --benchmark_out_format=json | tee "$out/engine_bench.txt" || status=1
 
+stage "plan report"
+plan_gpu=h200
+case "$gpu" in *H100*) plan_gpu=h100 ;; *A100*) plan_gpu=a100 ;; esac
+for precision in fp32 fp16; do
+  "$build/guidingpainter" plan --width 64 --size 256 --gpu "$plan_gpu" --precision "$precision" \
+    >"$out/plan_$precision.txt" || status=1
+done
+tail -n 3 "$out/plan_fp16.txt"
+
 stage "summary"
 {
   echo "### $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD), $gpu (sm_$cap)"
@@ -64,6 +74,13 @@ stage "summary"
   echo
   echo '```'
   grep -E "^BM_|^Benchmark|^---" "$out/engine_bench.txt" || true
+  echo '```'
+  echo
+  echo "Roofline estimates (\`guidingpainter plan --gpu $plan_gpu\`, width 64, 256 x 256):"
+  echo
+  echo '```'
+  grep -E "^(segmentation|colorize step):" "$out/plan_fp32.txt" | sed 's/^/fp32 /'
+  grep -E "^(segmentation|colorize step):" "$out/plan_fp16.txt" | sed 's/^/fp16 /'
   echo '```'
   if command -v python3 >/dev/null && grep -q "ptxas info" "$out/build.log"; then
     echo

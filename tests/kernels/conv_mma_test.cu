@@ -103,6 +103,19 @@ template <class T>
                                        << " outputs outside the bound" << msg.str();
 }
 
+// The kernels need sm_80 (the simulator reports sm_90).
+bool has_sm80() {
+  int device = 0;
+  cudaDeviceProp prop{};
+  return cudaGetDevice(&device) == cudaSuccess && cudaGetDeviceProperties(&prop, device) == cudaSuccess &&
+         prop.major >= 8;
+}
+#define GP_REQUIRE_SM80()                                          \
+  do {                                                             \
+    GP_REQUIRE_DEVICE();                                           \
+    if (!has_sm80()) GTEST_SKIP() << "tensor-core kernels need sm_80"; \
+  } while (0)
+
 template <class T> std::vector<T> run(size_t count, const std::function<cudaError_t(T*)>& launch) {
   DeviceBuffer<T> out(count);
   EXPECT_EQ(launch(out.get()), cudaSuccess);
@@ -125,11 +138,11 @@ template <class T> void check_plain(const PlainCase& c) {
   EXPECT_TRUE(matches(out, x.value, c.h, c.w, layer)) << c.h << " x " << c.w << ", cin " << c.cin << ", cout " << c.cout;
 }
 TEST_P(ConvMmaPlain, Fp16MatchesReference) {
-  GP_REQUIRE_DEVICE();
+  GP_REQUIRE_SM80();
   check_plain<__half>(GetParam());
 }
 TEST_P(ConvMmaPlain, Bf16MatchesReference) {
-  GP_REQUIRE_DEVICE();
+  GP_REQUIRE_SM80();
   check_plain<__nv_bfloat16>(GetParam());
 }
 INSTANTIATE_TEST_SUITE_P(AwkwardSizes, ConvMmaPlain,
@@ -161,11 +174,11 @@ template <class T> void check_pool(const PoolCase& c) {
   EXPECT_TRUE(matches(out, pooled, h, w, layer)) << c.h_in << " x " << c.w_in << ", cin " << c.cin;
 }
 TEST_P(ConvMmaMaxPool, Fp16MatchesReference) {
-  GP_REQUIRE_DEVICE();
+  GP_REQUIRE_SM80();
   check_pool<__half>(GetParam());
 }
 TEST_P(ConvMmaMaxPool, Bf16MatchesReference) {
-  GP_REQUIRE_DEVICE();
+  GP_REQUIRE_SM80();
   check_pool<__nv_bfloat16>(GetParam());
 }
 INSTANTIATE_TEST_SUITE_P(AwkwardSizes, ConvMmaMaxPool,
@@ -196,11 +209,11 @@ template <class T> void check_up(const UpCase& c) {
   EXPECT_TRUE(matches(out, cat, c.h, c.w, layer)) << c.h << " x " << c.w << " from " << c.hl << " x " << c.wl;
 }
 TEST_P(ConvMmaUpConcat, Fp16MatchesReference) {
-  GP_REQUIRE_DEVICE();
+  GP_REQUIRE_SM80();
   check_up<__half>(GetParam());
 }
 TEST_P(ConvMmaUpConcat, Bf16MatchesReference) {
-  GP_REQUIRE_DEVICE();
+  GP_REQUIRE_SM80();
   check_up<__nv_bfloat16>(GetParam());
 }
 INSTANTIATE_TEST_SUITE_P(AwkwardSizes, ConvMmaUpConcat,
@@ -239,11 +252,11 @@ template <class T> void check_colorizer(const ColorizerCase& c) {
   EXPECT_TRUE(matches(out, x, c.h, c.w, layer)) << c.h << " x " << c.w;
 }
 TEST_P(ConvMmaColorizer, Fp16MatchesReference) {
-  GP_REQUIRE_DEVICE();
+  GP_REQUIRE_SM80();
   check_colorizer<__half>(GetParam());
 }
 TEST_P(ConvMmaColorizer, Bf16MatchesReference) {
-  GP_REQUIRE_DEVICE();
+  GP_REQUIRE_SM80();
   check_colorizer<__nv_bfloat16>(GetParam());
 }
 INSTANTIATE_TEST_SUITE_P(AwkwardSizes, ConvMmaColorizer,
@@ -255,7 +268,7 @@ INSTANTIATE_TEST_SUITE_P(AwkwardSizes, ConvMmaColorizer,
 
 // ---- argument checks --------------------------------------------------------------------
 TEST(ConvMmaLaunch, RejectsMismatchedShapes) {
-  GP_REQUIRE_DEVICE();
+  GP_REQUIRE_SM80();
   const Tensor<__half> x(4 * 4 * 8, 1);
   const Layer<__half> layer(8, 8, 2);
   DeviceBuffer<__half> out(4 * 4 * 8);
