@@ -29,6 +29,7 @@
 #include "kernels/conv.cuh"
 
 #include <cstdint>
+#include <type_traits>
 
 // Full unrolling of the small loops; the K loop of the micro-kernel only by 4 for g++,
 // whose SLP vectorizer then keeps the 4 x 8 outer product in SSE registers (a full
@@ -82,6 +83,18 @@ struct PlainGather {
   static constexpr bool kHasVec = true;
   __device__ __forceinline__ float at(int y, int xx, int ch) const { return x[(size_t(y) * w + xx) * c + ch]; }
   __device__ __forceinline__ float4 at4(int y, int xx, int ch) const { return load4(x + (size_t(y) * w + xx) * c + ch); }
+};
+
+// 16-bit activations, widened on load (the heads of the fp16 / bf16 path).
+template <class T> struct Plain16Gather {
+  const T* x;
+  int w, c;
+  static constexpr bool kHasVec = false;
+  __device__ __forceinline__ float at(int y, int xx, int ch) const {
+    const T v = x[(size_t(y) * w + xx) * c + ch];
+    if constexpr (std::is_same_v<T, __half>) return __half2float(v);
+    else return __bfloat162float(v);
+  }
 };
 
 struct MaxPoolGather {
@@ -388,6 +401,22 @@ cudaError_t dispatch(const ConvPlain& in, const ConvWeights& wt, const Epilogue&
   return launch_conv<KSIZE>(gather, vec, in.h, in.w, wt, ep, stream);
 }
 
+template <int KSIZE, class Epilogue, class In>
+cudaError_t dispatch16(const In& in, const ConvWeights& wt, const Epilogue& ep, cudaStream_t stream) {
+  if (in.h < 0 || in.w < 0 || !in.x || !weights_fit(wt, KSIZE, in.c)) return cudaErrorInvalidValue;
+  if (in.h == 0 || in.w == 0) return cudaSuccess;
+  using T = std::remove_cv_t<std::remove_pointer_t<decltype(in.x)>>;
+  return launch_conv<KSIZE>(Plain16Gather<T>{in.x, in.w, in.c}, false, in.h, in.w, wt, ep, stream);
+}
+template <int KSIZE, class Epilogue>
+cudaError_t dispatch(const ConvPlainF16& in, const ConvWeights& wt, const Epilogue& ep, cudaStream_t stream) {
+  return dispatch16<KSIZE>(in, wt, ep, stream);
+}
+template <int KSIZE, class Epilogue>
+cudaError_t dispatch(const ConvPlainBF16& in, const ConvWeights& wt, const Epilogue& ep, cudaStream_t stream) {
+  return dispatch16<KSIZE>(in, wt, ep, stream);
+}
+
 template <int KSIZE, class Epilogue>
 cudaError_t dispatch(const ConvMaxPool& in, const ConvWeights& wt, const Epilogue& ep, cudaStream_t stream) {
   if (in.h_in < 0 || in.w_in < 0 || !weights_fit(wt, KSIZE, in.c)) return cudaErrorInvalidValue;
@@ -444,6 +473,15 @@ cudaError_t argmax1x1(const Input& in, const ConvWeights& wt, uint8_t* labels, f
 }
 
 }  // namespace
+
+cudaError_t conv1x1_bias_tanh(const ConvPlainF16& in, const ConvWeights& w, float* out, cudaStream_t s) { return tanh1x1(in, w, out, s); }
+cudaError_t conv1x1_bias_tanh(const ConvPlainBF16& in, const ConvWeights& w, float* out, cudaStream_t s) { return tanh1x1(in, w, out, s); }
+cudaError_t conv1x1_argmax(const ConvPlainF16& in, const ConvWeights& w, uint8_t* labels, float* logits, cudaStream_t s) {
+  return argmax1x1(in, w, labels, logits, s);
+}
+cudaError_t conv1x1_argmax(const ConvPlainBF16& in, const ConvWeights& w, uint8_t* labels, float* logits, cudaStream_t s) {
+  return argmax1x1(in, w, labels, logits, s);
+}
 
 cudaError_t conv3x3_bias_relu(const ConvPlain& in, const ConvWeights& w, float* out, cudaStream_t s) { return relu3x3(in, w, out, s); }
 cudaError_t conv3x3_bias_relu(const ConvMaxPool& in, const ConvWeights& w, float* out, cudaStream_t s) { return relu3x3(in, w, out, s); }

@@ -42,6 +42,9 @@
 #include "kernels/common.cuh"
 #include "kernels/conv_ref.h"
 
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -147,6 +150,24 @@ cudaError_t conv1x1_argmax(const ConvMaxPool& in, const ConvWeights& weights, ui
 cudaError_t conv1x1_argmax(const ConvUpConcat& in, const ConvWeights& weights, uint8_t* labels, float* logits,
                            cudaStream_t stream);
 cudaError_t conv1x1_argmax(const ConvColorizer& in, const ConvWeights& weights, uint8_t* labels, float* logits,
+                           cudaStream_t stream);
+
+// The output heads on 16-bit activations (the fp16 / bf16 engine path, whose 3x3 convs are
+// kernels/conv_mma.cuh): the input is widened to fp32 as it is gathered; weights (packed
+// by conv_pack_weights), arithmetic and outputs stay fp32, as above.
+struct ConvPlainF16 {
+  const __half* x;  // [h][w][c]
+  int h, w, c;
+};
+struct ConvPlainBF16 {
+  const __nv_bfloat16* x;  // [h][w][c]
+  int h, w, c;
+};
+cudaError_t conv1x1_bias_tanh(const ConvPlainF16& in, const ConvWeights& weights, float* out, cudaStream_t stream);
+cudaError_t conv1x1_bias_tanh(const ConvPlainBF16& in, const ConvWeights& weights, float* out, cudaStream_t stream);
+cudaError_t conv1x1_argmax(const ConvPlainF16& in, const ConvWeights& weights, uint8_t* labels, float* logits,
+                           cudaStream_t stream);
+cudaError_t conv1x1_argmax(const ConvPlainBF16& in, const ConvWeights& weights, uint8_t* labels, float* logits,
                            cudaStream_t stream);
 
 }  // namespace GP_KERNEL_NS

@@ -15,9 +15,11 @@
 //    range, where its spacing is fixed).
 // So |out - ref| <= u |ref| + (u + 2 (K + 1) 2^-24) S + 2^-24. A wrong tap, channel or
 // weight moves an output by ~|w x| ~ 1/sqrt(K), far above this (S ~ sqrt(K) / 2 here).
+#include "kernels/conv.cuh"
 #include "kernels/conv_mma.cuh"
 #include "tests/kernels/harness.h"
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <string>
@@ -265,6 +267,59 @@ INSTANTIATE_TEST_SUITE_P(AwkwardSizes, ConvMmaColorizer,
                            const ColorizerCase& c = i.param;
                            return std::to_string(c.h) + "x" + std::to_string(c.w) + "_o" + std::to_string(c.cout);
                          });
+
+// ---- the 1x1 heads on 16-bit activations (kernels/conv.cuh) ------------------------------
+// fp32 weights and arithmetic on inputs that are exact in fp32, so conv_test.cu's fp32
+// tolerance (1e-4 absolute + relative, > 10x the fp32 rounding of these sums) applies; an
+// argmax label must be exact wherever the two best reference logits differ by > 1e-4.
+template <class T, class In> void check_heads(int h, int w, int cin) {
+  const Tensor<T> x(size_t(h) * w * cin, 61 + cin);
+  for (const int cout : {3, 30}) {
+    const float bound = 1.0f / std::sqrt(float(cin));
+    const std::vector<float> weight = random_floats(size_t(cout) * cin, 62 + cout, -bound, bound),
+                             bias = random_floats(size_t(cout), 63 + cout, -0.5f, 0.5f);
+    const DeviceBuffer<float> packed(k::conv_pack_weights(weight.data(), cout, cin, 1)), dbias(bias);
+    const k::ConvWeights wt{packed.get(), dbias.get(), cout, cin, 1};
+    std::vector<double> ref(size_t(h) * w * cout);
+    gp::ref::conv2d(x.value.data(), h, w, cin, weight.data(), bias.data(), cout, 1, ref.data());
+    const In in{x.device.get(), h, w, cin};
+    if (cout == 3) {
+      DeviceBuffer<float> out(ref.size());
+      ASSERT_EQ(k::conv1x1_bias_tanh(in, wt, out.get(), nullptr), cudaSuccess);
+      ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+      std::vector<double> expected(ref.size());
+      for (size_t i = 0; i < ref.size(); ++i) expected[i] = std::tanh(ref[i]);
+      EXPECT_TRUE(all_close(expected, out.download(), 1e-4, 1e-4)) << Elem<T>::name() << " tanh head";
+    } else {
+      DeviceBuffer<uint8_t> labels(size_t(h) * w);
+      DeviceBuffer<float> logits(ref.size());
+      ASSERT_EQ(k::conv1x1_argmax(in, wt, labels.get(), logits.get(), nullptr), cudaSuccess);
+      ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+      EXPECT_TRUE(all_close(ref, logits.download(), 1e-4, 1e-4)) << Elem<T>::name() << " argmax logits";
+      const std::vector<uint8_t> got = labels.download();
+      int wrong = 0;
+      for (size_t p = 0; p < got.size(); ++p) {
+        const double* v = &ref[p * cout];
+        const int best = int(std::max_element(v, v + cout) - v);
+        double second = -1e300;
+        for (int c = 0; c < cout; ++c)
+          if (c != best) second = std::max(second, v[c]);
+        wrong += v[best] - second > 1e-4 && got[p] != best;
+      }
+      EXPECT_EQ(wrong, 0) << Elem<T>::name() << " argmax labels";
+    }
+  }
+}
+TEST(ConvHeads16, Fp16InputMatchesReference) {
+  GP_REQUIRE_DEVICE();
+  check_heads<__half, k::ConvPlainF16>(13, 7, 16);
+  check_heads<__half, k::ConvPlainF16>(1, 1, 3);
+}
+TEST(ConvHeads16, Bf16InputMatchesReference) {
+  GP_REQUIRE_DEVICE();
+  check_heads<__nv_bfloat16, k::ConvPlainBF16>(9, 17, 64);
+  check_heads<__nv_bfloat16, k::ConvPlainBF16>(1, 1, 5);
+}
 
 // ---- argument checks --------------------------------------------------------------------
 TEST(ConvMmaLaunch, RejectsMismatchedShapes) {
