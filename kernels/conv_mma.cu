@@ -153,6 +153,16 @@ GP_MMA_UNROLL
   }
 };
 
+template <class T> struct FloatPlainGather {
+  const float* x;
+  int w, c;
+  bool vec;  // always false: read and rounded per element
+  __device__ __forceinline__ const T* base() const { return nullptr; }
+  __device__ __forceinline__ float at(int y, int xx, int ch) const { return x[(size_t(y) * w + xx) * c + ch]; }
+  __device__ __forceinline__ const T* plain_source(int, int, int) const { return nullptr; }
+  __device__ __forceinline__ void compute8(int, int, int, Chunk<T>&) const {}
+};
+
 template <class T> struct ColorizerGather {
   const float* sketch;
   const uint8_t* labels;
@@ -370,6 +380,12 @@ cudaError_t conv3x3_mma_bias_relu(const ConvUpConcatT<T>& in, const ConvMmaWeigh
 }
 
 template <class T>
+cudaError_t conv3x3_mma_bias_relu(const ConvPlainFloatMma& in, const ConvMmaWeights<T>& wt, T* out, cudaStream_t stream) {
+  if (in.c < 1 || !in.x) return cudaErrorInvalidValue;
+  return launch<T>(FloatPlainGather<T>{in.x, in.w, in.c, false}, in.h, in.w, in.c, wt, out, stream);
+}
+
+template <class T>
 cudaError_t conv3x3_mma_bias_relu(const ConvColorizerMma& in, const ConvMmaWeights<T>& wt, T* out, cudaStream_t stream) {
   if (!in.sketch || !in.labels || !in.colors || !in.active) return cudaErrorInvalidValue;
   const ColorizerGather<T> g{in.sketch, in.labels, in.colors, in.active, in.w, in.center, false};
@@ -381,6 +397,7 @@ cudaError_t conv3x3_mma_bias_relu(const ConvColorizerMma& in, const ConvMmaWeigh
   template cudaError_t conv3x3_mma_bias_relu<T>(const ConvPlainT<T>&, const ConvMmaWeights<T>&, T*, cudaStream_t);   \
   template cudaError_t conv3x3_mma_bias_relu<T>(const ConvMaxPoolT<T>&, const ConvMmaWeights<T>&, T*, cudaStream_t); \
   template cudaError_t conv3x3_mma_bias_relu<T>(const ConvUpConcatT<T>&, const ConvMmaWeights<T>&, T*, cudaStream_t); \
+  template cudaError_t conv3x3_mma_bias_relu<T>(const ConvPlainFloatMma&, const ConvMmaWeights<T>&, T*, cudaStream_t); \
   template cudaError_t conv3x3_mma_bias_relu<T>(const ConvColorizerMma&, const ConvMmaWeights<T>&, T*, cudaStream_t);
 GP_CONV_MMA_INSTANTIATE(__half)
 GP_CONV_MMA_INSTANTIATE(__nv_bfloat16)

@@ -56,6 +56,11 @@ template <class T> struct ConvUpConcatT {
   const T* low;  // [h_low][w_low][c_low]; 2 h_low <= h, 2 w_low <= w
   int h_low, w_low, c_low;
 };
+// A plain fp32 input (the segmentator's grey sketch), rounded to T as it is gathered.
+struct ConvPlainFloatMma {
+  const float* x;  // [h][w][c]
+  int h, w, c;
+};
 // The colorizer's first layer reads fp32 sources (as kernels/conv.cuh's ConvColorizer).
 struct ConvColorizerMma {
   const float* sketch;    // [h][w], in [-1, 1]
@@ -90,6 +95,9 @@ template <class T>
 cudaError_t conv3x3_mma_bias_relu(const ConvMaxPoolT<T>& in, const ConvMmaWeights<T>& weights, T* out, cudaStream_t stream);
 template <class T>
 cudaError_t conv3x3_mma_bias_relu(const ConvUpConcatT<T>& in, const ConvMmaWeights<T>& weights, T* out,
+                                  cudaStream_t stream);
+template <class T>
+cudaError_t conv3x3_mma_bias_relu(const ConvPlainFloatMma& in, const ConvMmaWeights<T>& weights, T* out,
                                   cudaStream_t stream);
 template <class T>
 cudaError_t conv3x3_mma_bias_relu(const ConvColorizerMma& in, const ConvMmaWeights<T>& weights, T* out,

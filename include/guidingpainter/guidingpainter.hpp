@@ -20,6 +20,7 @@
 #include "guidingpainter/device.hpp"
 #include "guidingpainter/error.hpp"
 #include "guidingpainter/model_config.hpp"
+#include "guidingpainter/precision.hpp"
 
 namespace gp {
 
@@ -45,6 +46,9 @@ struct Image {
 struct ModelOptions {
   Device device = Device::Auto;  // see device.hpp (GP_DEVICE overrides Auto)
   int gpu_index = 0;             // which CUDA GPU, when on a GPU
+  // fp16 / bf16 need tensor cores (sm_80 or later, or the simulator); fp32 is the default
+  // until the 16-bit path has been measured on a GPU.
+  Precision precision = Precision::Fp32;
 };
 
 // Weights loaded once onto a device; immutable and shareable by threads.
@@ -58,6 +62,7 @@ class Model {
   const ModelConfig& config() const;
   const std::string& path() const;
   std::string device_name() const;  // e.g. "gpusim (CPU SIMT simulator, sm_90 limits)"
+  Precision precision() const;
 
   struct Impl;
   const Impl& impl() const { return *impl_; }

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "guidingpainter/precision.hpp"
 #include "kernels/regions_ref.h"
 
 namespace gp {
@@ -25,6 +26,13 @@ struct DeviceConv {
   const float* packed = nullptr;
   const float* bias = nullptr;  // [cout]
   int cout = 0, cin = 0, ksize = 0;
+};
+
+// One 3x3 convolution's weights for the 16-bit path (kernels/conv_mma.cuh's packing).
+struct DeviceConv16 {
+  const void* packed = nullptr;  // __half or __nv_bfloat16, from Backend::pack_conv_weights16
+  const float* bias = nullptr;   // [cout]
+  int cout = 0, cin = 0;
 };
 
 // The colorizer's first-layer input, gathered on the fly (kernels/conv.cuh).
@@ -44,6 +52,8 @@ class Backend {
   virtual DeviceKind kind() const = 0;
   // e.g. "NVIDIA H100 80GB HBM3 (cuda:0)" or "gpusim (CPU SIMT simulator, sm_90 limits)"
   virtual std::string name() const = 0;
+  // major * 10 + minor (the simulator reports 90).
+  virtual int compute_capability() const = 0;
 
   // Device memory. alloc throws gp::Error naming `what` on failure; release never throws.
   virtual void* alloc(size_t bytes, const char* what) = 0;
@@ -77,6 +87,23 @@ class Backend {
   // labels [h][w] = argmax_c(conv1x1(x) + bias); logits [h][w][cout] too unless null
   virtual void conv1x1_argmax(const float* x, int h, int w, int c, const DeviceConv& conv, uint8_t* labels,
                               float* logits, Stream stream = nullptr) = 0;
+
+  // The 16-bit path (precision Fp16 or Bf16; tensor cores): activations are [h][w][c] of
+  // that type (2 bytes each) behind void pointers; the 3x3 convs write it, the heads read it.
+  virtual std::vector<uint16_t> pack_conv_weights16(const float* torch_weight, int cout, int cin, Precision p) const = 0;
+  // out = relu(conv3x3(x) + bias); x_is_float: x is fp32 (the network input), else 16-bit
+  virtual void conv3x3_relu16(Precision p, const void* x, bool x_is_float, int h, int w, int c, const DeviceConv16& conv,
+                              void* out, Stream stream = nullptr) = 0;
+  virtual void conv3x3_relu_pooled16(Precision p, const void* x, int h_in, int w_in, int c, const DeviceConv16& conv,
+                                     void* out, Stream stream = nullptr) = 0;
+  virtual void conv3x3_relu_up16(Precision p, const void* skip, int h, int w, int c_skip, const void* low, int h_low,
+                                 int w_low, int c_low, const DeviceConv16& conv, void* out, Stream stream = nullptr) = 0;
+  virtual void conv3x3_relu_colorizer16(Precision p, const ColorizerInput& in, const DeviceConv16& conv, void* out,
+                                        Stream stream = nullptr) = 0;
+  virtual void conv1x1_tanh16(Precision p, const void* x, int h, int w, int c, const DeviceConv& conv, float* out,
+                              Stream stream = nullptr) = 0;
+  virtual void conv1x1_argmax16(Precision p, const void* x, int h, int w, int c, const DeviceConv& conv, uint8_t* labels,
+                                float* logits, Stream stream = nullptr) = 0;
 
   // stats [num_regions]; rgb [h][w][3] may be null (sums stay 0).
   virtual void region_stats(const uint8_t* labels, const uint8_t* rgb, int w, int h, int num_regions,

@@ -1,9 +1,11 @@
 // The Backend over the CUDA runtime API: compiled by nvcc for the GPU and by the C++
 // compiler for the simulator (same source, namespaces gp_cuda / gp_sim).
+#include <cstring>
 #include <string>
 
 #include "kernels/argmax.cuh"
 #include "kernels/conv.cuh"
+#include "kernels/conv_mma.cuh"
 #include "kernels/hints.cuh"
 #include "kernels/image.cuh"
 #include "kernels/regions.cuh"
@@ -29,11 +31,13 @@ class RuntimeBackend final : public gp::Backend {
     cudaDeviceProp prop{};
     check(cudaGetDeviceProperties(&prop, device), "cudaGetDeviceProperties");
     name_ = prop.name;
+    capability_ = prop.major * 10 + prop.minor;
     if (kind == gp::DeviceKind::Cuda) name_ += " (cuda:" + std::to_string(device) + ")";
   }
 
   gp::DeviceKind kind() const override { return kind_; }
   std::string name() const override { return name_; }
+  int compute_capability() const override { return capability_; }
 
   void* alloc(size_t bytes, const char* what) override {
     void* p = nullptr;
@@ -107,6 +111,76 @@ class RuntimeBackend final : public gp::Backend {
           "conv1x1_argmax");
   }
 
+  std::vector<uint16_t> pack_conv_weights16(const float* w, int cout, int cin, gp::Precision p) const override {
+    std::vector<uint16_t> bits(GP_KERNEL_NS::conv_mma_packed_count(cout, cin));
+    if (p == gp::Precision::Bf16) {
+      const auto v = GP_KERNEL_NS::conv_mma_pack_weights<__nv_bfloat16>(w, cout, cin);
+      std::memcpy(bits.data(), v.data(), bits.size() * 2);
+    } else {
+      const auto v = GP_KERNEL_NS::conv_mma_pack_weights<__half>(w, cout, cin);
+      std::memcpy(bits.data(), v.data(), bits.size() * 2);
+    }
+    return bits;
+  }
+  void conv3x3_relu16(gp::Precision p, const void* x, bool x_is_float, int h, int w, int c, const gp::DeviceConv16& conv,
+                      void* out, gp::Stream stream) override {
+    with16(p, [&]<class T>(T*) {
+      const auto wt = weights16<T>(conv);
+      const cudaError_t e =
+          x_is_float
+              ? GP_KERNEL_NS::conv3x3_mma_bias_relu<T>(GP_KERNEL_NS::ConvPlainFloatMma{static_cast<const float*>(x), h, w, c},
+                                                       wt, static_cast<T*>(out), cuda(stream))
+              : GP_KERNEL_NS::conv3x3_mma_bias_relu<T>(GP_KERNEL_NS::ConvPlainT<T>{static_cast<const T*>(x), h, w, c}, wt,
+                                                       static_cast<T*>(out), cuda(stream));
+      check(e, "conv3x3_mma_bias_relu");
+    });
+  }
+  void conv3x3_relu_pooled16(gp::Precision p, const void* x, int h_in, int w_in, int c, const gp::DeviceConv16& conv,
+                             void* out, gp::Stream stream) override {
+    with16(p, [&]<class T>(T*) {
+      check(GP_KERNEL_NS::conv3x3_mma_bias_relu<T>(GP_KERNEL_NS::ConvMaxPoolT<T>{static_cast<const T*>(x), h_in, w_in, c},
+                                                   weights16<T>(conv), static_cast<T*>(out), cuda(stream)),
+            "conv3x3_mma_bias_relu (max-pool gather)");
+    });
+  }
+  void conv3x3_relu_up16(gp::Precision p, const void* skip, int h, int w, int c_skip, const void* low, int h_low,
+                         int w_low, int c_low, const gp::DeviceConv16& conv, void* out, gp::Stream stream) override {
+    with16(p, [&]<class T>(T*) {
+      const GP_KERNEL_NS::ConvUpConcatT<T> in{static_cast<const T*>(skip), h, w, c_skip, static_cast<const T*>(low),
+                                              h_low, w_low, c_low};
+      check(GP_KERNEL_NS::conv3x3_mma_bias_relu<T>(in, weights16<T>(conv), static_cast<T*>(out), cuda(stream)),
+            "conv3x3_mma_bias_relu (upsample gather)");
+    });
+  }
+  void conv3x3_relu_colorizer16(gp::Precision p, const gp::ColorizerInput& c, const gp::DeviceConv16& conv, void* out,
+                                gp::Stream stream) override {
+    with16(p, [&]<class T>(T*) {
+      const GP_KERNEL_NS::ConvColorizerMma in{c.sketch, c.labels, c.colors, c.active, c.h, c.w, c.center};
+      check(GP_KERNEL_NS::conv3x3_mma_bias_relu<T>(in, weights16<T>(conv), static_cast<T*>(out), cuda(stream)),
+            "conv3x3_mma_bias_relu (colorizer gather)");
+    });
+  }
+  void conv1x1_tanh16(gp::Precision p, const void* x, int h, int w, int c, const gp::DeviceConv& conv, float* out,
+                      gp::Stream stream) override {
+    const cudaError_t e =
+        p == gp::Precision::Bf16
+            ? GP_KERNEL_NS::conv1x1_bias_tanh(GP_KERNEL_NS::ConvPlainBF16{static_cast<const __nv_bfloat16*>(x), h, w, c},
+                                              weights(conv), out, cuda(stream))
+            : GP_KERNEL_NS::conv1x1_bias_tanh(GP_KERNEL_NS::ConvPlainF16{static_cast<const __half*>(x), h, w, c},
+                                              weights(conv), out, cuda(stream));
+    check(e, "conv1x1_bias_tanh (16-bit input)");
+  }
+  void conv1x1_argmax16(gp::Precision p, const void* x, int h, int w, int c, const gp::DeviceConv& conv, uint8_t* labels,
+                        float* logits, gp::Stream stream) override {
+    const cudaError_t e =
+        p == gp::Precision::Bf16
+            ? GP_KERNEL_NS::conv1x1_argmax(GP_KERNEL_NS::ConvPlainBF16{static_cast<const __nv_bfloat16*>(x), h, w, c},
+                                           weights(conv), labels, logits, cuda(stream))
+            : GP_KERNEL_NS::conv1x1_argmax(GP_KERNEL_NS::ConvPlainF16{static_cast<const __half*>(x), h, w, c},
+                                           weights(conv), labels, logits, cuda(stream));
+    check(e, "conv1x1_argmax (16-bit input)");
+  }
+
   void region_stats(const uint8_t* labels, const uint8_t* rgb, int w, int h, int num_regions,
                     gp::RegionStats* stats, gp::Stream stream) override {
     check(GP_KERNEL_NS::region_stats(labels, rgb, w, h, num_regions, stats, cuda(stream)), "region_stats");
@@ -123,8 +197,20 @@ class RuntimeBackend final : public gp::Backend {
     return GP_KERNEL_NS::ConvWeights{c.packed, c.bias, c.cout, c.cin, c.ksize};
   }
 
+  // Calls f((T*)nullptr) with T the element type of precision p (Fp16 or Bf16).
+  template <class F> static void with16(gp::Precision p, F&& f) {
+    if (p == gp::Precision::Bf16)
+      f.template operator()<__nv_bfloat16>(nullptr);
+    else
+      f.template operator()<__half>(nullptr);
+  }
+  template <class T> static GP_KERNEL_NS::ConvMmaWeights<T> weights16(const gp::DeviceConv16& c) {
+    return {static_cast<const T*>(c.packed), c.bias, c.cout, c.cin};
+  }
+
   gp::DeviceKind kind_;
   int device_;
+  int capability_ = 0;
   std::string name_;
 };
 

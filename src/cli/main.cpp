@@ -32,6 +32,7 @@ std::string default_model_path() {
 struct Common {
   std::string model = default_model_path();
   std::string device = "auto";
+  std::string precision = "fp32";
   int size = 0;
 };
 
@@ -44,6 +45,7 @@ gp::Session open_session(const std::shared_ptr<const gp::Model>& model, const st
 std::shared_ptr<const gp::Model> load_model(const Common& c) {
   gp::ModelOptions options;
   options.device = gp::parse_device(c.device);
+  options.precision = gp::parse_precision(c.precision);
   return gp::Model::load(c.model, options);
 }
 
@@ -100,12 +102,14 @@ int cmd_info(const Common& c) {
   std::printf("train size:   %d\n", cfg.train_size);
   std::printf("center:       %g\n", double(cfg.center));
   std::printf("device:       %s\n", model->device_name().c_str());
+  std::printf("precision:    %s\n", gp::precision_name(model->precision()));
   return 0;
 }
 
 // Square working size: --size, else the model's training size (256 with --width).
 int cmd_plan(const Common& c, gp::cli::PlanOptions options, int width) {
   int size = c.size;
+  options.precision = c.precision;
   if (width == 0) {
     const auto model = load_model(c);
     width = model->config().width;
@@ -213,6 +217,8 @@ int main(int argc, char** argv) {
   auto add_common = [&](CLI::App* cmd, bool with_size) {
     cmd->add_option("--model", common.model, "weights (.safetensors); default: the bundled model or $GP_MODEL");
     cmd->add_option("--device", common.device, "auto, cuda or sim (default auto; env GP_DEVICE)");
+    cmd->add_option("--precision", common.precision,
+                    "fp32, fp16 or bf16: the convolutions' number format (16-bit: tensor cores, sm_80+; default fp32)");
     if (with_size)
       cmd->add_option("--size", common.size, "long side of the working size (default: the model's training size)")
           ->check(CLI::Range(1, 8192));
@@ -262,7 +268,6 @@ int main(int argc, char** argv) {
   plan->add_option("--width", plan_width, "U-Net width instead of the model's (then no model is loaded)")
       ->check(CLI::Range(1, gp::ModelConfig::kMaxWidth));
   plan->add_option("--gpu", plan_options.gpu, "h200, h100 or a100 (default h200)");
-  plan->add_option("--precision", plan_options.precision, "fp32, fp16 or bf16 (default fp32)");
 
   try {
     app.parse(argc, argv);

@@ -1,6 +1,8 @@
+#include <string>
 #include <utility>
 
 #include "src/backend/select.h"
+#include "src/common/error.h"
 #include "src/engine/model_impl.h"
 #include "src/weights/model_weights.h"
 
@@ -15,13 +17,26 @@ std::shared_ptr<const Model> Model::load(const std::string& path, const ModelOpt
   impl->path = path;
   impl->config = weights.config;
   impl->backend = open_backend(options.device, options.gpu_index);
-  impl->segmentator = upload_unet(*impl->backend, weights.segmentator, weights.config.width);
-  impl->colorizer = upload_unet(*impl->backend, weights.colorizer, weights.config.width);
+  impl->precision = options.precision;
+  if (options.precision != Precision::Fp32 && impl->backend->compute_capability() < 80)
+    throw Error(std::string("precision ") + precision_name(options.precision) + " needs tensor cores of sm_80 or later, but " +
+                impl->backend->name() + " is sm_" + std::to_string(impl->backend->compute_capability()) +
+                "; use fp32");
+  impl->segmentator = upload_unet(*impl->backend, weights.segmentator, weights.config.width, options.precision);
+  impl->colorizer = upload_unet(*impl->backend, weights.colorizer, weights.config.width, options.precision);
   return std::shared_ptr<const Model>(new Model(std::move(impl)));
 }
 
 const ModelConfig& Model::config() const { return impl_->config; }
 const std::string& Model::path() const { return impl_->path; }
 std::string Model::device_name() const { return impl_->backend->name(); }
+Precision Model::precision() const { return impl_->precision; }
+
+Precision parse_precision(const std::string& text) {
+  if (text == "fp32") return Precision::Fp32;
+  if (text == "fp16") return Precision::Fp16;
+  if (text == "bf16") return Precision::Bf16;
+  throw Error("precision \"" + text + "\": expected fp32, fp16 or bf16");
+}
 
 }  // namespace gp

@@ -13,6 +13,7 @@ namespace gp {
 struct Model::Impl {
   std::string path;
   ModelConfig config;
+  Precision precision = Precision::Fp32;
   // Kernels of one device run one at a time here; sessions on other threads share it.
   std::unique_ptr<Backend> backend;
   UploadedUNet segmentator, colorizer;

@@ -61,7 +61,7 @@ struct Session::Impl {
         original(sketch),
         w(size.width),
         h(size.height),
-        workspace(*backend, model->config().width, size.height, size.width),
+        workspace(*backend, model->config().width, size.height, size.width, model->precision()),
         x(*backend, size_t(w) * h, "sketch"),
         labels_d(*backend, size_t(w) * h, "region labels"),
         colors_d(*backend, size_t(model->config().num_regions) * 3, "hint colours"),

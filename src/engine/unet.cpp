@@ -1,6 +1,7 @@
 #include "src/engine/unet.h"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 
 #include "src/common/error.h"
@@ -8,35 +9,50 @@
 namespace gp {
 
 DeviceConv UploadedConv::view() const { return DeviceConv{packed.get(), bias.get(), cout, cin, ksize}; }
+DeviceConv16 UploadedConv::view16() const { return DeviceConv16{packed16.get(), bias.get(), cout, cin}; }
 
 namespace {
 
-UploadedConv upload_conv(Backend& backend, const ConvLayer& layer) {
+UploadedConv upload_conv(Backend& backend, const ConvLayer& layer, Precision precision) {
   UploadedConv c;
   c.cout = layer.cout;
   c.cin = layer.cin;
   c.ksize = layer.ksize;
-  c.packed = DeviceArray<float>(backend, backend.pack_conv_weights(layer.weight.data(), layer.cout, layer.cin, layer.ksize),
-                                layer.name.c_str());
+  if (precision != Precision::Fp32 && layer.ksize == 3) {
+    if (precision == Precision::Fp16) {
+      // fp16's largest finite value; a larger folded weight would become infinity.
+      float largest = 0.0f;
+      for (float v : layer.weight) largest = std::max(largest, std::fabs(v));
+      if (!(largest <= 65504.0f))
+        throw Error("layer " + layer.name + ": a folded weight of magnitude " + std::to_string(largest) +
+                    " is outside fp16's range (65504); use --precision bf16 or fp32");
+    }
+    c.packed16 = DeviceArray<uint16_t>(backend, backend.pack_conv_weights16(layer.weight.data(), layer.cout, layer.cin, precision),
+                                       layer.name.c_str());
+  } else {
+    c.packed = DeviceArray<float>(backend, backend.pack_conv_weights(layer.weight.data(), layer.cout, layer.cin, layer.ksize),
+                                  layer.name.c_str());
+  }
   c.bias = DeviceArray<float>(backend, layer.bias, layer.name.c_str());
   return c;
 }
 
-std::array<UploadedConv, 2> upload_double(Backend& backend, const DoubleConvWeights& d) {
-  return {upload_conv(backend, d.conv1), upload_conv(backend, d.conv2)};
+std::array<UploadedConv, 2> upload_double(Backend& backend, const DoubleConvWeights& d, Precision p) {
+  return {upload_conv(backend, d.conv1, p), upload_conv(backend, d.conv2, p)};
 }
 
 }  // namespace
 
-UploadedUNet upload_unet(Backend& backend, const UNetWeights& weights, int width) {
+UploadedUNet upload_unet(Backend& backend, const UNetWeights& weights, int width, Precision precision) {
   UploadedUNet net;
   net.width = width;
-  net.inc = upload_double(backend, weights.inc);
+  net.precision = precision;
+  net.inc = upload_double(backend, weights.inc, precision);
   for (int k = 0; k < 4; ++k) {
-    net.down[k] = upload_double(backend, weights.down[k]);
-    net.up[k] = upload_double(backend, weights.up[k]);
+    net.down[k] = upload_double(backend, weights.down[k], precision);
+    net.up[k] = upload_double(backend, weights.up[k], precision);
   }
-  net.outc = upload_conv(backend, weights.outc);
+  net.outc = upload_conv(backend, weights.outc, precision);
   return net;
 }
 
@@ -47,15 +63,18 @@ const UploadedConv& UploadedUNet::layer(int i) const {
   return outc;
 }
 
-UNetWorkspace::UNetWorkspace(Backend& backend, int width, int h, int w)
-    : plan_{plan_unet(UNetKind::Segmentator, width, h, w), plan_unet(UNetKind::Colorizer, width, h, w)} {
+UNetWorkspace::UNetWorkspace(Backend& backend, int width, int h, int w, Precision precision)
+    : precision_(precision),
+      plan_{plan_unet(UNetKind::Segmentator, width, h, w), plan_unet(UNetKind::Colorizer, width, h, w)} {
   for (int b = 0; b < kBufferCount; ++b) {
     const size_t n = std::max(plan_[0].buffer_elements(Buffer(b)), plan_[1].buffer_elements(Buffer(b)));
-    if (n) buffers_[b] = DeviceArray<float>(backend, n, "U-Net activations");
+    // 16-bit elements: half as many floats (rounded up) hold them.
+    const size_t floats = precision == Precision::Fp32 ? n : (n + 1) / 2;
+    if (n) buffers_[b] = DeviceArray<float>(backend, floats, "U-Net activations");
   }
 }
 
-float* UNetWorkspace::buffer(Buffer b) const { return buffers_[int(b)].get(); }
+void* UNetWorkspace::buffer(Buffer b) const { return buffers_[int(b)].get(); }
 
 void UNetWorkspace::run(Backend& backend, const UploadedUNet& net, const UNetPlan& plan, const Io& io, Stream stream) {
   for (const ConvStep& s : plan.steps) {
@@ -65,26 +84,56 @@ void UNetWorkspace::run(Backend& backend, const UploadedUNet& net, const UNetPla
                   std::to_string(layer.cin) + " x " + std::to_string(layer.ksize) + " x " + std::to_string(layer.ksize) +
                   ", but the network needs " + std::to_string(s.cout) + " x " + std::to_string(s.cin) + " x " +
                   std::to_string(s.ksize) + " x " + std::to_string(s.ksize));
-    const DeviceConv conv = layer.view();
-    const float* in = s.in.buffer == Buffer::Input ? io.x : buffer(s.in.buffer);
-    float* out = buffer(s.out.buffer);
+    if (net.precision != precision_)
+      throw Error(std::string("a U-Net uploaded in ") + precision_name(net.precision) + " run in a " +
+                  precision_name(precision_) + " workspace");
+    const bool input = s.in.buffer == Buffer::Input;
+    const void* in = input ? static_cast<const void*>(io.x) : buffer(s.in.buffer);
+    void* out = buffer(s.out.buffer);
+    if (precision_ == Precision::Fp32) {
+      run_fp32(backend, s, layer.view(), static_cast<const float*>(in), static_cast<float*>(out), io, stream);
+      continue;
+    }
+    const Precision p = precision_;
     if (s.epilogue == Epilogue::Argmax) {
-      backend.conv1x1_argmax(in, s.in.h, s.in.w, s.in.c, conv, io.labels, io.logits, stream);
+      backend.conv1x1_argmax16(p, in, s.in.h, s.in.w, s.in.c, layer.view(), io.labels, io.logits, stream);
       continue;
     }
     if (s.epilogue == Epilogue::BiasTanh) {
-      backend.conv1x1_tanh(in, s.in.h, s.in.w, s.in.c, conv, io.out, stream);
+      backend.conv1x1_tanh16(p, in, s.in.h, s.in.w, s.in.c, layer.view(), io.out, stream);
       continue;
     }
+    const DeviceConv16 conv = layer.view16();
     switch (s.gather) {
-      case Gather::Plain: backend.conv3x3_relu(in, s.in.h, s.in.w, s.in.c, conv, out, stream); break;
-      case Gather::MaxPool: backend.conv3x3_relu_pooled(in, s.in.h, s.in.w, s.in.c, conv, out, stream); break;
+      case Gather::Plain: backend.conv3x3_relu16(p, in, input, s.in.h, s.in.w, s.in.c, conv, out, stream); break;
+      case Gather::MaxPool: backend.conv3x3_relu_pooled16(p, in, s.in.h, s.in.w, s.in.c, conv, out, stream); break;
       case Gather::UpConcat:
-        backend.conv3x3_relu_up(in, s.in.h, s.in.w, s.in.c, buffer(s.low.buffer), s.low.h, s.low.w, s.low.c, conv, out,
-                                stream);
+        backend.conv3x3_relu_up16(p, in, s.in.h, s.in.w, s.in.c, buffer(s.low.buffer), s.low.h, s.low.w, s.low.c, conv,
+                                  out, stream);
         break;
-      case Gather::Colorizer: backend.conv3x3_relu_colorizer(*io.colorizer, conv, out, stream); break;
+      case Gather::Colorizer: backend.conv3x3_relu_colorizer16(p, *io.colorizer, conv, out, stream); break;
     }
+  }
+}
+
+void UNetWorkspace::run_fp32(Backend& backend, const ConvStep& s, const DeviceConv& conv, const float* in, float* out,
+                             const Io& io, Stream stream) {
+  if (s.epilogue == Epilogue::Argmax) {
+    backend.conv1x1_argmax(in, s.in.h, s.in.w, s.in.c, conv, io.labels, io.logits, stream);
+    return;
+  }
+  if (s.epilogue == Epilogue::BiasTanh) {
+    backend.conv1x1_tanh(in, s.in.h, s.in.w, s.in.c, conv, io.out, stream);
+    return;
+  }
+  switch (s.gather) {
+    case Gather::Plain: backend.conv3x3_relu(in, s.in.h, s.in.w, s.in.c, conv, out, stream); break;
+    case Gather::MaxPool: backend.conv3x3_relu_pooled(in, s.in.h, s.in.w, s.in.c, conv, out, stream); break;
+    case Gather::UpConcat:
+      backend.conv3x3_relu_up(in, s.in.h, s.in.w, s.in.c, static_cast<const float*>(buffer(s.low.buffer)), s.low.h,
+                              s.low.w, s.low.c, conv, out, stream);
+      break;
+    case Gather::Colorizer: backend.conv3x3_relu_colorizer(*io.colorizer, conv, out, stream); break;
   }
 }
 

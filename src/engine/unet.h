@@ -14,10 +14,13 @@
 
 namespace gp {
 
-// One conv on the device: packed weights and bias.
+// One conv on the device: packed weights (fp32, or 16-bit for a 3x3 conv of the
+// 16-bit path) and bias.
 struct UploadedConv {
   DeviceArray<float> packed, bias;
+  DeviceArray<uint16_t> packed16;
   DeviceConv view() const;
+  DeviceConv16 view16() const;
   int cout = 0, cin = 0, ksize = 0;
 };
 
@@ -26,16 +29,19 @@ struct UploadedUNet {
   std::array<std::array<UploadedConv, 2>, 4> down, up;
   UploadedConv outc;
   int width = 0;
+  Precision precision = Precision::Fp32;
   // Layer i of a plan step (ConvStep::layer).
   const UploadedConv& layer(int i) const;
 };
 
-UploadedUNet upload_unet(Backend& backend, const UNetWeights& weights, int width);
+// fp16: folded weights beyond fp16's range (65504) are refused, naming the layer.
+UploadedUNet upload_unet(Backend& backend, const UNetWeights& weights, int width, Precision precision = Precision::Fp32);
 
-// Activation buffers of one U-Net run at H x W (H, W >= 16), allocated once.
+// Activation buffers of one U-Net run at H x W (H, W >= 16), allocated once, in the
+// precision's element type; run only nets uploaded in the same precision.
 class UNetWorkspace {
  public:
-  UNetWorkspace(Backend& backend, int width, int h, int w);
+  UNetWorkspace(Backend& backend, int width, int h, int w, Precision precision = Precision::Fp32);
   int h(int level) const { return plan_[0].h >> level; }
   int w(int level) const { return plan_[0].w >> level; }
   const UNetPlan& plan(UNetKind kind) const { return plan_[int(kind)]; }
@@ -57,8 +63,11 @@ class UNetWorkspace {
     float* out = nullptr;
   };
   void run(Backend& backend, const UploadedUNet& net, const UNetPlan& plan, const Io& io, Stream stream);
-  float* buffer(Buffer b) const;
+  void run_fp32(Backend& backend, const ConvStep& step, const DeviceConv& conv, const float* in, float* out, const Io& io,
+                Stream stream);
+  void* buffer(Buffer b) const;
 
+  Precision precision_;
   UNetPlan plan_[2];  // by UNetKind
   std::array<DeviceArray<float>, kBufferCount> buffers_;
 };

@@ -3,6 +3,7 @@
 // colorizer run on the fixture's labels and hints. On every backend present.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "src/backend/select.h"
+#include "src/common/error.h"
 #include "src/engine/device_array.h"
 #include "src/engine/unet.h"
 #include "src/weights/model_weights.h"
@@ -148,6 +150,107 @@ TEST_P(Stages, ColorizerOnFixtureLabelsMatchesPyTorch) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, Stages, ::testing::Values("w4_48x40", "w8_33x47", "w4_17x19"));
+
+// The 16-bit paths (tensor-core 3x3 convs, 16-bit activations, fp32 accumulation and
+// heads) against the same float64 PyTorch fixtures.
+//
+// Tolerance, to first order: every one of the L = 19 convs rounds its weights (<= u
+// relative each), its computed gather inputs (<= u) and its stored output (<= u) to T,
+// so each layer adds at most 3u relative to the magnitudes it sums; BN folding keeps the
+// layer gains near 1 on these nets, so the error at the head is about 3 L u times the
+// largest magnitude along the way, which the float64 fixture bounds by the output's own
+// range M: tol = 3 L u M, u = 2^-11 (fp16) or 2^-8 (bf16). Labels must agree wherever the
+// reference's top two logits differ by more than twice the largest logit error seen.
+struct PrecisionCase {
+  std::string fixture;
+  Precision precision;
+};
+class Stages16 : public ::testing::TestWithParam<PrecisionCase> {};
+
+double unit_roundoff(Precision p) { return p == Precision::Fp16 ? 1.0 / 2048 : 1.0 / 256; }
+double max_abs(const std::vector<float>& v) {
+  double m = 0;
+  for (float x : v) m = std::max(m, double(std::fabs(x)));
+  return m;
+}
+
+TEST_P(Stages16, SegmentationAndColorizerMatchPyTorch) {
+  const Fixture f(GetParam().fixture);
+  const Precision precision = GetParam().precision;
+  const double per_range = 3.0 * kUNetLayers * unit_roundoff(precision);
+  const auto x = f.floats("x");
+  const auto logits_ref = chw_to_hwc(f.floats("logits"), 30, f.h, f.w);
+  const auto labels_ref = f.ints("labels");
+  const auto gap = f.floats("top2_gap");
+  const auto raw_ref = chw_to_hwc(f.floats("raw"), 3, f.h, f.w);
+  const std::vector<uint8_t> labels(labels_ref.begin(), labels_ref.end());
+  const auto means = f.floats("region_means");
+  const auto active32 = f.ints("hints_active");
+  const std::vector<uint8_t> active(active32.begin(), active32.end());
+  auto backend = open_backend(Device::Simulator);
+  const int width = f.weights.config.width;
+  UNetWorkspace ws(*backend, width, f.h, f.w, precision);
+
+  const UploadedUNet seg = upload_unet(*backend, f.weights.segmentator, width, precision);
+  DeviceArray<float> dx(*backend, x, "x"), dlogits(*backend, size_t(f.h) * f.w * 30, "logits");
+  DeviceArray<uint8_t> dlabels(*backend, size_t(f.h) * f.w, "labels");
+  ws.segment(*backend, seg, dx.get(), dlabels.get(), dlogits.get());
+  backend->synchronize("segment");
+  const double logit_tol = per_range * max_abs(logits_ref);
+  const auto logits = dlogits.download();
+  EXPECT_TRUE(close(logits_ref, logits, logit_tol, std::string(precision_name(precision)) + " logits"));
+  // With every logit within e of the reference, the argmax can only differ where the
+  // reference's top two are within 2e: so the head must agree everywhere else.
+  double e = 0;
+  for (size_t i = 0; i < logits.size(); ++i) e = std::max(e, std::fabs(double(logits[i]) - double(logits_ref[i])));
+  const auto got = dlabels.download();
+  size_t differ = 0, compared = 0;
+  for (size_t p = 0; p < got.size(); ++p)
+    if (gap[p] > 2 * e) {
+      ++compared;
+      differ += got[p] != labels_ref[p];
+    }
+  EXPECT_EQ(differ, 0u) << "of " << compared << " labels with a clear winner";
+  std::printf("  %s labels: %zu of %zu pixels have a clear winner, %zu differ\n", precision_name(precision), compared,
+              got.size(), differ);
+
+  const UploadedUNet col = upload_unet(*backend, f.weights.colorizer, width, precision);
+  DeviceArray<float> dtable(*backend, means, "table"), dout(*backend, size_t(f.h) * f.w * 3, "out");
+  DeviceArray<uint8_t> dref_labels(*backend, labels, "labels"), dactive(*backend, active, "active");
+  ColorizerInput in;
+  in.sketch = dx.get();
+  in.labels = dref_labels.get();
+  in.colors = dtable.get();
+  in.active = dactive.get();
+  in.h = f.h;
+  in.w = f.w;
+  in.center = f.weights.config.center;
+  ws.colorize(*backend, col, in, dout.get());
+  backend->synchronize("colorize");
+  EXPECT_TRUE(close(raw_ref, dout.download(), per_range * max_abs(raw_ref), std::string(precision_name(precision)) + " raw"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, Stages16,
+                         ::testing::Values(PrecisionCase{"w4_48x40", Precision::Fp16}, PrecisionCase{"w8_33x47", Precision::Fp16},
+                                           PrecisionCase{"w4_17x19", Precision::Fp16}, PrecisionCase{"w4_48x40", Precision::Bf16},
+                                           PrecisionCase{"w8_33x47", Precision::Bf16}, PrecisionCase{"w4_17x19", Precision::Bf16}),
+                         [](const auto& i) {
+                           return i.param.fixture + "_" + precision_name(i.param.precision);
+                         });
+
+TEST(Stages16, Fp16RefusesWeightsBeyondItsRange) {
+  const Fixture f("w4_17x19");
+  UNetWeights weights = f.weights.colorizer;
+  weights.up[1].conv2.weight[3] = 1e5f;
+  auto backend = open_backend(Device::Simulator);
+  try {
+    upload_unet(*backend, weights, f.weights.config.width, Precision::Fp16);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("outside fp16's range"), std::string::npos) << e.what();
+  }
+  EXPECT_NO_THROW(upload_unet(*backend, weights, f.weights.config.width, Precision::Bf16));
+}
 
 }  // namespace
 }  // namespace gp
