@@ -53,6 +53,11 @@ const char* gp_version(void);
 
 /* device: "auto", "cuda", "sim" or NULL (auto; GP_DEVICE overrides auto). */
 gp_status gp_model_load(const char* path, const char* device, gp_model** out);
+/* The same with the convolutions' number format: "fp32" (or NULL), "fp16" or "bf16"
+ * (16-bit needs tensor cores: sm_80 or later, or the simulator; GP_ERROR otherwise). */
+gp_status gp_model_load_precision(const char* path, const char* device, const char* precision, gp_model** out);
+/* "fp32", "fp16" or "bf16" (a static string); NULL for a NULL model. */
+const char* gp_model_precision(const gp_model* model);
 void gp_model_free(gp_model* model);
 gp_status gp_model_config(const gp_model* model, int* width, int* num_regions, int* train_size);
 

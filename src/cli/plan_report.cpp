@@ -39,8 +39,8 @@ const char* gather_name(Gather g) {
 }
 
 std::string kernel_name(const ConvStep& s, bool fp16) {
-  if (s.epilogue == Epilogue::Argmax) return "conv1x1_argmax (fp32)";
-  if (s.epilogue == Epilogue::BiasTanh) return "conv1x1_bias_tanh (fp32)";
+  if (s.epilogue == Epilogue::Argmax) return fp16 ? "conv1x1_argmax (16-bit in, fp32)" : "conv1x1_argmax (fp32)";
+  if (s.epilogue == Epilogue::BiasTanh) return fp16 ? "conv1x1_bias_tanh (16-bit in, fp32)" : "conv1x1_bias_tanh (fp32)";
   return fp16 ? "conv3x3_mma_bias_relu (f16 mma)" : "conv3x3_bias_relu (fp32)";
 }
 
@@ -52,7 +52,7 @@ struct Totals {
 Totals print_unet(const UNetPlan& plan, const GpuSpec& gpu, bool fp16) {
   std::printf("\n%s, width %d, %d x %d:\n", plan.kind == UNetKind::Segmentator ? "segmentator" : "colorizer", plan.width,
               plan.w, plan.h);
-  std::printf("%-12s %-32s %-9s %-15s %-9s %-11s %6s %9s %9s %7s %9s %s\n", "layer", "kernel", "gather", "out HxWxC",
+  std::printf("%-12s %-36s %-9s %-15s %-9s %-11s %6s %9s %9s %7s %9s %s\n", "layer", "kernel", "gather", "out HxWxC",
               "tile", "grid", "fill", "GFLOP", "MB", "FLOP/B", "est. us", "bound");
   Totals t;
   for (const ConvStep& s : plan.steps) {
@@ -72,7 +72,7 @@ Totals print_unet(const UNetPlan& plan, const GpuSpec& gpu, bool fp16) {
     std::snprintf(out, sizeof out, "%dx%dx%d", s.out.h, s.out.w, s.out.c);
     std::snprintf(tile, sizeof tile, tensor ? "64x64x32" : "64x64");
     std::snprintf(grid, sizeof grid, "%ux%u", gx, gy);
-    std::printf("%-12s %-32s %-9s %-15s %-9s %-11s %5.0f%% %9.3f %9.2f %7.1f %9.2f %s\n", s.name.c_str(),
+    std::printf("%-12s %-36s %-9s %-15s %-9s %-11s %5.0f%% %9.3f %9.2f %7.1f %9.2f %s\n", s.name.c_str(),
                 kernel_name(s, fp16).c_str(), gather_name(s.gather), out, tile, grid, 100 * fill, flops * 1e-9,
                 bytes * 1e-6, flops / bytes, seconds * 1e6, t_compute >= t_memory ? "compute" : "memory");
     t.flops += flops;
@@ -80,7 +80,7 @@ Totals print_unet(const UNetPlan& plan, const GpuSpec& gpu, bool fp16) {
     t.seconds += seconds;
     ++t.launches;
   }
-  std::printf("%-12s %-32s %-9s %-15s %-9s %-11s %6s %9.3f %9.2f %7.1f %9.2f\n", "total", "", "", "", "", "", "",
+  std::printf("%-12s %-36s %-9s %-15s %-9s %-11s %6s %9.3f %9.2f %7.1f %9.2f\n", "total", "", "", "", "", "", "",
               t.flops * 1e-9, t.bytes * 1e-6, t.flops / t.bytes, t.seconds * 1e6);
   return t;
 }
@@ -103,9 +103,6 @@ void print_plan_report(const PlanOptions& o) {
   const Totals col = print_unet(plan_unet(UNetKind::Colorizer, o.width, o.h, o.w), *gpu, fp16);
   std::printf("\nsegmentation: %d conv launches, %.2f GFLOP, est. %.1f us\n", seg.launches, seg.flops * 1e-9, seg.seconds * 1e6);
   std::printf("colorize step: %d conv launches, %.2f GFLOP, est. %.1f us\n", col.launches, col.flops * 1e-9, col.seconds * 1e6);
-  if (fp16)
-    std::printf("note: the engine does not run this precision yet; the tensor-core 3x3 kernels exist and are tested\n"
-                "(kernels/conv_mma.cuh), the 1x1 heads and the engine wiring do not.\n");
 }
 
 }  // namespace gp::cli

@@ -78,16 +78,25 @@ extern "C" {
 const char* gp_last_error(void) { return last_error.c_str(); }
 const char* gp_version(void) { return "0.1.0"; }
 
-gp_status gp_model_load(const char* path, const char* device, gp_model** out) {
+gp_status gp_model_load_precision(const char* path, const char* device, const char* precision, gp_model** out) {
   if (!path) return null_argument("gp_model_load", "path");
   if (!out) return null_argument("gp_model_load", "out");
   *out = nullptr;
   return guarded([&] {
     gp::ModelOptions options;
     if (device) options.device = gp::parse_device(device);
+    if (precision) options.precision = gp::parse_precision(precision);
     *out = new gp_model{gp::Model::load(path, options)};
     return GP_OK;
   });
+}
+
+gp_status gp_model_load(const char* path, const char* device, gp_model** out) {
+  return gp_model_load_precision(path, device, nullptr, out);
+}
+
+const char* gp_model_precision(const gp_model* model) {
+  return model ? gp::precision_name(model->model->precision()) : nullptr;
 }
 
 void gp_model_free(gp_model* model) { delete model; }

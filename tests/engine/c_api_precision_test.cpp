@@ -1,0 +1,33 @@
+// The C API's precision choice: loads in fp16 / bf16, reports it, refuses a bad name.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "guidingpainter/guidingpainter.h"
+
+namespace {
+
+const std::string kModel = std::string(GP_SOURCE_DIR) + "/tests/fixtures/w4_17x19/model.safetensors";
+
+TEST(CApiPrecision, LoadsAndReports) {
+  for (const char* p : {"fp16", "bf16", "fp32"}) {
+    gp_model* model = nullptr;
+    ASSERT_EQ(gp_model_load_precision(kModel.c_str(), "sim", p, &model), GP_OK) << gp_last_error();
+    EXPECT_STREQ(gp_model_precision(model), p);
+    gp_model_free(model);
+  }
+  gp_model* model = nullptr;
+  ASSERT_EQ(gp_model_load(kModel.c_str(), "sim", &model), GP_OK);
+  EXPECT_STREQ(gp_model_precision(model), "fp32");
+  gp_model_free(model);
+  EXPECT_EQ(gp_model_precision(nullptr), nullptr);
+}
+
+TEST(CApiPrecision, RefusesAnUnknownName) {
+  gp_model* model = reinterpret_cast<gp_model*>(1);
+  EXPECT_NE(gp_model_load_precision(kModel.c_str(), "sim", "fp8", &model), GP_OK);
+  EXPECT_EQ(model, nullptr);
+  EXPECT_NE(std::string(gp_last_error()).find("fp8"), std::string::npos) << gp_last_error();
+}
+
+}  // namespace
