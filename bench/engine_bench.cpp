@@ -8,7 +8,9 @@
 //   BM_Colorize/<path>/width:<w>   colorization U-Net (35-channel fused input -> 3, tanh)
 //   path: sim         the gpusim simulator (always; one iteration per repetition:
 //                     width 64 is ~80 GFLOP per U-Net, tens of seconds on the simulator)
+//         sim_fp16, sim_bf16   the same in 16-bit (tensor-core 3x3 convs)
 //         cuda        the fused kernels on the GPU (when there is one)
+//         cuda_fp16, cuda_bf16 the 16-bit path on the GPU (sm_80 and later)
 //         cudnn       MaterializedUNet on cuDNN, strict fp32 (GP_CUDNN builds, GPU only):
 //                     the gathers written out, every conv a cuDNN call
 //         cudnn_tf32  the same with TF32 tensor cores allowed
@@ -154,7 +156,10 @@ double unet_flop(const UNetWeights& u) {
 // ---- the benchmark ---------------------------------------------------------------------------
 
 enum class Net { Segment, Colorize };
-enum class Path { Fused, Cudnn, CudnnTf32 };
+enum class Path { Fused, FusedF16, FusedBf16, Cudnn, CudnnTf32 };
+Precision precision_of(Path p) {
+  return p == Path::FusedF16 ? Precision::Fp16 : p == Path::FusedBf16 ? Precision::Bf16 : Precision::Fp32;
+}
 
 double process_cpu_seconds() {
   timespec t{};
@@ -194,9 +199,9 @@ void BM_Engine(benchmark::State& state, Backend* backend, Net which, Path path, 
   std::unique_ptr<CudnnConv> cudnn;
   std::unique_ptr<MaterializedUNet> unfused;
 #endif
-  if (path == Path::Fused) {
-    fused_net = upload_unet(*backend, weights, width);
-    workspace = std::make_unique<UNetWorkspace>(*backend, width, kSize, kSize);
+  if (path == Path::Fused || path == Path::FusedF16 || path == Path::FusedBf16) {
+    fused_net = upload_unet(*backend, weights, width, precision_of(path));
+    workspace = std::make_unique<UNetWorkspace>(*backend, width, kSize, kSize, precision_of(path));
     if (which == Net::Segment)
       run = [&] { workspace->segment(*backend, fused_net, x.get(), out_labels.get(), nullptr, stream.s); };
     else
@@ -279,9 +284,15 @@ int main(int argc, char** argv) {
   std::vector<Entry> paths;
   backends.push_back(open_backend(Device::Simulator));
   paths.push_back({"sim", backends.back().get(), Path::Fused});
+  paths.push_back({"sim_fp16", backends.back().get(), Path::FusedF16});
+  paths.push_back({"sim_bf16", backends.back().get(), Path::FusedBf16});
   if (gp_cuda_backend::device_count() > 0) {
     backends.push_back(open_backend(Device::Cuda));
     paths.push_back({"cuda", backends.back().get(), Path::Fused});
+    if (backends.back()->compute_capability() >= 80) {
+      paths.push_back({"cuda_fp16", backends.back().get(), Path::FusedF16});
+      paths.push_back({"cuda_bf16", backends.back().get(), Path::FusedBf16});
+    }
 #if defined(GP_HAVE_CUDNN)
     paths.push_back({"cudnn", backends.back().get(), Path::Cudnn});
     paths.push_back({"cudnn_tf32", backends.back().get(), Path::CudnnTf32});
