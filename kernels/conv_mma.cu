@@ -1,21 +1,24 @@
 // 3x3 convolution on tensor cores, fp16 / bf16 with fp32 accumulation (see conv_mma.cuh).
 //
-// One kernel template, conv3x3_mma_kernel<T, Gather>:
-//  - block: 64 output pixels x 64 output channels, 128 threads = 2 x 2 warps, each warp a
-//    32 x 32 tile = 2 (m16) x 4 (n8) mma.sync m16n8k16 accumulators (32 fp32 registers).
+// One kernel template, conv3x3_mma_kernel<T, Gather, Tile>:
+//  - block: Tile::BM output pixels x Tile::BN output channels, 128 threads = 4 warps laid
+//    out WARPS_M x WARPS_N, each warp a (BM / WARPS_M) x (BN / WARPS_N) tile of mma.sync
+//    m16n8k16 accumulators (MI x NI of them; 32 fp32 registers for a 32 x 32 warp tile).
 //  - K in chunks of 32 through a 3-stage pipeline: stage s + 2 is requested while stage s
 //    is multiplied. Weights always arrive by cp.async (packed and padded: no bounds).
 //    Activations arrive by cp.async (zero fill for the padding and the tile's edges) when
 //    the gathered chunk of 8 channels is a plain copy of 16 bytes (a plain input, a skip
 //    connection); a computed gather (2x2 max, bilinear upsample, the colorizer's one-hot)
 //    is evaluated by the thread and stored to shared memory, 16 bytes at a time.
-//  - Shared memory: per stage A [64 pixels][32 k] and B [64 channels][32 k], rows of four
+//  - Shared memory: per stage A [BM pixels][32 k] and B [BN channels][32 k], rows of four
 //    16-byte chunks, chunk c of row r stored at chunk c ^ ((r / 2) % 4): the 8 rows one
 //    ldmatrix matrix reads then fall in 8 different 16-byte bank groups (conflict-free),
-//    and a warp's 16-byte stores fill whole 128-byte lines. 24 KB in all.
+//    and a warp's 16-byte stores fill whole 128-byte lines. 24 KB (64 x 64) to 30 KB.
 //  - "Vector" inputs (every channel count a multiple of 8, so 8 consecutive k never straddle
 //    a tap) gather per chunk; other inputs (cin = 1, 35, ...) gather per element.
 //  - Epilogue straight from the accumulators: + bias, ReLU, rounded to T, paired stores.
+//  - Every output sums the same products in the same order whatever the tile (K chunk by
+//    chunk, k16 by k16), so the tiles give bit-identical results.
 // Compiled for sm_80 and later; on older architectures the kernel body is a trap and the
 // engine never chooses it there.
 #include "kernels/conv_mma.cuh"
@@ -34,11 +37,30 @@ struct alignas(16) Bytes16 {
   uint32_t word[4];
 };
 
-constexpr int BM = kConvMmaTileM, BN = kConvMmaTileN, BK = kConvMmaTileK, STAGES = kConvMmaStages;
+constexpr int BK = kConvMmaTileK, STAGES = kConvMmaStages;
 constexpr int NT = kConvMmaThreads;
 constexpr int kChunksPerRow = BK / 8;  // 16-byte chunks of 8 elements
-static_assert(kChunksPerRow == 4 && BM * kChunksPerRow == 2 * NT && BN * kChunksPerRow == 2 * NT,
-              "the loaders below give each thread two chunks of A and two of B");
+static_assert(kChunksPerRow == 4, "rows of four 16-byte chunks (the swizzle below)");
+
+template <int BM_, int BN_, int WARPS_M_> struct TileT {
+  static constexpr int BM = BM_, BN = BN_, WARPS_M = WARPS_M_, WARPS_N = NT / 32 / WARPS_M_;
+  static constexpr int WM = BM / WARPS_M, WN = BN / WARPS_N;  // the warp tile
+  static constexpr int MI = WM / 16, NI = WN / 8;             // its m16 x n8 accumulators
+  static constexpr int A_PER_THREAD = BM * kChunksPerRow / NT;
+  static constexpr int B_CHUNKS = BN * kChunksPerRow;
+  static_assert(WARPS_M * WARPS_N * 32 == NT && WM % 16 == 0 && WN % 16 == 0, "whole ldmatrix x4 per warp");
+  static_assert(BM * kChunksPerRow % NT == 0 && BN <= kConvMmaTileN, "A chunks split evenly; B inside the packing");
+};
+using Tile64x64 = TileT<64, 64, 2>;
+using Tile128x32 = TileT<128, 32, 4>;
+using Tile128x16 = TileT<128, 16, 4>;
+using Tile32x64 = TileT<32, 64, 2>;
+template <class Tile> constexpr bool same_shape(ConvMmaTile t) {
+  return conv_mma_tile_shape(t).m == Tile::BM && conv_mma_tile_shape(t).n == Tile::BN;
+}
+static_assert(same_shape<Tile64x64>(ConvMmaTile::M64N64) && same_shape<Tile128x32>(ConvMmaTile::M128N32) &&
+                  same_shape<Tile128x16>(ConvMmaTile::M128N16) && same_shape<Tile32x64>(ConvMmaTile::M32N64),
+              "kernels/conv_mma_tile.h names these tiles");
 
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 800
 #define GP_CONV_MMA_UNSUPPORTED 1
@@ -195,26 +217,27 @@ struct Geometry {
 // Chunk `chunk` of row `row` in a stage of 64 rows x 4 chunks (in 16-byte units).
 __device__ __forceinline__ int swizzled(int row, int chunk) { return row * kChunksPerRow + (chunk ^ ((row >> 1) & 3)); }
 
-template <class T, class Gather>
+template <class T, class Gather, class Tile>
 __global__ void __launch_bounds__(NT)
     conv3x3_mma_kernel(Gather g, const T* __restrict__ packed, const float* __restrict__ bias, T* __restrict__ out,
                        Geometry geo) {
 #ifdef GP_CONV_MMA_UNSUPPORTED
   __trap();
 #else
+  constexpr int BM = Tile::BM, BN = Tile::BN, MI = Tile::MI, NI = Tile::NI, A_ROWS = Tile::A_PER_THREAD;
   __shared__ Bytes16 As[STAGES][BM * kChunksPerRow];
   __shared__ Bytes16 Bs[STAGES][BN * kChunksPerRow];
   const int tid = int(threadIdx.x), lane = tid % 32, warp = tid / 32;
-  const int wm = (warp / 2) * 32, wn = (warp % 2) * 32;
+  const int wm = (warp / Tile::WARPS_N) * Tile::WM, wn = (warp % Tile::WARPS_N) * Tile::WN;
   const int pixels = geo.h * geo.w;
   const int m0 = int(blockIdx.x) * BM, n0 = int(blockIdx.y) * BN;
 
-  // This thread's two A rows (pixels) and its chunk column, fixed for the whole K loop.
+  // This thread's A rows (pixels) and its chunk column, fixed for the whole K loop.
   const int my_chunk = tid % kChunksPerRow;
-  int row_y[2], row_x[2];
-  bool row_valid[2];
+  int row_y[A_ROWS], row_x[A_ROWS];
+  bool row_valid[A_ROWS];
 GP_MMA_UNROLL
-  for (int i = 0; i < 2; ++i) {
+  for (int i = 0; i < A_ROWS; ++i) {
     const int p = m0 + tid / kChunksPerRow + i * (NT / kChunksPerRow);
     row_valid[i] = p < pixels;
     row_y[i] = row_valid[i] ? p / geo.w : 0;
@@ -222,11 +245,15 @@ GP_MMA_UNROLL
   }
 
   auto load_stage = [&](int slot, int k0) {
+    // B: weights of output channel n0 + row, k0 + 8 * chunk .. + 7 (always inside the padding).
 GP_MMA_UNROLL
-    for (int i = 0; i < 2; ++i) {
-      const int row = tid / kChunksPerRow + i * (NT / kChunksPerRow);
-      // B: weights of output channel n0 + row, k0 + 8 * chunk .. + 7 (always inside the padding).
+    for (int i = tid; i < Tile::B_CHUNKS; i += NT) {
+      const int row = i / kChunksPerRow;
       ptx::copy_16_or_zero(&Bs[slot][swizzled(row, my_chunk)], packed + size_t(n0 + row) * geo.k_rows + k0 + 8 * my_chunk, true);
+    }
+GP_MMA_UNROLL
+    for (int i = 0; i < A_ROWS; ++i) {
+      const int row = tid / kChunksPerRow + i * (NT / kChunksPerRow);
       // A: the gathered input of pixel m0 + row at k0 + 8 * chunk .. + 7.
       Bytes16* dst = &As[slot][swizzled(row, my_chunk)];
       const int k = k0 + 8 * my_chunk;
@@ -257,11 +284,11 @@ GP_MMA_UNROLL
     }
   };
 
-  float acc[2][4][4];
+  float acc[MI][NI][4];
 GP_MMA_UNROLL
-  for (int mi = 0; mi < 2; ++mi)
+  for (int mi = 0; mi < MI; ++mi)
 GP_MMA_UNROLL
-    for (int ni = 0; ni < 4; ++ni)
+    for (int ni = 0; ni < NI; ++ni)
 GP_MMA_UNROLL
       for (int e = 0; e < 4; ++e) acc[mi][ni][e] = 0.0f;
 
@@ -282,20 +309,20 @@ GP_MMA_UNROLL
     for (int kk = 0; kk < BK / 16; ++kk) {
       // A: lanes 0-15 address rows 0-15 at k chunk 2kk, lanes 16-31 the same rows at 2kk + 1:
       // matrices (rows 0-7, k 0-7), (8-15, 0-7), (0-7, 8-15), (8-15, 8-15) = a0..a3.
-      uint32_t a[2][4];
+      uint32_t a[MI][4];
 GP_MMA_UNROLL
-      for (int mi = 0; mi < 2; ++mi)
+      for (int mi = 0; mi < MI; ++mi)
         ptx::ldmatrix_x4(a[mi], &As[slot][swizzled(wm + mi * 16 + lane % 16, 2 * kk + lane / 16)]);
       // B stored [n][k] is the mma's column-major B: matrices (n 0-7, k 0-7), (n 0-7, k 8-15),
       // (n 8-15, k 0-7), (n 8-15, k 8-15) = b0, b1 of two n8 tiles.
-      uint32_t b[2][4];
+      uint32_t b[NI / 2][4];
 GP_MMA_UNROLL
-      for (int nj = 0; nj < 2; ++nj)
+      for (int nj = 0; nj < NI / 2; ++nj)
         ptx::ldmatrix_x4(b[nj], &Bs[slot][swizzled(wn + nj * 16 + (lane / 16) * 8 + lane % 8, 2 * kk + (lane / 8) % 2)]);
 GP_MMA_UNROLL
-      for (int mi = 0; mi < 2; ++mi)
+      for (int mi = 0; mi < MI; ++mi)
 GP_MMA_UNROLL
-        for (int ni = 0; ni < 4; ++ni)
+        for (int ni = 0; ni < NI; ++ni)
           ptx::mma_16816<T>(acc[mi][ni], a[mi], b[ni / 2][(ni % 2) * 2], b[ni / 2][(ni % 2) * 2 + 1]);
     }
   }
@@ -303,13 +330,13 @@ GP_MMA_UNROLL
   // Accumulator e of tile (mi, ni): row lane / 4 (+ 8 for e >= 2), column 2 (lane % 4) + e % 2.
   const bool pairs = geo.cout % 2 == 0;
 GP_MMA_UNROLL
-  for (int ni = 0; ni < 4; ++ni) {
+  for (int ni = 0; ni < NI; ++ni) {
     const int co = n0 + wn + ni * 8 + (lane % 4) * 2;
     if (co >= geo.cout) continue;
     const bool second = co + 1 < geo.cout;
     const float b0 = bias[co], b1 = second ? bias[co + 1] : 0.0f;
 GP_MMA_UNROLL
-    for (int mi = 0; mi < 2; ++mi)
+    for (int mi = 0; mi < MI; ++mi)
 GP_MMA_UNROLL
       for (int half = 0; half < 2; ++half) {
         const int p = m0 + wm + mi * 16 + lane / 4 + half * 8;
@@ -329,18 +356,31 @@ GP_MMA_UNROLL
 
 bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
+template <class T, class Gather, class Tile>
+cudaError_t launch_tile(const Gather& g, const Geometry& geo, const ConvMmaWeights<T>& wt, T* out, cudaStream_t stream) {
+  cudaLaunchConfig_t config{};
+  config.gridDim = dim3(ceil_div(size_t(geo.h) * geo.w, Tile::BM), unsigned(ceil_div(size_t(geo.cout), Tile::BN)));
+  config.blockDim = dim3(NT);
+  config.stream = stream;
+  return cudaLaunchKernelEx(&config, conv3x3_mma_kernel<T, Gather, Tile>, g, wt.packed, wt.bias, out, geo);
+}
+
 template <class T, class Gather>
-cudaError_t launch(const Gather& g, int h, int w, int cin, const ConvMmaWeights<T>& wt, T* out, cudaStream_t stream) {
+cudaError_t launch(const Gather& g, int h, int w, int cin, const ConvMmaWeights<T>& wt, T* out, cudaStream_t stream,
+                   ConvMmaTile tile) {
   if (h < 0 || w < 0 || wt.cin != cin || wt.cout < 1 || !wt.packed || !wt.bias || !aligned16(wt.packed))
     return cudaErrorInvalidValue;
   if (size_t(h) * w == 0) return cudaSuccess;
   if (!out || size_t(h) * w > size_t(INT32_MAX) / 2) return cudaErrorInvalidValue;
   const Geometry geo{h, w, cin, wt.cout, 9 * cin, int(conv_mma_packed_rows(cin))};
-  cudaLaunchConfig_t config{};
-  config.gridDim = dim3(ceil_div(size_t(h) * w, BM), unsigned(conv_mma_packed_cols(wt.cout) / BN));
-  config.blockDim = dim3(NT);
-  config.stream = stream;
-  return cudaLaunchKernelEx(&config, conv3x3_mma_kernel<T, Gather>, g, wt.packed, wt.bias, out, geo);
+  if (tile == ConvMmaTile::Auto) tile = conv_mma_choose_tile(size_t(h) * w, wt.cout);
+  switch (tile) {
+    case ConvMmaTile::M128N32: return launch_tile<T, Gather, Tile128x32>(g, geo, wt, out, stream);
+    case ConvMmaTile::M128N16: return launch_tile<T, Gather, Tile128x16>(g, geo, wt, out, stream);
+    case ConvMmaTile::M32N64: return launch_tile<T, Gather, Tile32x64>(g, geo, wt, out, stream);
+    case ConvMmaTile::M64N64: return launch_tile<T, Gather, Tile64x64>(g, geo, wt, out, stream);
+    default: return cudaErrorInvalidValue;
+  }
 }
 
 }  // namespace
@@ -356,19 +396,22 @@ template <class T> std::vector<T> conv_mma_pack_weights(const float* torch_weigh
 }
 
 template <class T>
-cudaError_t conv3x3_mma_bias_relu(const ConvPlainT<T>& in, const ConvMmaWeights<T>& wt, T* out, cudaStream_t stream) {
+cudaError_t conv3x3_mma_bias_relu(const ConvPlainT<T>& in, const ConvMmaWeights<T>& wt, T* out, cudaStream_t stream,
+                                  ConvMmaTile tile) {
   if (in.c < 1 || !in.x || !aligned16(in.x)) return cudaErrorInvalidValue;
-  return launch<T>(PlainGather<T>{in.x, in.w, in.c, in.c % 8 == 0}, in.h, in.w, in.c, wt, out, stream);
+  return launch<T>(PlainGather<T>{in.x, in.w, in.c, in.c % 8 == 0}, in.h, in.w, in.c, wt, out, stream, tile);
 }
 
 template <class T>
-cudaError_t conv3x3_mma_bias_relu(const ConvMaxPoolT<T>& in, const ConvMmaWeights<T>& wt, T* out, cudaStream_t stream) {
+cudaError_t conv3x3_mma_bias_relu(const ConvMaxPoolT<T>& in, const ConvMmaWeights<T>& wt, T* out, cudaStream_t stream,
+                                  ConvMmaTile tile) {
   if (in.c < 1 || in.h_in < 0 || in.w_in < 0 || !in.x || !aligned16(in.x)) return cudaErrorInvalidValue;
-  return launch<T>(MaxPoolGather<T>{in.x, in.w_in, in.c, in.c % 8 == 0}, in.h_in / 2, in.w_in / 2, in.c, wt, out, stream);
+  return launch<T>(MaxPoolGather<T>{in.x, in.w_in, in.c, in.c % 8 == 0}, in.h_in / 2, in.w_in / 2, in.c, wt, out, stream, tile);
 }
 
 template <class T>
-cudaError_t conv3x3_mma_bias_relu(const ConvUpConcatT<T>& in, const ConvMmaWeights<T>& wt, T* out, cudaStream_t stream) {
+cudaError_t conv3x3_mma_bias_relu(const ConvUpConcatT<T>& in, const ConvMmaWeights<T>& wt, T* out, cudaStream_t stream,
+                                  ConvMmaTile tile) {
   if (in.c_skip < 1 || in.c_low < 1 || in.h_low < 1 || in.w_low < 1 || 2 * in.h_low > in.h || 2 * in.w_low > in.w ||
       !in.skip || !in.low || !aligned16(in.skip) || !aligned16(in.low))
     return cudaErrorInvalidValue;
@@ -376,29 +419,31 @@ cudaError_t conv3x3_mma_bias_relu(const ConvUpConcatT<T>& in, const ConvMmaWeigh
   const UpConcatGather<T> g{in.skip, in.low, in.w, in.c_skip, in.c_low, in.h_low, in.w_low,
                             (in.h - 2 * in.h_low) / 2, (in.w - 2 * in.w_low) / 2, step(in.h_low), step(in.w_low),
                             in.c_skip % 8 == 0 && in.c_low % 8 == 0};
-  return launch<T>(g, in.h, in.w, in.c_skip + in.c_low, wt, out, stream);
+  return launch<T>(g, in.h, in.w, in.c_skip + in.c_low, wt, out, stream, tile);
 }
 
 template <class T>
-cudaError_t conv3x3_mma_bias_relu(const ConvPlainFloatMma& in, const ConvMmaWeights<T>& wt, T* out, cudaStream_t stream) {
+cudaError_t conv3x3_mma_bias_relu(const ConvPlainFloatMma& in, const ConvMmaWeights<T>& wt, T* out, cudaStream_t stream,
+                                  ConvMmaTile tile) {
   if (in.c < 1 || !in.x) return cudaErrorInvalidValue;
-  return launch<T>(FloatPlainGather<T>{in.x, in.w, in.c, false}, in.h, in.w, in.c, wt, out, stream);
+  return launch<T>(FloatPlainGather<T>{in.x, in.w, in.c, false}, in.h, in.w, in.c, wt, out, stream, tile);
 }
 
 template <class T>
-cudaError_t conv3x3_mma_bias_relu(const ConvColorizerMma& in, const ConvMmaWeights<T>& wt, T* out, cudaStream_t stream) {
+cudaError_t conv3x3_mma_bias_relu(const ConvColorizerMma& in, const ConvMmaWeights<T>& wt, T* out, cudaStream_t stream,
+                                  ConvMmaTile tile) {
   if (!in.sketch || !in.labels || !in.colors || !in.active) return cudaErrorInvalidValue;
   const ColorizerGather<T> g{in.sketch, in.labels, in.colors, in.active, in.w, in.center, false};
-  return launch<T>(g, in.h, in.w, gp::ref::kColorizerChannels, wt, out, stream);
+  return launch<T>(g, in.h, in.w, gp::ref::kColorizerChannels, wt, out, stream, tile);
 }
 
 #define GP_CONV_MMA_INSTANTIATE(T)                                                                                   \
   template std::vector<T> conv_mma_pack_weights<T>(const float*, int, int);                                          \
-  template cudaError_t conv3x3_mma_bias_relu<T>(const ConvPlainT<T>&, const ConvMmaWeights<T>&, T*, cudaStream_t);   \
-  template cudaError_t conv3x3_mma_bias_relu<T>(const ConvMaxPoolT<T>&, const ConvMmaWeights<T>&, T*, cudaStream_t); \
-  template cudaError_t conv3x3_mma_bias_relu<T>(const ConvUpConcatT<T>&, const ConvMmaWeights<T>&, T*, cudaStream_t); \
-  template cudaError_t conv3x3_mma_bias_relu<T>(const ConvPlainFloatMma&, const ConvMmaWeights<T>&, T*, cudaStream_t); \
-  template cudaError_t conv3x3_mma_bias_relu<T>(const ConvColorizerMma&, const ConvMmaWeights<T>&, T*, cudaStream_t);
+  template cudaError_t conv3x3_mma_bias_relu<T>(const ConvPlainT<T>&, const ConvMmaWeights<T>&, T*, cudaStream_t, ConvMmaTile);   \
+  template cudaError_t conv3x3_mma_bias_relu<T>(const ConvMaxPoolT<T>&, const ConvMmaWeights<T>&, T*, cudaStream_t, ConvMmaTile); \
+  template cudaError_t conv3x3_mma_bias_relu<T>(const ConvUpConcatT<T>&, const ConvMmaWeights<T>&, T*, cudaStream_t, ConvMmaTile); \
+  template cudaError_t conv3x3_mma_bias_relu<T>(const ConvPlainFloatMma&, const ConvMmaWeights<T>&, T*, cudaStream_t, ConvMmaTile); \
+  template cudaError_t conv3x3_mma_bias_relu<T>(const ConvColorizerMma&, const ConvMmaWeights<T>&, T*, cudaStream_t, ConvMmaTile);
 GP_CONV_MMA_INSTANTIATE(__half)
 GP_CONV_MMA_INSTANTIATE(__nv_bfloat16)
 

@@ -12,7 +12,7 @@
 // Weights: conv_mma_pack_weights turns the loader's BN-folded [cout][cin][3][3] floats into
 // T [n_cols][k_rows] (each output channel's K contiguous: the mma's column-major B), with
 // k_rows = 9 * cin rounded up to kConvMmaTileK and n_cols = cout rounded up to
-// kConvMmaTileN, the padding zero.
+// kConvMmaTileN, the padding zero (every tile reads inside it).
 //
 // Requirements: every pointer is a device pointer; activations and packed weights
 // 16-byte aligned (cudaMalloc gives 256). Launchers return cudaErrorInvalidValue (and
@@ -23,6 +23,7 @@
 // architectures that have it and for the simulator.
 #pragma once
 #include "kernels/common.cuh"
+#include "kernels/conv_mma_tile.h"
 #include "kernels/conv_ref.h"
 
 #include <cuda_bf16.h>
@@ -34,13 +35,19 @@
 
 namespace GP_KERNEL_NS {
 
-// Block tile: kConvMmaTileM pixels x kConvMmaTileN channels, 4 warps of 32 x 32, K in
-// chunks of kConvMmaTileK through a kConvMmaStages-deep cp.async pipeline.
-constexpr int kConvMmaTileM = 64;
+// K runs in chunks of kConvMmaTileK through a kConvMmaStages-deep cp.async pipeline;
+// every block has 4 warps. kConvMmaTileN is the padding unit of the packed weights (the
+// widest block tile in N), not the tile of every launch.
 constexpr int kConvMmaTileN = 64;
 constexpr int kConvMmaTileK = 32;
 constexpr int kConvMmaStages = 3;
 constexpr int kConvMmaThreads = 128;
+
+// The block tiles and the rule choosing one per layer (kernels/conv_mma_tile.h).
+using gp::ConvMmaTile;
+using gp::conv_mma_choose_tile;
+using gp::conv_mma_tile_name;
+using gp::conv_mma_tile_shape;
 
 template <class T> struct ConvPlainT {
   const T* x;  // [h][w][c]
@@ -89,18 +96,21 @@ template <class T> struct ConvMmaWeights {
 };
 
 // out [H][W][cout] = relu(conv3x3(input) + bias) in T; H x W is the gather's output size.
+// `tile` forces a block tile (the tests run every one); the result does not depend on it.
 template <class T>
-cudaError_t conv3x3_mma_bias_relu(const ConvPlainT<T>& in, const ConvMmaWeights<T>& weights, T* out, cudaStream_t stream);
+cudaError_t conv3x3_mma_bias_relu(const ConvPlainT<T>& in, const ConvMmaWeights<T>& weights, T* out, cudaStream_t stream,
+                                  ConvMmaTile tile = ConvMmaTile::Auto);
 template <class T>
-cudaError_t conv3x3_mma_bias_relu(const ConvMaxPoolT<T>& in, const ConvMmaWeights<T>& weights, T* out, cudaStream_t stream);
+cudaError_t conv3x3_mma_bias_relu(const ConvMaxPoolT<T>& in, const ConvMmaWeights<T>& weights, T* out, cudaStream_t stream,
+                                  ConvMmaTile tile = ConvMmaTile::Auto);
 template <class T>
 cudaError_t conv3x3_mma_bias_relu(const ConvUpConcatT<T>& in, const ConvMmaWeights<T>& weights, T* out,
-                                  cudaStream_t stream);
+                                  cudaStream_t stream, ConvMmaTile tile = ConvMmaTile::Auto);
 template <class T>
 cudaError_t conv3x3_mma_bias_relu(const ConvPlainFloatMma& in, const ConvMmaWeights<T>& weights, T* out,
-                                  cudaStream_t stream);
+                                  cudaStream_t stream, ConvMmaTile tile = ConvMmaTile::Auto);
 template <class T>
 cudaError_t conv3x3_mma_bias_relu(const ConvColorizerMma& in, const ConvMmaWeights<T>& weights, T* out,
-                                  cudaStream_t stream);
+                                  cudaStream_t stream, ConvMmaTile tile = ConvMmaTile::Auto);
 
 }  // namespace GP_KERNEL_NS

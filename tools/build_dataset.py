@@ -3,6 +3,7 @@
 
 Usage:
     nice -n 19 /usr/bin/python3 tools/build_dataset.py OUT_DIR [--svg-dir DIR] [--jobs 2]
+        [--split all|val]
 
 Layout written (all PNG, names as the SVGs, e.g. 1F46F.png, 1F46E-1F3FB.png):
     OUT_DIR/train/color/NAME.png    RGB 256 x 256, SVG rendered on white (rsvg-convert)
@@ -76,6 +77,8 @@ def main(argv=None):
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--expect-val", type=int, default=169)
     ap.add_argument("--force", action="store_true")
+    ap.add_argument("--split", choices=("all", "val"), default="all",
+                    help="val: build only val and val128 (the evaluation sets)")
     a = ap.parse_args(argv)
 
     svgs = sorted(n for n in os.listdir(a.svg_dir) if n.lower().endswith(".svg"))
@@ -113,12 +116,13 @@ def main(argv=None):
                     os.path.join(dirs["val128", "sketch"], png))
         return split
 
+    todo = val if a.split == "val" else svgs
     done = 0
     with ThreadPoolExecutor(max(1, a.jobs)) as ex:
-        for _ in ex.map(one, svgs):
+        for _ in ex.map(one, todo):
             done += 1
-            if done % 200 == 0 or done == len(svgs):
-                print(f"  {done}/{len(svgs)}", flush=True)
+            if done % 20 == 0 or done == len(todo):
+                print(f"  {done}/{len(todo)}", flush=True)
 
     counts = {f"{s}/{k}": len([n for n in os.listdir(dirs[s, k]) if n.endswith(".png")
                                and not n.endswith(".tmp.png")])

@@ -25,7 +25,7 @@ constexpr GpuSpec kGpus[] = {
     {"a100", "NVIDIA A100 SXM 80GB", 108, 19.5, 312.0, 2.04},
 };
 
-// The block tile of every conv kernel here: 64 pixels x 64 output channels.
+// The block tile of the fp32 kernels (and of the 1x1 heads): 64 pixels x 64 channels.
 constexpr int kTileM = 64, kTileN = 64;
 
 const char* gather_name(Gather g) {
@@ -60,17 +60,24 @@ Totals print_unet(const UNetPlan& plan, const GpuSpec& gpu, bool fp16) {
     const bool tensor = fp16 && !head;
     // The heads read 16-bit activations in the fp16 plan but compute in fp32.
     const int element = fp16 ? 2 : 4;
-    const unsigned gx = unsigned((size_t(s.out.h) * s.out.w + kTileM - 1) / kTileM);
-    const unsigned gy = unsigned((s.cout + kTileN - 1) / kTileN);
+    const ConvMmaTileShape shape = tensor ? conv_mma_tile_shape(s.mma_tile) : ConvMmaTileShape{kTileM, kTileN};
+    const unsigned gx = unsigned((size_t(s.out.h) * s.out.w + shape.m - 1) / shape.m);
+    const unsigned gy = unsigned((s.cout + shape.n - 1) / shape.n);
     const double blocks = double(gx) * gy;
     const double fill = std::min(1.0, blocks / gpu.sms);
     const double peak = (tensor ? gpu.fp16_tflops : gpu.fp32_tflops) * 1e12 * fill;
     const double flops = s.flops(), bytes = s.bytes(element);
-    const double t_compute = flops / peak, t_memory = bytes / (gpu.bandwidth_tbs * 1e12);
+    // A tensor-core tile multiplies its padding too (cout below the tile's width, the last
+    // partial row of blocks).
+    const double padded = tensor ? blocks * shape.m * shape.n / (double(s.out.h) * s.out.w * s.cout) : 1.0;
+    const double t_compute = flops * padded / peak, t_memory = bytes / (gpu.bandwidth_tbs * 1e12);
     const double seconds = std::max(t_compute, t_memory);
     char out[32], tile[16], grid[24];
     std::snprintf(out, sizeof out, "%dx%dx%d", s.out.h, s.out.w, s.out.c);
-    std::snprintf(tile, sizeof tile, tensor ? "64x64x32" : "64x64");
+    if (tensor)
+      std::snprintf(tile, sizeof tile, "%dx%dx32", shape.m, shape.n);
+    else
+      std::snprintf(tile, sizeof tile, "%dx%d", shape.m, shape.n);
     std::snprintf(grid, sizeof grid, "%ux%u", gx, gy);
     std::printf("%-12s %-36s %-9s %-15s %-9s %-11s %5.0f%% %9.3f %9.2f %7.1f %9.2f %s\n", s.name.c_str(),
                 kernel_name(s, fp16).c_str(), gather_name(s.gather), out, tile, grid, 100 * fill, flops * 1e-9,
@@ -98,7 +105,8 @@ void print_plan_report(const PlanOptions& o) {
   std::printf("plan of one inference, %s, on %s (%d SMs, %.1f TFLOP/s fp32, %.0f TFLOP/s fp16/bf16 tensor, %.2f TB/s)\n",
               o.precision.c_str(), gpu->name, gpu->sms, gpu->fp32_tflops, gpu->fp16_tflops, gpu->bandwidth_tbs);
   std::printf("est. us = max(FLOP / (peak x fill), bytes / bandwidth): a roofline bound per launch, not a measurement;\n"
-              "fill = blocks / SMs (capped at 100%%); bytes = sources once + weights + output.\n");
+              "fill = blocks / SMs (capped at 100%%); a tensor-core tile's padding counts as work;\n"
+              "bytes = sources once + weights + output.\n");
   const Totals seg = print_unet(plan_unet(UNetKind::Segmentator, o.width, o.h, o.w), *gpu, fp16);
   const Totals col = print_unet(plan_unet(UNetKind::Colorizer, o.width, o.h, o.w), *gpu, fp16);
   std::printf("\nsegmentation: %d conv launches, %.2f GFLOP, est. %.1f us\n", seg.launches, seg.flops * 1e-9, seg.seconds * 1e6);

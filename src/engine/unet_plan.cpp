@@ -81,6 +81,7 @@ UNetPlan plan_unet(UNetKind kind, int width, int h, int w, int classes) {
     s.out = out;
     s.cin = cin;
     s.cout = out.c;
+    s.mma_tile = conv_mma_choose_tile(size_t(out.h) * out.w, out.c);
     plan.steps.push_back(std::move(s));
   };
 

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "kernels/conv_mma_tile.h"
+
 namespace gp {
 
 enum class UNetKind { Segmentator, Colorizer };
@@ -42,6 +44,9 @@ struct ConvStep {
   TensorRef in, low, out;
   int ksize = 3, cin = 0, cout = 0;
   Epilogue epilogue = Epilogue::BiasRelu;
+  // The block tile of the 16-bit (tensor-core) path for a 3x3 step: the one its launcher
+  // picks (conv_mma_choose_tile, for 132 SMs). The fp32 kernels' tile is 64 x 64.
+  ConvMmaTile mma_tile = ConvMmaTile::M64N64;
 
   double flops() const;  // 2 h w cin cout k^2 of the output
   // Bytes a kernel must move at least: sources once, weights, output, with activations

@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <string>
 #include <vector>
@@ -118,11 +119,25 @@ bool has_sm80() {
     if (!has_sm80()) GTEST_SKIP() << "tensor-core kernels need sm_80"; \
   } while (0)
 
-template <class T> std::vector<T> run(size_t count, const std::function<cudaError_t(T*)>& launch) {
-  DeviceBuffer<T> out(count);
-  EXPECT_EQ(launch(out.get()), cudaSuccess);
-  EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
-  return out.download();
+// Runs the launch with the tile Auto picks and with every tile forced; every tile must give
+// the bit pattern of the first (each output sums the same products in the same order), and
+// that output is returned for the check against the reference.
+template <class T> std::vector<T> run(size_t count, const std::function<cudaError_t(T*, k::ConvMmaTile)>& launch) {
+  std::vector<T> first;
+  for (const k::ConvMmaTile tile : {k::ConvMmaTile::Auto, k::ConvMmaTile::M64N64, k::ConvMmaTile::M128N32,
+                                    k::ConvMmaTile::M128N16, k::ConvMmaTile::M32N64}) {
+    DeviceBuffer<T> out(count);
+    EXPECT_EQ(launch(out.get(), tile), cudaSuccess) << k::conv_mma_tile_name(tile);
+    EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess) << k::conv_mma_tile_name(tile);
+    std::vector<T> got = out.download();
+    if (first.empty()) {
+      first = std::move(got);
+    } else {
+      EXPECT_EQ(std::memcmp(first.data(), got.data(), count * sizeof(T)), 0)
+          << "tile " << k::conv_mma_tile_name(tile) << " differs from the tile Auto chose";
+    }
+  }
+  return first;
 }
 
 // ---- plain ------------------------------------------------------------------------------
@@ -134,8 +149,8 @@ class ConvMmaPlain : public ::testing::TestWithParam<PlainCase> {};
 template <class T> void check_plain(const PlainCase& c) {
   const Tensor<T> x(size_t(c.h) * c.w * c.cin, 11 + c.cin);
   const Layer<T> layer(c.cout, c.cin, 23 + c.cout);
-  const auto out = run<T>(size_t(c.h) * c.w * c.cout, [&](T* o) {
-    return k::conv3x3_mma_bias_relu<T>(k::ConvPlainT<T>{x.device.get(), c.h, c.w, c.cin}, layer.view(), o, nullptr);
+  const auto out = run<T>(size_t(c.h) * c.w * c.cout, [&](T* o, k::ConvMmaTile tile) {
+    return k::conv3x3_mma_bias_relu<T>(k::ConvPlainT<T>{x.device.get(), c.h, c.w, c.cin}, layer.view(), o, nullptr, tile);
   });
   EXPECT_TRUE(matches(out, x.value, c.h, c.w, layer)) << c.h << " x " << c.w << ", cin " << c.cin << ", cout " << c.cout;
 }
@@ -169,9 +184,9 @@ template <class T> void check_pool(const PoolCase& c) {
   const int h = c.h_in / 2, w = c.w_in / 2;
   std::vector<float> pooled(size_t(h) * w * c.cin);
   gp::ref::maxpool2(x.value.data(), c.h_in, c.w_in, c.cin, pooled.data());
-  const auto out = run<T>(size_t(h) * w * c.cout, [&](T* o) {
+  const auto out = run<T>(size_t(h) * w * c.cout, [&](T* o, k::ConvMmaTile tile) {
     return k::conv3x3_mma_bias_relu<T>(k::ConvMaxPoolT<T>{x.device.get(), c.h_in, c.w_in, c.cin}, layer.view(), o,
-                                       nullptr);
+                                       nullptr, tile);
   });
   EXPECT_TRUE(matches(out, pooled, h, w, layer)) << c.h_in << " x " << c.w_in << ", cin " << c.cin;
 }
@@ -203,10 +218,10 @@ template <class T> void check_up(const UpCase& c) {
   const Layer<T> layer(c.cout, c.cs + c.cl, 47 + c.cout);
   std::vector<float> cat(size_t(c.h) * c.w * (c.cs + c.cl));
   gp::ref::upsample2_pad_concat(skip.value.data(), c.h, c.w, c.cs, low.value.data(), c.hl, c.wl, c.cl, cat.data());
-  const auto out = run<T>(size_t(c.h) * c.w * c.cout, [&](T* o) {
+  const auto out = run<T>(size_t(c.h) * c.w * c.cout, [&](T* o, k::ConvMmaTile tile) {
     return k::conv3x3_mma_bias_relu<T>(
         k::ConvUpConcatT<T>{skip.device.get(), c.h, c.w, c.cs, low.device.get(), c.hl, c.wl, c.cl}, layer.view(), o,
-        nullptr);
+        nullptr, tile);
   });
   EXPECT_TRUE(matches(out, cat, c.h, c.w, layer)) << c.h << " x " << c.w << " from " << c.hl << " x " << c.wl;
 }
@@ -246,10 +261,10 @@ template <class T> void check_colorizer(const ColorizerCase& c) {
   const Layer<T> layer(c.cout, gp::ref::kColorizerChannels, 57 + c.cout);
   std::vector<float> x(pixels * gp::ref::kColorizerChannels);
   gp::ref::colorizer_input(sketch.data(), labels.data(), colors.data(), active.data(), center, c.h, c.w, x.data());
-  const auto out = run<T>(pixels * c.cout, [&](T* o) {
+  const auto out = run<T>(pixels * c.cout, [&](T* o, k::ConvMmaTile tile) {
     return k::conv3x3_mma_bias_relu<T>(k::ConvColorizerMma{d_sketch.get(), d_labels.get(), d_colors.get(),
                                                            d_active.get(), c.h, c.w, center},
-                                       layer.view(), o, nullptr);
+                                       layer.view(), o, nullptr, tile);
   });
   EXPECT_TRUE(matches(out, x, c.h, c.w, layer)) << c.h << " x " << c.w;
 }
@@ -322,6 +337,20 @@ TEST(ConvHeads16, Bf16InputMatchesReference) {
 }
 
 // ---- argument checks --------------------------------------------------------------------
+TEST(ConvMmaTileChoice, NarrowLayersGetNarrowTilesAndSmallGridsShorterOnes) {
+  EXPECT_EQ(k::conv_mma_choose_tile(128 * 128, 16), k::ConvMmaTile::M128N16);
+  EXPECT_EQ(k::conv_mma_choose_tile(128 * 128, 4), k::ConvMmaTile::M128N16);
+  EXPECT_EQ(k::conv_mma_choose_tile(64 * 64, 32), k::ConvMmaTile::M128N32);
+  EXPECT_EQ(k::conv_mma_choose_tile(256 * 256, 64), k::ConvMmaTile::M64N64);  // 1024 blocks
+  EXPECT_EQ(k::conv_mma_choose_tile(128 * 128, 128), k::ConvMmaTile::M64N64);  // 512 blocks: 3.9 waves of 132
+  EXPECT_EQ(k::conv_mma_choose_tile(64 * 64, 128), k::ConvMmaTile::M32N64);    // 128 blocks of 64 x 64
+  EXPECT_EQ(k::conv_mma_choose_tile(16 * 16, 512), k::ConvMmaTile::M32N64);    // 32 blocks of 64 x 64
+  EXPECT_EQ(k::conv_mma_choose_tile(16 * 16, 512, 16), k::ConvMmaTile::M64N64);  // a small GPU
+  for (const k::ConvMmaTile t : {k::ConvMmaTile::M64N64, k::ConvMmaTile::M128N32, k::ConvMmaTile::M128N16,
+                                 k::ConvMmaTile::M32N64})
+    EXPECT_EQ(k::kConvMmaTileN % k::conv_mma_tile_shape(t).n, 0) << k::conv_mma_tile_name(t);
+}
+
 TEST(ConvMmaLaunch, RejectsMismatchedShapes) {
   GP_REQUIRE_SM80();
   const Tensor<__half> x(4 * 4 * 8, 1);
