@@ -66,6 +66,22 @@ class Backend {
   virtual Stream create_stream() = 0;
   virtual void destroy_stream(Stream stream) noexcept = 0;
 
+  // Page-locked host memory (cudaMallocHost): what a graph's copies read and write.
+  virtual void* alloc_pinned(size_t bytes, const char* what) = 0;
+  virtual void release_pinned(void* p) noexcept = 0;
+  // A queued device -> host copy that does not wait (dst pinned, or it is no true copy).
+  virtual void download_async(void* dst, const void* src, size_t bytes, Stream stream) = 0;
+
+  // Stream capture into an executable CUDA graph (thread-local mode: other threads' CUDA
+  // calls do not disturb it). end_capture instantiates what was queued on `stream` since
+  // begin_capture; abort_capture ends a capture that failed and discards it.
+  using Graph = void*;
+  virtual void begin_capture(Stream stream) = 0;
+  virtual Graph end_capture(Stream stream) = 0;
+  virtual void abort_capture(Stream stream) noexcept = 0;
+  virtual void launch_graph(Graph graph, Stream stream) = 0;
+  virtual void destroy_graph(Graph graph) noexcept = 0;
+
   // Kernel families (device pointers; see kernels/*.cuh for the contracts).
   virtual void rgb8_to_grey(const uint8_t* rgb, size_t pixels, float* x, Stream stream = nullptr) = 0;
   virtual void rgb8_to_float(const uint8_t* rgb, size_t pixels, float* y, Stream stream = nullptr) = 0;
@@ -104,6 +120,11 @@ class Backend {
                               Stream stream = nullptr) = 0;
   virtual void conv1x1_argmax16(Precision p, const void* x, int h, int w, int c, const DeviceConv& conv, uint8_t* labels,
                                 float* logits, Stream stream = nullptr) = 0;
+
+  // out [H][W][3] uint8: colours [h][w][3] resampled to W x H and, with keep_lines,
+  // times the sketch's grey (kernels/compose.cuh; bit-identical to gp::compose_output).
+  virtual void compose_rgb8(const uint8_t* colours, int w, int h, const uint8_t* sketch, int W, int H,
+                            bool keep_lines, uint8_t* out, Stream stream = nullptr) = 0;
 
   // stats [num_regions]; rgb [h][w][3] may be null (sums stay 0).
   virtual void region_stats(const uint8_t* labels, const uint8_t* rgb, int w, int h, int num_regions,

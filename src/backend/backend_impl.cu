@@ -4,6 +4,7 @@
 #include <string>
 
 #include "kernels/argmax.cuh"
+#include "kernels/compose.cuh"
 #include "kernels/conv.cuh"
 #include "kernels/conv_mma.cuh"
 #include "kernels/hints.cuh"
@@ -66,6 +67,52 @@ class RuntimeBackend final : public gp::Backend {
   }
   void destroy_stream(gp::Stream stream) noexcept override {
     if (stream) cudaStreamDestroy(cuda(stream));
+  }
+
+  void* alloc_pinned(size_t bytes, const char* what) override {
+    void* p = nullptr;
+    const cudaError_t e = cudaMallocHost(&p, bytes);
+    if (e != cudaSuccess) {
+      cudaGetLastError();
+      throw gp::Error(std::string("out of page-locked host memory allocating ") + std::to_string(bytes) + " bytes for " +
+                      what);
+    }
+    return p;
+  }
+  void release_pinned(void* p) noexcept override {
+    if (p) cudaFreeHost(p);
+  }
+  void download_async(void* dst, const void* src, size_t bytes, gp::Stream stream) override {
+    check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, cuda(stream)), "download from device");
+  }
+
+  void begin_capture(gp::Stream stream) override {
+    check(cudaStreamBeginCapture(cuda(stream), cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture");
+  }
+  Graph end_capture(gp::Stream stream) override {
+    cudaGraph_t graph = nullptr;
+    check(cudaStreamEndCapture(cuda(stream), &graph), "cudaStreamEndCapture");
+    cudaGraphExec_t exec = nullptr;
+    const cudaError_t e = cudaGraphInstantiate(&exec, graph, 0);
+    cudaGraphDestroy(graph);  // the executable graph outlives it
+    check(e, "cudaGraphInstantiate");
+    return exec;
+  }
+  void abort_capture(gp::Stream stream) noexcept override {
+    cudaGraph_t graph = nullptr;
+    if (cudaStreamEndCapture(cuda(stream), &graph) == cudaSuccess && graph) cudaGraphDestroy(graph);
+    cudaGetLastError();
+  }
+  void launch_graph(Graph graph, gp::Stream stream) override {
+    check(cudaGraphLaunch(static_cast<cudaGraphExec_t>(graph), cuda(stream)), "cudaGraphLaunch");
+  }
+  void destroy_graph(Graph graph) noexcept override {
+    if (graph) cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(graph));
+  }
+
+  void compose_rgb8(const uint8_t* colours, int w, int h, const uint8_t* sketch, int W, int H, bool keep_lines,
+                    uint8_t* out, gp::Stream stream) override {
+    check(GP_KERNEL_NS::compose_rgb8(colours, w, h, sketch, W, H, keep_lines, out, cuda(stream)), "compose_rgb8");
   }
 
   void rgb8_to_grey(const uint8_t* rgb, size_t pixels, float* x, gp::Stream stream) override {

@@ -55,3 +55,68 @@ template <class T> class DeviceArray {
 };
 
 }  // namespace gp
+
+namespace gp {
+
+// Page-locked host memory owned through a Backend (the staging area of a graph's copies):
+// move-only, freed in the destructor.
+template <class T> class PinnedArray {
+ public:
+  PinnedArray() = default;
+  PinnedArray(Backend& backend, size_t count, const char* what)
+      : backend_(&backend),
+        data_(count ? static_cast<T*>(backend.alloc_pinned(count * sizeof(T), what)) : nullptr),
+        count_(count) {}
+  PinnedArray(PinnedArray&& o) noexcept { swap(o); }
+  PinnedArray& operator=(PinnedArray&& o) noexcept {
+    PinnedArray(std::move(o)).swap(*this);
+    return *this;
+  }
+  PinnedArray(const PinnedArray&) = delete;
+  PinnedArray& operator=(const PinnedArray&) = delete;
+  ~PinnedArray() {
+    if (data_) backend_->release_pinned(data_);
+  }
+
+  T* get() const { return data_; }
+  size_t size() const { return count_; }
+  void swap(PinnedArray& o) noexcept {
+    std::swap(backend_, o.backend_);
+    std::swap(data_, o.data_);
+    std::swap(count_, o.count_);
+  }
+
+ private:
+  Backend* backend_ = nullptr;
+  T* data_ = nullptr;
+  size_t count_ = 0;
+};
+
+// An executable CUDA graph owned through a Backend; null until captured.
+class DeviceGraph {
+ public:
+  DeviceGraph() = default;
+  DeviceGraph(Backend& backend, Backend::Graph graph) : backend_(&backend), graph_(graph) {}
+  DeviceGraph(DeviceGraph&& o) noexcept { swap(o); }
+  DeviceGraph& operator=(DeviceGraph&& o) noexcept {
+    DeviceGraph(std::move(o)).swap(*this);
+    return *this;
+  }
+  DeviceGraph(const DeviceGraph&) = delete;
+  DeviceGraph& operator=(const DeviceGraph&) = delete;
+  ~DeviceGraph() {
+    if (graph_) backend_->destroy_graph(graph_);
+  }
+  explicit operator bool() const { return graph_ != nullptr; }
+  Backend::Graph get() const { return graph_; }
+  void swap(DeviceGraph& o) noexcept {
+    std::swap(backend_, o.backend_);
+    std::swap(graph_, o.graph_);
+  }
+
+ private:
+  Backend* backend_ = nullptr;
+  Backend::Graph graph_ = nullptr;
+};
+
+}  // namespace gp

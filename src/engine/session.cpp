@@ -1,5 +1,8 @@
 // Session: one sketch being coloured. The constructor runs the segmentation once;
-// every colorize() uploads the 30-entry hint table and runs only the colorizer.
+// every colorize() runs only the colorizer: one replay of a CUDA graph captured on the
+// first call (the hint table's upload from pinned memory, the colorizer, the output's
+// conversion to uint8 at the sketch's size with its lines, the download to pinned
+// memory), then one synchronisation. No device memory is allocated after construction.
 #include <algorithm>
 #include <cmath>
 #include <optional>
@@ -48,11 +51,20 @@ struct Session::Impl {
   DeviceArray<float> out_d;        // [h][w][3]
   DeviceArray<uint8_t> rgb_d;      // [h][w][3] scratch for pictures at the working size
   DeviceArray<RegionStats> stats_d;
+  DeviceArray<uint8_t> colours8_d;  // [h][w][3] the colorization in 8 bits, working size
+  DeviceArray<uint8_t> sketch_d;    // the sketch as given, [H][W][3]
+  DeviceArray<uint8_t> image_d;     // the output picture, [H][W][3]
+  PinnedArray<float> table_h;       // [num_regions][3] hint colours in [-1, 1]
+  PinnedArray<uint8_t> active_h;    // [num_regions]
+  PinnedArray<uint8_t> image_h;     // [H][W][3]
   std::vector<uint8_t> labels;
   std::vector<Region> regions;
   std::vector<std::optional<Colour>> hints;  // by rank - 1
   std::vector<float> output;                 // [h][w][3] of the last colorizer run
   bool output_current = false;               // false once a hint changed since then
+  Image image;                               // colorize()'s picture for the current hints
+  bool image_current = false;
+  DeviceGraph colorize_graph;                // captured by the first colorize()
 
   Impl(std::shared_ptr<const Model> m, const Image& sketch, Size size, void* caller_stream)
       : model(std::move(m)),
@@ -68,7 +80,13 @@ struct Session::Impl {
         active_d(*backend, size_t(model->config().num_regions), "hint flags"),
         out_d(*backend, size_t(w) * h * 3, "colorization"),
         rgb_d(*backend, size_t(w) * h * 3, "working-size picture"),
-        stats_d(*backend, size_t(model->config().num_regions), "region statistics") {}
+        stats_d(*backend, size_t(model->config().num_regions), "region statistics"),
+        colours8_d(*backend, size_t(w) * h * 3, "8-bit colorization"),
+        sketch_d(*backend, sketch.rgb.size(), "sketch"),
+        image_d(*backend, sketch.rgb.size(), "output picture"),
+        table_h(*backend, size_t(model->config().num_regions) * 3, "hint colours"),
+        active_h(*backend, size_t(model->config().num_regions), "hint flags"),
+        image_h(*backend, sketch.rgb.size(), "output picture") {}
 
   const Model::Impl& m() const { return model->impl(); }
   int num_regions() const { return m().config.num_regions; }
@@ -97,18 +115,23 @@ struct Session::Impl {
     return output;
   }
 
-  void run_colorizer() {
+  // The hint table of the current hints, by region id, into the pinned staging area.
+  void fill_hint_table() {
     const int n = num_regions();
-    std::vector<float> table(size_t(n) * 3, 0.0f);
-    std::vector<uint8_t> active(size_t(n), 0);
+    std::fill(table_h.get(), table_h.get() + size_t(n) * 3, 0.0f);
+    std::fill(active_h.get(), active_h.get() + n, uint8_t(0));
     for (size_t k = 0; k < hints.size(); ++k) {
       if (!hints[k]) continue;
       const int id = regions[k].id;
-      active[id] = 1;
-      for (int c = 0; c < 3; ++c) table[3 * id + c] = float(2.0 * double((*hints[k])[c]) / 255.0 - 1.0);
+      active_h.get()[id] = 1;
+      for (int c = 0; c < 3; ++c) table_h.get()[3 * id + c] = float(2.0 * double((*hints[k])[c]) / 255.0 - 1.0);
     }
-    colors_d.upload(table, stream.get());
-    active_d.upload(active, stream.get());
+  }
+
+  // Queues the colorizer on the hint table in table_h / active_h: out_d at the working size.
+  void queue_colorizer() {
+    colors_d.upload(table_h.get(), table_h.size(), stream.get());
+    active_d.upload(active_h.get(), active_h.size(), stream.get());
     ColorizerInput in;
     in.sketch = x.get();
     in.labels = labels_d.get();
@@ -118,7 +141,46 @@ struct Session::Impl {
     in.w = w;
     in.center = m().config.center;
     workspace.colorize(*backend, m().colorizer, in, out_d.get(), stream.get());
+  }
+
+  void run_colorizer() {
+    fill_hint_table();
+    queue_colorizer();
     backend->synchronize("colorize", stream.get());
+  }
+
+  // The picture at the sketch's size: the colorizer, uint8, resampled, lines kept.
+  void queue_picture() {
+    queue_colorizer();
+    backend->float_to_rgb8(out_d.get(), size_t(w) * h, colours8_d.get(), stream.get());
+    backend->compose_rgb8(colours8_d.get(), w, h, sketch_d.get(), original.width, original.height, true, image_d.get(),
+                          stream.get());
+    backend->download_async(image_h.get(), image_d.get(), image_d.size(), stream.get());
+  }
+
+  void capture_picture_graph() {
+    backend->begin_capture(stream.get());
+    try {
+      queue_picture();
+    } catch (...) {
+      backend->abort_capture(stream.get());
+      throw;
+    }
+    colorize_graph = DeviceGraph(*backend, backend->end_capture(stream.get()));
+  }
+
+  const Image& picture() {
+    if (!image_current) {
+      fill_hint_table();
+      if (!colorize_graph) capture_picture_graph();
+      backend->launch_graph(colorize_graph.get(), stream.get());
+      backend->synchronize("colorize", stream.get());
+      image.width = original.width;
+      image.height = original.height;
+      image.rgb.assign(image_h.get(), image_h.get() + image_h.size());
+      image_current = true;
+    }
+    return image;
   }
 };
 
@@ -139,6 +201,7 @@ Session::Session(std::shared_ptr<const Model> model, const Image& sketch, const 
   impl_ = std::make_unique<Impl>(std::move(model), sketch, size, options.cuda_stream);
   Impl& s = *impl_;
   const Stream stream = s.stream.get();
+  s.sketch_d.upload(sketch.rgb, stream);
   const Image working = resize(sketch, size);
   s.rgb_d.upload(working.rgb, stream);
   s.backend->rgb8_to_grey(s.rgb_d.get(), size_t(s.w) * s.h, s.x.get(), stream);
@@ -176,18 +239,18 @@ void Session::set_hint(int rank, const Colour& colour) {
   for (float c : colour)
     if (!(c >= 0.0f && c <= 255.0f)) throw Error("hint colour component " + std::to_string(c) + " is outside 0..255");
   impl_->hints[rank - 1] = colour;
-  impl_->output_current = false;
+  impl_->output_current = impl_->image_current = false;
 }
 
 void Session::clear_hint(int rank) {
   impl_->check_rank(rank);
   impl_->hints[rank - 1].reset();
-  impl_->output_current = false;
+  impl_->output_current = impl_->image_current = false;
 }
 
 void Session::clear_hints() {
   std::fill(impl_->hints.begin(), impl_->hints.end(), std::nullopt);
-  impl_->output_current = false;
+  impl_->output_current = impl_->image_current = false;
 }
 
 bool Session::hint(int rank, Colour* colour) const {
@@ -220,7 +283,7 @@ void Session::hints_from_reference(const Image& reference, int n) {
   const std::vector<Colour> means = region_mean_colours(reference);
   const int count = std::min<int>(n, int(means.size()));
   for (int k = 0; k < count; ++k) impl_->hints[k] = means[k];
-  impl_->output_current = false;
+  impl_->output_current = impl_->image_current = false;
 }
 
 std::vector<float> Session::colorize_raw() {
@@ -232,10 +295,7 @@ std::vector<float> Session::colorize_raw() {
   return chw;
 }
 
-Image Session::colorize() {
-  const std::vector<float>& hwc = impl_->colorized();
-  return compose_output(hwc, impl_->w, impl_->h, Layout::HWC, impl_->original, Compose::KeepLines);
-}
+Image Session::colorize() { return impl_->picture(); }
 
 Image Session::hint_picture() const {
   const Image sketch = resize(impl_->original, Size{impl_->w, impl_->h});

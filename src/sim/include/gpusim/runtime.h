@@ -494,6 +494,9 @@ inline float __saturatef(float x) { return x < 0.0f ? 0.0f : (x > 1.0f ? 1.0f : 
 inline float __fmaf_rn(float a, float b, float c) { return fmaf(a, b, c); }
 inline float __fadd_rn(float a, float b) { return a + b; }
 inline float __fmul_rn(float a, float b) { return a * b; }
+// The host build does not contract a * b + c (ISO C++, no -mfma), so these round as on a GPU.
+inline double __dadd_rn(double a, double b) { return a + b; }
+inline double __dmul_rn(double a, double b) { return a * b; }
 inline int __float2int_rn(float x) { return int(nearbyintf(x)); }
 inline int __float2int_rz(float x) { return int(x); }
 inline int __float2int_rd(float x) { return int(floorf(x)); }
