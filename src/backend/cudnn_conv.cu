@@ -469,9 +469,11 @@ struct MaterializedUNet::Conv {
 
 MaterializedUNet::MaterializedUNet(Backend& backend, const UNetWeights& weights, int width, int h, int w,
                                    PlainConvs convs, CudnnConv* cudnn)
-    : backend_(backend), convs_(convs), cudnn_(cudnn), width_(width) {
+    : backend_(backend),
+      convs_(convs),
+      cudnn_(cudnn),
+      plan_{plan_unet(UNetKind::Segmentator, width, h, w, weights.outc.cout), plan_unet(UNetKind::Colorizer, width, h, w)} {
   if (convs == PlainConvs::Cudnn && !cudnn) throw Error("MaterializedUNet: the cuDNN path needs a CudnnConv");
-  if (h < 16 || w < 16) throw Error("MaterializedUNet: the working size must be at least 16 x 16");
   std::vector<const ConvLayer*> order{&weights.inc.conv1, &weights.inc.conv2};
   for (const auto& d : weights.down) order.insert(order.end(), {&d.conv1, &d.conv2});
   for (const auto& u : weights.up) order.insert(order.end(), {&u.conv1, &u.conv2});
@@ -488,21 +490,17 @@ MaterializedUNet::MaterializedUNet(Backend& backend, const UNetWeights& weights,
     c.bias = DeviceArray<float>(backend, l->bias, l->name.c_str());
     layers_.push_back(std::move(c));
   }
-  const int channels[5] = {width, 2 * width, 4 * width, 8 * width, 8 * width};
-  size_t gathered = size_t(h) * w * layers_[0].cin;
-  for (int k = 0; k < 5; ++k) {
-    h_[k] = h >> k;
-    w_[k] = w >> k;
-    skip_[k] = DeviceArray<float>(backend, size_t(h_[k]) * w_[k] * channels[k], "U-Net activations");
+  size_t gathered = 0;
+  for (const UNetPlan& plan : plan_)
+    for (const ConvStep& s : plan.steps)
+      if (s.gather != Gather::Plain) gathered = std::max(gathered, size_t(s.out.h) * s.out.w * s.cin);
+  for (int b = 0; b < kBufferCount; ++b) {
+    const size_t n = std::max(plan_[0].buffer_elements(Buffer(b)), plan_[1].buffer_elements(Buffer(b)));
+    if (n) buffers_[b] = DeviceArray<float>(backend, n, "U-Net activations");
   }
-  for (int k = 1; k <= 4; ++k) gathered = std::max(gathered, size_t(h_[k]) * w_[k] * layers_[2 * k].cin);
-  for (int j = 0; j < 4; ++j) gathered = std::max(gathered, size_t(h_[3 - j]) * w_[3 - j] * layers_[10 + 2 * j].cin);
-  const size_t level0 = size_t(h) * w * width;
-  mid_ = DeviceArray<float>(backend, level0, "U-Net activations");
-  up_a_ = DeviceArray<float>(backend, level0, "U-Net activations");
-  up_b_ = DeviceArray<float>(backend, level0, "U-Net activations");
   gathered_ = DeviceArray<float>(backend, gathered, "materialised gathers");
-  if (convs == PlainConvs::Cudnn) logits_ = DeviceArray<float>(backend, size_t(h) * w * layers_[18].cout, "logits");
+  if (convs == PlainConvs::Cudnn)
+    logits_ = DeviceArray<float>(backend, size_t(h) * w * weights.outc.cout, "logits");
 }
 
 MaterializedUNet::~MaterializedUNet() = default;
@@ -515,61 +513,64 @@ void MaterializedUNet::conv3x3_relu(const float* x, int h, int w, const Conv& co
                           stream);
 }
 
-void MaterializedUNet::body(Stream stream) {
-  const int channels[5] = {width_, 2 * width_, 4 * width_, 8 * width_, 8 * width_};
-  for (int k = 1; k <= 4; ++k) {
-    const Conv &c1 = layers_[2 * k], &c2 = layers_[2 * k + 1];
-    materialize_maxpool(backend_, skip_[k - 1].get(), h_[k - 1], w_[k - 1], channels[k - 1], gathered_.get(), stream);
-    conv3x3_relu(gathered_.get(), h_[k], w_[k], c1, mid_.get(), stream);
-    conv3x3_relu(mid_.get(), h_[k], w_[k], c2, skip_[k].get(), stream);
+void MaterializedUNet::run(const UNetPlan& plan, const float* x, const ColorizerInput* colorizer, uint8_t* labels,
+                           float* logits, float* out, Stream stream) {
+  for (const ConvStep& s : plan.steps) {
+    const Conv& conv = layers_[size_t(s.layer)];
+    if (conv.cin != s.cin || conv.cout != s.cout || conv.ksize != s.ksize)
+      throw Error("MaterializedUNet: layer " + s.name + " has weights " + std::to_string(conv.cout) + " x " +
+                  std::to_string(conv.cin) + " x " + std::to_string(conv.ksize) + ", the network needs " +
+                  std::to_string(s.cout) + " x " + std::to_string(s.cin) + " x " + std::to_string(s.ksize));
+    const float* in = s.in.buffer == Buffer::Input ? x : buffer(s.in.buffer);
+    switch (s.gather) {
+      case Gather::Plain: break;
+      case Gather::MaxPool:
+        materialize_maxpool(backend_, in, s.in.h, s.in.w, s.in.c, gathered_.get(), stream);
+        in = gathered_.get();
+        break;
+      case Gather::UpConcat:
+        materialize_up_concat(backend_, in, s.in.h, s.in.w, s.in.c, buffer(s.low.buffer), s.low.h, s.low.w, s.low.c,
+                              gathered_.get(), stream);
+        in = gathered_.get();
+        break;
+      case Gather::Colorizer:
+        materialize_colorizer(backend_, *colorizer, gathered_.get(), stream);
+        in = gathered_.get();
+        break;
+    }
+    const int h = s.out.h, w = s.out.w;
+    const DeviceConv plain{conv.weights.get(), conv.bias.get(), conv.cout, conv.cin, conv.ksize};
+    switch (s.epilogue) {
+      case Epilogue::BiasRelu: conv3x3_relu(in, h, w, conv, buffer(s.out.buffer), stream); break;
+      case Epilogue::Argmax:
+        if (convs_ == PlainConvs::Cudnn) {
+          float* l = logits ? logits : logits_.get();
+          cudnn_->forward(in, h, w, conv.cin, conv.weights.get(), conv.bias.get(), conv.cout, 1, Activation::Identity, l,
+                          stream);
+          backend_.argmax_channels(l, size_t(h) * w, conv.cout, labels, stream);
+        } else {
+          backend_.conv1x1_argmax(in, h, w, conv.cin, plain, labels, logits, stream);
+        }
+        break;
+      case Epilogue::BiasTanh:
+        if (convs_ == PlainConvs::Cudnn)
+          cudnn_->forward(in, h, w, conv.cin, conv.weights.get(), conv.bias.get(), conv.cout, 1, Activation::Tanh, out,
+                          stream);
+        else
+          backend_.conv1x1_tanh(in, h, w, conv.cin, plain, out, stream);
+        break;
+    }
   }
-  const float* low = skip_[4].get();
-  int low_channels = channels[4];
-  DeviceArray<float>* out = &up_a_;
-  for (int j = 0; j < 4; ++j) {
-    const int s = 3 - j;
-    const Conv &c1 = layers_[10 + 2 * j], &c2 = layers_[11 + 2 * j];
-    materialize_up_concat(backend_, skip_[s].get(), h_[s], w_[s], channels[s], low, h_[s + 1], w_[s + 1], low_channels,
-                          gathered_.get(), stream);
-    conv3x3_relu(gathered_.get(), h_[s], w_[s], c1, mid_.get(), stream);
-    conv3x3_relu(mid_.get(), h_[s], w_[s], c2, out->get(), stream);
-    low = out->get();
-    low_channels = c2.cout;
-    out = out == &up_a_ ? &up_b_ : &up_a_;
-  }
-  result_ = low;
 }
 
 void MaterializedUNet::segment(const float* x, uint8_t* labels, float* logits, Stream stream) {
-  conv3x3_relu(x, h_[0], w_[0], layers_[0], mid_.get(), stream);
-  conv3x3_relu(mid_.get(), h_[0], w_[0], layers_[1], skip_[0].get(), stream);
-  body(stream);
-  const Conv& outc = layers_[18];
-  const size_t pixels = size_t(h_[0]) * w_[0];
-  if (convs_ == PlainConvs::Cudnn) {
-    float* l = logits ? logits : logits_.get();
-    cudnn_->forward(result_, h_[0], w_[0], width_, outc.weights.get(), outc.bias.get(), outc.cout, 1, Activation::Identity,
-                    l, stream);
-    backend_.argmax_channels(l, pixels, outc.cout, labels, stream);
-  } else {
-    backend_.conv1x1_argmax(result_, h_[0], w_[0], width_, DeviceConv{outc.weights.get(), outc.bias.get(), outc.cout, width_, 1},
-                            labels, logits, stream);
-  }
+  run(plan_[int(UNetKind::Segmentator)], x, nullptr, labels, logits, nullptr, stream);
 }
 
 void MaterializedUNet::colorize(const ColorizerInput& input, float* out, Stream stream) {
-  if (input.h != h_[0] || input.w != w_[0]) throw Error("MaterializedUNet::colorize: input size differs from the workspace");
-  materialize_colorizer(backend_, input, gathered_.get(), stream);
-  conv3x3_relu(gathered_.get(), h_[0], w_[0], layers_[0], mid_.get(), stream);
-  conv3x3_relu(mid_.get(), h_[0], w_[0], layers_[1], skip_[0].get(), stream);
-  body(stream);
-  const Conv& outc = layers_[18];
-  if (convs_ == PlainConvs::Cudnn)
-    cudnn_->forward(result_, h_[0], w_[0], width_, outc.weights.get(), outc.bias.get(), outc.cout, 1, Activation::Tanh, out,
-                    stream);
-  else
-    backend_.conv1x1_tanh(result_, h_[0], w_[0], width_, DeviceConv{outc.weights.get(), outc.bias.get(), outc.cout, width_, 1},
-                          out, stream);
+  const UNetPlan& plan = plan_[int(UNetKind::Colorizer)];
+  if (input.h != plan.h || input.w != plan.w) throw Error("MaterializedUNet::colorize: input size differs from the workspace");
+  run(plan, nullptr, &input, nullptr, nullptr, out, stream);
 }
 
 }  // namespace gp

@@ -23,6 +23,7 @@
 
 #include "src/backend/backend.h"
 #include "src/engine/device_array.h"
+#include "src/engine/unet_plan.h"
 #include "src/weights/model_weights.h"
 
 namespace gp {
@@ -109,17 +110,18 @@ class MaterializedUNet {
  private:
   struct Conv;  // one layer's weights in the layout of the chosen path
   void conv3x3_relu(const float* x, int h, int w, const Conv& conv, float* out, Stream stream);
-  void body(Stream stream);
+  // One run of `plan` (src/engine/unet_plan.h, the topology the fused engine runs).
+  void run(const UNetPlan& plan, const float* x, const ColorizerInput* colorizer, uint8_t* labels, float* logits,
+           float* out, Stream stream);
+  float* buffer(Buffer b) const { return buffers_[int(b)].get(); }
 
   Backend& backend_;
   PlainConvs convs_;
   CudnnConv* cudnn_;
-  int width_;
-  int h_[5], w_[5];
-  std::vector<Conv> layers_;  // inc 0-1, down 2-9, up 10-17, outc 18
-  std::array<DeviceArray<float>, 5> skip_;
-  DeviceArray<float> mid_, up_a_, up_b_, gathered_, logits_;
-  const float* result_ = nullptr;
+  UNetPlan plan_[2];          // by UNetKind
+  std::vector<Conv> layers_;  // by ConvStep::layer: inc 0-1, down 2-9, up 10-17, outc 18
+  std::array<DeviceArray<float>, kBufferCount> buffers_;
+  DeviceArray<float> gathered_, logits_;
 };
 
 }  // namespace gp

@@ -14,6 +14,7 @@
 #include "kernels/conv.cuh"
 #include "src/weights/model_weights.h"
 #include "src/weights/safetensors.h"
+#include "src/engine/unet_plan.h"
 #include "tests/kernels/harness.h"
 
 #include <algorithm>
@@ -467,32 +468,44 @@ class ConvFixture : public ::testing::TestWithParam<const char*> {
     const std::string short_net = net == "segmentator" ? "seg" : "col";
     EXPECT_TRUE(all_close(to_hwc((*stages_)[short_net + "." + block]), out.download(), kAtol, kRtol));
   }
-  // Spatial size of a stored block output.
-  int h_of(const std::string& s) const { return int((*stages_)[s].shape[1]); }
-  int w_of(const std::string& s) const { return int((*stages_)[s].shape[2]); }
-  int c_of(const std::string& s) const { return int((*stages_)[s].shape[0]); }
 
-  // The U-Net body of `net` block by block, each from the stored output of its inputs.
+  // The U-Net body of `net` block by block as the engine's plan lays it out
+  // (src/engine/unet_plan.h), each block from the stored outputs of the blocks that
+  // wrote its inputs. `inc` is the first block's gather. Returns the stage name of the
+  // buffer the head reads.
   template <class Inc>
-  void unet_body(const std::string& net, const Inc& inc) {
-    const std::string s = net == "segmentator" ? "seg." : "col.";
-    double_conv(net, "inc", inc, h_, w_);
-    const char* prev[] = {"inc", "down1", "down2", "down3"};
-    for (int i = 0; i < 4; ++i) {
-      const std::string in = s + prev[i];
-      const auto x = stage(in);
-      double_conv(net, "down" + std::to_string(i + 1), k::ConvMaxPool{x.get(), h_of(in), w_of(in), c_of(in)},
-                  h_of(in) / 2, w_of(in) / 2);
+  std::string unet_body(const std::string& net, const Inc& inc) {
+    const std::string prefix = net == "segmentator" ? "seg." : "col.";
+    const gp::UNetPlan plan = gp::plan_unet(net == "segmentator" ? gp::UNetKind::Segmentator : gp::UNetKind::Colorizer,
+                                            layer(*model_, net + ".inc.conv1").cout, h_, w_);
+    std::map<gp::Buffer, std::string> written_by;  // buffer -> the stage stored for it
+    for (const gp::ConvStep& st : plan.steps) {
+      const std::string block = st.name.substr(0, st.name.find('.'));
+      if (st.ksize == 1) return written_by.at(st.in.buffer);
+      if (st.name.find(".conv2") != std::string::npos) {
+        written_by[st.out.buffer] = prefix + block;
+        continue;  // run with its conv1 by double_conv
+      }
+      const auto in_name = [&](gp::Buffer b) { return written_by.at(b); };
+      switch (st.gather) {
+        case gp::Gather::Plain:
+        case gp::Gather::Colorizer: double_conv(net, block, inc, st.out.h, st.out.w); break;
+        case gp::Gather::MaxPool: {
+          const auto x = stage(in_name(st.in.buffer));
+          double_conv(net, block, k::ConvMaxPool{x.get(), st.in.h, st.in.w, st.in.c}, st.out.h, st.out.w);
+          break;
+        }
+        case gp::Gather::UpConcat: {
+          const auto skip = stage(in_name(st.in.buffer)), low = stage(in_name(st.low.buffer));
+          double_conv(net, block,
+                      k::ConvUpConcat{skip.get(), st.in.h, st.in.w, st.in.c, low.get(), st.low.h, st.low.w, st.low.c},
+                      st.out.h, st.out.w);
+          break;
+        }
+      }
     }
-    const char* skips[] = {"down3", "down2", "down1", "inc"};
-    const char* lows[] = {"down4", "up1", "up2", "up3"};
-    for (int i = 0; i < 4; ++i) {
-      const std::string sk = s + skips[i], lo = s + lows[i];
-      const auto skip = stage(sk), low = stage(lo);
-      double_conv(net, "up" + std::to_string(i + 1),
-                  k::ConvUpConcat{skip.get(), h_of(sk), w_of(sk), c_of(sk), low.get(), h_of(lo), w_of(lo), c_of(lo)},
-                  h_of(sk), w_of(sk));
-    }
+    ADD_FAILURE() << "the plan of " << net << " has no head";
+    return "";
   }
   Layer outc(const std::string& net) const { return layer(*model_, net + ".outc"); }
 
@@ -504,10 +517,10 @@ class ConvFixture : public ::testing::TestWithParam<const char*> {
 TEST_P(ConvFixture, SegmentatorBlocksAndHead) {
   GP_REQUIRE_DEVICE();
   const auto x = stage("x");
-  unet_body("segmentator", k::ConvPlain{x.get(), h_, w_, 1});
+  const std::string last = unet_body("segmentator", k::ConvPlain{x.get(), h_, w_, 1});
 
   const Layer head = outc("segmentator");
-  const auto up4 = stage("seg.up4");
+  const auto up4 = stage(last);
   const size_t pixels = size_t(h_) * w_;
   DeviceBuffer<uint8_t> labels(pixels);
   DeviceBuffer<float> logits(pixels * head.cout);
@@ -532,11 +545,11 @@ TEST_P(ConvFixture, ColorizerBlocksAndOutput) {
                  [](float a) { return uint8_t(a != 0); });
   DeviceBuffer<float> sketch(st["x"].data), colors(st["region_means"].data);
   DeviceBuffer<uint8_t> dlabels(labels), dactive(active);
-  unet_body("colorizer",
-            k::ConvColorizer{sketch.get(), dlabels.get(), colors.get(), dactive.get(), h_, w_, /*center=*/0.0f});
+  const std::string last = unet_body(
+      "colorizer", k::ConvColorizer{sketch.get(), dlabels.get(), colors.get(), dactive.get(), h_, w_, /*center=*/0.0f});
 
   const Layer head = outc("colorizer");
-  const auto up4 = stage("col.up4");
+  const auto up4 = stage(last);
   DeviceBuffer<float> raw(size_t(h_) * w_ * head.cout);
   GP_ASSERT_CUDA(k::conv1x1_bias_tanh(k::ConvPlain{up4.get(), h_, w_, head.cin}, head.view(), raw.get(), nullptr));
   EXPECT_TRUE(all_close(to_hwc(st["raw"]), raw.download(), kAtol, kRtol));
