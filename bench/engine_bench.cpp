@@ -1,11 +1,12 @@
 // The engine end to end: one U-Net run (UNetWorkspace::segment or ::colorize, every
-// conv with its fused gather and head) on a synthetic 256 x 256 sketch with random
-// weights, on every backend this build and machine have:
+// conv with its fused gather and head) on a synthetic sketch with random weights, on
+// every backend this build and machine have:
 //
 //   build/bench/engine_bench [--benchmark_filter=...] [--benchmark_repetitions=n]
 //
-//   BM_Segment/<path>/width:<w>    segmentation U-Net (1 -> 30) + the fused argmax head
-//   BM_Colorize/<path>/width:<w>   colorization U-Net (35-channel fused input -> 3, tanh)
+//   BM_Segment/<path>/size:<n>/width:<w>    segmentation U-Net (1 -> 30) + the fused argmax head
+//   BM_Colorize/<path>/size:<n>/width:<w>   colorization U-Net (35-channel fused input -> 3, tanh):
+//                                            the interactive step
 //   path: sim         the gpusim simulator (always; one iteration per repetition:
 //                     width 64 is ~80 GFLOP per U-Net, tens of seconds on the simulator)
 //         sim_fp16, sim_bf16   the same in 16-bit (tensor-core 3x3 convs)
@@ -14,17 +15,21 @@
 //         cudnn       MaterializedUNet on cuDNN, strict fp32 (GP_CUDNN builds, GPU only):
 //                     the gathers written out, every conv a cuDNN call
 //         cudnn_tf32  the same with TF32 tensor cores allowed
-//   width: 16 and 64 (64 is the published model).
-// Quick run: --benchmark_filter=width:16 (and e.g. --benchmark_filter='sim/width:16').
+//         <GPU path>_graph     the same run captured once as a CUDA graph and replayed
+//   size: 256 (and 512 on a GPU), the working size n x n; width: 16 and 64 (64 is the
+//   published model).
+// Quick run: --benchmark_filter=width:16 (and e.g. --benchmark_filter='sim/size:256/width:16').
 //
 // Time: wall clock per run, as "manual time": std::chrono around the run and a
 // synchronize on the simulator; CUDA events around the run on its stream on a GPU
 // (after one untimed warm-up run, which is also when cuDNN picks its algorithms).
-// Counters: ms (per run), GFLOP (per run, counted from the layer shapes:
-// 2 * H * W * cin * cout * k * k summed over the convs at their resolutions; the
-// padding a kernel multiplies is not counted), GFLOP/s = GFLOP / (ms / 1000); on the
-// simulator also cpu_GFLOP/s: the same per CPU second of the whole process (all
-// simulator workers), which depends less on the load of a shared machine.
+// Counters: ms (per run), GFLOP (per run, from the plan, src/engine/unet_plan.h:
+// 2 * H * W * cin * cout * k * k summed over its convs; the padding a kernel multiplies
+// is not counted), GFLOP/s = GFLOP / (ms / 1000); on a GPU the data sheet knows, also
+// peak = the fraction of its dense peak for the path's arithmetic (fp32 CUDA cores,
+// TF32 or fp16/bf16 tensor cores); on the simulator cpu_GFLOP/s: the same per CPU second
+// of the whole process (all simulator workers), which depends less on the load of a
+// shared machine.
 #include <benchmark/benchmark.h>
 
 #include <chrono>
@@ -41,6 +46,7 @@
 #include "src/backend/select.h"
 #include "src/engine/device_array.h"
 #include "src/engine/unet.h"
+#include "src/engine/unet_plan.h"
 #include "src/weights/model_weights.h"
 #if defined(GP_HAVE_CUDNN)
 #include "src/backend/cudnn_conv.h"
@@ -53,7 +59,7 @@ namespace {
 
 using namespace gp;
 
-constexpr int kSize = 256;  // the synthetic sketch is kSize x kSize
+constexpr int kTrainSize = 256;  // the synthetic model's training size
 constexpr int kRegions = ModelConfig::kNumRegions;
 constexpr int kColorizerChannels = 1 + 3 + 1 + kRegions;
 
@@ -104,53 +110,55 @@ const ModelWeights& synthetic_model(int width) {
   m.config.num_regions = kRegions;
   m.config.seg_in_channels = 1;
   m.config.col_in_channels = kColorizerChannels;
-  m.config.train_size = kSize;
+  m.config.train_size = kTrainSize;
   m.config.center = 0.0f;
   m.segmentator = random_unet("segmentator", 1, kRegions, width, rng);
   m.colorizer = random_unet("colorizer", kColorizerChannels, 3, width, rng);
   return cache.emplace(width, std::move(m)).first->second;
 }
 
-// A line drawing in [-1, 1]: white paper, dark circles and strokes.
-std::vector<float> synthetic_sketch() {
-  std::vector<float> x(size_t(kSize) * kSize, 1.0f);
+// A line drawing in [-1, 1] at size x size: white paper, dark circles and strokes.
+std::vector<float> synthetic_sketch(int size) {
+  std::vector<float> x(size_t(size) * size, 1.0f);
+  const float k = float(size) / 256.0f;
   const struct {
     float cx, cy, r;
   } circles[] = {{128, 128, 90}, {90, 100, 20}, {166, 100, 20}, {128, 170, 35}, {60, 210, 30}};
-  for (int y = 0; y < kSize; ++y)
-    for (int xx = 0; xx < kSize; ++xx) {
+  for (int y = 0; y < size; ++y)
+    for (int xx = 0; xx < size; ++xx) {
       float v = 1.0f;
       for (const auto& c : circles) {
-        const float d = std::fabs(std::hypot(float(xx) - c.cx, float(y) - c.cy) - c.r);
-        if (d < 1.5f) v = -1.0f;
+        const float d = std::fabs(std::hypot(float(xx) - k * c.cx, float(y) - k * c.cy) - k * c.r);
+        if (d < 1.5f * k) v = -1.0f;
       }
-      if (std::abs(y - xx) < 1 || std::abs(y + xx - 300) < 1) v = -1.0f;
-      x[size_t(y) * kSize + xx] = v;
+      if (std::abs(y - xx) < 1 || std::abs(float(y + xx) - 300.0f * k) < 1) v = -1.0f;
+      x[size_t(y) * size + xx] = v;
     }
   return x;
 }
 
 // 30 rectangular regions (6 rows x 5 columns), the first 10 hinted.
-std::vector<uint8_t> synthetic_labels() {
-  std::vector<uint8_t> l(size_t(kSize) * kSize);
-  for (int y = 0; y < kSize; ++y)
-    for (int x = 0; x < kSize; ++x) l[size_t(y) * kSize + x] = uint8_t((y * 6 / kSize) * 5 + x * 5 / kSize);
+std::vector<uint8_t> synthetic_labels(int size) {
+  std::vector<uint8_t> l(size_t(size) * size);
+  for (int y = 0; y < size; ++y)
+    for (int x = 0; x < size; ++x) l[size_t(y) * size + x] = uint8_t((y * 6 / size) * 5 + x * 5 / size);
   return l;
 }
 
-// ---- FLOP count ------------------------------------------------------------------------------
-
-double conv_flop(const ConvLayer& l, int level) {
-  const double side = double(kSize >> level);
-  return 2.0 * side * side * l.cin * l.cout * l.ksize * l.ksize;
-}
-double unet_flop(const UNetWeights& u) {
-  double f = conv_flop(u.inc.conv1, 0) + conv_flop(u.inc.conv2, 0) + conv_flop(u.outc, 0);
-  for (int k = 0; k < 4; ++k) {
-    f += conv_flop(u.down[k].conv1, k + 1) + conv_flop(u.down[k].conv2, k + 1);  // down(k+1) at level k+1
-    f += conv_flop(u.up[k].conv1, 3 - k) + conv_flop(u.up[k].conv2, 3 - k);      // up(k+1) at level 3-k
+// Dense peak rates (data sheets, SXM parts) of the GPUs named here, TFLOP/s.
+struct Peak {
+  double fp32, tf32, fp16;
+};
+bool known_peak(const std::string& name, Peak* p) {
+  if (name.find("H100") != std::string::npos || name.find("H200") != std::string::npos) {
+    *p = {67.0, 494.7, 989.4};
+    return true;
   }
-  return f;
+  if (name.find("A100") != std::string::npos) {
+    *p = {19.5, 156.0, 312.0};
+    return true;
+  }
+  return false;
 }
 
 // ---- the benchmark ---------------------------------------------------------------------------
@@ -167,21 +175,21 @@ double process_cpu_seconds() {
   return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
 }
 
-void BM_Engine(benchmark::State& state, Backend* backend, Net which, Path path, int width) {
+void BM_Engine(benchmark::State& state, Backend* backend, Net which, Path path, int width, int size, bool graph) {
   const ModelWeights& model = synthetic_model(width);
   const UNetWeights& weights = which == Net::Segment ? model.segmentator : model.colorizer;
-  const size_t pixels = size_t(kSize) * kSize;
+  const size_t pixels = size_t(size) * size;
   const bool gpu = backend->kind() == DeviceKind::Cuda;
 
   std::vector<float> colors(size_t(kRegions) * 3);
   for (size_t i = 0; i < colors.size(); ++i) colors[i] = float(int(i * 37 % 19)) / 9.0f - 1.0f;
   std::vector<uint8_t> active(kRegions, 0);
   for (int r = 0; r < 10; ++r) active[size_t(r)] = 1;
-  DeviceArray<float> x(*backend, synthetic_sketch(), "sketch"), dcolors(*backend, colors, "colors");
-  DeviceArray<uint8_t> labels(*backend, synthetic_labels(), "labels"), dactive(*backend, active, "active");
+  DeviceArray<float> x(*backend, synthetic_sketch(size), "sketch"), dcolors(*backend, colors, "colors");
+  DeviceArray<uint8_t> labels(*backend, synthetic_labels(size), "labels"), dactive(*backend, active, "active");
   DeviceArray<uint8_t> out_labels(*backend, pixels, "labels out");
   DeviceArray<float> out_rgb(*backend, pixels * 3, "rgb out");
-  const ColorizerInput input{x.get(), labels.get(), dcolors.get(), dactive.get(), kSize, kSize, model.config.center};
+  const ColorizerInput input{x.get(), labels.get(), dcolors.get(), dactive.get(), size, size, model.config.center};
 
   // GPU runs go on a stream of their own, timed with events on it.
   struct StreamGuard {
@@ -201,7 +209,7 @@ void BM_Engine(benchmark::State& state, Backend* backend, Net which, Path path, 
 #endif
   if (path == Path::Fused || path == Path::FusedF16 || path == Path::FusedBf16) {
     fused_net = upload_unet(*backend, weights, width, precision_of(path));
-    workspace = std::make_unique<UNetWorkspace>(*backend, width, kSize, kSize, precision_of(path));
+    workspace = std::make_unique<UNetWorkspace>(*backend, width, size, size, precision_of(path));
     if (which == Net::Segment)
       run = [&] { workspace->segment(*backend, fused_net, x.get(), out_labels.get(), nullptr, stream.s); };
     else
@@ -209,7 +217,7 @@ void BM_Engine(benchmark::State& state, Backend* backend, Net which, Path path, 
   } else {
 #if defined(GP_HAVE_CUDNN)
     cudnn = std::make_unique<CudnnConv>(*backend, path == Path::CudnnTf32);
-    unfused = std::make_unique<MaterializedUNet>(*backend, weights, width, kSize, kSize,
+    unfused = std::make_unique<MaterializedUNet>(*backend, weights, width, size, size,
                                                  MaterializedUNet::PlainConvs::Cudnn, cudnn.get());
     if (which == Net::Segment)
       run = [&] { unfused->segment(x.get(), out_labels.get(), nullptr, stream.s); };
@@ -221,12 +229,26 @@ void BM_Engine(benchmark::State& state, Backend* backend, Net which, Path path, 
 #endif
   }
 
+  DeviceGraph captured;
   double total_s = 0, total_cpu_s = 0;
   int64_t runs = 0;
   if (gpu) {
 #if defined(GP_BENCH_CUDA)
     run();  // warm-up (cuDNN times and picks its algorithms here)
     backend->synchronize("warm-up", stream.s);
+    if (graph) {
+      backend->begin_capture(stream.s);
+      try {
+        run();
+      } catch (...) {
+        backend->abort_capture(stream.s);
+        throw;
+      }
+      captured = DeviceGraph(*backend, backend->end_capture(stream.s));
+      run = [&] { backend->launch_graph(captured.get(), stream.s); };
+      run();
+      backend->synchronize("graph warm-up", stream.s);
+    }
     cudaEvent_t start = nullptr, stop = nullptr;
     cudaEventCreate(&start);
     cudaEventCreate(&stop);
@@ -260,10 +282,19 @@ void BM_Engine(benchmark::State& state, Backend* backend, Net which, Path path, 
     }
   }
   if (runs == 0) return;
-  const double gflop = unet_flop(weights) * 1e-9;
+  const double gflop =
+      plan_unet(which == Net::Segment ? UNetKind::Segmentator : UNetKind::Colorizer, width, size, size).flops() * 1e-9;
+  const double rate = gflop * double(runs) / total_s;
   state.counters["GFLOP"] = gflop;
   state.counters["ms"] = 1e3 * total_s / double(runs);
-  state.counters["GFLOP/s"] = gflop * double(runs) / total_s;
+  state.counters["GFLOP/s"] = rate;
+  Peak peak{};
+  if (gpu && known_peak(backend->name(), &peak)) {
+    const double tflops = path == Path::CudnnTf32                              ? peak.tf32
+                          : path == Path::FusedF16 || path == Path::FusedBf16 ? peak.fp16
+                                                                              : peak.fp32;
+    state.counters["peak"] = rate * 1e-3 / tflops;
+  }
   if (!gpu) state.counters["cpu_GFLOP/s"] = gflop * double(runs) / total_cpu_s;
   state.SetLabel(backend->name());
 }
@@ -302,14 +333,23 @@ int main(int argc, char** argv) {
   }
 
   for (const Net net : {Net::Segment, Net::Colorize})
-    for (const Entry& e : paths)
-      for (const int width : {16, 64}) {
-        const std::string name = std::string(net == Net::Segment ? "BM_Segment/" : "BM_Colorize/") + e.name +
-                                 "/width:" + std::to_string(width);
-        auto* b = benchmark::RegisterBenchmark(name.c_str(), BM_Engine, e.backend, net, e.path, width);
-        b->UseManualTime()->Unit(benchmark::kMillisecond);
-        if (e.backend->kind() == DeviceKind::Simulator) b->Iterations(1);
+    for (const Entry& e : paths) {
+      const bool sim = e.backend->kind() == DeviceKind::Simulator;
+      for (const bool graph : {false, true}) {
+        if (graph && sim) continue;  // a replay costs the simulator what the launches do
+        for (const int size : {256, 512}) {
+          if (size == 512 && sim) continue;
+          for (const int width : {16, 64}) {
+            const std::string name = std::string(net == Net::Segment ? "BM_Segment/" : "BM_Colorize/") + e.name +
+                                     (graph ? "_graph" : "") + "/size:" + std::to_string(size) +
+                                     "/width:" + std::to_string(width);
+            auto* b = benchmark::RegisterBenchmark(name.c_str(), BM_Engine, e.backend, net, e.path, width, size, graph);
+            b->UseManualTime()->Unit(benchmark::kMillisecond);
+            if (sim) b->Iterations(1);
+          }
+        }
       }
+    }
 
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

@@ -27,6 +27,7 @@
 // float4 path (a warp writes 16 k-rows x 2 pixels); the 1x1 heads (cout 3 or 30)
 // still use a 64-channel tile, so most of their multiply-adds hit zero padding.
 #include "kernels/conv.cuh"
+#include "kernels/gathers.cuh"
 
 #include <cstdint>
 #include <type_traits>
@@ -66,9 +67,7 @@ struct Geometry {
   int n_cols;    // packed row length
 };
 
-// Not fmaxf: g++ calls libm's out of line for it (NaN rules), 10% of a pooled conv on
-// the simulator. (Differs from fmaxf only for NaN inputs.)
-__device__ __forceinline__ float max2(float a, float b) { return a > b ? a : b; }
+using gather::max2;
 __device__ __forceinline__ float4 max4(float4 a, float4 b) {
   return make_float4(max2(a.x, b.x), max2(a.y, b.y), max2(a.z, b.z), max2(a.w, b.w));
 }
@@ -129,11 +128,9 @@ struct UpConcatGather {
     float ay, ax;
   };
   __device__ __forceinline__ Taps taps(int uy, int ux) const {
-    const float fy = float(uy) * scale_y, fx = float(ux) * scale_x;
-    const int y0 = int(fy), x0 = int(fx);  // fy, fx >= 0: truncation is floor
-    const int y1 = min(y0 + 1, hl - 1), x1 = min(x0 + 1, wl - 1);
-    return {(size_t(y0) * wl + x0) * cl, (size_t(y0) * wl + x1) * cl, (size_t(y1) * wl + x0) * cl,
-            (size_t(y1) * wl + x1) * cl, fy - float(y0), fx - float(x0)};
+    const gather::BilinearTaps t = gather::bilinear_taps(uy, ux, scale_y, scale_x, hl, wl);
+    return {(size_t(t.y0) * wl + t.x0) * cl, (size_t(t.y0) * wl + t.x1) * cl, (size_t(t.y1) * wl + t.x0) * cl,
+            (size_t(t.y1) * wl + t.x1) * cl, t.ay, t.ax};
   }
   __device__ __forceinline__ bool inside_up(int uy, int ux) const {
     return unsigned(uy) < unsigned(2 * hl) && unsigned(ux) < unsigned(2 * wl);
@@ -144,9 +141,7 @@ struct UpConcatGather {
     if (!inside_up(uy, ux)) return 0.0f;
     const Taps t = taps(uy, ux);
     const float* l = low + (ch - cs);
-    const float top_row = (1.0f - t.ax) * l[t.o00] + t.ax * l[t.o01];
-    const float bottom_row = (1.0f - t.ax) * l[t.o10] + t.ax * l[t.o11];
-    return (1.0f - t.ay) * top_row + t.ay * bottom_row;
+    return gather::lerp2(t.ay, t.ax, l[t.o00], l[t.o01], l[t.o10], l[t.o11]);
   }
   __device__ __forceinline__ float4 at4(int y, int xx, int ch) const {
     if (ch < cs) return load4(skip + (size_t(y) * w + xx) * cs + ch);
@@ -155,11 +150,10 @@ struct UpConcatGather {
     const Taps t = taps(uy, ux);
     const float* l = low + (ch - cs);
     const float4 v00 = load4(l + t.o00), v01 = load4(l + t.o01), v10 = load4(l + t.o10), v11 = load4(l + t.o11);
-    const float bx = 1.0f - t.ax, by = 1.0f - t.ay;
-    return make_float4(by * (bx * v00.x + t.ax * v01.x) + t.ay * (bx * v10.x + t.ax * v11.x),
-                       by * (bx * v00.y + t.ax * v01.y) + t.ay * (bx * v10.y + t.ax * v11.y),
-                       by * (bx * v00.z + t.ax * v01.z) + t.ay * (bx * v10.z + t.ax * v11.z),
-                       by * (bx * v00.w + t.ax * v01.w) + t.ay * (bx * v10.w + t.ax * v11.w));
+    return make_float4(gather::lerp2(t.ay, t.ax, v00.x, v01.x, v10.x, v11.x),
+                       gather::lerp2(t.ay, t.ax, v00.y, v01.y, v10.y, v11.y),
+                       gather::lerp2(t.ay, t.ax, v00.z, v01.z, v10.z, v11.z),
+                       gather::lerp2(t.ay, t.ax, v00.w, v01.w, v10.w, v11.w));
   }
 };
 
@@ -173,13 +167,7 @@ struct ColorizerGather {
   static constexpr bool kHasVec = false;  // 35 channels
   __device__ __forceinline__ float at(int y, int xx, int ch) const {
     const size_t p = size_t(y) * w + xx;
-    if (ch == 0) return sketch[p];
-    const int l = labels[p];
-    const bool region = l < gp::ref::kColorizerRegions;
-    const bool hinted = region && active[l] != 0;
-    if (ch < 4) return hinted ? colors[3 * l + ch - 1] : 0.0f;
-    if (ch == 4) return (hinted ? 1.0f : 0.0f) - center;
-    return (region && l == ch - 5 ? 1.0f : 0.0f) - center;
+    return gather::colorizer_channel(sketch[p], labels[p], colors, active, center, ch);
   }
 };
 
@@ -444,8 +432,8 @@ cudaError_t dispatch(const ConvUpConcat& in, const ConvWeights& wt, const Epilog
   gather.top = (in.h - 2 * in.h_low) / 2;
   gather.left = (in.w - 2 * in.w_low) / 2;
   // As PyTorch: the scale is computed once (in float), the source is scale * dst.
-  gather.scale_y = float(double(in.h_low - 1) / double(2 * in.h_low - 1));
-  gather.scale_x = float(double(in.w_low - 1) / double(2 * in.w_low - 1));
+  gather.scale_y = gather::up_step(in.h_low);
+  gather.scale_x = gather::up_step(in.w_low);
   const bool vec = in.c_skip % 4 == 0 && in.c_low % 4 == 0 && aligned16(in.skip) && aligned16(in.low);
   return launch_conv<KSIZE>(gather, vec, in.h, in.w, wt, ep, stream);
 }

@@ -22,6 +22,7 @@
 // Compiled for sm_80 and later; on older architectures the kernel body is a trap and the
 // engine never chooses it there.
 #include "kernels/conv_mma.cuh"
+#include "kernels/gathers.cuh"
 #include "kernels/mma_ptx.cuh"
 
 #if defined(__CUDACC_SIM__)
@@ -81,7 +82,7 @@ template <class T> struct alignas(4) Pair {
 };
 template <class T> __device__ __forceinline__ Chunk<T> load_chunk(const T* p) { return *reinterpret_cast<const Chunk<T>*>(p); }
 
-__device__ __forceinline__ float max2(float a, float b) { return a > b ? a : b; }
+using gather::max2;
 
 // ---- gathers --------------------------------------------------------------------------
 // at(): one channel of the conv input inside the image, in fp32. With `vec`:
@@ -134,17 +135,15 @@ template <class T> struct UpConcatGather {
     float ay, ax;
   };
   __device__ __forceinline__ Taps taps(int uy, int ux) const {
-    const float fy = float(uy) * scale_y, fx = float(ux) * scale_x;
-    const int y0 = int(fy), x0 = int(fx);
-    const int y1 = min(y0 + 1, hl - 1), x1 = min(x0 + 1, wl - 1);
-    return {(size_t(y0) * wl + x0) * cl, (size_t(y0) * wl + x1) * cl, (size_t(y1) * wl + x0) * cl,
-            (size_t(y1) * wl + x1) * cl, fy - float(y0), fx - float(x0)};
+    const gather::BilinearTaps t = gather::bilinear_taps(uy, ux, scale_y, scale_x, hl, wl);
+    return {(size_t(t.y0) * wl + t.x0) * cl, (size_t(t.y0) * wl + t.x1) * cl, (size_t(t.y1) * wl + t.x0) * cl,
+            (size_t(t.y1) * wl + t.x1) * cl, t.ay, t.ax};
   }
   __device__ __forceinline__ bool inside_up(int uy, int ux) const {
     return unsigned(uy) < unsigned(2 * hl) && unsigned(ux) < unsigned(2 * wl);
   }
   __device__ __forceinline__ static float lerp2(const Taps& t, float v00, float v01, float v10, float v11) {
-    return (1.0f - t.ay) * ((1.0f - t.ax) * v00 + t.ax * v01) + t.ay * ((1.0f - t.ax) * v10 + t.ax * v11);
+    return gather::lerp2(t.ay, t.ax, v00, v01, v10, v11);
   }
   __device__ __forceinline__ const T* base() const { return skip; }
   __device__ __forceinline__ float at(int y, int xx, int ch) const {
@@ -196,13 +195,7 @@ template <class T> struct ColorizerGather {
   __device__ __forceinline__ const T* base() const { return nullptr; }
   __device__ __forceinline__ float at(int y, int xx, int ch) const {
     const size_t p = size_t(y) * w + xx;
-    if (ch == 0) return sketch[p];
-    const int l = labels[p];
-    const bool region = l < gp::ref::kColorizerRegions;
-    const bool hinted = region && active[l] != 0;
-    if (ch < 4) return hinted ? colors[3 * l + ch - 1] : 0.0f;
-    if (ch == 4) return (hinted ? 1.0f : 0.0f) - center;
-    return (region && l == ch - 5 ? 1.0f : 0.0f) - center;
+    return gather::colorizer_channel(sketch[p], labels[p], colors, active, center, ch);
   }
   __device__ __forceinline__ const T* plain_source(int, int, int) const { return nullptr; }
   __device__ __forceinline__ void compute8(int, int, int, Chunk<T>&) const {}
@@ -415,9 +408,8 @@ cudaError_t conv3x3_mma_bias_relu(const ConvUpConcatT<T>& in, const ConvMmaWeigh
   if (in.c_skip < 1 || in.c_low < 1 || in.h_low < 1 || in.w_low < 1 || 2 * in.h_low > in.h || 2 * in.w_low > in.w ||
       !in.skip || !in.low || !aligned16(in.skip) || !aligned16(in.low))
     return cudaErrorInvalidValue;
-  auto step = [](int n) { return n == 1 ? 0.0f : float(n - 1) / float(2 * n - 1); };
   const UpConcatGather<T> g{in.skip, in.low, in.w, in.c_skip, in.c_low, in.h_low, in.w_low,
-                            (in.h - 2 * in.h_low) / 2, (in.w - 2 * in.w_low) / 2, step(in.h_low), step(in.w_low),
+                            (in.h - 2 * in.h_low) / 2, (in.w - 2 * in.w_low) / 2, gather::up_step(in.h_low), gather::up_step(in.w_low),
                             in.c_skip % 8 == 0 && in.c_low % 8 == 0};
   return launch<T>(g, in.h, in.w, in.c_skip + in.c_low, wt, out, stream, tile);
 }

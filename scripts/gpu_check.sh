@@ -6,7 +6,9 @@
 #      (kernels.cuda.*), the engine and CLI on `--device cuda`, and the simulator's
 #      conformance programs built by nvcc (gpu.*): the tensor-core PTX layouts and the
 #      graph semantics that the simulator implements are proven here, on hardware;
-#   3. the engine benchmark with CUDA events, JSON under out/gpu_check/;
+#   3. the engine benchmark with CUDA events (custom fp32 / fp16 / bf16 and cuDNN, each
+#      with and without a CUDA graph, 256 and 512, widths 16 and 64), JSON under
+#      out/gpu_check/;
 #   4. the static plan report (roofline estimates) for the GPU, fp32 and fp16.
 # Writes out/gpu_check/{build.log,ctest.log,engine_bench.json,summary.md}; the summary
 # is in bench/RESULTS.md's format, to be appended there with the date and the commit.
@@ -52,7 +54,9 @@ if [[ "$skipped" != 0 ]]; then
 fi
 
 stage "engine benchmark"
-"$build/bench/engine_bench" --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
+# The GPU paths only (the simulator's take minutes; bench/RESULTS.md has them).
+"$build/bench/engine_bench" --benchmark_filter='/(cuda|cudnn)' --benchmark_min_time=0.2 \
+  --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
   --benchmark_out="$out/engine_bench.json" --benchmark_out_format=json | tee "$out/engine_bench.txt" || status=1
 
 stage "plan report"

@@ -11,6 +11,12 @@
       equal PyTorch's except where PyTorch's top two logits are within 1e-3, and its
       raw output must be within 1e-3 of the PyTorch colorizer run on the engine's labels
       with the same hints. Exit 0 when both hold.
+      With --precision fp16 or bf16 (the engine run with the same flag) the bounds are
+      the first-order ones of tests/engine/stages_test.cpp: every one of the L = 19
+      convs rounds weights, computed inputs and its output to the 16-bit type, so the
+      error at a head is about 3 L u times the largest magnitude there (u = 2^-11 fp16,
+      2^-8 bf16): raw within 3 L u max|raw|, labels equal wherever the top two logits
+      are more than twice 3 L u max|logits| apart.
 
 PyTorch runs in float64; run with /usr/bin/python3.
 """
@@ -27,6 +33,8 @@ import reference  # noqa: E402
 
 LABEL_GAP = 1e-3
 RAW_TOLERANCE = 1e-3
+UNIT_ROUNDOFF = {"fp16": 2.0 ** -11, "bf16": 2.0 ** -8}
+LAYERS = 19
 
 
 def make_checkpoint(args):
@@ -54,18 +62,27 @@ def compare(args):
         logits, labels_torch = model.segment(x)
         top = torch.topk(logits, 2, dim=0).values
         gap = top[0] - top[1]
+        label_gap, raw_tolerance = LABEL_GAP, RAW_TOLERANCE
+        if args.precision != "fp32":
+            per_range = 3 * LAYERS * UNIT_ROUNDOFF[args.precision]
+            label_gap = 2 * per_range * float(logits.abs().max())
         differ = (labels_torch != labels_engine)
-        real = differ & (gap >= LABEL_GAP)
+        real = differ & (gap >= label_gap)
         means = reference.region_means(labels_engine, y)
         active = reference.first_ranked_active(labels_engine, args.hints)
         c, m = reference.hint_maps(labels_engine, means, active)
         raw_torch = model.colorize(x, labels_engine, c, m)
+        if args.precision != "fp32":
+            raw_tolerance = per_range * float(raw_torch.abs().max())
     diff = (raw_torch - raw_engine).abs().max().item()
     regions = len(reference.ranked_regions(labels_engine))
-    print(f"labels: {int(differ.sum())} of {differ.numel()} pixels differ, {int(real.sum())} where the top two "
-          f"logits are >= {LABEL_GAP} apart; {regions} non-empty regions, {int(active.sum())} hinted")
-    print(f"raw: max |engine - torch| = {diff:.3g} (tolerance {RAW_TOLERANCE})")
-    ok = int(real.sum()) == 0 and diff <= RAW_TOLERANCE
+    print(f"{args.precision}: labels: {int(differ.sum())} of {differ.numel()} pixels differ, {int(real.sum())} where "
+          f"the top two logits are >= {label_gap:.3g} apart; {regions} non-empty regions, {int(active.sum())} hinted")
+    if int(differ.sum()):
+        print(f"  the largest top-two gap among the pixels that differ: {float(gap[differ].max()):.3g} "
+              f"(max |logit| {float(logits.abs().max()):.3g})")
+    print(f"raw: max |engine - torch| = {diff:.3g} (tolerance {raw_tolerance:.3g})")
+    ok = int(real.sum()) == 0 and diff <= raw_tolerance
     print("MATCH" if ok else "MISMATCH")
     return 0 if ok else 1
 
@@ -82,6 +99,7 @@ def main(argv=None):
     for name in ("--model", "--sketch", "--reference", "--raw", "--labels"):
         p.add_argument(name, required=True)
     p.add_argument("--hints", type=int, required=True)
+    p.add_argument("--precision", choices=("fp32", "fp16", "bf16"), default="fp32")
     args = parser.parse_args(argv)
     if args.command == "checkpoint":
         make_checkpoint(args)

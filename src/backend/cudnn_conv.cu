@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "kernels/common.cuh"
+#include "kernels/gathers.cuh"
 #include "kernels/conv_ref.h"
 #include "src/backend/cudnn_conv.h"
 #include "src/common/error.h"
@@ -37,7 +38,7 @@ cudaStream_t cuda(gp::Stream s) { return static_cast<cudaStream_t>(s); }
 bool narrow(size_t count) { return count <= size_t(UINT32_MAX) - kBlock; }
 
 // As kernels/conv.cu (not fmaxf: the same result for every non-NaN input).
-__device__ __forceinline__ float max2(float a, float b) { return a > b ? a : b; }
+using gather::max2;
 
 // One thread per output element; Index is uint32_t when the element count allows (cheaper
 // division on a GPU), size_t otherwise.
@@ -78,14 +79,10 @@ __global__ void up_concat_kernel(UpConcatParams g, Index count, float* __restric
   } else {
     const int uy = y - g.top, ux = xx - g.left;
     if (unsigned(uy) < unsigned(2 * g.hl) && unsigned(ux) < unsigned(2 * g.wl)) {
-      const float fy = float(uy) * g.scale_y, fx = float(ux) * g.scale_x;
-      const int y0 = int(fy), x0 = int(fx);
-      const int y1 = min(y0 + 1, g.hl - 1), x1 = min(x0 + 1, g.wl - 1);
-      const float ay = fy - float(y0), ax = fx - float(x0);
+      const gather::BilinearTaps t = gather::bilinear_taps(uy, ux, g.scale_y, g.scale_x, g.hl, g.wl);
       const float* l = g.low + (ch - g.cs);
-      const float top_row = (1.0f - ax) * l[(size_t(y0) * g.wl + x0) * g.cl] + ax * l[(size_t(y0) * g.wl + x1) * g.cl];
-      const float bottom_row = (1.0f - ax) * l[(size_t(y1) * g.wl + x0) * g.cl] + ax * l[(size_t(y1) * g.wl + x1) * g.cl];
-      v = (1.0f - ay) * top_row + ay * bottom_row;
+      v = gather::lerp2(t.ay, t.ax, l[(size_t(t.y0) * g.wl + t.x0) * g.cl], l[(size_t(t.y0) * g.wl + t.x1) * g.cl],
+                        l[(size_t(t.y1) * g.wl + t.x0) * g.cl], l[(size_t(t.y1) * g.wl + t.x1) * g.cl]);
     }
   }
   out[i] = v;
@@ -101,21 +98,7 @@ __global__ void colorizer_kernel(const float* __restrict__ sketch, const uint8_t
   if (i >= count) return;
   const int ch = int(i % Index(C));
   const Index p = i / Index(C);
-  float v;
-  if (ch == 0) {
-    v = sketch[p];
-  } else {
-    const int l = labels[p];
-    const bool region = l < gp::ref::kColorizerRegions;
-    const bool hinted = region && active[l] != 0;
-    if (ch < 4)
-      v = hinted ? colors[3 * l + ch - 1] : 0.0f;
-    else if (ch == 4)
-      v = (hinted ? 1.0f : 0.0f) - center;
-    else
-      v = (region && l == ch - 5 ? 1.0f : 0.0f) - center;
-  }
-  out[i] = v;
+  out[i] = gather::colorizer_channel(sketch[p], labels[p], colors, active, center, ch);
 }
 
 template <class Index>
@@ -160,8 +143,8 @@ void up_concat(const float* skip, int h, int w, int c_skip, const float* low, in
   g.top = (h - 2 * h_low) / 2;
   g.left = (w - 2 * w_low) / 2;
   // As kernels/conv.cu (and PyTorch): the scale once in float, the source scale * dst.
-  g.scale_y = float(double(h_low - 1) / double(2 * h_low - 1));
-  g.scale_x = float(double(w_low - 1) / double(2 * w_low - 1));
+  g.scale_y = gather::up_step(h_low);
+  g.scale_x = gather::up_step(w_low);
   const size_t count = size_t(h) * w * (c_skip + c_low);
   check(narrow(count) ? launch_1d(up_concat_kernel<uint32_t>, count, kBlock, cuda(stream), g, uint32_t(count), out)
                       : launch_1d(up_concat_kernel<size_t>, count, kBlock, cuda(stream), g, count, out),
