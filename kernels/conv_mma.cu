@@ -54,13 +54,12 @@ template <int BM_, int BN_, int WARPS_M_> struct TileT {
 };
 using Tile64x64 = TileT<64, 64, 2>;
 using Tile128x32 = TileT<128, 32, 4>;
-using Tile128x16 = TileT<128, 16, 4>;
 using Tile32x64 = TileT<32, 64, 2>;
 template <class Tile> constexpr bool same_shape(ConvMmaTile t) {
   return conv_mma_tile_shape(t).m == Tile::BM && conv_mma_tile_shape(t).n == Tile::BN;
 }
 static_assert(same_shape<Tile64x64>(ConvMmaTile::M64N64) && same_shape<Tile128x32>(ConvMmaTile::M128N32) &&
-                  same_shape<Tile128x16>(ConvMmaTile::M128N16) && same_shape<Tile32x64>(ConvMmaTile::M32N64),
+                  same_shape<Tile32x64>(ConvMmaTile::M32N64),
               "kernels/conv_mma_tile.h names these tiles");
 
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 800
@@ -240,7 +239,9 @@ GP_MMA_UNROLL
   auto load_stage = [&](int slot, int k0) {
     // B: weights of output channel n0 + row, k0 + 8 * chunk .. + 7 (always inside the padding).
 GP_MMA_UNROLL
-    for (int i = tid; i < Tile::B_CHUNKS; i += NT) {
+    for (int j = 0; j < (Tile::B_CHUNKS + NT - 1) / NT; ++j) {
+      const int i = tid + j * NT;  // a trip count fixed at compile time keeps this out of registers
+      if (Tile::B_CHUNKS % NT != 0 && i >= Tile::B_CHUNKS) break;
       const int row = i / kChunksPerRow;
       ptx::copy_16_or_zero(&Bs[slot][swizzled(row, my_chunk)], packed + size_t(n0 + row) * geo.k_rows + k0 + 8 * my_chunk, true);
     }
@@ -369,7 +370,6 @@ cudaError_t launch(const Gather& g, int h, int w, int cin, const ConvMmaWeights<
   if (tile == ConvMmaTile::Auto) tile = conv_mma_choose_tile(size_t(h) * w, wt.cout);
   switch (tile) {
     case ConvMmaTile::M128N32: return launch_tile<T, Gather, Tile128x32>(g, geo, wt, out, stream);
-    case ConvMmaTile::M128N16: return launch_tile<T, Gather, Tile128x16>(g, geo, wt, out, stream);
     case ConvMmaTile::M32N64: return launch_tile<T, Gather, Tile32x64>(g, geo, wt, out, stream);
     case ConvMmaTile::M64N64: return launch_tile<T, Gather, Tile64x64>(g, geo, wt, out, stream);
     default: return cudaErrorInvalidValue;

@@ -125,7 +125,7 @@ bool has_sm80() {
 template <class T> std::vector<T> run(size_t count, const std::function<cudaError_t(T*, k::ConvMmaTile)>& launch) {
   std::vector<T> first;
   for (const k::ConvMmaTile tile : {k::ConvMmaTile::Auto, k::ConvMmaTile::M64N64, k::ConvMmaTile::M128N32,
-                                    k::ConvMmaTile::M128N16, k::ConvMmaTile::M32N64}) {
+                                    k::ConvMmaTile::M32N64}) {
     DeviceBuffer<T> out(count);
     EXPECT_EQ(launch(out.get(), tile), cudaSuccess) << k::conv_mma_tile_name(tile);
     EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess) << k::conv_mma_tile_name(tile);
@@ -338,16 +338,15 @@ TEST(ConvHeads16, Bf16InputMatchesReference) {
 
 // ---- argument checks --------------------------------------------------------------------
 TEST(ConvMmaTileChoice, NarrowLayersGetNarrowTilesAndSmallGridsShorterOnes) {
-  EXPECT_EQ(k::conv_mma_choose_tile(128 * 128, 16), k::ConvMmaTile::M128N16);
-  EXPECT_EQ(k::conv_mma_choose_tile(128 * 128, 4), k::ConvMmaTile::M128N16);
+  EXPECT_EQ(k::conv_mma_choose_tile(128 * 128, 16), k::ConvMmaTile::M128N32);
+  EXPECT_EQ(k::conv_mma_choose_tile(128 * 128, 4), k::ConvMmaTile::M128N32);
   EXPECT_EQ(k::conv_mma_choose_tile(64 * 64, 32), k::ConvMmaTile::M128N32);
   EXPECT_EQ(k::conv_mma_choose_tile(256 * 256, 64), k::ConvMmaTile::M64N64);  // 1024 blocks
   EXPECT_EQ(k::conv_mma_choose_tile(128 * 128, 128), k::ConvMmaTile::M64N64);  // 512 blocks: 3.9 waves of 132
   EXPECT_EQ(k::conv_mma_choose_tile(64 * 64, 128), k::ConvMmaTile::M32N64);    // 128 blocks of 64 x 64
   EXPECT_EQ(k::conv_mma_choose_tile(16 * 16, 512), k::ConvMmaTile::M32N64);    // 32 blocks of 64 x 64
   EXPECT_EQ(k::conv_mma_choose_tile(16 * 16, 512, 16), k::ConvMmaTile::M64N64);  // a small GPU
-  for (const k::ConvMmaTile t : {k::ConvMmaTile::M64N64, k::ConvMmaTile::M128N32, k::ConvMmaTile::M128N16,
-                                 k::ConvMmaTile::M32N64})
+  for (const k::ConvMmaTile t : {k::ConvMmaTile::M64N64, k::ConvMmaTile::M128N32, k::ConvMmaTile::M32N64})
     EXPECT_EQ(k::kConvMmaTileN % k::conv_mma_tile_shape(t).n, 0) << k::conv_mma_tile_name(t);
 }
 
