@@ -15,6 +15,8 @@
 //         cudnn       MaterializedUNet on cuDNN, strict fp32 (GP_CUDNN builds, GPU only):
 //                     the gathers written out, every conv a cuDNN call
 //         cudnn_tf32  the same with TF32 tensor cores allowed
+//         cudnn_fp16, cudnn_bf16   the same in 16-bit (cuDNN's 16-bit convs, fp32
+//                     accumulation; the 1x1 heads on the engine's 16-bit head kernels)
 //         <GPU path>_graph     the same run captured once as a CUDA graph and replayed
 //   size: 256 (and 512 on a GPU), the working size n x n; width: 16 and 64 (64 is the
 //   published model).
@@ -164,9 +166,11 @@ bool known_peak(const std::string& name, Peak* p) {
 // ---- the benchmark ---------------------------------------------------------------------------
 
 enum class Net { Segment, Colorize };
-enum class Path { Fused, FusedF16, FusedBf16, Cudnn, CudnnTf32 };
+enum class Path { Fused, FusedF16, FusedBf16, Cudnn, CudnnTf32, CudnnF16, CudnnBf16 };
 Precision precision_of(Path p) {
-  return p == Path::FusedF16 ? Precision::Fp16 : p == Path::FusedBf16 ? Precision::Bf16 : Precision::Fp32;
+  return p == Path::FusedF16 || p == Path::CudnnF16    ? Precision::Fp16
+         : p == Path::FusedBf16 || p == Path::CudnnBf16 ? Precision::Bf16
+                                                        : Precision::Fp32;
 }
 
 double process_cpu_seconds() {
@@ -218,7 +222,7 @@ void BM_Engine(benchmark::State& state, Backend* backend, Net which, Path path, 
 #if defined(GP_HAVE_CUDNN)
     cudnn = std::make_unique<CudnnConv>(*backend, path == Path::CudnnTf32);
     unfused = std::make_unique<MaterializedUNet>(*backend, weights, width, size, size,
-                                                 MaterializedUNet::PlainConvs::Cudnn, cudnn.get());
+                                                 MaterializedUNet::PlainConvs::Cudnn, cudnn.get(), precision_of(path));
     if (which == Net::Segment)
       run = [&] { unfused->segment(x.get(), out_labels.get(), nullptr, stream.s); };
     else
@@ -290,9 +294,9 @@ void BM_Engine(benchmark::State& state, Backend* backend, Net which, Path path, 
   state.counters["GFLOP/s"] = rate;
   Peak peak{};
   if (gpu && known_peak(backend->name(), &peak)) {
-    const double tflops = path == Path::CudnnTf32                              ? peak.tf32
-                          : path == Path::FusedF16 || path == Path::FusedBf16 ? peak.fp16
-                                                                              : peak.fp32;
+    const double tflops = path == Path::CudnnTf32                   ? peak.tf32
+                          : precision_of(path) != Precision::Fp32 ? peak.fp16
+                                                                   : peak.fp32;
     state.counters["peak"] = rate * 1e-3 / tflops;
   }
   if (!gpu) state.counters["cpu_GFLOP/s"] = gflop * double(runs) / total_cpu_s;
@@ -327,6 +331,9 @@ int main(int argc, char** argv) {
 #if defined(GP_HAVE_CUDNN)
     paths.push_back({"cudnn", backends.back().get(), Path::Cudnn});
     paths.push_back({"cudnn_tf32", backends.back().get(), Path::CudnnTf32});
+    paths.push_back({"cudnn_fp16", backends.back().get(), Path::CudnnF16});
+    if (backends.back()->compute_capability() >= 80)
+      paths.push_back({"cudnn_bf16", backends.back().get(), Path::CudnnBf16});
 #endif
   } else {
     std::fprintf(stderr, "engine_bench: no CUDA GPU, simulator only\n");

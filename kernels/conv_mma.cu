@@ -66,12 +66,8 @@ static_assert(same_shape<Tile64x64>(ConvMmaTile::M64N64) && same_shape<Tile128x3
 #define GP_CONV_MMA_UNSUPPORTED 1
 #endif
 
-template <class T> __device__ __forceinline__ float to_float(T v);
-template <> __device__ __forceinline__ float to_float<__half>(__half v) { return __half2float(v); }
-template <> __device__ __forceinline__ float to_float<__nv_bfloat16>(__nv_bfloat16 v) { return __bfloat162float(v); }
-template <class T> __device__ __forceinline__ T from_float(float v);
-template <> __device__ __forceinline__ __half from_float<__half>(float v) { return __float2half_rn(v); }
-template <> __device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
+using gather::from_float;
+using gather::to_float;
 
 template <class T> struct alignas(16) Chunk {
   T v[8];

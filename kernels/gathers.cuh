@@ -7,8 +7,22 @@
 #include "kernels/common.cuh"
 #include "kernels/conv_ref.h"
 
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
 namespace GP_KERNEL_NS {
 namespace gather {
+
+// Activation storage: fp32, or 16-bit rounded to nearest even from the float a gather
+// computes (the 16-bit path stores what it stages, so every writer rounds the same way).
+template <class T> __device__ __forceinline__ float to_float(T v);
+template <> __device__ __forceinline__ float to_float<float>(float v) { return v; }
+template <> __device__ __forceinline__ float to_float<__half>(__half v) { return __half2float(v); }
+template <> __device__ __forceinline__ float to_float<__nv_bfloat16>(__nv_bfloat16 v) { return __bfloat162float(v); }
+template <class T> __device__ __forceinline__ T from_float(float v);
+template <> __device__ __forceinline__ float from_float<float>(float v) { return v; }
+template <> __device__ __forceinline__ __half from_float<__half>(float v) { return __float2half_rn(v); }
+template <> __device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
 
 // Not fmaxf: g++ calls libm's out of line for it (NaN rules), 10% of a pooled conv on
 // the simulator. (Differs from fmaxf only for NaN inputs.)

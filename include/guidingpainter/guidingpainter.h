@@ -51,10 +51,12 @@ typedef struct gp_region {
 const char* gp_last_error(void);
 const char* gp_version(void);
 
-/* device: "auto", "cuda", "sim" or NULL (auto; GP_DEVICE overrides auto). */
+/* device: "auto", "cuda", "sim" or NULL (auto; GP_DEVICE overrides auto); the device's
+ * default precision (see gp_model_load_precision). */
 gp_status gp_model_load(const char* path, const char* device, gp_model** out);
-/* The same with the convolutions' number format: "fp32" (or NULL), "fp16" or "bf16"
- * (16-bit needs tensor cores: sm_80 or later, or the simulator; GP_ERROR otherwise). */
+/* The same with the convolutions' number format: "fp32", "fp16" or "bf16" (16-bit needs
+ * tensor cores: sm_80 or later, or the simulator; GP_ERROR otherwise), or NULL: the
+ * device's default, fp16 on a GPU of sm_80 or later, fp32 elsewhere. */
 gp_status gp_model_load_precision(const char* path, const char* device, const char* precision, gp_model** out);
 /* "fp32", "fp16" or "bf16" (a static string); NULL for a NULL model. */
 const char* gp_model_precision(const gp_model* model);

@@ -14,6 +14,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,9 +47,9 @@ struct Image {
 struct ModelOptions {
   Device device = Device::Auto;  // see device.hpp (GP_DEVICE overrides Auto)
   int gpu_index = 0;             // which CUDA GPU, when on a GPU
-  // fp16 / bf16 need tensor cores (sm_80 or later, or the simulator); fp32 is the default
-  // until the 16-bit path has been measured on a GPU.
-  Precision precision = Precision::Fp32;
+  // fp16 / bf16 need tensor cores (sm_80 or later, or the simulator). Unset: fp16 on a
+  // GPU of sm_80 or later, fp32 elsewhere (sm_75; the simulator, where fp32 runs faster).
+  std::optional<Precision> precision;
 };
 
 // Weights loaded once onto a device; immutable and shareable by threads.

@@ -9,6 +9,7 @@
 // attributes only warn under CUDNN_WARN_DEPRECATED, which this build does not define.
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <string>
 #include <tuple>
@@ -38,35 +39,38 @@ cudaStream_t cuda(gp::Stream s) { return static_cast<cudaStream_t>(s); }
 bool narrow(size_t count) { return count <= size_t(UINT32_MAX) - kBlock; }
 
 // As kernels/conv.cu (not fmaxf: the same result for every non-NaN input).
+using gather::from_float;
 using gather::max2;
+using gather::to_float;
 
 // One thread per output element; Index is uint32_t when the element count allows (cheaper
-// division on a GPU), size_t otherwise.
+// division on a GPU), size_t otherwise. T is the activation storage (float, __half,
+// __nv_bfloat16): each value is formed in float from the stored inputs and rounded once
+// on the store, exactly as the fused gathers stage it (kernels/conv.cu, kernels/conv_mma.cu).
 
 // Max-pool 2x2 of [h_in][w_in][c] into [h][w][c].
-template <class Index>
-__global__ void maxpool2_kernel(const float* __restrict__ x, int w_in, int c, int w, Index count,
-                                float* __restrict__ out) {
+template <class T, class Index>
+__global__ void maxpool2_kernel(const T* __restrict__ x, int w_in, int c, int w, Index count, T* __restrict__ out) {
   const Index i = Index(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= count) return;
   const int ch = int(i % Index(c));
   const Index p = i / Index(c);
   const int xx = int(p % Index(w)), y = int(p / Index(w));
-  const float* q = x + (size_t(2 * y) * w_in + 2 * xx) * c + ch;
+  const T* q = x + (size_t(2 * y) * w_in + 2 * xx) * c + ch;
   const size_t row = size_t(w_in) * c;
-  out[i] = max2(max2(q[0], q[c]), max2(q[row], q[row + c]));
+  out[i] = from_float<T>(max2(max2(to_float(q[0]), to_float(q[c])), max2(to_float(q[row]), to_float(q[row + c]))));
 }
 
 // The UpConcatGather of kernels/conv.cu, written out: the same float formulas.
-struct UpConcatParams {
-  const float* skip;
-  const float* low;
+template <class T> struct UpConcatParams {
+  const T* skip;
+  const T* low;
   int w, cs, cl, hl, wl, top, left;
   float scale_y, scale_x;
 };
 
-template <class Index>
-__global__ void up_concat_kernel(UpConcatParams g, Index count, float* __restrict__ out) {
+template <class T, class Index>
+__global__ void up_concat_kernel(UpConcatParams<T> g, Index count, T* __restrict__ out) {
   const Index i = Index(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= count) return;
   const int c = g.cs + g.cl;
@@ -75,100 +79,158 @@ __global__ void up_concat_kernel(UpConcatParams g, Index count, float* __restric
   const int xx = int(p % Index(g.w)), y = int(p / Index(g.w));
   float v = 0.0f;
   if (ch < g.cs) {
-    v = g.skip[p * g.cs + ch];
+    v = to_float(g.skip[p * g.cs + ch]);
   } else {
     const int uy = y - g.top, ux = xx - g.left;
     if (unsigned(uy) < unsigned(2 * g.hl) && unsigned(ux) < unsigned(2 * g.wl)) {
       const gather::BilinearTaps t = gather::bilinear_taps(uy, ux, g.scale_y, g.scale_x, g.hl, g.wl);
-      const float* l = g.low + (ch - g.cs);
-      v = gather::lerp2(t.ay, t.ax, l[(size_t(t.y0) * g.wl + t.x0) * g.cl], l[(size_t(t.y0) * g.wl + t.x1) * g.cl],
-                        l[(size_t(t.y1) * g.wl + t.x0) * g.cl], l[(size_t(t.y1) * g.wl + t.x1) * g.cl]);
+      const T* l = g.low + (ch - g.cs);
+      v = gather::lerp2(t.ay, t.ax, to_float(l[(size_t(t.y0) * g.wl + t.x0) * g.cl]),
+                        to_float(l[(size_t(t.y0) * g.wl + t.x1) * g.cl]), to_float(l[(size_t(t.y1) * g.wl + t.x0) * g.cl]),
+                        to_float(l[(size_t(t.y1) * g.wl + t.x1) * g.cl]));
     }
   }
-  out[i] = v;
+  out[i] = from_float<T>(v);
 }
 
 // The ColorizerGather of kernels/conv.cu: [X, C (3), M - center, onehot(l) - center (30)].
-template <class Index>
+template <class T, class Index>
 __global__ void colorizer_kernel(const float* __restrict__ sketch, const uint8_t* __restrict__ labels,
                                  const float* __restrict__ colors, const uint8_t* __restrict__ active, float center,
-                                 Index count, float* __restrict__ out) {
+                                 Index count, T* __restrict__ out) {
   constexpr int C = gp::ref::kColorizerChannels;
   const Index i = Index(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= count) return;
   const int ch = int(i % Index(C));
   const Index p = i / Index(C);
-  out[i] = gather::colorizer_channel(sketch[p], labels[p], colors, active, center, ch);
+  out[i] = from_float<T>(gather::colorizer_channel(sketch[p], labels[p], colors, active, center, ch));
 }
 
-template <class Index>
-__global__ void bias_activation_kernel(float* __restrict__ y, int c, const float* __restrict__ bias, int act,
-                                       Index count) {
+template <class T, class Index>
+__global__ void bias_activation_kernel(T* __restrict__ y, int c, const T* __restrict__ bias, int act, Index count) {
   const Index i = Index(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= count) return;
-  float v = y[i];
-  if (bias) v += bias[i % Index(c)];
+  float v = to_float(y[i]);
+  if (bias) v += to_float(bias[i % Index(c)]);
   if (act == int(gp::Activation::Relu)) v = v > 0.0f ? v : 0.0f;
   if (act == int(gp::Activation::Tanh)) v = tanhf(v);
-  y[i] = v;
+  y[i] = from_float<T>(v);
+}
+
+template <class T, class Index>
+__global__ void convert_kernel(const float* __restrict__ x, Index count, T* __restrict__ out) {
+  const Index i = Index(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i < count) out[i] = from_float<T>(x[i]);
+}
+
+template <class T> struct Type {
+  using type = T;
+};
+// f(Type<T>{}) with T the storage of precision p.
+template <class F> cudaError_t by_storage(gp::Precision p, F f) {
+  switch (p) {
+    case gp::Precision::Fp32: return f(Type<float>{});
+    case gp::Precision::Fp16: return f(Type<__half>{});
+    case gp::Precision::Bf16: return f(Type<__nv_bfloat16>{});
+  }
+  return cudaErrorInvalidValue;
 }
 
 }  // namespace
 
 // Plain-C++ entry points of this target's kernels (no CUDA type in the signatures, so
-// the nvcc translation unit can declare the simulator's, below).
+// the nvcc translation unit can declare the simulator's, below). Activations are of the
+// storage type of `p` behind void pointers.
 namespace gathers {
 
-void maxpool(const float* x, int h_in, int w_in, int c, float* out, gp::Stream stream) {
+void maxpool(gp::Precision p, const void* x, int h_in, int w_in, int c, void* out, gp::Stream stream) {
   if (h_in < 0 || w_in < 0 || c < 1) throw gp::Error("materialize_maxpool: bad sizes");
   const int h = h_in / 2, w = w_in / 2;
   const size_t count = size_t(h) * w * c;
-  check(narrow(count) ? launch_1d(maxpool2_kernel<uint32_t>, count, kBlock, cuda(stream), x, w_in, c, w, uint32_t(count), out)
-                      : launch_1d(maxpool2_kernel<size_t>, count, kBlock, cuda(stream), x, w_in, c, w, count, out),
+  check(by_storage(p,
+                   [&](auto type) {
+                     using T = typename decltype(type)::type;
+                     const T* xt = static_cast<const T*>(x);
+                     T* o = static_cast<T*>(out);
+                     return narrow(count) ? launch_1d(maxpool2_kernel<T, uint32_t>, count, kBlock, cuda(stream), xt, w_in,
+                                                      c, w, uint32_t(count), o)
+                                          : launch_1d(maxpool2_kernel<T, size_t>, count, kBlock, cuda(stream), xt, w_in, c,
+                                                      w, count, o);
+                   }),
         "materialize_maxpool");
 }
 
-void up_concat(const float* skip, int h, int w, int c_skip, const float* low, int h_low, int w_low, int c_low,
-               float* out, gp::Stream stream) {
+void up_concat(gp::Precision p, const void* skip, int h, int w, int c_skip, const void* low, int h_low, int w_low,
+               int c_low, void* out, gp::Stream stream) {
   if (h < 0 || w < 0 || c_skip < 1 || c_low < 1 || h_low < 1 || w_low < 1 || 2 * h_low > h || 2 * w_low > w)
     throw gp::Error("materialize_up_concat: bad sizes");
-  UpConcatParams g{};
-  g.skip = skip;
-  g.low = low;
-  g.w = w;
-  g.cs = c_skip;
-  g.cl = c_low;
-  g.hl = h_low;
-  g.wl = w_low;
-  g.top = (h - 2 * h_low) / 2;
-  g.left = (w - 2 * w_low) / 2;
-  // As kernels/conv.cu (and PyTorch): the scale once in float, the source scale * dst.
-  g.scale_y = gather::up_step(h_low);
-  g.scale_x = gather::up_step(w_low);
   const size_t count = size_t(h) * w * (c_skip + c_low);
-  check(narrow(count) ? launch_1d(up_concat_kernel<uint32_t>, count, kBlock, cuda(stream), g, uint32_t(count), out)
-                      : launch_1d(up_concat_kernel<size_t>, count, kBlock, cuda(stream), g, count, out),
+  check(by_storage(p,
+                   [&](auto type) {
+                     using T = typename decltype(type)::type;
+                     UpConcatParams<T> g{};
+                     g.skip = static_cast<const T*>(skip);
+                     g.low = static_cast<const T*>(low);
+                     g.w = w;
+                     g.cs = c_skip;
+                     g.cl = c_low;
+                     g.hl = h_low;
+                     g.wl = w_low;
+                     g.top = (h - 2 * h_low) / 2;
+                     g.left = (w - 2 * w_low) / 2;
+                     // As kernels/conv.cu (and PyTorch): the scale once in float, the source scale * dst.
+                     g.scale_y = gather::up_step(h_low);
+                     g.scale_x = gather::up_step(w_low);
+                     T* o = static_cast<T*>(out);
+                     return narrow(count) ? launch_1d(up_concat_kernel<T, uint32_t>, count, kBlock, cuda(stream), g,
+                                                      uint32_t(count), o)
+                                          : launch_1d(up_concat_kernel<T, size_t>, count, kBlock, cuda(stream), g, count, o);
+                   }),
         "materialize_up_concat");
 }
 
-void colorizer(const float* sketch, const uint8_t* labels, const float* colors, const uint8_t* active, int h, int w,
-               float center, float* out, gp::Stream stream) {
+void colorizer(gp::Precision p, const float* sketch, const uint8_t* labels, const float* colors, const uint8_t* active,
+               int h, int w, float center, void* out, gp::Stream stream) {
   if (h < 0 || w < 0) throw gp::Error("materialize_colorizer: bad sizes");
   const size_t count = size_t(h) * w * gp::ref::kColorizerChannels;
-  check(narrow(count) ? launch_1d(colorizer_kernel<uint32_t>, count, kBlock, cuda(stream), sketch, labels, colors, active,
-                                  center, uint32_t(count), out)
-                      : launch_1d(colorizer_kernel<size_t>, count, kBlock, cuda(stream), sketch, labels, colors, active,
-                                  center, count, out),
+  check(by_storage(p,
+                   [&](auto type) {
+                     using T = typename decltype(type)::type;
+                     T* o = static_cast<T*>(out);
+                     return narrow(count) ? launch_1d(colorizer_kernel<T, uint32_t>, count, kBlock, cuda(stream), sketch,
+                                                      labels, colors, active, center, uint32_t(count), o)
+                                          : launch_1d(colorizer_kernel<T, size_t>, count, kBlock, cuda(stream), sketch,
+                                                      labels, colors, active, center, count, o);
+                   }),
         "materialize_colorizer");
 }
 
-void bias_activation(float* y, size_t pixels, int c, const float* bias, int act, gp::Stream stream) {
+void bias_activation(gp::Precision p, void* y, size_t pixels, int c, const void* bias, int act, gp::Stream stream) {
   if (c < 1) throw gp::Error("bias_activation: bad channel count");
   const size_t count = pixels * size_t(c);
-  check(narrow(count) ? launch_1d(bias_activation_kernel<uint32_t>, count, kBlock, cuda(stream), y, c, bias, act,
-                                  uint32_t(count))
-                      : launch_1d(bias_activation_kernel<size_t>, count, kBlock, cuda(stream), y, c, bias, act, count),
+  check(by_storage(p,
+                   [&](auto type) {
+                     using T = typename decltype(type)::type;
+                     T* yt = static_cast<T*>(y);
+                     const T* b = static_cast<const T*>(bias);
+                     return narrow(count) ? launch_1d(bias_activation_kernel<T, uint32_t>, count, kBlock, cuda(stream), yt,
+                                                      c, b, act, uint32_t(count))
+                                          : launch_1d(bias_activation_kernel<T, size_t>, count, kBlock, cuda(stream), yt, c,
+                                                      b, act, count);
+                   }),
         "bias_activation");
+}
+
+void convert(gp::Precision p, const float* x, size_t count, void* out, gp::Stream stream) {
+  check(by_storage(p,
+                   [&](auto type) {
+                     using T = typename decltype(type)::type;
+                     T* o = static_cast<T*>(out);
+                     return narrow(count)
+                                ? launch_1d(convert_kernel<T, uint32_t>, count, kBlock, cuda(stream), x, uint32_t(count), o)
+                                : launch_1d(convert_kernel<T, size_t>, count, kBlock, cuda(stream), x, count, o);
+                   }),
+        "materialize_convert");
 }
 
 }  // namespace gathers
@@ -181,12 +243,13 @@ void bias_activation(float* y, size_t pixels, int c, const float* bias, int act,
 
 // The simulator's instance of the wrappers above (built from this file into gp_cudnn_sim).
 namespace gp_sim::gathers {
-void maxpool(const float* x, int h_in, int w_in, int c, float* out, gp::Stream stream);
-void up_concat(const float* skip, int h, int w, int c_skip, const float* low, int h_low, int w_low, int c_low,
-               float* out, gp::Stream stream);
-void colorizer(const float* sketch, const uint8_t* labels, const float* colors, const uint8_t* active, int h, int w,
-               float center, float* out, gp::Stream stream);
-void bias_activation(float* y, size_t pixels, int c, const float* bias, int act, gp::Stream stream);
+void maxpool(gp::Precision p, const void* x, int h_in, int w_in, int c, void* out, gp::Stream stream);
+void up_concat(gp::Precision p, const void* skip, int h, int w, int c_skip, const void* low, int h_low, int w_low,
+               int c_low, void* out, gp::Stream stream);
+void colorizer(gp::Precision p, const float* sketch, const uint8_t* labels, const float* colors, const uint8_t* active,
+               int h, int w, float center, void* out, gp::Stream stream);
+void bias_activation(gp::Precision p, void* y, size_t pixels, int c, const void* bias, int act, gp::Stream stream);
+void convert(gp::Precision p, const float* x, size_t count, void* out, gp::Stream stream);
 }  // namespace gp_sim::gathers
 
 namespace gp {
@@ -195,34 +258,42 @@ namespace {
 bool on_simulator(const Backend& backend) { return backend.kind() == DeviceKind::Simulator; }
 }  // namespace
 
-void materialize_maxpool(Backend& backend, const float* x, int h_in, int w_in, int c, float* out, Stream stream) {
+void materialize_maxpool(Backend& backend, Precision p, const void* x, int h_in, int w_in, int c, void* out,
+                         Stream stream) {
   if (on_simulator(backend))
-    gp_sim::gathers::maxpool(x, h_in, w_in, c, out, stream);
+    gp_sim::gathers::maxpool(p, x, h_in, w_in, c, out, stream);
   else
-    gp_cuda::gathers::maxpool(x, h_in, w_in, c, out, stream);
+    gp_cuda::gathers::maxpool(p, x, h_in, w_in, c, out, stream);
 }
 
-void materialize_up_concat(Backend& backend, const float* skip, int h, int w, int c_skip, const float* low, int h_low,
-                           int w_low, int c_low, float* out, Stream stream) {
+void materialize_up_concat(Backend& backend, Precision p, const void* skip, int h, int w, int c_skip, const void* low,
+                           int h_low, int w_low, int c_low, void* out, Stream stream) {
   if (on_simulator(backend))
-    gp_sim::gathers::up_concat(skip, h, w, c_skip, low, h_low, w_low, c_low, out, stream);
+    gp_sim::gathers::up_concat(p, skip, h, w, c_skip, low, h_low, w_low, c_low, out, stream);
   else
-    gp_cuda::gathers::up_concat(skip, h, w, c_skip, low, h_low, w_low, c_low, out, stream);
+    gp_cuda::gathers::up_concat(p, skip, h, w, c_skip, low, h_low, w_low, c_low, out, stream);
 }
 
-void materialize_colorizer(Backend& backend, const ColorizerInput& in, float* out, Stream stream) {
+void materialize_colorizer(Backend& backend, Precision p, const ColorizerInput& in, void* out, Stream stream) {
   if (on_simulator(backend))
-    gp_sim::gathers::colorizer(in.sketch, in.labels, in.colors, in.active, in.h, in.w, in.center, out, stream);
+    gp_sim::gathers::colorizer(p, in.sketch, in.labels, in.colors, in.active, in.h, in.w, in.center, out, stream);
   else
-    gp_cuda::gathers::colorizer(in.sketch, in.labels, in.colors, in.active, in.h, in.w, in.center, out, stream);
+    gp_cuda::gathers::colorizer(p, in.sketch, in.labels, in.colors, in.active, in.h, in.w, in.center, out, stream);
 }
 
-void bias_activation(Backend& backend, float* y, size_t pixels, int c, const float* bias, Activation act,
+void bias_activation(Backend& backend, Precision p, void* y, size_t pixels, int c, const void* bias, Activation act,
                      Stream stream) {
   if (on_simulator(backend))
-    gp_sim::gathers::bias_activation(y, pixels, c, bias, int(act), stream);
+    gp_sim::gathers::bias_activation(p, y, pixels, c, bias, int(act), stream);
   else
-    gp_cuda::gathers::bias_activation(y, pixels, c, bias, int(act), stream);
+    gp_cuda::gathers::bias_activation(p, y, pixels, c, bias, int(act), stream);
+}
+
+void materialize_convert(Backend& backend, Precision p, const float* x, size_t count, void* out, Stream stream) {
+  if (on_simulator(backend))
+    gp_sim::gathers::convert(p, x, count, out, stream);
+  else
+    gp_cuda::gathers::convert(p, x, count, out, stream);
 }
 
 // ---- CudnnConv ---------------------------------------------------------------------------
@@ -299,11 +370,12 @@ struct CudnnConv::Impl {
     cudnnConvolutionFwdAlgo_t algo = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
     size_t workspace = 0;
     Activation act = Activation::Identity;
+    Precision precision = Precision::Fp32;
     bool fused = false;  // ReLU through cudnnConvolutionBiasActivationForward
     bool used = false;   // run at least once
     std::string text;
   };
-  using Key = std::tuple<int, int, int, int, int, int>;  // h, w, cin, cout, ksize, activation
+  using Key = std::tuple<int, int, int, int, int, int, int>;  // h, w, cin, cout, ksize, activation, precision
 
   Backend* backend = nullptr;
   cudnnHandle_t handle = nullptr;
@@ -317,19 +389,27 @@ struct CudnnConv::Impl {
     if (handle) cudnnDestroy(handle);
   }
 
-  Plan& plan(int h, int w, int cin, int cout, int ksize, Activation act) {
-    const Key key{h, w, cin, cout, ksize, int(act)};
+  Plan& plan(Precision precision, int h, int w, int cin, int cout, int ksize, Activation act) {
+    const Key key{h, w, cin, cout, ksize, int(act), int(precision)};
     if (auto it = plans.find(key); it != plans.end()) return *it->second;
     auto p = std::make_unique<Plan>();
-    check_cudnn(cudnnSetTensor4dDescriptor(p->x, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, 1, cin, h, w), "input descriptor");
-    check_cudnn(cudnnSetTensor4dDescriptor(p->y, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, 1, cout, h, w), "output descriptor");
-    check_cudnn(cudnnSetTensor4dDescriptor(p->bias, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1, cout, 1, 1), "bias descriptor");
-    check_cudnn(cudnnSetFilter4dDescriptor(p->filter, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NHWC, cout, cin, ksize, ksize),
+    // 16-bit: x, filter, bias and y of that type, fp32 accumulation (cuDNN's
+    // "pseudo-half" configuration), tensor cores allowed.
+    const bool wide = precision == Precision::Fp32;
+    const cudnnDataType_t type = wide                            ? CUDNN_DATA_FLOAT
+                                 : precision == Precision::Fp16 ? CUDNN_DATA_HALF
+                                                                : CUDNN_DATA_BFLOAT16;
+    check_cudnn(cudnnSetTensor4dDescriptor(p->x, CUDNN_TENSOR_NHWC, type, 1, cin, h, w), "input descriptor");
+    check_cudnn(cudnnSetTensor4dDescriptor(p->y, CUDNN_TENSOR_NHWC, type, 1, cout, h, w), "output descriptor");
+    check_cudnn(cudnnSetTensor4dDescriptor(p->bias, CUDNN_TENSOR_NCHW, type, 1, cout, 1, 1), "bias descriptor");
+    check_cudnn(cudnnSetFilter4dDescriptor(p->filter, type, CUDNN_TENSOR_NHWC, cout, cin, ksize, ksize),
                 "filter descriptor");
     const int pad = ksize / 2;
     check_cudnn(cudnnSetConvolution2dDescriptor(p->conv, pad, pad, 1, 1, 1, 1, CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT),
                 "convolution descriptor");
-    check_cudnn(cudnnSetConvolutionMathType(p->conv, tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH), "math type");
+    const bool tensor_ops = tf32 || !wide;
+    check_cudnn(cudnnSetConvolutionMathType(p->conv, !wide ? CUDNN_TENSOR_OP_MATH : tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH),
+                "math type");
     check_cudnn(cudnnSetActivationDescriptor(p->relu, CUDNN_ACTIVATION_RELU, CUDNN_NOT_PROPAGATE_NAN, 0.0),
                 "activation descriptor");
 
@@ -345,23 +425,24 @@ struct CudnnConv::Impl {
     for (int i = 0; i < returned && !best; ++i) {
       const auto& r = perf[size_t(i)];
       const bool tensor_cores = r.mathType == CUDNN_TENSOR_OP_MATH || r.mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
-      if (r.status == CUDNN_STATUS_SUCCESS && (tf32 || !tensor_cores)) best = &r;
+      if (r.status == CUDNN_STATUS_SUCCESS && (tensor_ops || !tensor_cores)) best = &r;
     }
     if (!best)
       throw Error("cuDNN: no forward algorithm for a " + std::to_string(ksize) + "x" + std::to_string(ksize) + " conv " +
                   std::to_string(cin) + "->" + std::to_string(cout) + " at " + std::to_string(w) + "x" +
-                  std::to_string(h) + (tf32 ? "" : " with fp32 FMA math"));
+                  std::to_string(h) + " in " + precision_name(precision) + (tensor_ops ? "" : " with fp32 FMA math"));
     p->algo = best->algo;
-    // Strict: keep CUDNN_FMA_MATH on the descriptor (CUDNN_DEFAULT_MATH would permit TF32
-    // on Ampere and later); TF32 allowed: the math type cuDNN timed.
-    if (tf32) check_cudnn(cudnnSetConvolutionMathType(p->conv, best->mathType), "math type");
+    // Strict fp32: keep CUDNN_FMA_MATH on the descriptor (CUDNN_DEFAULT_MATH would permit
+    // TF32 on Ampere and later); otherwise the math type cuDNN timed.
+    if (tensor_ops) check_cudnn(cudnnSetConvolutionMathType(p->conv, best->mathType), "math type");
     size_t need = 0;
     check_cudnn(cudnnGetConvolutionForwardWorkspaceSize(handle, p->x, p->filter, p->conv, p->y, p->algo, &need),
                 "workspace size");
     p->workspace = std::max(need, best->memory);
     p->act = act;
     p->fused = act == Activation::Relu;
-    p->text = std::to_string(ksize) + "x" + std::to_string(ksize) + " " + std::to_string(w) + "x" + std::to_string(h) +
+    p->precision = precision;
+    p->text = std::string(precision_name(precision)) + " " + std::to_string(ksize) + "x" + std::to_string(ksize) + " " + std::to_string(w) + "x" + std::to_string(h) +
               " " + std::to_string(cin) + "->" + std::to_string(cout) + " " + activation_name(act) + ": " +
               algo_name(p->algo) + " " + math_name(best->mathType) + ", workspace " + std::to_string(p->workspace) +
               " B, " + std::to_string(best->time) + " ms";
@@ -404,15 +485,15 @@ std::vector<float> CudnnConv::filter_from_torch(const float* torch_weight, int c
   return f;
 }
 
-void CudnnConv::forward(const float* x, int h, int w, int cin, const float* filter, const float* bias, int cout,
-                        int ksize, Activation act, float* y, Stream stream) {
+void CudnnConv::forward(Precision precision, const void* x, int h, int w, int cin, const void* filter, const void* bias,
+                        int cout, int ksize, Activation act, void* y, Stream stream) {
   if (h < 0 || w < 0 || cin < 1 || cout < 1 || (ksize != 1 && ksize != 3))
     throw Error("CudnnConv::forward: bad shape (h " + std::to_string(h) + ", w " + std::to_string(w) + ", cin " +
                 std::to_string(cin) + ", cout " + std::to_string(cout) + ", ksize " + std::to_string(ksize) + ")");
   if (h == 0 || w == 0) return;
   cudnnHandle_t handle = impl_->handle;
   check_cudnn(cudnnSetStream(handle, static_cast<cudaStream_t>(stream)), "cudnnSetStream");
-  Impl::Plan& p = impl_->plan(h, w, cin, cout, ksize, act);
+  Impl::Plan& p = impl_->plan(precision, h, w, cin, cout, ksize, act);
   const float one = 1.0f, zero = 0.0f;
   if (p.fused) {
     // z = y with alpha2 = 0: no residual input.
@@ -433,7 +514,22 @@ void CudnnConv::forward(const float* x, int h, int w, int cin, const float* filt
                                       impl_->workspace_bytes, &zero, p.y, y),
               "cudnnConvolutionForward");
   p.used = true;
-  gp_cuda::gathers::bias_activation(y, size_t(h) * w, cout, bias, int(act), stream);
+  gp_cuda::gathers::bias_activation(precision, y, size_t(h) * w, cout, bias, int(act), stream);
+}
+
+std::vector<uint16_t> CudnnConv::to16(const float* v, size_t n, Precision p) {
+  if (p == Precision::Fp32) throw Error("CudnnConv::to16: needs a 16-bit precision");
+  std::vector<uint16_t> out(n);
+  for (size_t i = 0; i < n; ++i) {
+    if (p == Precision::Fp16) {
+      const __half h = __float2half_rn(v[i]);
+      std::memcpy(&out[i], &h, 2);
+    } else {
+      const __nv_bfloat16 b = __float2bfloat16_rn(v[i]);
+      std::memcpy(&out[i], &b, 2);
+    }
+  }
+  return out;
 }
 
 std::vector<std::string> CudnnConv::plans() const {
@@ -446,17 +542,23 @@ std::vector<std::string> CudnnConv::plans() const {
 // ---- MaterializedUNet ------------------------------------------------------------------------
 
 struct MaterializedUNet::Conv {
-  DeviceArray<float> weights, bias;  // packed (Backend) or cuDNN filter layout
+  // fp32 weights: packed (Backend), cuDNN filter layout, or, for a 1x1 head of the 16-bit
+  // path, packed for the engine's head kernels. 16-bit 3x3 weights: packed for the
+  // engine's tensor-core kernels (Backend) or the 16-bit cuDNN filter and bias.
+  DeviceArray<float> weights, bias;
+  DeviceArray<uint16_t> weights16, bias16;
   int cin = 0, cout = 0, ksize = 0;
 };
 
 MaterializedUNet::MaterializedUNet(Backend& backend, const UNetWeights& weights, int width, int h, int w,
-                                   PlainConvs convs, CudnnConv* cudnn)
+                                   PlainConvs convs, CudnnConv* cudnn, Precision precision)
     : backend_(backend),
       convs_(convs),
       cudnn_(cudnn),
+      precision_(precision),
       plan_{plan_unet(UNetKind::Segmentator, width, h, w, weights.outc.cout), plan_unet(UNetKind::Colorizer, width, h, w)} {
   if (convs == PlainConvs::Cudnn && !cudnn) throw Error("MaterializedUNet: the cuDNN path needs a CudnnConv");
+  const bool wide = precision == Precision::Fp32;
   std::vector<const ConvLayer*> order{&weights.inc.conv1, &weights.inc.conv2};
   for (const auto& d : weights.down) order.insert(order.end(), {&d.conv1, &d.conv2});
   for (const auto& u : weights.up) order.insert(order.end(), {&u.conv1, &u.conv2});
@@ -466,81 +568,127 @@ MaterializedUNet::MaterializedUNet(Backend& backend, const UNetWeights& weights,
     c.cin = l->cin;
     c.cout = l->cout;
     c.ksize = l->ksize;
-    c.weights = DeviceArray<float>(backend, convs == PlainConvs::Cudnn
-                                                ? CudnnConv::filter_from_torch(l->weight.data(), l->cout, l->cin, l->ksize)
-                                                : backend.pack_conv_weights(l->weight.data(), l->cout, l->cin, l->ksize),
-                                   l->name.c_str());
-    c.bias = DeviceArray<float>(backend, l->bias, l->name.c_str());
+    const char* name = l->name.c_str();
+    // The 16-bit path's heads run on the engine's own 1x1 kernels (fp32 weights, 16-bit
+    // input) in both modes: they are under 1% of the FLOPs.
+    const bool head16 = !wide && l->ksize == 1;
+    if (wide || head16) {
+      c.weights = DeviceArray<float>(backend, convs == PlainConvs::Cudnn && wide
+                                                  ? CudnnConv::filter_from_torch(l->weight.data(), l->cout, l->cin, l->ksize)
+                                                  : backend.pack_conv_weights(l->weight.data(), l->cout, l->cin, l->ksize),
+                                     name);
+      c.bias = DeviceArray<float>(backend, l->bias, name);
+    } else if (convs == PlainConvs::Cudnn) {
+      const std::vector<float> filter = CudnnConv::filter_from_torch(l->weight.data(), l->cout, l->cin, l->ksize);
+      c.weights16 = DeviceArray<uint16_t>(backend, CudnnConv::to16(filter.data(), filter.size(), precision), name);
+      c.bias16 = DeviceArray<uint16_t>(backend, CudnnConv::to16(l->bias.data(), l->bias.size(), precision), name);
+    } else {
+      c.weights16 =
+          DeviceArray<uint16_t>(backend, backend.pack_conv_weights16(l->weight.data(), l->cout, l->cin, precision), name);
+      c.bias = DeviceArray<float>(backend, l->bias, name);
+    }
     layers_.push_back(std::move(c));
   }
+  // Gathered inputs (and, for 16-bit cuDNN, the fp32 network input rounded to 16 bits).
   size_t gathered = 0;
   for (const UNetPlan& plan : plan_)
     for (const ConvStep& s : plan.steps)
-      if (s.gather != Gather::Plain) gathered = std::max(gathered, size_t(s.out.h) * s.out.w * s.cin);
+      if (s.gather != Gather::Plain || (!wide && s.in.buffer == Buffer::Input))
+        gathered = std::max(gathered, size_t(s.out.h) * s.out.w * s.cin);
+  const size_t element = wide ? sizeof(float) : sizeof(uint16_t);
   for (int b = 0; b < kBufferCount; ++b) {
     const size_t n = std::max(plan_[0].buffer_elements(Buffer(b)), plan_[1].buffer_elements(Buffer(b)));
-    if (n) buffers_[b] = DeviceArray<float>(backend, n, "U-Net activations");
+    if (n) buffers_[b] = DeviceArray<float>(backend, (n * element + 3) / 4, "U-Net activations");
   }
-  gathered_ = DeviceArray<float>(backend, gathered, "materialised gathers");
-  if (convs == PlainConvs::Cudnn)
+  gathered_ = DeviceArray<float>(backend, (gathered * element + 3) / 4, "materialised gathers");
+  if (convs == PlainConvs::Cudnn && wide)
     logits_ = DeviceArray<float>(backend, size_t(h) * w * weights.outc.cout, "logits");
 }
 
 MaterializedUNet::~MaterializedUNet() = default;
 
-void MaterializedUNet::conv3x3_relu(const float* x, int h, int w, const Conv& conv, float* out, Stream stream) {
-  if (convs_ == PlainConvs::Cudnn)
-    cudnn_->forward(x, h, w, conv.cin, conv.weights.get(), conv.bias.get(), conv.cout, 3, Activation::Relu, out, stream);
-  else
-    backend_.conv3x3_relu(x, h, w, conv.cin, DeviceConv{conv.weights.get(), conv.bias.get(), conv.cout, conv.cin, 3}, out,
+void MaterializedUNet::conv3x3_relu(const void* x, bool x_is_float, int h, int w, const Conv& conv, void* out,
+                                    Stream stream) {
+  const bool wide = precision_ == Precision::Fp32;
+  if (convs_ == PlainConvs::Cudnn) {
+    if (wide)
+      cudnn_->forward(precision_, x, h, w, conv.cin, conv.weights.get(), conv.bias.get(), conv.cout, 3, Activation::Relu,
+                      out, stream);
+    else
+      cudnn_->forward(precision_, x, h, w, conv.cin, conv.weights16.get(), conv.bias16.get(), conv.cout, 3,
+                      Activation::Relu, out, stream);
+  } else if (wide) {
+    backend_.conv3x3_relu(static_cast<const float*>(x), h, w, conv.cin,
+                          DeviceConv{conv.weights.get(), conv.bias.get(), conv.cout, conv.cin, 3}, static_cast<float*>(out),
                           stream);
+  } else {
+    backend_.conv3x3_relu16(precision_, x, x_is_float, h, w, conv.cin,
+                            DeviceConv16{conv.weights16.get(), conv.bias.get(), conv.cout, conv.cin}, out, stream);
+  }
 }
 
 void MaterializedUNet::run(const UNetPlan& plan, const float* x, const ColorizerInput* colorizer, uint8_t* labels,
                            float* logits, float* out, Stream stream) {
+  const Precision p = precision_;
+  const bool wide = p == Precision::Fp32;
   for (const ConvStep& s : plan.steps) {
     const Conv& conv = layers_[size_t(s.layer)];
     if (conv.cin != s.cin || conv.cout != s.cout || conv.ksize != s.ksize)
       throw Error("MaterializedUNet: layer " + s.name + " has weights " + std::to_string(conv.cout) + " x " +
                   std::to_string(conv.cin) + " x " + std::to_string(conv.ksize) + ", the network needs " +
                   std::to_string(s.cout) + " x " + std::to_string(s.cin) + " x " + std::to_string(s.ksize));
-    const float* in = s.in.buffer == Buffer::Input ? x : buffer(s.in.buffer);
+    const bool from_input = s.in.buffer == Buffer::Input;
+    const void* in = from_input ? static_cast<const void*>(x) : buffer(s.in.buffer);
+    bool in_is_float = wide || from_input;
+    void* gathered = gathered_.get();
     switch (s.gather) {
-      case Gather::Plain: break;
+      case Gather::Plain:
+        // cuDNN's 16-bit convolutions take 16-bit input only.
+        if (from_input && !wide && convs_ == PlainConvs::Cudnn) {
+          materialize_convert(backend_, p, x, size_t(s.in.h) * s.in.w * s.in.c, gathered, stream);
+          in = gathered;
+          in_is_float = false;
+        }
+        break;
       case Gather::MaxPool:
-        materialize_maxpool(backend_, in, s.in.h, s.in.w, s.in.c, gathered_.get(), stream);
-        in = gathered_.get();
+        materialize_maxpool(backend_, p, in, s.in.h, s.in.w, s.in.c, gathered, stream);
+        in = gathered;
         break;
       case Gather::UpConcat:
-        materialize_up_concat(backend_, in, s.in.h, s.in.w, s.in.c, buffer(s.low.buffer), s.low.h, s.low.w, s.low.c,
-                              gathered_.get(), stream);
-        in = gathered_.get();
+        materialize_up_concat(backend_, p, in, s.in.h, s.in.w, s.in.c, buffer(s.low.buffer), s.low.h, s.low.w, s.low.c,
+                              gathered, stream);
+        in = gathered;
         break;
       case Gather::Colorizer:
-        materialize_colorizer(backend_, *colorizer, gathered_.get(), stream);
-        in = gathered_.get();
+        materialize_colorizer(backend_, p, *colorizer, gathered, stream);
+        in = gathered;
+        in_is_float = wide;
         break;
     }
     const int h = s.out.h, w = s.out.w;
     const DeviceConv plain{conv.weights.get(), conv.bias.get(), conv.cout, conv.cin, conv.ksize};
     switch (s.epilogue) {
-      case Epilogue::BiasRelu: conv3x3_relu(in, h, w, conv, buffer(s.out.buffer), stream); break;
+      case Epilogue::BiasRelu: conv3x3_relu(in, in_is_float, h, w, conv, buffer(s.out.buffer), stream); break;
       case Epilogue::Argmax:
-        if (convs_ == PlainConvs::Cudnn) {
+        if (!wide) {
+          backend_.conv1x1_argmax16(p, in, h, w, conv.cin, plain, labels, logits, stream);
+        } else if (convs_ == PlainConvs::Cudnn) {
           float* l = logits ? logits : logits_.get();
-          cudnn_->forward(in, h, w, conv.cin, conv.weights.get(), conv.bias.get(), conv.cout, 1, Activation::Identity, l,
-                          stream);
+          cudnn_->forward(static_cast<const float*>(in), h, w, conv.cin, conv.weights.get(), conv.bias.get(), conv.cout,
+                          1, Activation::Identity, l, stream);
           backend_.argmax_channels(l, size_t(h) * w, conv.cout, labels, stream);
         } else {
-          backend_.conv1x1_argmax(in, h, w, conv.cin, plain, labels, logits, stream);
+          backend_.conv1x1_argmax(static_cast<const float*>(in), h, w, conv.cin, plain, labels, logits, stream);
         }
         break;
       case Epilogue::BiasTanh:
-        if (convs_ == PlainConvs::Cudnn)
-          cudnn_->forward(in, h, w, conv.cin, conv.weights.get(), conv.bias.get(), conv.cout, 1, Activation::Tanh, out,
-                          stream);
+        if (!wide)
+          backend_.conv1x1_tanh16(p, in, h, w, conv.cin, plain, out, stream);
+        else if (convs_ == PlainConvs::Cudnn)
+          cudnn_->forward(static_cast<const float*>(in), h, w, conv.cin, conv.weights.get(), conv.bias.get(), conv.cout, 1,
+                          Activation::Tanh, out, stream);
         else
-          backend_.conv1x1_tanh(in, h, w, conv.cin, plain, out, stream);
+          backend_.conv1x1_tanh(static_cast<const float*>(in), h, w, conv.cin, plain, out, stream);
         break;
     }
   }

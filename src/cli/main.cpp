@@ -32,7 +32,7 @@ std::string default_model_path() {
 struct Common {
   std::string model = default_model_path();
   std::string device = "auto";
-  std::string precision = "fp32";
+  std::string precision;  // empty: the device's default (ModelOptions::precision)
   int size = 0;
 };
 
@@ -45,7 +45,7 @@ gp::Session open_session(const std::shared_ptr<const gp::Model>& model, const st
 std::shared_ptr<const gp::Model> load_model(const Common& c) {
   gp::ModelOptions options;
   options.device = gp::parse_device(c.device);
-  options.precision = gp::parse_precision(c.precision);
+  if (!c.precision.empty()) options.precision = gp::parse_precision(c.precision);
   return gp::Model::load(c.model, options);
 }
 
@@ -109,7 +109,7 @@ int cmd_info(const Common& c) {
 // Square working size: --size, else the model's training size (256 with --width).
 int cmd_plan(const Common& c, gp::cli::PlanOptions options, int width) {
   int size = c.size;
-  options.precision = c.precision;
+  options.precision = c.precision.empty() ? "fp16" : c.precision;  // a plan is for a GPU
   if (width == 0) {
     const auto model = load_model(c);
     width = model->config().width;
@@ -218,7 +218,8 @@ int main(int argc, char** argv) {
     cmd->add_option("--model", common.model, "weights (.safetensors); default: the bundled model or $GP_MODEL");
     cmd->add_option("--device", common.device, "auto, cuda or sim (default auto; env GP_DEVICE)");
     cmd->add_option("--precision", common.precision,
-                    "fp32, fp16 or bf16: the convolutions' number format (16-bit: tensor cores, sm_80+; default fp32)");
+                    "fp32, fp16 or bf16: the convolutions' number format (16-bit: tensor cores, sm_80+; default fp16 on "
+                    "such a GPU, else fp32)");
     if (with_size)
       cmd->add_option("--size", common.size, "long side of the working size (default: the model's training size)")
           ->check(CLI::Range(1, 8192));

@@ -17,13 +17,16 @@ std::shared_ptr<const Model> Model::load(const std::string& path, const ModelOpt
   impl->path = path;
   impl->config = weights.config;
   impl->backend = open_backend(options.device, options.gpu_index);
-  impl->precision = options.precision;
-  if (options.precision != Precision::Fp32 && impl->backend->compute_capability() < 80)
-    throw Error(std::string("precision ") + precision_name(options.precision) + " needs tensor cores of sm_80 or later, but " +
+  const bool tensor_cores = impl->backend->compute_capability() >= 80;
+  const bool gpu = impl->backend->kind() == DeviceKind::Cuda;
+  const Precision precision = options.precision.value_or(gpu && tensor_cores ? Precision::Fp16 : Precision::Fp32);
+  if (precision != Precision::Fp32 && !tensor_cores)
+    throw Error(std::string("precision ") + precision_name(precision) + " needs tensor cores of sm_80 or later, but " +
                 impl->backend->name() + " is sm_" + std::to_string(impl->backend->compute_capability()) +
                 "; use fp32");
-  impl->segmentator = upload_unet(*impl->backend, weights.segmentator, weights.config.width, options.precision);
-  impl->colorizer = upload_unet(*impl->backend, weights.colorizer, weights.config.width, options.precision);
+  impl->precision = precision;
+  impl->segmentator = upload_unet(*impl->backend, weights.segmentator, weights.config.width, precision);
+  impl->colorizer = upload_unet(*impl->backend, weights.colorizer, weights.config.width, precision);
   return std::shared_ptr<const Model>(new Model(std::move(impl)));
 }
 

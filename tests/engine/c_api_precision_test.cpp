@@ -1,4 +1,5 @@
-// The C API's precision choice: loads in fp16 / bf16, reports it, refuses a bad name.
+// The C API's precision choice: loads in fp16 / bf16, reports it, refuses a bad name; the
+// default is fp32 on the simulator and fp16 on a GPU of sm_80 or later.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -21,6 +22,18 @@ TEST(CApiPrecision, LoadsAndReports) {
   EXPECT_STREQ(gp_model_precision(model), "fp32");
   gp_model_free(model);
   EXPECT_EQ(gp_model_precision(nullptr), nullptr);
+}
+
+TEST(CApiPrecision, DefaultIsFp16OnATensorCoreGpu) {
+  gp_model* model = nullptr;
+  if (gp_model_load_precision(kModel.c_str(), "cuda", nullptr, &model) != GP_OK)
+    GTEST_SKIP() << "no CUDA GPU: " << gp_last_error();
+  const std::string p = gp_model_precision(model);
+  gp_model_free(model);
+  // Where fp16 can be loaded (sm_80 and later) it is the default; elsewhere fp32.
+  const bool tensor_cores = gp_model_load_precision(kModel.c_str(), "cuda", "fp16", &model) == GP_OK;
+  gp_model_free(model);
+  EXPECT_EQ(p, tensor_cores ? "fp16" : "fp32");
 }
 
 TEST(CApiPrecision, RefusesAnUnknownName) {

@@ -5,12 +5,15 @@
 //                        kernels/conv_ref.h, and each fused gather conv against the
 //                        plain conv of the materialised tensor;
 //   MaterializedUNet     the whole unfused U-Net plan (materialised gathers + plain
-//                        convs of the backend) against the fused engine, on the fixtures.
+//                        convs of the backend) against the fused engine, on the fixtures;
+//                        in fp16 / bf16 bit for bit;
+//   MaterializedGathers16  each 16-bit materialising kernel against the fp32 one rounded.
 // On a GPU only (skipped without one):
 //   Cudnn                each fused gather, the plain 3x3 and the 1x1 heads against
 //                        cuDNN on the materialised input; a 3x3 without activation
 //                        against the double reference; segment + colorize of the fused
-//                        engine against the cuDNN U-Net and both against PyTorch.
+//                        engine against the cuDNN U-Net and both against PyTorch, in
+//                        fp32 and (both 16-bit) in fp16 and bf16.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -278,6 +281,77 @@ struct Fixture {
   }
 };
 
+// ---- 16-bit materialising kernels ----------------------------------------------------------
+
+float from16(uint16_t bits, Precision p) {
+  if (p == Precision::Fp16) return half_to_float(bits);
+  const uint32_t u = uint32_t(bits) << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+std::vector<uint16_t> to16(const std::vector<float>& v, Precision p) { return CudnnConv::to16(v.data(), v.size(), p); }
+std::vector<float> from16(const std::vector<uint16_t>& v, Precision p) {
+  std::vector<float> out(v.size());
+  for (size_t i = 0; i < v.size(); ++i) out[i] = from16(v[i], p);
+  return out;
+}
+
+// On 16-bit inputs, every 16-bit materialising kernel equals the fp32 kernel on the same
+// values rounded once (nearest even): the float formula is shared, only the store differs.
+TEST(MaterializedGathers16, EqualTheFp32KernelRoundedOnce) {
+  for (auto& backend : backends()) {
+    Backend& b = *backend;
+    for (Precision p : {Precision::Fp16, Precision::Bf16}) {
+      SCOPED_TRACE(backend->name() + " " + precision_name(p));
+      for (const PoolCase& t : kPoolCases) {
+        const auto x16 = to16(random_floats(size_t(t.h_in) * t.w_in * t.c, 81, -3.0f, 3.0f), p);
+        const size_t n = size_t(t.h_in / 2) * (t.w_in / 2) * t.c;
+        DeviceArray<float> dx(b, from16(x16, p), "x"), ref(b, n, "fp32");
+        DeviceArray<uint16_t> dx16(b, x16, "x16"), got(b, n, "16-bit");
+        materialize_maxpool(b, dx.get(), t.h_in, t.w_in, t.c, ref.get());
+        materialize_maxpool(b, p, dx16.get(), t.h_in, t.w_in, t.c, got.get());
+        EXPECT_EQ(to16(ref.download(), p), got.download()) << "maxpool " << t.h_in << "x" << t.w_in;
+      }
+      for (const UpCase& t : kUpCases) {
+        const auto skip16 = to16(random_floats(size_t(t.h) * t.w * t.cs, 82, -3.0f, 3.0f), p);
+        const auto low16 = to16(random_floats(size_t(t.hl) * t.wl * t.cl, 83, -3.0f, 3.0f), p);
+        const size_t n = size_t(t.h) * t.w * (t.cs + t.cl);
+        DeviceArray<float> skip(b, from16(skip16, p), "skip"), low(b, from16(low16, p), "low"), ref(b, n, "fp32");
+        DeviceArray<uint16_t> skip_d(b, skip16, "skip16"), low_d(b, low16, "low16"), got(b, n, "16-bit");
+        materialize_up_concat(b, skip.get(), t.h, t.w, t.cs, low.get(), t.hl, t.wl, t.cl, ref.get());
+        materialize_up_concat(b, p, skip_d.get(), t.h, t.w, t.cs, low_d.get(), t.hl, t.wl, t.cl, got.get());
+        EXPECT_EQ(to16(ref.download(), p), got.download()) << "up-concat " << t.h << "x" << t.w;
+      }
+      for (const ColorizerCase& t : kColorizerCases) {
+        const ColorizerHost host(t.h, t.w, 84);
+        ColorizerDevice dev(b, host, t.h, t.w, t.center);
+        const size_t n = size_t(t.h) * t.w * ref::kColorizerChannels;
+        DeviceArray<float> ref(b, n, "fp32");
+        DeviceArray<uint16_t> got(b, n, "16-bit");
+        materialize_colorizer(b, dev.in, ref.get());
+        materialize_colorizer(b, p, dev.in, got.get());
+        EXPECT_EQ(to16(ref.download(), p), got.download()) << "colorizer " << t.h << "x" << t.w;
+      }
+      for (Activation act : {Activation::Identity, Activation::Relu, Activation::Tanh}) {
+        const size_t pixels = 37, c = 5;
+        const auto y16 = to16(random_floats(pixels * c, 85, -2.0f, 2.0f), p);
+        const auto bias16 = to16(random_floats(c, 86, -0.5f, 0.5f), p);
+        DeviceArray<float> y(b, from16(y16, p), "y"), bias(b, from16(bias16, p), "bias");
+        DeviceArray<uint16_t> yd(b, y16, "y16"), bd(b, bias16, "bias16");
+        bias_activation(b, y.get(), pixels, int(c), bias.get(), act);
+        bias_activation(b, p, yd.get(), pixels, int(c), bd.get(), act);
+        EXPECT_EQ(to16(y.download(), p), yd.download()) << "bias + activation " << int(act);
+      }
+      const auto x = random_floats(1001, 87, -70000.0f, 70000.0f);  // beyond fp16's range too
+      DeviceArray<float> dx(b, x, "x");
+      DeviceArray<uint16_t> got(b, x.size(), "16-bit");
+      materialize_convert(b, p, dx.get(), x.size(), got.get());
+      EXPECT_EQ(to16(x, p), got.download()) << "convert";
+    }
+  }
+}
+
 std::vector<float> chw_to_hwc(const std::vector<float>& chw, int c, int h, int w) {
   std::vector<float> hwc(chw.size());
   for (int k = 0; k < c; ++k)
@@ -292,14 +366,14 @@ struct UNetOutputs {
   std::vector<uint8_t> labels;
 };
 
-UNetOutputs run_fused(Backend& b, const Fixture& f) {
+UNetOutputs run_fused(Backend& b, const Fixture& f, Precision precision = Precision::Fp32) {
   const int width = f.weights.config.width;
   UNetOutputs o;
   DeviceArray<float> dx(b, f.floats("x"), "x"), dlogits(b, size_t(f.h) * f.w * 30, "logits");
   DeviceArray<uint8_t> dlabels(b, size_t(f.h) * f.w, "labels");
   {
-    const UploadedUNet net = upload_unet(b, f.weights.segmentator, width);
-    UNetWorkspace ws(b, width, f.h, f.w);
+    const UploadedUNet net = upload_unet(b, f.weights.segmentator, width, precision);
+    UNetWorkspace ws(b, width, f.h, f.w, precision);
     ws.segment(b, net, dx.get(), dlabels.get(), dlogits.get());
   }
   o.logits = dlogits.download();
@@ -307,20 +381,21 @@ UNetOutputs run_fused(Backend& b, const Fixture& f) {
   DeviceArray<float> dtable(b, f.floats("region_means"), "table"), dout(b, size_t(f.h) * f.w * 3, "out");
   DeviceArray<uint8_t> dflabels(b, f.bytes("labels"), "labels"), dactive(b, f.bytes("hints_active"), "active");
   const ColorizerInput in{dx.get(), dflabels.get(), dtable.get(), dactive.get(), f.h, f.w, f.weights.config.center};
-  const UploadedUNet net = upload_unet(b, f.weights.colorizer, width);
-  UNetWorkspace ws(b, width, f.h, f.w);
+  const UploadedUNet net = upload_unet(b, f.weights.colorizer, width, precision);
+  UNetWorkspace ws(b, width, f.h, f.w, precision);
   ws.colorize(b, net, in, dout.get());
   o.raw = dout.download();
   return o;
 }
 
-UNetOutputs run_materialized(Backend& b, const Fixture& f, MaterializedUNet::PlainConvs convs, CudnnConv* cudnn) {
+UNetOutputs run_materialized(Backend& b, const Fixture& f, MaterializedUNet::PlainConvs convs, CudnnConv* cudnn,
+                             Precision precision = Precision::Fp32) {
   const int width = f.weights.config.width;
   UNetOutputs o;
   DeviceArray<float> dx(b, f.floats("x"), "x"), dlogits(b, size_t(f.h) * f.w * 30, "logits");
   DeviceArray<uint8_t> dlabels(b, size_t(f.h) * f.w, "labels");
   {
-    MaterializedUNet seg(b, f.weights.segmentator, width, f.h, f.w, convs, cudnn);
+    MaterializedUNet seg(b, f.weights.segmentator, width, f.h, f.w, convs, cudnn, precision);
     seg.segment(dx.get(), dlabels.get(), dlogits.get());
   }
   o.logits = dlogits.download();
@@ -328,7 +403,7 @@ UNetOutputs run_materialized(Backend& b, const Fixture& f, MaterializedUNet::Pla
   DeviceArray<float> dtable(b, f.floats("region_means"), "table"), dout(b, size_t(f.h) * f.w * 3, "out");
   DeviceArray<uint8_t> dflabels(b, f.bytes("labels"), "labels"), dactive(b, f.bytes("hints_active"), "active");
   const ColorizerInput in{dx.get(), dflabels.get(), dtable.get(), dactive.get(), f.h, f.w, f.weights.config.center};
-  MaterializedUNet col(b, f.weights.colorizer, width, f.h, f.w, convs, cudnn);
+  MaterializedUNet col(b, f.weights.colorizer, width, f.h, f.w, convs, cudnn, precision);
   col.colorize(in, dout.get());
   o.raw = dout.download();
   return o;
@@ -345,6 +420,23 @@ TEST_P(OnFixtures, MaterializedUNetMatchesFusedEngine) {
     EXPECT_TRUE(close(fused.logits, plain.logits, kSameSumRel, "logits, unfused vs fused"));
     EXPECT_EQ(label_mismatches(fused.logits, 30, fused.labels, plain.labels, 1e-4), 0u);
     EXPECT_TRUE(close(fused.raw, plain.raw, kSameSumRel, "raw, unfused vs fused"));
+  }
+}
+
+// The 16-bit unfused plan on the backend's tensor-core kernels sees exactly the fused
+// kernels' staged inputs (each gather rounded once from the same float), so it must give
+// the fused 16-bit engine's outputs bit for bit.
+TEST_P(OnFixtures, MaterializedUNet16MatchesFusedEngine16BitForBit) {
+  const Fixture f(GetParam());
+  for (auto& backend : backends()) {
+    for (Precision p : {Precision::Fp16, Precision::Bf16}) {
+      SCOPED_TRACE(backend->name() + " " + precision_name(p));
+      const UNetOutputs fused = run_fused(*backend, f, p);
+      const UNetOutputs plain = run_materialized(*backend, f, MaterializedUNet::PlainConvs::Backend, nullptr, p);
+      EXPECT_TRUE(close(fused.logits, plain.logits, 0.0, "logits, unfused vs fused"));
+      EXPECT_EQ(fused.labels, plain.labels);
+      EXPECT_TRUE(close(fused.raw, plain.raw, 0.0, "raw, unfused vs fused"));
+    }
   }
 }
 
@@ -474,6 +566,47 @@ TEST_P(OnFixtures, CudnnUNetMatchesFusedEngineAndPyTorch) {
   EXPECT_TRUE(close(fused.raw, dnn.raw, kCudnnRel, "raw, fused vs cuDNN U-Net"));
   EXPECT_TRUE(close(raw_ref, dnn.raw, kCudnnRel, "raw, cuDNN U-Net vs PyTorch"));
   print_plans(cudnn);
+}
+
+// The 16-bit cuDNN U-Net and the fused 16-bit engine, each against PyTorch (float64) with
+// the bound of tests/engine/stages_test.cpp: |error| <= 3 L u M (L = 19 layers, u the
+// format's unit roundoff, M the reference's range); labels agree wherever the reference's
+// top two logits are further apart than twice the larger logit error measured.
+TEST_P(OnFixtures, CudnnUNet16MatchesPyTorchLikeTheFusedEngine16) {
+  GP_NEED_GPU(gpu);
+  const Fixture f(GetParam());
+  const auto logits_ref = chw_to_hwc(f.floats("logits"), 30, f.h, f.w);
+  const auto raw_ref = chw_to_hwc(f.floats("raw"), 3, f.h, f.w);
+  const auto labels_ref = f.bytes("labels");
+  const auto gap = f.floats("top2_gap");
+  auto max_abs = [](const std::vector<float>& v) {
+    double m = 0;
+    for (float x : v) m = std::max(m, double(std::fabs(x)));
+    return m;
+  };
+  auto max_err = [](const std::vector<float>& a, const std::vector<float>& b) {
+    double e = 0;
+    for (size_t i = 0; i < a.size(); ++i) e = std::max(e, std::fabs(double(a[i]) - double(b[i])));
+    return e;
+  };
+  for (Precision p : {Precision::Fp16, Precision::Bf16}) {
+    SCOPED_TRACE(precision_name(p));
+    CudnnConv cudnn(*gpu);
+    const UNetOutputs fused = run_fused(*gpu, f, p);
+    const UNetOutputs dnn = run_materialized(*gpu, f, MaterializedUNet::PlainConvs::Cudnn, &cudnn, p);
+    const double per_range = 3.0 * kUNetLayers * (p == Precision::Fp16 ? 1.0 / 2048 : 1.0 / 256);
+    EXPECT_TRUE(close(logits_ref, dnn.logits, per_range * max_abs(logits_ref), "logits, cuDNN 16-bit vs PyTorch"));
+    EXPECT_TRUE(close(raw_ref, dnn.raw, per_range * max_abs(raw_ref), "raw, cuDNN 16-bit vs PyTorch"));
+    const double e = std::max(max_err(logits_ref, dnn.logits), max_err(logits_ref, fused.logits));
+    size_t differ = 0;
+    for (size_t i = 0; i < dnn.labels.size(); ++i)
+      if (gap[i] > 2 * e) differ += dnn.labels[i] != labels_ref[i] || fused.labels[i] != labels_ref[i];
+    EXPECT_EQ(differ, 0u);
+    std::printf("  %s: max logit error cuDNN %.3g, fused %.3g; max raw error cuDNN %.3g, fused %.3g\n", precision_name(p),
+                max_err(logits_ref, dnn.logits), max_err(logits_ref, fused.logits), max_err(raw_ref, dnn.raw),
+                max_err(raw_ref, fused.raw));
+    print_plans(cudnn);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, OnFixtures, ::testing::Values("w4_48x40", "w8_33x47", "w4_17x19"));
