@@ -1,13 +1,14 @@
 /* The C API in one page: load a model, rank the regions of a sketch, give the two
  * highest-priority regions a colour, colorize, save.
  *
- *   minimal_c [MODEL.safetensors] [SKETCH.png] [OUT.png] */
+ *   minimal_c [MODEL.safetensors | -] [SKETCH.png] [OUT.png]       (-: the bundled model) */
 #include <stdio.h>
+#include <string.h>
 
 #include "guidingpainter/guidingpainter.h"
 
 int main(int argc, char** argv) {
-  const char* model_path = argc > 1 ? argv[1] : "weights/guidingpainter-emoji.safetensors";
+  const char* model_path = argc > 1 && strcmp(argv[1], "-") != 0 ? argv[1] : NULL; /* NULL: bundled */
   const char* sketch_path = argc > 2 ? argv[2] : "examples/samples/1F432-sketch.png";
   const char* out_path = argc > 3 ? argv[3] : "out/minimal_c.png";
   gp_model* model = NULL;

@@ -8,10 +8,10 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build git
+  build-essential cmake ninja-build git pkg-config binutils
   libboost-context-dev nlohmann-json3-dev libstb-dev libturbojpeg0-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3-torch python3-numpy python3-pil
+  python3-torch python3-numpy python3-pil python3-venv
   clang-14 libclang-rt-14-dev
 )
 if [[ "${1:-}" == "--data" ]]; then

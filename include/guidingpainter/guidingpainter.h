@@ -21,6 +21,8 @@
 
 #include <stdint.h>
 
+#include "guidingpainter/version.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -51,8 +53,10 @@ typedef struct gp_region {
 const char* gp_last_error(void);
 const char* gp_version(void);
 
-/* device: "auto", "cuda", "sim" or NULL (auto; GP_DEVICE overrides auto); the device's
- * default precision (see gp_model_load_precision). */
+/* path: a .safetensors model, or NULL for the bundled one ($GP_MODEL if set, else
+ * share/guidingpainter/ of the install tree). device: "auto", "cuda", "sim" or NULL
+ * (auto; GP_DEVICE overrides auto); the device's default precision (see
+ * gp_model_load_precision). */
 gp_status gp_model_load(const char* path, const char* device, gp_model** out);
 /* The same with the convolutions' number format: "fp32", "fp16" or "bf16" (16-bit needs
  * tensor cores: sm_80 or later, or the simulator; GP_ERROR otherwise), or NULL: the

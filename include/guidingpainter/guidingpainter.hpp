@@ -22,6 +22,7 @@
 #include "guidingpainter/error.hpp"
 #include "guidingpainter/model_config.hpp"
 #include "guidingpainter/precision.hpp"
+#include "guidingpainter/version.h"
 
 namespace gp {
 
@@ -52,10 +53,16 @@ struct ModelOptions {
   std::optional<Precision> precision;
 };
 
+// The bundled default model: $GP_MODEL if set, else share/guidingpainter/ of the install
+// tree (beside the lib/ or bin/ holding this library), else the source tree's weights/.
+std::string bundled_model_path();
+
 // Weights loaded once onto a device; immutable and shareable by threads.
 class Model {
  public:
   static std::shared_ptr<const Model> load(const std::string& path, const ModelOptions& options = {});
+  // The bundled model (bundled_model_path()).
+  static std::shared_ptr<const Model> load(const ModelOptions& options = {});
   ~Model();
   Model(const Model&) = delete;
   Model& operator=(const Model&) = delete;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "guidingpainter/guidingpainter.hpp"
+#include "guidingpainter/version.h"
 #include "src/cli/eval.h"
 #include "src/cli/plan_report.h"
 #include "src/cli/hint_spec.h"
@@ -22,15 +23,9 @@
 
 namespace {
 
-constexpr const char* kVersion = "0.1.0";
-
-std::string default_model_path() {
-  if (const char* env = std::getenv("GP_MODEL"); env && *env) return env;
-  return GP_BUNDLED_MODEL;  // set by CMake: the bundled model in the source tree
-}
 
 struct Common {
-  std::string model = default_model_path();
+  std::string model = gp::bundled_model_path();
   std::string device = "auto";
   std::string precision;  // empty: the device's default (ModelOptions::precision)
   int size = 0;
@@ -213,7 +208,7 @@ int main(int argc, char** argv) {
     return std::string("guidingpainter: ") + e.what() + " (see --help)\n";
   });
   Common common;
-  app.set_version_flag("--version", kVersion);
+  app.set_version_flag("--version", GP_VERSION_STRING);
   auto add_common = [&](CLI::App* cmd, bool with_size) {
     cmd->add_option("--model", common.model, "weights (.safetensors); default: the bundled model or $GP_MODEL");
     cmd->add_option("--device", common.device, "auto, cuda or sim (default auto; env GP_DEVICE)");

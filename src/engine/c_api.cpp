@@ -5,6 +5,7 @@
 #include <new>
 #include <string>
 
+#include "guidingpainter/version.h"
 #include "guidingpainter/guidingpainter.h"
 #include "guidingpainter/guidingpainter.hpp"
 
@@ -76,17 +77,16 @@ gp_status bad_rank(const gp_session* s, const char* function, int rank) {
 extern "C" {
 
 const char* gp_last_error(void) { return last_error.c_str(); }
-const char* gp_version(void) { return "0.1.0"; }
+const char* gp_version(void) { return GP_VERSION_STRING; }
 
 gp_status gp_model_load_precision(const char* path, const char* device, const char* precision, gp_model** out) {
-  if (!path) return null_argument("gp_model_load", "path");
   if (!out) return null_argument("gp_model_load", "out");
   *out = nullptr;
   return guarded([&] {
     gp::ModelOptions options;
     if (device) options.device = gp::parse_device(device);
     if (precision) options.precision = gp::parse_precision(precision);
-    *out = new gp_model{gp::Model::load(path, options)};
+    *out = new gp_model{gp::Model::load(path ? std::string(path) : gp::bundled_model_path(), options)};
     return GP_OK;
   });
 }

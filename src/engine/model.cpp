@@ -30,6 +30,8 @@ std::shared_ptr<const Model> Model::load(const std::string& path, const ModelOpt
   return std::shared_ptr<const Model>(new Model(std::move(impl)));
 }
 
+std::shared_ptr<const Model> Model::load(const ModelOptions& options) { return load(bundled_model_path(), options); }
+
 const ModelConfig& Model::config() const { return impl_->config; }
 const std::string& Model::path() const { return impl_->path; }
 std::string Model::device_name() const { return impl_->backend->name(); }

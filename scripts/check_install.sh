@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The install tree as a user gets it: `cmake --install` of BUILD (default build) into a
+# prefix, the prefix copied elsewhere and the original removed; then a C and a C++
+# program built outside the source tree against the copy, with find_package (shared and
+# static) and with pkg-config (shared and --static), each loading the bundled model with
+# no path and colouring a sample like the installed CLI with the same hints. Also checks
+# the SONAME and that the shared library exports only the public API.
+#
+#   scripts/check_install.sh [BUILD] [WORKDIR]
+set -euo pipefail
+src=$(cd "$(dirname "$0")/.." && pwd)
+build=$(cd "${1:-$src/build}" && pwd)
+work=${2:-$(mktemp -d /tmp/gp-install.XXXXXX)}
+rm -rf "$work" && mkdir -p "$work"
+fail() { echo "check_install: $*" >&2; exit 1; }
+
+cmake --install "$build" --prefix "$work/prefix" >"$work/install.log"
+cp -a "$work/prefix" "$work/moved"
+rm -rf "$work/prefix"
+p=$work/moved
+so=$(ls "$p"/lib*/libguidingpainter.so.0)
+
+echo "== SONAME"
+readelf -d "$so" | grep -q 'SONAME.*\[libguidingpainter\.so\.0\]' || fail "no SONAME libguidingpainter.so.0 in $so"
+readelf -d "$so" | grep SONAME
+
+echo "== exported symbols: the public API only"
+nm -D --defined-only "$so" | awk '{print $3}' | c++filt >"$work/exports.txt"
+bad=$(grep -v -E '^(gp_|gp::(Model|Session|Image|Error|parse_device|device_name|parse_precision|bundled_model_path)\b|typeinfo (name )?for gp::Error$|vtable for gp::Error$|GP_[0-9.]+$)' "$work/exports.txt" || true)
+[[ -z "$bad" ]] || { echo "$bad" | head -20; fail "libguidingpainter.so exports internal symbols"; }
+grep -q '^gp_model_load$' "$work/exports.txt" || fail "gp_model_load is not exported"
+echo "$(wc -l <"$work/exports.txt") symbols, all public"
+
+echo "== the installed tree names no absolute path of its own"
+! grep -rl --exclude='*.safetensors' --exclude='*.png' "$work/prefix" "$p" || fail "an installed file names the install prefix"
+
+sketch=$p/share/guidingpainter/samples/1F3E0-sketch.png
+[[ -f $sketch ]] || fail "no sample installed"
+export GP_DEVICE=sim
+unset GP_MODEL
+"$p/bin/guidingpainter" --version
+"$p/bin/guidingpainter" info | grep -q "$p/share/guidingpainter/" || fail "the installed CLI does not use the installed model"
+"$p/bin/guidingpainter" colorize --sketch "$sketch" --hint 1=#EB503C --hint 2=#468CE6 -o "$work/cli.png"
+
+echo "== CMake package"
+cmake -S "$src/tests/install" -B "$work/consumer" -DCMAKE_PREFIX_PATH="$p" -DGP_EXAMPLES="$src/examples" \
+  -DCMAKE_BUILD_TYPE=Release >"$work/consumer.log"
+cmake --build "$work/consumer" -j "$(nproc)" >>"$work/consumer.log"
+# A shared-library program finds the bundled model beside libguidingpainter.so; a static
+# one has no library to look beside (only its own bin/../share/ or $GP_MODEL), so it is
+# given $GP_MODEL.
+for exe in consumer_cpp consumer_c consumer_cpp_static; do
+  model_env=()
+  [[ $exe == *static* ]] && model_env=(GP_MODEL="$p/share/guidingpainter/guidingpainter-emoji.safetensors")
+  (cd "$work" && env "${model_env[@]}" "$work/consumer/$exe" - "$sketch" "$work/$exe.png") >"$work/$exe.log"
+  cmp "$work/cli.png" "$work/$exe.png" || fail "$exe's picture differs from the installed CLI's"
+done
+grep -q "^model $p/share/guidingpainter/" "$work/consumer_cpp.log" ||
+  fail "consumer_cpp did not load the installed bundled model: $(head -1 "$work/consumer_cpp.log")"
+
+echo "== pkg-config"
+export PKG_CONFIG_PATH=$(dirname "$(ls -d "$p"/lib*/pkgconfig/guidingpainter.pc)")
+pkg-config --modversion guidingpainter
+libdir=$(pkg-config --variable=libdir guidingpainter)
+cc -std=c11 "$src/examples/minimal.c" $(pkg-config --cflags guidingpainter) $(pkg-config --libs guidingpainter) \
+  -Wl,-rpath,"$libdir" -o "$work/pc_c"
+c++ -std=c++20 "$src/examples/minimal.cpp" $(pkg-config --cflags guidingpainter) $(pkg-config --libs guidingpainter) \
+  -Wl,-rpath,"$libdir" -o "$work/pc_cpp"
+# Static: the archive, then the dependencies `pkg-config --static` lists.
+c++ -std=c++20 "$src/examples/minimal.cpp" $(pkg-config --cflags guidingpainter) "$libdir/libguidingpainter.a" \
+  $(pkg-config --static --libs guidingpainter | sed 's/-lguidingpainter / /') -o "$work/pc_cpp_static"
+for exe in pc_c pc_cpp pc_cpp_static; do
+  model_env=()
+  [[ $exe == *static* ]] && model_env=(GP_MODEL="$p/share/guidingpainter/guidingpainter-emoji.safetensors")
+  (cd "$work" && env "${model_env[@]}" "$work/$exe" - "$sketch" "$work/$exe.png") >"$work/$exe.log"
+  cmp "$work/cli.png" "$work/$exe.png" || fail "$exe's picture differs from the installed CLI's"
+done
+ldd "$work/pc_c" | grep -q "$libdir/libguidingpainter.so.0" || fail "pc_c does not use the installed shared library"
+echo "check_install: all good ($work)"
