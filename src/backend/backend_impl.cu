@@ -21,7 +21,8 @@ namespace {
 void check(cudaError_t e, const char* what) {
   if (e != cudaSuccess) {
     cudaGetLastError();  // clear a non-sticky error so the session stays usable
-    throw gp::Error(std::string(what) + ": " + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")");
+    throw gp::Error(e == cudaErrorMemoryAllocation ? gp::ErrorKind::OutOfMemory : gp::ErrorKind::Device,
+                    std::string(what) + ": " + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")");
   }
 }
 
@@ -45,7 +46,7 @@ class RuntimeBackend final : public gp::Backend {
     const cudaError_t e = cudaMalloc(&p, bytes);
     if (e != cudaSuccess) {
       cudaGetLastError();
-      throw gp::Error(std::string("out of device memory allocating ") + std::to_string(bytes) + " bytes for " + what);
+      throw gp::Error(gp::ErrorKind::OutOfMemory, std::string("out of device memory allocating ") + std::to_string(bytes) + " bytes for " + what);
     }
     return p;
   }
@@ -74,7 +75,7 @@ class RuntimeBackend final : public gp::Backend {
     const cudaError_t e = cudaMallocHost(&p, bytes);
     if (e != cudaSuccess) {
       cudaGetLastError();
-      throw gp::Error(std::string("out of page-locked host memory allocating ") + std::to_string(bytes) + " bytes for " +
+      throw gp::Error(gp::ErrorKind::OutOfMemory, std::string("out of page-locked host memory allocating ") + std::to_string(bytes) + " bytes for " +
                       what);
     }
     return p;
@@ -283,7 +284,7 @@ int device_count() {
 std::unique_ptr<Backend> make(int device_index) {
   const int n = device_count();
   if (device_index < 0 || device_index >= n)
-    throw Error("CUDA device " + std::to_string(device_index) + " requested, but " + std::to_string(n) +
+    throw Error(ErrorKind::Device, "CUDA device " + std::to_string(device_index) + " requested, but " + std::to_string(n) +
                 " CUDA device(s) are present");
   return std::make_unique<GP_KERNEL_NS::RuntimeBackend>(DeviceKind::Cuda, device_index);
 }

@@ -12,7 +12,7 @@ Device parse_device(std::string_view text) {
   if (text == "auto") return Device::Auto;
   if (text == "cuda" || text == "gpu") return Device::Cuda;
   if (text == "sim" || text == "simulator") return Device::Simulator;
-  throw Error("unknown device '" + std::string(text) + "': expected cuda, sim or auto");
+  throw Error(ErrorKind::Argument, "unknown device '" + std::string(text) + "': expected cuda, sim or auto");
 }
 
 const char* device_name(Device device) {
@@ -31,7 +31,7 @@ std::unique_ptr<Backend> open_backend(Device requested, int gpu_index) {
       try {
         device = parse_device(env);
       } catch (const Error& e) {
-        throw Error(std::string("GP_DEVICE: ") + e.what());
+        throw Error(ErrorKind::Argument, std::string("GP_DEVICE: ") + e.what());
       }
     }
   }

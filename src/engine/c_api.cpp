@@ -4,6 +4,7 @@
 #include <memory>
 #include <new>
 #include <string>
+#include <vector>
 
 #include "guidingpainter/version.h"
 #include "guidingpainter/guidingpainter.h"
@@ -11,6 +12,7 @@
 
 struct gp_model {
   std::shared_ptr<const gp::Model> model;
+  std::string device;  // kept for gp_model_device's pointer
 };
 struct gp_session {
   gp::Session session;
@@ -25,13 +27,28 @@ gp_status fail(gp_status status, const std::string& message) {
   return status;
 }
 
-// Runs f, turning every exception into GP_ERROR_FAILED with its message.
+gp_status status_of(gp::ErrorKind kind) {
+  switch (kind) {
+    case gp::ErrorKind::Failed: return GP_ERROR_FAILED;
+    case gp::ErrorKind::Argument: return GP_ERROR_ARGUMENT;
+    case gp::ErrorKind::Io: return GP_ERROR_IO;
+    case gp::ErrorKind::Format: return GP_ERROR_FORMAT;
+    case gp::ErrorKind::Device: return GP_ERROR_DEVICE;
+    case gp::ErrorKind::OutOfMemory: return GP_ERROR_OUT_OF_MEMORY;
+    case gp::ErrorKind::Cancelled: return GP_ERROR_CANCELLED;
+  }
+  return GP_ERROR_FAILED;
+}
+
+// Runs f, turning every exception into the status of its kind with its message.
 template <class F> gp_status guarded(F&& f) {
   try {
     last_error.clear();
     return f();
   } catch (const std::bad_alloc&) {
-    return fail(GP_ERROR_FAILED, "out of memory");
+    return fail(GP_ERROR_OUT_OF_MEMORY, "out of host memory");
+  } catch (const gp::Error& e) {
+    return fail(status_of(e.kind()), e.what());
   } catch (const std::exception& e) {
     return fail(GP_ERROR_FAILED, e.what());
   } catch (...) {
@@ -46,7 +63,7 @@ gp_status null_argument(const char* function, const char* argument) {
 // Copies an image into a malloc'ed gp_image (freed by gp_image_free).
 gp_status export_image(const gp::Image& image, gp_image* out) {
   auto* rgb = static_cast<uint8_t*>(std::malloc(image.rgb.size()));
-  if (!rgb) return fail(GP_ERROR_FAILED, "out of memory");
+  if (!rgb && !image.rgb.empty()) return fail(GP_ERROR_OUT_OF_MEMORY, "out of host memory for a picture");
   std::memcpy(rgb, image.rgb.data(), image.rgb.size());
   out->width = image.width;
   out->height = image.height;
@@ -65,6 +82,22 @@ gp_status import_image(const gp_image* in, const char* function, gp::Image* out)
   return GP_OK;
 }
 
+// A caller's buffer of `capacity` elements must hold `need`.
+gp_status check_capacity(const char* function, size_t capacity, size_t need, const char* unit) {
+  if (capacity >= need) return GP_OK;
+  return fail(GP_ERROR_ARGUMENT, std::string(function) + ": the buffer holds " + std::to_string(capacity) + " " + unit +
+                                     ", the session needs " + std::to_string(need));
+}
+
+gp::SessionOptions session_options(const gp_session_options* o) {
+  gp::SessionOptions options;
+  if (o) {
+    options.size = o->size;
+    options.cuda_stream = o->cuda_stream;
+  }
+  return options;
+}
+
 bool valid_rank(const gp_session* s, int rank) { return rank >= 1 && rank <= int(s->session.regions().size()); }
 
 gp_status bad_rank(const gp_session* s, const char* function, int rank) {
@@ -79,21 +112,57 @@ extern "C" {
 const char* gp_last_error(void) { return last_error.c_str(); }
 const char* gp_version(void) { return GP_VERSION_STRING; }
 
-gp_status gp_model_load_precision(const char* path, const char* device, const char* precision, gp_model** out) {
+const char* gp_status_name(gp_status status) {
+  switch (status) {
+    case GP_OK: return "GP_OK";
+    case GP_ERROR_ARGUMENT: return "GP_ERROR_ARGUMENT";
+    case GP_ERROR_FAILED: return "GP_ERROR_FAILED";
+    case GP_ERROR_IO: return "GP_ERROR_IO";
+    case GP_ERROR_FORMAT: return "GP_ERROR_FORMAT";
+    case GP_ERROR_DEVICE: return "GP_ERROR_DEVICE";
+    case GP_ERROR_OUT_OF_MEMORY: return "GP_ERROR_OUT_OF_MEMORY";
+    case GP_ERROR_CANCELLED: return "GP_ERROR_CANCELLED";
+  }
+  return "GP_STATUS_UNKNOWN";
+}
+
+void gp_model_options_default(gp_model_options* options) {
+  if (options) *options = gp_model_options{nullptr, 0, nullptr};
+}
+
+gp_status gp_model_load_with(const char* path, const gp_model_options* o, gp_model** out) {
   if (!out) return null_argument("gp_model_load", "out");
   *out = nullptr;
   return guarded([&] {
     gp::ModelOptions options;
-    if (device) options.device = gp::parse_device(device);
-    if (precision) options.precision = gp::parse_precision(precision);
-    *out = new gp_model{gp::Model::load(path ? std::string(path) : gp::bundled_model_path(), options)};
+    if (o) {
+      if (o->device) options.device = gp::parse_device(o->device);
+      if (o->gpu_index < 0)
+        return fail(GP_ERROR_ARGUMENT, "gp_model_load: gpu_index " + std::to_string(o->gpu_index) + " is negative");
+      options.gpu_index = o->gpu_index;
+      if (o->precision) options.precision = gp::parse_precision(o->precision);
+    }
+    auto model = gp::Model::load(path ? std::string(path) : gp::bundled_model_path(), options);
+    std::string device = model->device_name();
+    *out = new gp_model{std::move(model), std::move(device)};
     return GP_OK;
   });
+}
+
+gp_status gp_model_load_precision(const char* path, const char* device, const char* precision, gp_model** out) {
+  gp_model_options options;
+  gp_model_options_default(&options);
+  options.device = device;
+  options.precision = precision;
+  return gp_model_load_with(path, &options, out);
 }
 
 gp_status gp_model_load(const char* path, const char* device, gp_model** out) {
   return gp_model_load_precision(path, device, nullptr, out);
 }
+
+const char* gp_model_device(const gp_model* model) { return model ? model->device.c_str() : nullptr; }
+const char* gp_model_path(const gp_model* model) { return model ? model->model->path().c_str() : nullptr; }
 
 const char* gp_model_precision(const gp_model* model) {
   return model ? gp::precision_name(model->model->precision()) : nullptr;
@@ -110,27 +179,43 @@ gp_status gp_model_config(const gp_model* model, int* width, int* num_regions, i
   return GP_OK;
 }
 
-gp_status gp_session_create(gp_model* model, const gp_image* sketch, int size, gp_session** out) {
-  if (!model) return null_argument("gp_session_create", "model");
+void gp_session_options_default(gp_session_options* options) {
+  if (options) *options = gp_session_options{0, nullptr};
+}
+
+gp_status gp_session_create_with(gp_model* model, const gp_image* sketch, const gp_session_options* options,
+                                 gp_session** out) {
   if (!out) return null_argument("gp_session_create", "out");
   *out = nullptr;
+  if (!model) return null_argument("gp_session_create", "model");
   gp::Image image;
   if (gp_status s = import_image(sketch, "gp_session_create", &image)) return s;
   return guarded([&] {
-    *out = new gp_session{gp::Session(model->model, image, gp::SessionOptions{size, nullptr})};
+    *out = new gp_session{gp::Session(model->model, image, session_options(options))};
     return GP_OK;
   });
 }
 
-gp_status gp_session_create_from_file(gp_model* model, const char* sketch_path, int size, gp_session** out) {
-  if (!model) return null_argument("gp_session_create_from_file", "model");
-  if (!sketch_path) return null_argument("gp_session_create_from_file", "sketch_path");
+gp_status gp_session_create_from_file_with(gp_model* model, const char* sketch_path, const gp_session_options* options,
+                                           gp_session** out) {
   if (!out) return null_argument("gp_session_create_from_file", "out");
   *out = nullptr;
+  if (!model) return null_argument("gp_session_create_from_file", "model");
+  if (!sketch_path) return null_argument("gp_session_create_from_file", "sketch_path");
   return guarded([&] {
-    *out = new gp_session{gp::Session(model->model, gp::Image::load(sketch_path), gp::SessionOptions{size, nullptr})};
+    *out = new gp_session{gp::Session(model->model, gp::Image::load(sketch_path), session_options(options))};
     return GP_OK;
   });
+}
+
+gp_status gp_session_create(gp_model* model, const gp_image* sketch, int size, gp_session** out) {
+  const gp_session_options options{size, nullptr};
+  return gp_session_create_with(model, sketch, &options, out);
+}
+
+gp_status gp_session_create_from_file(gp_model* model, const char* sketch_path, int size, gp_session** out) {
+  const gp_session_options options{size, nullptr};
+  return gp_session_create_from_file_with(model, sketch_path, &options, out);
 }
 
 void gp_session_free(gp_session* session) { delete session; }
@@ -155,6 +240,28 @@ gp_status gp_session_region(const gp_session* session, int rank, gp_region* out)
   return GP_OK;
 }
 
+gp_status gp_session_labels(const gp_session* session, uint8_t* out, size_t capacity) {
+  if (!session) return null_argument("gp_session_labels", "session");
+  if (!out) return null_argument("gp_session_labels", "out");
+  const std::vector<uint8_t>& labels = session->session.labels();
+  if (gp_status s = check_capacity("gp_session_labels", capacity, labels.size(), "bytes")) return s;
+  std::memcpy(out, labels.data(), labels.size());
+  return GP_OK;
+}
+
+gp_status gp_session_region_mask(const gp_session* session, int rank, uint8_t* out, size_t capacity) {
+  if (!session) return null_argument("gp_session_region_mask", "session");
+  if (!out) return null_argument("gp_session_region_mask", "out");
+  if (!valid_rank(session, rank)) return bad_rank(session, "gp_session_region_mask", rank);
+  const size_t need = size_t(session->session.width()) * size_t(session->session.height());
+  if (gp_status s = check_capacity("gp_session_region_mask", capacity, need, "bytes")) return s;
+  return guarded([&] {
+    const std::vector<uint8_t> mask = session->session.region_mask(rank);
+    std::memcpy(out, mask.data(), mask.size());
+    return GP_OK;
+  });
+}
+
 gp_status gp_session_set_hint(gp_session* session, int rank, uint8_t r, uint8_t g, uint8_t b) {
   if (!session) return null_argument("gp_session_set_hint", "session");
   if (!valid_rank(session, rank)) return bad_rank(session, "gp_session_set_hint", rank);
@@ -168,6 +275,12 @@ gp_status gp_session_clear_hint(gp_session* session, int rank) {
   if (!session) return null_argument("gp_session_clear_hint", "session");
   if (!valid_rank(session, rank)) return bad_rank(session, "gp_session_clear_hint", rank);
   session->session.clear_hint(rank);
+  return GP_OK;
+}
+
+gp_status gp_session_clear_hints(gp_session* session) {
+  if (!session) return null_argument("gp_session_clear_hints", "session");
+  session->session.clear_hints();
   return GP_OK;
 }
 
@@ -186,6 +299,18 @@ gp_status gp_session_colorize(gp_session* session, gp_image* out) {
   if (!session) return null_argument("gp_session_colorize", "session");
   if (!out) return null_argument("gp_session_colorize", "out");
   return guarded([&] { return export_image(session->session.colorize(), out); });
+}
+
+gp_status gp_session_colorize_raw(gp_session* session, float* out, size_t capacity) {
+  if (!session) return null_argument("gp_session_colorize_raw", "session");
+  if (!out) return null_argument("gp_session_colorize_raw", "out");
+  const size_t need = 3 * size_t(session->session.width()) * size_t(session->session.height());
+  if (gp_status s = check_capacity("gp_session_colorize_raw", capacity, need, "floats")) return s;
+  return guarded([&] {
+    const std::vector<float> raw = session->session.colorize_raw();
+    std::memcpy(out, raw.data(), raw.size() * sizeof(float));
+    return GP_OK;
+  });
 }
 
 gp_status gp_session_region_overlay(const gp_session* session, gp_image* out) {

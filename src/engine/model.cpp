@@ -21,7 +21,7 @@ std::shared_ptr<const Model> Model::load(const std::string& path, const ModelOpt
   const bool gpu = impl->backend->kind() == DeviceKind::Cuda;
   const Precision precision = options.precision.value_or(gpu && tensor_cores ? Precision::Fp16 : Precision::Fp32);
   if (precision != Precision::Fp32 && !tensor_cores)
-    throw Error(std::string("precision ") + precision_name(precision) + " needs tensor cores of sm_80 or later, but " +
+    throw Error(ErrorKind::Argument, std::string("precision ") + precision_name(precision) + " needs tensor cores of sm_80 or later, but " +
                 impl->backend->name() + " is sm_" + std::to_string(impl->backend->compute_capability()) +
                 "; use fp32");
   impl->precision = precision;
@@ -41,7 +41,7 @@ Precision parse_precision(const std::string& text) {
   if (text == "fp32") return Precision::Fp32;
   if (text == "fp16") return Precision::Fp16;
   if (text == "bf16") return Precision::Bf16;
-  throw Error("precision \"" + text + "\": expected fp32, fp16 or bf16");
+  throw Error(ErrorKind::Argument, "precision \"" + text + "\": expected fp32, fp16 or bf16");
 }
 
 }  // namespace gp

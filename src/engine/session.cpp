@@ -20,7 +20,7 @@ class SessionStream {
  public:
   SessionStream(Backend& backend, void* caller_stream) : backend_(backend) {
     if (caller_stream && backend.kind() != DeviceKind::Cuda)
-      throw Error("SessionOptions::cuda_stream is set, but the model runs on " + backend.name() + ", not a GPU");
+      throw Error(ErrorKind::Argument, "SessionOptions::cuda_stream is set, but the model runs on " + backend.name() + ", not a GPU");
     stream_ = caller_stream ? caller_stream : backend.create_stream();
     owned_ = caller_stream == nullptr;
   }
@@ -101,7 +101,7 @@ struct Session::Impl {
 
   void check_rank(int rank) const {
     if (rank < 1 || rank > int(regions.size()))
-      throw Error("rank " + std::to_string(rank) + " is out of range: this sketch has " +
+      throw Error(ErrorKind::Argument, "rank " + std::to_string(rank) + " is out of range: this sketch has " +
                   std::to_string(regions.size()) + " regions (ranks 1.." + std::to_string(regions.size()) + ")");
   }
 
@@ -189,14 +189,14 @@ namespace {
 Size session_size(const Model& model, const Image& sketch, const SessionOptions& options) {
   check_image(sketch, "sketch");
   const int n = options.size > 0 ? options.size : model.config().train_size;
-  if (options.size < 0) throw Error("size " + std::to_string(options.size) + " is not positive");
+  if (options.size < 0) throw Error(ErrorKind::Argument, "size " + std::to_string(options.size) + " is not positive");
   return working_size(sketch.width, sketch.height, n);
 }
 
 }  // namespace
 
 Session::Session(std::shared_ptr<const Model> model, const Image& sketch, const SessionOptions& options) {
-  if (!model) throw Error("Session: no model");
+  if (!model) throw Error(ErrorKind::Argument, "Session: no model");
   const Size size = session_size(*model, sketch, options);
   impl_ = std::make_unique<Impl>(std::move(model), sketch, size, options.cuda_stream);
   Impl& s = *impl_;
@@ -237,7 +237,7 @@ void Session::set_hint(int rank, Rgb colour) { set_hint(rank, Colour{float(colou
 void Session::set_hint(int rank, const Colour& colour) {
   impl_->check_rank(rank);
   for (float c : colour)
-    if (!(c >= 0.0f && c <= 255.0f)) throw Error("hint colour component " + std::to_string(c) + " is outside 0..255");
+    if (!(c >= 0.0f && c <= 255.0f)) throw Error(ErrorKind::Argument, "hint colour component " + std::to_string(c) + " is outside 0..255");
   impl_->hints[rank - 1] = colour;
   impl_->output_current = impl_->image_current = false;
 }
@@ -279,7 +279,7 @@ std::vector<Colour> Session::region_mean_colours(const Image& reference) const {
 }
 
 void Session::hints_from_reference(const Image& reference, int n) {
-  if (n < 0) throw Error("hints_from_reference: the hint count " + std::to_string(n) + " is negative");
+  if (n < 0) throw Error(ErrorKind::Argument, "hints_from_reference: the hint count " + std::to_string(n) + " is negative");
   const std::vector<Colour> means = region_mean_colours(reference);
   const int count = std::min<int>(n, int(means.size()));
   for (int k = 0; k < count; ++k) impl_->hints[k] = means[k];

@@ -24,7 +24,7 @@ UploadedConv upload_conv(Backend& backend, const ConvLayer& layer, Precision pre
       float largest = 0.0f;
       for (float v : layer.weight) largest = std::max(largest, std::fabs(v));
       if (!(largest <= 65504.0f))
-        throw Error("layer " + layer.name + ": a folded weight of magnitude " + std::to_string(largest) +
+        throw Error(ErrorKind::Format, "layer " + layer.name + ": a folded weight of magnitude " + std::to_string(largest) +
                     " is outside fp16's range (65504); use --precision bf16 or fp32");
     }
     c.packed16 = DeviceArray<uint16_t>(backend, backend.pack_conv_weights16(layer.weight.data(), layer.cout, layer.cin, precision),

@@ -38,14 +38,14 @@ class Fd {
 std::vector<uint8_t> read_file(const std::filesystem::path& file, size_t max_bytes) {
   const std::string name = file.string();
   Fd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) throw Error(name + ": cannot open: " + reason(errno));
+  if (fd.get() < 0) throw Error(ErrorKind::Io, name + ": cannot open: " + reason(errno));
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) throw Error(name + ": cannot read: " + reason(errno));
-  if (S_ISDIR(st.st_mode)) throw Error(name + ": is a directory, not a file");
+  if (::fstat(fd.get(), &st) != 0) throw Error(ErrorKind::Io, name + ": cannot read: " + reason(errno));
+  if (S_ISDIR(st.st_mode)) throw Error(ErrorKind::Io, name + ": is a directory, not a file");
   std::vector<uint8_t> bytes;
   if (S_ISREG(st.st_mode)) {
     if (uint64_t(st.st_size) > max_bytes)
-      throw Error(name + ": " + std::to_string(st.st_size) + " bytes is larger than the maximum " +
+      throw Error(ErrorKind::Io, name + ": " + std::to_string(st.st_size) + " bytes is larger than the maximum " +
                   std::to_string(max_bytes));
     bytes.reserve(size_t(st.st_size));
   }
@@ -54,11 +54,11 @@ std::vector<uint8_t> read_file(const std::filesystem::path& file, size_t max_byt
     const ssize_t n = ::read(fd.get(), chunk, sizeof chunk);
     if (n < 0) {
       if (errno == EINTR) continue;
-      throw Error(name + ": cannot read: " + reason(errno));
+      throw Error(ErrorKind::Io, name + ": cannot read: " + reason(errno));
     }
     if (n == 0) break;
     if (bytes.size() + size_t(n) > max_bytes)
-      throw Error(name + ": larger than the maximum " + std::to_string(max_bytes) + " bytes");
+      throw Error(ErrorKind::Io, name + ": larger than the maximum " + std::to_string(max_bytes) + " bytes");
     bytes.insert(bytes.end(), chunk, chunk + n);
   }
   return bytes;
@@ -67,7 +67,7 @@ std::vector<uint8_t> read_file(const std::filesystem::path& file, size_t max_byt
 void write_file_atomically(const std::filesystem::path& file, std::span<const uint8_t> bytes) {
   static std::atomic<unsigned> counter{0};
   const std::string name = file.string();
-  if (file.filename().empty()) throw Error(name + ": cannot write: not a file name");
+  if (file.filename().empty()) throw Error(ErrorKind::Io, name + ": cannot write: not a file name");
   const std::filesystem::path dir = file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
 
   // A name no one else uses: hidden, ours by pid and a counter; O_EXCL makes sure.
@@ -82,15 +82,15 @@ void write_file_atomically(const std::filesystem::path& file, std::span<const ui
     temp_name += std::to_string(counter.fetch_add(1));
     temp = dir / temp_name;
     raw = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (raw < 0 && errno != EEXIST) throw Error(name + ": cannot write: " + reason(errno));
+    if (raw < 0 && errno != EEXIST) throw Error(ErrorKind::Io, name + ": cannot write: " + reason(errno));
   }
-  if (raw < 0) throw Error(name + ": cannot write: no free temporary name in " + dir.string());
+  if (raw < 0) throw Error(ErrorKind::Io, name + ": cannot write: no free temporary name in " + dir.string());
   Fd fd(raw);
 
   auto fail = [&](const std::string& what, int err) {
     ::close(fd.release());
     ::unlink(temp.c_str());
-    throw Error(name + ": " + what + ": " + reason(err));
+    throw Error(ErrorKind::Io, name + ": " + what + ": " + reason(err));
   };
   size_t done = 0;
   while (done < bytes.size()) {
@@ -105,12 +105,12 @@ void write_file_atomically(const std::filesystem::path& file, std::span<const ui
   if (::close(fd.release()) != 0) {
     const int err = errno;
     ::unlink(temp.c_str());
-    throw Error(name + ": cannot write (close): " + reason(err));
+    throw Error(ErrorKind::Io, name + ": cannot write (close): " + reason(err));
   }
   if (::rename(temp.c_str(), file.c_str()) != 0) {
     const int err = errno;
     ::unlink(temp.c_str());
-    throw Error(name + ": cannot write (rename): " + reason(err));
+    throw Error(ErrorKind::Io, name + ": cannot write (rename): " + reason(err));
   }
 }
 

@@ -34,25 +34,25 @@ inline uint8_t over_white(unsigned c, unsigned a) { return uint8_t((c * a + 255u
 
 Image decode_png(std::span<const uint8_t> bytes, std::string_view name, const DecodeLimits& limits) {
   const std::string n(name);
-  if (const char* hazard = image_detail::png_hazard(bytes)) throw Error(n + ": corrupt PNG file (" + hazard + ")");
+  if (const char* hazard = image_detail::png_hazard(bytes)) throw Error(ErrorKind::Format, n + ": corrupt PNG file (" + hazard + ")");
 
   // The header first: refuse large pictures before stb allocates anything.
   int w = 0, h = 0, channels = 0;
   if (!stbi_info_from_memory(bytes.data(), int(bytes.size()), &w, &h, &channels)) {
     const char* why = stbi_failure_reason();
     if (why && std::strcmp(why, "too large") == 0)
-      throw Error(n + ": a side exceeds the decoder's limit " + std::to_string(image_detail::kStbMaxDimension) +
+      throw Error(ErrorKind::Format, n + ": a side exceeds the decoder's limit " + std::to_string(image_detail::kStbMaxDimension) +
                   " (the maximum dimension is " +
                   std::to_string(std::min(limits.max_dimension, image_detail::kStbMaxDimension)) + ")");
-    throw Error(png_failure(name));
+    throw Error(ErrorKind::Format, png_failure(name));
   }
   image_detail::check_decode_size(name, w, h, limits);
 
   int dw = 0, dh = 0, comp = 0;
   std::unique_ptr<stbi_uc, StbFree> pixels(stbi_load_from_memory(bytes.data(), int(bytes.size()), &dw, &dh, &comp, 0));
-  if (!pixels) throw Error(png_failure(name));
+  if (!pixels) throw Error(ErrorKind::Format, png_failure(name));
   image_detail::check_decode_size(name, dw, dh, limits);  // the same header, read again; never differs
-  if (dw <= 0 || dh <= 0 || comp < 1 || comp > 4) throw Error(png_failure(name));
+  if (dw <= 0 || dh <= 0 || comp < 1 || comp > 4) throw Error(ErrorKind::Format, png_failure(name));
 
   Image image;
   image.width = dw;
@@ -84,7 +84,7 @@ Image decode_png(std::span<const uint8_t> bytes, std::string_view name, const De
 void check_image(const Image& image, std::string_view name) {
   const size_t expected = size_t(std::max(image.width, 0)) * size_t(std::max(image.height, 0)) * 3;
   if (image.width <= 0 || image.height <= 0 || image.rgb.size() != expected)
-    throw Error(std::string(name) + ": image is " + std::to_string(image.width) + " x " +
+    throw Error(ErrorKind::Format, std::string(name) + ": image is " + std::to_string(image.width) + " x " +
                 std::to_string(image.height) + " but holds " + std::to_string(image.rgb.size()) +
                 " bytes (expected " + std::to_string(expected) + ", and both sides positive)");
 }
@@ -95,9 +95,9 @@ void check_decode_size(std::string_view name, int width, int height, const Decod
   const int max_side = std::min(limits.max_dimension, kStbMaxDimension);
   const std::string size = std::string(name) + ": " + std::to_string(width) + " x " + std::to_string(height);
   if (width > max_side || height > max_side)
-    throw Error(size + " exceeds the maximum dimension " + std::to_string(max_side));
+    throw Error(ErrorKind::Format, size + " exceeds the maximum dimension " + std::to_string(max_side));
   if (int64_t(width) * height > limits.max_pixels)
-    throw Error(size + " = " + std::to_string(int64_t(width) * height) + " pixels exceeds the maximum " +
+    throw Error(ErrorKind::Format, size + " = " + std::to_string(int64_t(width) * height) + " pixels exceeds the maximum " +
                 std::to_string(limits.max_pixels) + " pixels");
 }
 
@@ -105,11 +105,11 @@ void check_decode_size(std::string_view name, int width, int height, const Decod
 
 Image decode_image(std::span<const uint8_t> bytes, std::string_view name, const DecodeLimits& limits) {
   const std::string n(name);
-  if (bytes.empty()) throw Error(n + ": empty file, not a PNG or JPEG file");
+  if (bytes.empty()) throw Error(ErrorKind::Format, n + ": empty file, not a PNG or JPEG file");
   const bool png = is_png(bytes);
-  if (!png && !is_jpeg(bytes)) throw Error(n + ": not a PNG or JPEG file");
+  if (!png && !is_jpeg(bytes)) throw Error(ErrorKind::Format, n + ": not a PNG or JPEG file");
   if (bytes.size() > limits.max_file_bytes || bytes.size() > size_t(INT32_MAX))
-    throw Error(n + ": " + std::to_string(bytes.size()) + " bytes is larger than the maximum " +
+    throw Error(ErrorKind::Format, n + ": " + std::to_string(bytes.size()) + " bytes is larger than the maximum " +
                 std::to_string(std::min(limits.max_file_bytes, size_t(INT32_MAX))));
   if (!png) return image_detail::decode_jpeg(bytes, name, limits);
   return decode_png(bytes, name, limits);

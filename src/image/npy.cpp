@@ -100,7 +100,7 @@ std::vector<uint8_t> NpyArray::uint8s() const { return typed<uint8_t>(*this, Npy
 
 NpyArray npy_decode(std::span<const uint8_t> bytes, std::string_view name) {
   const std::string n(name);
-  auto bad = [&](const std::string& why) { return Error(n + ": not a .npy file this reader accepts (" + why + ")"); };
+  auto bad = [&](const std::string& why) { return Error(ErrorKind::Format, n + ": not a .npy file this reader accepts (" + why + ")"); };
   if (bytes.size() < kMagicLen + 4 || std::memcmp(bytes.data(), kMagic, kMagicLen) != 0) throw bad("no magic");
   const int major = bytes[6];
   size_t header_len = 0, start = 0;

@@ -33,7 +33,7 @@ std::string quote_text(std::string_view text) {
 std::string_view required(const SafetensorsFile& file, std::string_view key) {
   const auto value = file.metadata_value(key);
   if (!value) {
-    throw Error(file.display_name() + ": metadata has no '" + std::string(key) +
+    throw Error(ErrorKind::Format, file.display_name() + ": metadata has no '" + std::string(key) +
                 "' (is this a GuidingPainter weight file written by tools/reference.py?)");
   }
   return *value;
@@ -45,7 +45,7 @@ int metadata_int(const SafetensorsFile& file, std::string_view key, int lo, int 
   int value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end != text.data() + text.size() || value < lo || value > hi) {
-    throw Error(file.display_name() + ": metadata '" + std::string(key) + "' is " + quote_text(text) +
+    throw Error(ErrorKind::Format, file.display_name() + ": metadata '" + std::string(key) + "' is " + quote_text(text) +
                 ", expected an integer in " + std::to_string(lo) + ".." + std::to_string(hi));
   }
   return value;
@@ -88,7 +88,7 @@ class Folder {
     std::vector<float> values = decode_to_float(file_, tensor);
     for (size_t i = 0; i < values.size(); ++i) {
       if (!std::isfinite(values[i])) {
-        throw Error(file_.display_name() + ": tensor '" + name + "' has a non-finite value (" +
+        throw Error(ErrorKind::Format, file_.display_name() + ": tensor '" + name + "' has a non-finite value (" +
                     (std::isnan(values[i]) ? "nan" : values[i] > 0 ? "inf" : "-inf") + ") at " +
                     unravel(static_cast<int64_t>(i), tensor.shape));
       }
@@ -108,7 +108,7 @@ class Folder {
     const size_t per_output = static_cast<size_t>(cin) * 9;
     for (int o = 0; o < cout; ++o) {
       if (var[o] < 0) {
-        throw Error(file_.display_name() + ": tensor '" + prefix + "." + bn + ".running_var' has " +
+        throw Error(ErrorKind::Format, file_.display_name() + ": tensor '" + prefix + "." + bn + ".running_var' has " +
                     std::to_string(var[o]) + " at [" + std::to_string(o) + "], a variance must be >= 0");
       }
       const double scale = static_cast<double>(gamma[o]) / std::sqrt(static_cast<double>(var[o]) + kBatchNormEps);
@@ -131,7 +131,7 @@ class Folder {
   // variance can overflow float even though every stored value is finite).
   float to_float(const ConvLayer& layer, double value, const char* what, size_t index) {
     if (!(std::fabs(value) <= static_cast<double>(std::numeric_limits<float>::max()))) {
-      throw Error(file_.display_name() + ": folding BatchNorm into '" + layer.name + "' gives " + what + "[" +
+      throw Error(ErrorKind::Format, file_.display_name() + ": folding BatchNorm into '" + layer.name + "' gives " + what + "[" +
                   std::to_string(index) + "] = " + std::to_string(value) + ", beyond float range");
     }
     return static_cast<float>(value);
@@ -146,30 +146,30 @@ ModelConfig read_model_config(const SafetensorsFile& file) {
   const std::string& name = file.display_name();
   const auto format = file.metadata_value("format");
   if (format != kFormatName) {
-    throw Error(name + ": metadata 'format' is " + (format ? quote_text(*format) : std::string("missing")) + ", expected '" +
+    throw Error(ErrorKind::Format, name + ": metadata 'format' is " + (format ? quote_text(*format) : std::string("missing")) + ", expected '" +
                 std::string(kFormatName) + "' (is this a GuidingPainter weight file written by tools/reference.py?)");
   }
   const std::string_view version = required(file, "format_version");
   if (version != kFormatVersion) {
-    throw Error(name + ": unsupported format_version " + quote_text(version) + ", expected '" +
+    throw Error(ErrorKind::Format, name + ": unsupported format_version " + quote_text(version) + ", expected '" +
                 std::string(kFormatVersion) + "'");
   }
   constexpr int kIntMax = std::numeric_limits<int>::max();
   ModelConfig config;
   config.num_regions = metadata_int(file, "num_regions", 1, kIntMax);
   if (config.num_regions != ModelConfig::kNumRegions) {
-    throw Error(name + ": metadata 'num_regions' is " + std::to_string(config.num_regions) +
+    throw Error(ErrorKind::Format, name + ": metadata 'num_regions' is " + std::to_string(config.num_regions) +
                 ", but this engine supports exactly " + std::to_string(ModelConfig::kNumRegions));
   }
   config.seg_in_channels = metadata_int(file, "seg_in_channels", 1, kIntMax);
   if (config.seg_in_channels != 1) {
-    throw Error(name + ": metadata 'seg_in_channels' is " + std::to_string(config.seg_in_channels) +
+    throw Error(ErrorKind::Format, name + ": metadata 'seg_in_channels' is " + std::to_string(config.seg_in_channels) +
                 ", expected 1 (the grey sketch)");
   }
   config.col_in_channels = metadata_int(file, "col_in_channels", 1, kIntMax);
   const int col_in = 1 + 3 + 1 + config.num_regions;
   if (config.col_in_channels != col_in) {
-    throw Error(name + ": metadata 'col_in_channels' is " + std::to_string(config.col_in_channels) + ", expected " +
+    throw Error(ErrorKind::Format, name + ": metadata 'col_in_channels' is " + std::to_string(config.col_in_channels) + ", expected " +
                 std::to_string(col_in) + " (sketch 1 + hint colours 3 + hint mask 1 + num_regions " +
                 std::to_string(config.num_regions) + ")");
   }
@@ -180,7 +180,7 @@ ModelConfig read_model_config(const SafetensorsFile& file) {
     float value = 0;
     const auto [end, ec] = std::from_chars(center->data(), center->data() + center->size(), value);
     if (ec != std::errc() || end != center->data() + center->size() || !std::isfinite(value)) {
-      throw Error(name + ": metadata 'center' is " + quote_text(*center) + ", expected a finite number");
+      throw Error(ErrorKind::Format, name + ": metadata 'center' is " + quote_text(*center) + ", expected a finite number");
     }
     config.center = value;
   }
@@ -237,7 +237,7 @@ ModelWeights load_model_weights(const SafetensorsFile& file) {
   if (const TensorView* first = file.find("segmentator.inc.conv1.weight")) {
     const auto& s = first->shape;
     if (s.size() == 4 && s[1] == config.seg_in_channels && s[2] == 3 && s[3] == 3 && s[0] != config.width) {
-      throw Error(name + ": metadata 'width' is " + width_text + ", but tensor 'segmentator.inc.conv1.weight' has shape " +
+      throw Error(ErrorKind::Format, name + ": metadata 'width' is " + width_text + ", but tensor 'segmentator.inc.conv1.weight' has shape " +
                   format_shape(s) + " (width " + std::to_string(s[0]) + ")");
     }
   }
@@ -254,21 +254,21 @@ ModelWeights load_model_weights(const SafetensorsFile& file) {
     if (!tensor) {
       std::string hint;
       if (!unexpected.empty()) hint = "; the file has unexpected tensor " + quote_text(unexpected.front());
-      throw Error(name + ": missing tensor '" + e.name + "' (width " + width_text + " needs " + format_shape(e.shape) +
+      throw Error(ErrorKind::Format, name + ": missing tensor '" + e.name + "' (width " + width_text + " needs " + format_shape(e.shape) +
                   ")" + hint);
     }
     if (tensor->shape != e.shape) {
-      throw Error(name + ": tensor '" + e.name + "' has shape " + format_shape(tensor->shape) + ", but width " +
+      throw Error(ErrorKind::Format, name + ": tensor '" + e.name + "' has shape " + format_shape(tensor->shape) + ", but width " +
                   width_text + " needs " + format_shape(e.shape));
     }
     if (tensor->dtype != DType::F32 && tensor->dtype != DType::F16 && tensor->dtype != DType::BF16) {
-      throw Error(name + ": tensor '" + e.name + "' has dtype " + std::string(dtype_name(tensor->dtype)) +
+      throw Error(ErrorKind::Format, name + ": tensor '" + e.name + "' has dtype " + std::string(dtype_name(tensor->dtype)) +
                   ", but weights must be F32, F16 or BF16");
     }
   }
   if (!unexpected.empty()) {
     const TensorView& t = *file.find(unexpected.front());
-    throw Error(name + ": unexpected tensor " + quote_text(t.name) + " (" + t.describe() + "); a width-" + width_text +
+    throw Error(ErrorKind::Format, name + ": unexpected tensor " + quote_text(t.name) + " (" + t.describe() + "); a width-" + width_text +
                 " GuidingPainter file has exactly these " + std::to_string(expected.size()) +
                 " tensors: {segmentator,colorizer}.{inc,down1..4,up1..4}.{conv1,bn1,conv2,bn2}.*, *.outc.{weight,bias}");
   }

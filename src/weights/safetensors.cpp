@@ -97,7 +97,7 @@ json parse_header_json(std::string_view text, const std::string& file) {
       case json::parse_event_t::object_start:
       case json::parse_event_t::array_start:
         if (depth > kMaxContainerDepth) {
-          throw Error(file + ": header nests JSON deeper than safetensors allows" +
+          throw Error(ErrorKind::Format, file + ": header nests JSON deeper than safetensors allows" +
                       (tensor.empty() ? std::string() : " (in " + quote_name(tensor) + ")"));
         }
         if (event == json::parse_event_t::object_start) open_objects.emplace_back();
@@ -110,11 +110,11 @@ json parse_header_json(std::string_view text, const std::string& file) {
         if (open_objects.empty()) break;
         if (!open_objects.back().insert(key).second) {
           if (depth == 1) {
-            throw Error(file + ": " + (key == kMetadataKey ? std::string("__metadata__")
+            throw Error(ErrorKind::Format, file + ": " + (key == kMetadataKey ? std::string("__metadata__")
                                                            : "tensor " + quote_name(key)) +
                         " appears twice in the header");
           }
-          throw Error(file + ": key " + quote_name(key) + " appears twice in " +
+          throw Error(ErrorKind::Format, file + ": key " + quote_name(key) + " appears twice in " +
                       (tensor == kMetadataKey ? std::string("__metadata__") : "the entry of tensor " + quote_name(tensor)));
         }
         if (depth == 1) tensor = key;
@@ -128,7 +128,7 @@ json parse_header_json(std::string_view text, const std::string& file) {
   try {
     return json::parse(text.begin(), text.end(), on_event);
   } catch (const json::exception& e) {
-    throw Error(file + ": header is not valid JSON (" + e.what() + ")");
+    throw Error(ErrorKind::Format, file + ": header is not valid JSON (" + e.what() + ")");
   }
 }
 
@@ -143,7 +143,7 @@ struct Entry {
 Entry check_entry(const std::string& file, const std::string& name, const json& entry) {
   const std::string tensor = "tensor " + quote_name(name);
   if (!entry.is_object()) {
-    throw Error(file + ": " + tensor + " must be an object with dtype, shape and data_offsets, got " +
+    throw Error(ErrorKind::Format, file + ": " + tensor + " must be an object with dtype, shape and data_offsets, got " +
                 quote_json(entry));
   }
   const bool exact_fields = entry.size() == 3 && entry.contains("dtype") && entry.contains("shape") &&
@@ -151,32 +151,32 @@ Entry check_entry(const std::string& file, const std::string& name, const json& 
   if (!exact_fields) {
     std::string fields;
     for (const auto& item : entry.items()) fields += (fields.empty() ? "" : ", ") + quote_name(item.key());
-    throw Error(file + ": " + tensor + " must have exactly the fields dtype, shape and data_offsets, it has [" +
+    throw Error(ErrorKind::Format, file + ": " + tensor + " must have exactly the fields dtype, shape and data_offsets, it has [" +
                 fields + "]");
   }
   Entry out;
   out.name = name;
 
   const json& dtype = entry["dtype"];
-  if (!dtype.is_string()) throw Error(file + ": " + tensor + " has dtype " + quote_json(dtype) + ", expected a string");
+  if (!dtype.is_string()) throw Error(ErrorKind::Format, file + ": " + tensor + " has dtype " + quote_json(dtype) + ", expected a string");
   const auto parsed = parse_dtype(dtype.get_ref<const std::string&>());
-  if (!parsed) throw Error(file + ": " + tensor + " has unknown dtype " + quote_json(dtype));
+  if (!parsed) throw Error(ErrorKind::Format, file + ": " + tensor + " has unknown dtype " + quote_json(dtype));
   out.dtype = *parsed;
 
   const json& shape = entry["shape"];
   if (!shape.is_array()) {
-    throw Error(file + ": " + tensor + " has shape " + quote_json(shape) + ", expected an array of non-negative integers");
+    throw Error(ErrorKind::Format, file + ": " + tensor + " has shape " + quote_json(shape) + ", expected an array of non-negative integers");
   }
   uint64_t numel = 1;
   bool overflow = false;
   for (const json& dim : shape) {
     const auto value = as_count(dim);
     if (!value) {
-      throw Error(file + ": " + tensor + " has shape " + quote_json(shape) +
+      throw Error(ErrorKind::Format, file + ": " + tensor + " has shape " + quote_json(shape) +
                   ", expected an array of non-negative integers");
     }
     if (*value > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-      throw Error(file + ": " + tensor + " has a dimension of " + std::to_string(*value) + ", too large");
+      throw Error(ErrorKind::Format, file + ": " + tensor + " has a dimension of " + std::to_string(*value) + ", too large");
     }
     out.shape.push_back(static_cast<int64_t>(*value));
     // Like the reference: the running product must not overflow, even before a 0.
@@ -184,7 +184,7 @@ Entry check_entry(const std::string& file, const std::string& name, const json& 
   }
   uint64_t nbytes = 0;
   if (overflow || __builtin_mul_overflow(numel, dtype_size(out.dtype), &nbytes)) {
-    throw Error(file + ": " + tensor + " has shape " + format_shape(out.shape) + " whose size overflows 64 bits");
+    throw Error(ErrorKind::Format, file + ": " + tensor + " has shape " + format_shape(out.shape) + " whose size overflows 64 bits");
   }
 
   const json& offsets = entry["data_offsets"];
@@ -194,15 +194,15 @@ Entry check_entry(const std::string& file, const std::string& name, const json& 
     end = as_count(offsets[1]);
   }
   if (!begin || !end) {
-    throw Error(file + ": " + tensor + " has data_offsets " + quote_json(offsets) +
+    throw Error(ErrorKind::Format, file + ": " + tensor + " has data_offsets " + quote_json(offsets) +
                 ", expected [begin, end] with non-negative integers");
   }
   if (*end < *begin) {
-    throw Error(file + ": " + tensor + " has data_offsets [" + std::to_string(*begin) + ", " + std::to_string(*end) +
+    throw Error(ErrorKind::Format, file + ": " + tensor + " has data_offsets [" + std::to_string(*begin) + ", " + std::to_string(*end) +
                 "] that end before they begin");
   }
   if (*end - *begin != nbytes) {
-    throw Error(file + ": " + tensor + " has data_offsets [" + std::to_string(*begin) + ", " + std::to_string(*end) +
+    throw Error(ErrorKind::Format, file + ": " + tensor + " has data_offsets [" + std::to_string(*begin) + ", " + std::to_string(*end) +
                 "] but " + std::string(dtype_name(out.dtype)) + " " + format_shape(out.shape) + " needs " +
                 std::to_string(nbytes) + " bytes");
   }
@@ -215,11 +215,11 @@ SafetensorsMetadata check_metadata(const std::string& file, const json& value) {
   SafetensorsMetadata metadata;
   if (value.is_null()) return metadata;  // the reference reads a null __metadata__ as none
   if (!value.is_object()) {
-    throw Error(file + ": __metadata__ must map strings to strings, got " + quote_json(value));
+    throw Error(ErrorKind::Format, file + ": __metadata__ must map strings to strings, got " + quote_json(value));
   }
   for (const auto& item : value.items()) {
     if (!item.value().is_string()) {
-      throw Error(file + ": __metadata__ must map strings to strings, but " + quote_name(item.key()) + " is " +
+      throw Error(ErrorKind::Format, file + ": __metadata__ must map strings to strings, but " + quote_name(item.key()) + " is " +
                   quote_json(item.value()));
     }
     metadata.emplace(item.key(), item.value().get<std::string>());
@@ -287,23 +287,23 @@ std::string format_shape(std::span<const int64_t> shape) {
 MappedFile MappedFile::open(const std::filesystem::path& path) {
   const std::string name = path.string();
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw Error(name + ": cannot open (" + std::generic_category().message(errno) + ")");
+  if (fd < 0) throw Error(ErrorKind::Io, name + ": cannot open (" + std::generic_category().message(errno) + ")");
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
     const int err = errno;
     ::close(fd);
-    throw Error(name + ": cannot stat (" + std::generic_category().message(err) + ")");
+    throw Error(ErrorKind::Io, name + ": cannot stat (" + std::generic_category().message(err) + ")");
   }
   if (!S_ISREG(st.st_mode)) {
     ::close(fd);
-    throw Error(name + ": not a regular file");
+    throw Error(ErrorKind::Io, name + ": not a regular file");
   }
   MappedFile out;
   if (st.st_size > 0) {
     void* p = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
     const int err = errno;
     ::close(fd);  // the mapping keeps the file alive
-    if (p == MAP_FAILED) throw Error(name + ": cannot map (" + std::generic_category().message(err) + ")");
+    if (p == MAP_FAILED) throw Error(ErrorKind::Io, name + ": cannot map (" + std::generic_category().message(err) + ")");
     out.data_ = static_cast<const std::byte*>(p);
     out.size_ = static_cast<size_t>(st.st_size);
   } else {
@@ -342,22 +342,22 @@ SafetensorsFile SafetensorsFile::parse(std::span<const std::byte> bytes, std::st
   const std::string& file = display_name;
   const uint64_t size = bytes.size();
   if (size < 8) {
-    throw Error(file + ": file is " + std::to_string(size) + " bytes, too short for the 8-byte header size");
+    throw Error(ErrorKind::Format, file + ": file is " + std::to_string(size) + " bytes, too short for the 8-byte header size");
   }
   uint64_t header_size = 0;
   for (int i = 7; i >= 0; --i) header_size = (header_size << 8) | static_cast<uint8_t>(bytes[static_cast<size_t>(i)]);
   if (header_size > kMaxHeaderBytes) {
-    throw Error(file + ": header size " + std::to_string(header_size) + " exceeds the limit of " +
+    throw Error(ErrorKind::Format, file + ": header size " + std::to_string(header_size) + " exceeds the limit of " +
                 std::to_string(kMaxHeaderBytes) + " bytes");
   }
   if (header_size > size - 8) {
-    throw Error(file + ": header size " + std::to_string(header_size) + " does not fit in a " +
+    throw Error(ErrorKind::Format, file + ": header size " + std::to_string(header_size) + " does not fit in a " +
                 std::to_string(size) + "-byte file (truncated file?)");
   }
   const std::string_view text(reinterpret_cast<const char*>(bytes.data()) + 8, static_cast<size_t>(header_size));
   const json header = parse_header_json(text, file);
   if (!header.is_object()) {
-    throw Error(file + ": header must be a JSON object, got " + std::string(header.type_name()));
+    throw Error(ErrorKind::Format, file + ": header must be a JSON object, got " + std::string(header.type_name()));
   }
 
   SafetensorsFile out;
@@ -380,23 +380,23 @@ SafetensorsFile SafetensorsFile::parse(std::span<const std::byte> bytes, std::st
   const Entry* previous = nullptr;
   for (const Entry& entry : entries) {
     if (entry.begin > position) {
-      throw Error(file + ": hole of " + std::to_string(entry.begin - position) + " bytes before tensor " +
+      throw Error(ErrorKind::Format, file + ": hole of " + std::to_string(entry.begin - position) + " bytes before tensor " +
                   quote_name(entry.name) + " (data_offsets " + offsets_text(entry) + "; the data before it ends at " +
                   std::to_string(position) + ")");
     }
     if (entry.begin < position) {
-      throw Error(file + ": tensor " + quote_name(entry.name) + " with data_offsets " + offsets_text(entry) +
+      throw Error(ErrorKind::Format, file + ": tensor " + quote_name(entry.name) + " with data_offsets " + offsets_text(entry) +
                   " overlaps tensor " + quote_name(previous->name) + " with data_offsets " + offsets_text(*previous));
     }
     position = entry.end;
     previous = &entry;
   }
   if (position > data_size) {
-    throw Error(file + ": tensors need " + std::to_string(position) + " bytes of data but the file has " +
+    throw Error(ErrorKind::Format, file + ": tensors need " + std::to_string(position) + " bytes of data but the file has " +
                 std::to_string(data_size) + " after the header (truncated file?)");
   }
   if (position < data_size) {
-    throw Error(file + ": file has " + std::to_string(data_size - position) +
+    throw Error(ErrorKind::Format, file + ": file has " + std::to_string(data_size - position) +
                 " bytes after the last tensor (data section is " + std::to_string(data_size) +
                 " bytes, tensors cover " + std::to_string(position) + ")");
   }
@@ -423,7 +423,7 @@ const TensorView* SafetensorsFile::find(std::string_view name) const {
 
 const TensorView& SafetensorsFile::at(std::string_view name) const {
   if (const TensorView* t = find(name)) return *t;
-  throw Error(display_name_ + ": no tensor " + quote_name(name));
+  throw Error(ErrorKind::Format, display_name_ + ": no tensor " + quote_name(name));
 }
 
 std::optional<std::string_view> SafetensorsFile::metadata_value(std::string_view key) const {
@@ -437,12 +437,12 @@ std::optional<std::string_view> SafetensorsFile::metadata_value(std::string_view
 void decode_to_float(const SafetensorsFile& file, const TensorView& tensor, std::span<float> out) {
   static_assert(std::endian::native == std::endian::little, "tensor data is little-endian");
   if (tensor.dtype != DType::F32 && tensor.dtype != DType::F16 && tensor.dtype != DType::BF16) {
-    throw Error(file.display_name() + ": tensor " + quote_name(tensor.name) + " has dtype " +
+    throw Error(ErrorKind::Format, file.display_name() + ": tensor " + quote_name(tensor.name) + " has dtype " +
                 std::string(dtype_name(tensor.dtype)) + ", expected F32, F16 or BF16");
   }
   const size_t n = static_cast<size_t>(tensor.numel());
   if (out.size() != n) {
-    throw Error(file.display_name() + ": decoding tensor " + quote_name(tensor.name) + " (" + tensor.describe() +
+    throw Error(ErrorKind::Format, file.display_name() + ": decoding tensor " + quote_name(tensor.name) + " (" + tensor.describe() +
                 ") into " + std::to_string(out.size()) + " floats");
   }
   const std::byte* src = tensor.bytes.data();

@@ -1,0 +1,174 @@
+// The C API's whole surface: status codes that tell failures apart, options with
+// defaults, the bundled model, labels / masks / raw output against the C++ API, clearing
+// all hints, buffer capacities, and a session that outlives its model handle.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "guidingpainter/guidingpainter.h"
+#include "guidingpainter/guidingpainter.hpp"
+
+namespace {
+
+const std::string kRoot = GP_SOURCE_DIR;
+const std::string kModel = kRoot + "/tests/fixtures/w4_17x19/model.safetensors";
+const std::string kSketch = kRoot + "/examples/samples/1F3E0-sketch.png";
+
+std::string error() { return gp_last_error(); }
+
+gp_model* load_sim(const char* path = kModel.c_str()) {
+  gp_model_options o;
+  gp_model_options_default(&o);
+  o.device = "sim";
+  gp_model* m = nullptr;
+  EXPECT_EQ(gp_model_load_with(path, &o, &m), GP_OK) << error();
+  return m;
+}
+
+TEST(CApi, StatusCodesTellFailuresApart) {
+  gp_model* m = reinterpret_cast<gp_model*>(1);
+  EXPECT_EQ(gp_model_load((kRoot + "/no/such/model.safetensors").c_str(), "sim", &m), GP_ERROR_IO);
+  EXPECT_EQ(m, nullptr);
+  EXPECT_NE(error().find("no/such/model.safetensors"), std::string::npos) << error();
+  // A PNG is no safetensors file.
+  EXPECT_EQ(gp_model_load(kSketch.c_str(), "sim", &m), GP_ERROR_FORMAT) << error();
+  EXPECT_NE(error().find("1F3E0-sketch.png"), std::string::npos) << error();
+  EXPECT_EQ(gp_model_load(kModel.c_str(), "tpu", &m), GP_ERROR_ARGUMENT);
+  EXPECT_NE(error().find("tpu"), std::string::npos) << error();
+  EXPECT_EQ(gp_model_load_precision(kModel.c_str(), "sim", "fp8", &m), GP_ERROR_ARGUMENT);
+  EXPECT_EQ(gp_model_load(kModel.c_str(), "sim", nullptr), GP_ERROR_ARGUMENT);
+
+  gp_model* model = load_sim();
+  ASSERT_NE(model, nullptr);
+  gp_session* s = reinterpret_cast<gp_session*>(1);
+  EXPECT_EQ(gp_session_create_from_file(model, (kRoot + "/no/sketch.png").c_str(), 0, &s), GP_ERROR_IO);
+  EXPECT_EQ(s, nullptr);
+  EXPECT_EQ(gp_session_create_from_file(model, kModel.c_str(), 0, &s), GP_ERROR_FORMAT) << error();
+  gp_session_options so;
+  gp_session_options_default(&so);
+  so.size = -3;
+  EXPECT_EQ(gp_session_create_from_file_with(model, kSketch.c_str(), &so, &s), GP_ERROR_ARGUMENT) << error();
+  so.size = 0;
+  so.cuda_stream = reinterpret_cast<void*>(0x10);  // a stream on the simulator
+  EXPECT_EQ(gp_session_create_from_file_with(model, kSketch.c_str(), &so, &s), GP_ERROR_ARGUMENT) << error();
+  ASSERT_EQ(gp_session_create_from_file(model, kSketch.c_str(), 64, &s), GP_OK) << error();
+  EXPECT_EQ(gp_session_set_hint(s, 99, 1, 2, 3), GP_ERROR_ARGUMENT);
+  EXPECT_NE(error().find("99"), std::string::npos) << error();
+  EXPECT_EQ(gp_session_clear_hint(s, 0), GP_ERROR_ARGUMENT);
+  gp_session_free(s);
+  gp_model_free(model);
+
+  EXPECT_STREQ(gp_status_name(GP_ERROR_IO), "GP_ERROR_IO");
+  EXPECT_STREQ(gp_status_name(GP_ERROR_OUT_OF_MEMORY), "GP_ERROR_OUT_OF_MEMORY");
+  EXPECT_STREQ(gp_status_name(static_cast<gp_status>(42)), "GP_STATUS_UNKNOWN");
+}
+
+TEST(CApi, CudaWithoutAGpuIsADeviceError) {
+  gp_model_options o;
+  gp_model_options_default(&o);
+  o.device = "cuda";
+  gp_model* m = nullptr;
+  const gp_status s = gp_model_load_with(kModel.c_str(), &o, &m);
+  if (s == GP_OK) {
+    gp_model_free(m);
+    o.gpu_index = 4096;  // a GPU, but not that many
+    EXPECT_EQ(gp_model_load_with(kModel.c_str(), &o, &m), GP_ERROR_DEVICE) << error();
+    return;
+  }
+  EXPECT_EQ(s, GP_ERROR_DEVICE) << error();
+}
+
+TEST(CApi, OptionsDefaultsAndTheBundledModel) {
+  gp_model_options o;
+  o.device = "x";
+  o.gpu_index = 7;
+  o.precision = "y";
+  gp_model_options_default(&o);
+  EXPECT_EQ(o.device, nullptr);
+  EXPECT_EQ(o.gpu_index, 0);
+  EXPECT_EQ(o.precision, nullptr);
+  gp_session_options so;
+  so.size = 5;
+  gp_session_options_default(&so);
+  EXPECT_EQ(so.size, 0);
+  EXPECT_EQ(so.cuda_stream, nullptr);
+
+  o.device = "sim";
+  gp_model* m = nullptr;
+  ASSERT_EQ(gp_model_load_with(nullptr, &o, &m), GP_OK) << error();
+  EXPECT_NE(std::string(gp_model_path(m)).find("guidingpainter-emoji.safetensors"), std::string::npos)
+      << gp_model_path(m);
+  EXPECT_NE(std::string(gp_model_device(m)).find("gpusim"), std::string::npos) << gp_model_device(m);
+  EXPECT_STREQ(gp_model_precision(m), "fp32");
+  gp_model_free(m);
+  EXPECT_EQ(gp_model_path(nullptr), nullptr);
+  EXPECT_EQ(gp_model_device(nullptr), nullptr);
+  EXPECT_STREQ(gp_version(), GP_VERSION_STRING);
+}
+
+TEST(CApi, LabelsMasksAndRawMatchTheCppApi) {
+  gp::ModelOptions options;
+  options.device = gp::Device::Simulator;
+  auto cpp_model = gp::Model::load(kModel, options);
+  gp::SessionOptions cpp_options;
+  cpp_options.size = 48;
+  gp::Session cpp(cpp_model, gp::Image::load(kSketch), cpp_options);
+
+  gp_model* model = load_sim();
+  gp_session_options so;
+  gp_session_options_default(&so);
+  so.size = 48;
+  gp_session* s = nullptr;
+  ASSERT_EQ(gp_session_create_from_file_with(model, kSketch.c_str(), &so, &s), GP_OK) << error();
+  gp_model_free(model);  // the session keeps the model alive
+  int w = 0, h = 0;
+  ASSERT_EQ(gp_session_size(s, &w, &h), GP_OK);
+  ASSERT_EQ(w, cpp.width());
+  ASSERT_EQ(h, cpp.height());
+  const size_t pixels = size_t(w) * size_t(h);
+  ASSERT_GE(gp_session_region_count(s), 2);
+
+  std::vector<uint8_t> labels(pixels);
+  ASSERT_EQ(gp_session_labels(s, labels.data(), labels.size()), GP_OK) << error();
+  EXPECT_EQ(labels, cpp.labels());
+  EXPECT_EQ(gp_session_labels(s, labels.data(), pixels - 1), GP_ERROR_ARGUMENT);
+  EXPECT_NE(error().find(std::to_string(pixels)), std::string::npos) << error();
+  EXPECT_EQ(gp_session_labels(s, nullptr, pixels), GP_ERROR_ARGUMENT);
+
+  std::vector<uint8_t> mask(pixels);
+  for (int rank = 1; rank <= gp_session_region_count(s); ++rank) {
+    ASSERT_EQ(gp_session_region_mask(s, rank, mask.data(), mask.size()), GP_OK) << error();
+    EXPECT_EQ(mask, cpp.region_mask(rank)) << "rank " << rank;
+  }
+  EXPECT_EQ(gp_session_region_mask(s, 0, mask.data(), mask.size()), GP_ERROR_ARGUMENT);
+
+  std::vector<float> raw(3 * pixels), unhinted(3 * pixels);
+  ASSERT_EQ(gp_session_colorize_raw(s, unhinted.data(), unhinted.size()), GP_OK) << error();
+  EXPECT_EQ(unhinted, cpp.colorize_raw());
+  EXPECT_EQ(gp_session_colorize_raw(s, raw.data(), raw.size() - 1), GP_ERROR_ARGUMENT);
+
+  ASSERT_EQ(gp_session_set_hint(s, 1, 230, 40, 40), GP_OK);
+  ASSERT_EQ(gp_session_set_hint(s, 2, 40, 200, 90), GP_OK);
+  cpp.set_hint(1, gp::Rgb{230, 40, 40});
+  cpp.set_hint(2, gp::Rgb{40, 200, 90});
+  ASSERT_EQ(gp_session_colorize_raw(s, raw.data(), raw.size()), GP_OK) << error();
+  EXPECT_EQ(raw, cpp.colorize_raw());
+  EXPECT_NE(raw, unhinted);  // the hints change the picture
+
+  gp_image picture{};
+  ASSERT_EQ(gp_session_colorize(s, &picture), GP_OK) << error();
+  const gp::Image cpp_picture = cpp.colorize();
+  ASSERT_EQ(picture.width, cpp_picture.width);
+  ASSERT_EQ(picture.height, cpp_picture.height);
+  EXPECT_EQ(std::vector<uint8_t>(picture.rgb, picture.rgb + size_t(picture.width) * picture.height * 3), cpp_picture.rgb);
+  gp_image_free(&picture);
+
+  ASSERT_EQ(gp_session_clear_hints(s), GP_OK);
+  ASSERT_EQ(gp_session_colorize_raw(s, raw.data(), raw.size()), GP_OK);
+  EXPECT_EQ(raw, unhinted);
+  gp_session_free(s);
+}
+
+}  // namespace
