@@ -16,6 +16,9 @@ if(GP_HAVE_CUDA)
 endif()
 
 # ---- shared ----
+# SONAME libguidingpainter.so.<major> (.so.0 through 0.x, as the issue that asked for it
+# says; the CMake package's SameMinorVersion is what keeps 0.2 users off a 0.3 build).
+set(gp_soversion ${PROJECT_VERSION_MAJOR})
 add_library(guidingpainter SHARED ${PROJECT_SOURCE_DIR}/src/engine/shared_library.cpp)
 add_library(guidingpainter::guidingpainter ALIAS guidingpainter)
 set(gp_exports ${PROJECT_SOURCE_DIR}/src/engine/exports.map)
@@ -28,7 +31,7 @@ target_include_directories(guidingpainter INTERFACE
   $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
 target_compile_features(guidingpainter INTERFACE cxx_std_20)
 set_target_properties(guidingpainter PROPERTIES
-  VERSION ${PROJECT_VERSION} SOVERSION ${PROJECT_VERSION_MAJOR}
+  VERSION ${PROJECT_VERSION} SOVERSION ${gp_soversion}
   LIBRARY_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/lib
   LINK_DEPENDS ${gp_exports}
   LINKER_LANGUAGE CXX)

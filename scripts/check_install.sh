@@ -11,8 +11,12 @@ set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$src/build}" && pwd)
 work=${2:-$(mktemp -d /tmp/gp-install.XXXXXX)}
-rm -rf "$work" && mkdir -p "$work"
 fail() { echo "check_install: $*" >&2; exit 1; }
+# Reuse only a folder this script made (it leaves a marker); never wipe someone else's.
+if [[ -e $work && -n $(ls -A "$work" 2>/dev/null) && ! -e $work/.gp-check-install ]]; then
+  fail "$work exists and is not empty: give a new folder"
+fi
+rm -rf "$work" && mkdir -p "$work" && touch "$work/.gp-check-install"
 
 cmake --install "$build" --prefix "$work/prefix" >"$work/install.log"
 cp -a "$work/prefix" "$work/moved"
@@ -21,15 +25,19 @@ p=$work/moved
 so=$(ls "$p"/lib*/libguidingpainter.so.0)
 
 echo "== SONAME"
-readelf -d "$so" | grep -q 'SONAME.*\[libguidingpainter\.so\.0\]' || fail "no SONAME libguidingpainter.so.0 in $so"
-readelf -d "$so" | grep SONAME
+readelf -d "$so" >"$work/dynamic.txt"
+grep -q 'SONAME.*\[libguidingpainter\.so\.0\]' "$work/dynamic.txt" || fail "no SONAME libguidingpainter.so.0 in $so"
+grep SONAME "$work/dynamic.txt"
 
 echo "== exported symbols: the public API only"
 nm -D --defined-only "$so" | awk '{print $3}' | c++filt >"$work/exports.txt"
-bad=$(grep -v -E '^(gp_|gp::(Model|Session|Image|Error|parse_device|device_name|parse_precision|bundled_model_path)\b|typeinfo (name )?for gp::Error$|vtable for gp::Error$|GP_[0-9.]+$)' "$work/exports.txt" || true)
+bad=$(grep -v -E '^(gp_[A-Za-z0-9_]*$|gp::(Model|Session|Image|Error|parse_device|device_name|parse_precision|bundled_model_path)\b|typeinfo (name )?for gp::Error$|vtable for gp::Error$)' "$work/exports.txt" || true)
 [[ -z "$bad" ]] || { echo "$bad" | head -20; fail "libguidingpainter.so exports internal symbols"; }
 grep -q '^gp_model_load$' "$work/exports.txt" || fail "gp_model_load is not exported"
 echo "$(wc -l <"$work/exports.txt") symbols, all public"
+
+echo "== loadable with dlopen (as ctypes, cffi and plugins load it)"
+/usr/bin/python3 -c 'import ctypes, sys; lib = ctypes.CDLL(sys.argv[1]); lib.gp_version.restype = ctypes.c_char_p; print("dlopen:", lib.gp_version().decode())' "$so"
 
 echo "== the installed tree names no absolute path of its own"
 ! grep -rl --exclude='*.safetensors' --exclude='*.png' "$work/prefix" "$p" || fail "an installed file names the install prefix"
@@ -39,7 +47,8 @@ sketch=$p/share/guidingpainter/samples/1F3E0-sketch.png
 export GP_DEVICE=sim
 unset GP_MODEL
 "$p/bin/guidingpainter" --version
-"$p/bin/guidingpainter" info | grep -q "$p/share/guidingpainter/" || fail "the installed CLI does not use the installed model"
+"$p/bin/guidingpainter" info >"$work/info.txt"
+grep -q "$p/share/guidingpainter/" "$work/info.txt" || fail "the installed CLI does not use the installed model"
 "$p/bin/guidingpainter" colorize --sketch "$sketch" --hint 1=#EB503C --hint 2=#468CE6 -o "$work/cli.png"
 
 echo "== CMake package"
@@ -75,5 +84,6 @@ for exe in pc_c pc_cpp pc_cpp_static; do
   (cd "$work" && env "${model_env[@]}" "$work/$exe" - "$sketch" "$work/$exe.png") >"$work/$exe.log"
   cmp "$work/cli.png" "$work/$exe.png" || fail "$exe's picture differs from the installed CLI's"
 done
-ldd "$work/pc_c" | grep -q "$libdir/libguidingpainter.so.0" || fail "pc_c does not use the installed shared library"
+ldd "$work/pc_c" >"$work/ldd.txt"
+grep -q "$libdir/libguidingpainter.so.0" "$work/ldd.txt" || fail "pc_c does not use the installed shared library"
 echo "check_install: all good ($work)"

@@ -80,7 +80,8 @@ typedef struct gp_session_options {
 
 /* ---- library -------------------------------------------------------------------------- */
 
-/* The message of this thread's last failure ("" if none); valid until its next call. */
+/* The message of this thread's last failed call ("" if none yet); a successful call
+ * leaves it as it was. Valid until this thread's next failure. */
 const char* gp_last_error(void);
 /* GP_VERSION_STRING of the library linked (a static string). */
 const char* gp_version(void);

@@ -1,7 +1,7 @@
 // cuDNN as a second convolution path, to check and time the fused kernels against
 // (tests/engine/cudnn_test.cpp, bench/engine_bench.cpp). GPU only, and only in a build
 // configured with -DGP_CUDNN=ON (which needs nvcc; GP_HAVE_CUDNN is then defined for
-// everything that links gp_engine). The engine itself never uses it. fp32, fp16 and bf16.
+// everything that links gp_cudnn, which the library itself does not). The engine itself never uses it. fp32, fp16 and bf16.
 //
 // cuDNN convolves plain tensors only, so every fused gather of kernels/conv.cuh
 // (max-pool, upsample + pad + concat, the colorizer's 35-channel input) is first

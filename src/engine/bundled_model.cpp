@@ -1,6 +1,8 @@
-// Where the bundled model is: $GP_MODEL, else share/guidingpainter/ beside the library or
-// program this code was linked into (so an install tree works wherever it is copied),
-// else this source tree's weights/ (a build tree whose binaries sit elsewhere: tests).
+// Where the bundled model is: $GP_MODEL, else the install tree's share/guidingpainter/
+// reached from the library or program this code was linked into (relative paths baked in
+// from GNUInstallDirs, so the tree works wherever it is copied), else <dir>/share/
+// guidingpainter/ (the build tree's copy), else this source tree's weights/ (binaries of a
+// build tree elsewhere: tests).
 #include <dlfcn.h>
 #include <link.h>
 
@@ -40,7 +42,7 @@ std::string bundled_model_path() {
   const fs::path dir = this_object().parent_path();
   std::error_code ec;
   if (!dir.empty())
-    for (const fs::path& candidate : {dir / ".." / "share" / "guidingpainter" / GP_BUNDLED_MODEL_FILE,
+    for (const fs::path& candidate : {dir / GP_LIB_TO_DATA / GP_BUNDLED_MODEL_FILE, dir / GP_BIN_TO_DATA / GP_BUNDLED_MODEL_FILE,
                                       dir / "share" / "guidingpainter" / GP_BUNDLED_MODEL_FILE})
       if (fs::is_regular_file(candidate, ec)) return candidate.lexically_normal().string();
   return GP_SOURCE_MODEL;

@@ -43,7 +43,6 @@ gp_status status_of(gp::ErrorKind kind) {
 // Runs f, turning every exception into the status of its kind with its message.
 template <class F> gp_status guarded(F&& f) {
   try {
-    last_error.clear();
     return f();
   } catch (const std::bad_alloc&) {
     return fail(GP_ERROR_OUT_OF_MEMORY, "out of host memory");
@@ -76,10 +75,13 @@ gp_status import_image(const gp_image* in, const char* function, gp::Image* out)
   if (in->width <= 0 || in->height <= 0)
     return fail(GP_ERROR_ARGUMENT, std::string(function) + ": image size " + std::to_string(in->width) + " x " +
                                        std::to_string(in->height) + " is not positive");
-  out->width = in->width;
-  out->height = in->height;
-  out->rgb.assign(in->rgb, in->rgb + size_t(in->width) * in->height * 3);
-  return GP_OK;
+  // The copy may not fit in memory: a status, never an exception out of a C function.
+  return guarded([&] {
+    out->width = in->width;
+    out->height = in->height;
+    out->rgb.assign(in->rgb, in->rgb + size_t(in->width) * size_t(in->height) * 3);
+    return GP_OK;
+  });
 }
 
 // A caller's buffer of `capacity` elements must hold `need`.

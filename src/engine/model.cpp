@@ -19,7 +19,12 @@ std::shared_ptr<const Model> Model::load(const std::string& path, const ModelOpt
   impl->backend = open_backend(options.device, options.gpu_index);
   const bool tensor_cores = impl->backend->compute_capability() >= 80;
   const bool gpu = impl->backend->kind() == DeviceKind::Cuda;
-  const Precision precision = options.precision.value_or(gpu && tensor_cores ? Precision::Fp16 : Precision::Fp32);
+  // The default on a tensor-core GPU is fp16, unless a folded weight is beyond fp16's
+  // range: then bf16 (fp32's range), rather than refusing a model fp32 would run.
+  Precision precision = options.precision.value_or(gpu && tensor_cores ? Precision::Fp16 : Precision::Fp32);
+  if (!options.precision && precision == Precision::Fp16 &&
+      !(fits_fp16(weights.segmentator) && fits_fp16(weights.colorizer)))
+    precision = Precision::Bf16;
   if (precision != Precision::Fp32 && !tensor_cores)
     throw Error(ErrorKind::Argument, std::string("precision ") + precision_name(precision) + " needs tensor cores of sm_80 or later, but " +
                 impl->backend->name() + " is sm_" + std::to_string(impl->backend->compute_capability()) +

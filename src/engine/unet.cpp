@@ -24,7 +24,7 @@ UploadedConv upload_conv(Backend& backend, const ConvLayer& layer, Precision pre
       float largest = 0.0f;
       for (float v : layer.weight) largest = std::max(largest, std::fabs(v));
       if (!(largest <= 65504.0f))
-        throw Error(ErrorKind::Format, "layer " + layer.name + ": a folded weight of magnitude " + std::to_string(largest) +
+        throw Error(ErrorKind::Argument, "layer " + layer.name + ": a folded weight of magnitude " + std::to_string(largest) +
                     " is outside fp16's range (65504); use --precision bf16 or fp32");
     }
     c.packed16 = DeviceArray<uint16_t>(backend, backend.pack_conv_weights16(layer.weight.data(), layer.cout, layer.cin, precision),
@@ -42,6 +42,18 @@ std::array<UploadedConv, 2> upload_double(Backend& backend, const DoubleConvWeig
 }
 
 }  // namespace
+
+bool fits_fp16(const UNetWeights& weights) {
+  auto fits = [](const ConvLayer& l) {
+    for (float v : l.weight)
+      if (!(std::fabs(v) <= 65504.0f)) return false;
+    return true;
+  };
+  bool ok = fits(weights.inc.conv1) && fits(weights.inc.conv2);
+  for (const auto& d : weights.down) ok = ok && fits(d.conv1) && fits(d.conv2);
+  for (const auto& u : weights.up) ok = ok && fits(u.conv1) && fits(u.conv2);
+  return ok;
+}
 
 UploadedUNet upload_unet(Backend& backend, const UNetWeights& weights, int width, Precision precision) {
   UploadedUNet net;

@@ -34,6 +34,8 @@ struct UploadedUNet {
   const UploadedConv& layer(int i) const;
 };
 
+// Whether every folded 3x3 weight is within fp16's range (65504).
+bool fits_fp16(const UNetWeights& weights);
 // fp16: folded weights beyond fp16's range (65504) are refused, naming the layer.
 UploadedUNet upload_unet(Backend& backend, const UNetWeights& weights, int width, Precision precision = Precision::Fp32);
 

@@ -55,9 +55,9 @@ double UNetPlan::flops() const {
 
 UNetPlan plan_unet(UNetKind kind, int width, int h, int w, int classes) {
   if (h < 16 || w < 16)
-    throw Error("the working size " + std::to_string(w) + " x " + std::to_string(h) +
+    throw Error(ErrorKind::Argument, "the working size " + std::to_string(w) + " x " + std::to_string(h) +
                 " is too small: the U-Net pools four times, so both sides must be at least 16");
-  if (width < 1) throw Error("U-Net width " + std::to_string(width) + " must be at least 1");
+  if (width < 1) throw Error(ErrorKind::Format, "U-Net width " + std::to_string(width) + " must be at least 1");
   UNetPlan plan;
   plan.kind = kind;
   plan.width = width;
