@@ -51,19 +51,24 @@ unset GP_MODEL
 grep -q "$p/share/guidingpainter/" "$work/info.txt" || fail "the installed CLI does not use the installed model"
 "$p/bin/guidingpainter" colorize --sketch "$sketch" --hint 1=#EB503C --hint 2=#468CE6 -o "$work/cli.png"
 
+# Runs an example program with the bundled model (`-`) on the sample; its picture must be
+# the installed CLI's. A shared-library program finds the model beside
+# libguidingpainter.so; a static one has no library to look beside (only its own
+# bin/../share/ or $GP_MODEL), so it is given $GP_MODEL.
+colour_like_the_cli() {
+  local exe=$1 name
+  name=$(basename "$1")
+  local model_env=()
+  [[ $name == *static* ]] && model_env=(GP_MODEL="$p/share/guidingpainter/guidingpainter-emoji.safetensors")
+  (cd "$work" && env "${model_env[@]}" "$exe" - "$sketch" "$work/$name.png") >"$work/$name.log"
+  cmp "$work/cli.png" "$work/$name.png" || fail "$name's picture differs from the installed CLI's"
+}
+
 echo "== CMake package"
 cmake -S "$src/tests/install" -B "$work/consumer" -DCMAKE_PREFIX_PATH="$p" -DGP_EXAMPLES="$src/examples" \
   -DCMAKE_BUILD_TYPE=Release >"$work/consumer.log"
 cmake --build "$work/consumer" -j "$(nproc)" >>"$work/consumer.log"
-# A shared-library program finds the bundled model beside libguidingpainter.so; a static
-# one has no library to look beside (only its own bin/../share/ or $GP_MODEL), so it is
-# given $GP_MODEL.
-for exe in consumer_cpp consumer_c consumer_cpp_static; do
-  model_env=()
-  [[ $exe == *static* ]] && model_env=(GP_MODEL="$p/share/guidingpainter/guidingpainter-emoji.safetensors")
-  (cd "$work" && env "${model_env[@]}" "$work/consumer/$exe" - "$sketch" "$work/$exe.png") >"$work/$exe.log"
-  cmp "$work/cli.png" "$work/$exe.png" || fail "$exe's picture differs from the installed CLI's"
-done
+for exe in consumer_cpp consumer_c consumer_cpp_static; do colour_like_the_cli "$work/consumer/$exe"; done
 grep -q "^model $p/share/guidingpainter/" "$work/consumer_cpp.log" ||
   fail "consumer_cpp did not load the installed bundled model: $(head -1 "$work/consumer_cpp.log")"
 
@@ -78,12 +83,7 @@ c++ -std=c++20 "$src/examples/minimal.cpp" $(pkg-config --cflags guidingpainter)
 # Static: the archive, then the dependencies `pkg-config --static` lists.
 c++ -std=c++20 "$src/examples/minimal.cpp" $(pkg-config --cflags guidingpainter) "$libdir/libguidingpainter.a" \
   $(pkg-config --static --libs guidingpainter | sed 's/-lguidingpainter / /') -o "$work/pc_cpp_static"
-for exe in pc_c pc_cpp pc_cpp_static; do
-  model_env=()
-  [[ $exe == *static* ]] && model_env=(GP_MODEL="$p/share/guidingpainter/guidingpainter-emoji.safetensors")
-  (cd "$work" && env "${model_env[@]}" "$work/$exe" - "$sketch" "$work/$exe.png") >"$work/$exe.log"
-  cmp "$work/cli.png" "$work/$exe.png" || fail "$exe's picture differs from the installed CLI's"
-done
+for exe in pc_c pc_cpp pc_cpp_static; do colour_like_the_cli "$work/$exe"; done
 ldd "$work/pc_c" >"$work/ldd.txt"
 grep -q "$libdir/libguidingpainter.so.0" "$work/ldd.txt" || fail "pc_c does not use the installed shared library"
 echo "check_install: all good ($work)"

@@ -13,6 +13,15 @@ DeviceConv16 UploadedConv::view16() const { return DeviceConv16{packed16.get(), 
 
 namespace {
 
+// fp16's largest finite value; a larger folded weight would become infinity.
+constexpr float kFp16Max = 65504.0f;
+
+float largest_weight(const ConvLayer& layer) {
+  float largest = 0.0f;
+  for (float v : layer.weight) largest = std::max(largest, std::fabs(v));
+  return largest;
+}
+
 UploadedConv upload_conv(Backend& backend, const ConvLayer& layer, Precision precision) {
   UploadedConv c;
   c.cout = layer.cout;
@@ -20,10 +29,8 @@ UploadedConv upload_conv(Backend& backend, const ConvLayer& layer, Precision pre
   c.ksize = layer.ksize;
   if (precision != Precision::Fp32 && layer.ksize == 3) {
     if (precision == Precision::Fp16) {
-      // fp16's largest finite value; a larger folded weight would become infinity.
-      float largest = 0.0f;
-      for (float v : layer.weight) largest = std::max(largest, std::fabs(v));
-      if (!(largest <= 65504.0f))
+      const float largest = largest_weight(layer);
+      if (!(largest <= kFp16Max))
         throw Error(ErrorKind::Argument, "layer " + layer.name + ": a folded weight of magnitude " + std::to_string(largest) +
                     " is outside fp16's range (65504); use --precision bf16 or fp32");
     }
@@ -44,11 +51,7 @@ std::array<UploadedConv, 2> upload_double(Backend& backend, const DoubleConvWeig
 }  // namespace
 
 bool fits_fp16(const UNetWeights& weights) {
-  auto fits = [](const ConvLayer& l) {
-    for (float v : l.weight)
-      if (!(std::fabs(v) <= 65504.0f)) return false;
-    return true;
-  };
+  auto fits = [](const ConvLayer& l) { return largest_weight(l) <= kFp16Max; };
   bool ok = fits(weights.inc.conv1) && fits(weights.inc.conv2);
   for (const auto& d : weights.down) ok = ok && fits(d.conv1) && fits(d.conv2);
   for (const auto& u : weights.up) ok = ok && fits(u.conv1) && fits(u.conv2);
