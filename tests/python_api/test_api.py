@@ -1,0 +1,262 @@
+"""The Python API (python/guidingpainter) against the CLI and the library's own rules.
+
+Run by ctest (`python.api`, on the build tree's package) and by scripts/check_python.sh
+(on the package `pip install .` put in a fresh virtual environment). GP_CLI names the
+guidingpainter program to compare with; GP_DEVICE=sim is set by both.
+"""
+
+import os
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import guidingpainter as gp
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "examples" / "samples" / "1F3E0-sketch.png"
+REFERENCE = ROOT / "examples" / "samples" / "1F3E0-color.png"
+SMALL_MODEL = ROOT / "tests" / "fixtures" / "w4_48x40" / "model.safetensors"
+CLI = os.environ.get("GP_CLI", str(ROOT / "build" / "guidingpainter"))
+SIZE = 64  # working size: small enough for the simulator, not a multiple of any tile
+
+
+@pytest.fixture(scope="module")
+def model():
+    return gp.Model.load(SMALL_MODEL, device="sim")
+
+
+@pytest.fixture(scope="module")
+def bundled():
+    return gp.Model.load(device="sim")
+
+
+def cli(*args):
+    run = subprocess.run([CLI, *map(str, args)], capture_output=True, text=True, env={**os.environ, "GP_DEVICE": "sim"})
+    assert run.returncode == 0, run.stderr
+    return run
+
+
+def test_version_is_the_library_s():
+    assert gp.__version__ == cli("--version").stdout.split()[-1]
+    assert gp.__version__.count(".") == 2
+
+
+def test_bundled_model_loads_without_a_path(bundled):
+    assert Path(bundled.path).name == "guidingpainter-emoji.safetensors"
+    assert Path(bundled.path).resolve() == Path(gp.bundled_model_path()).resolve()
+    assert bundled.precision == "fp32" and "gpusim" in bundled.device
+    assert bundled.num_regions == 30 and bundled.width > 0 and bundled.train_size > 0
+
+
+def test_missing_model_raises_error_with_the_library_s_message():
+    with pytest.raises(gp.Error, match="nope.safetensors") as e:
+        gp.Model.load("/nonexistent/nope.safetensors")
+    assert e.value.kind == "io"
+    assert isinstance(e.value, RuntimeError)
+
+
+def test_bad_model_file_is_a_format_error(tmp_path):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all}")
+    with pytest.raises(gp.Error) as e:
+        gp.Model.load(bad, device="sim")
+    assert e.value.kind == "format" and "bad.safetensors" in str(e.value)
+
+
+def test_bad_options_are_argument_errors():
+    for kwargs in ({"device": "tpu"}, {"precision": "fp8"}, {"gpu_index": -1}):
+        with pytest.raises(gp.Error) as e:
+            gp.Model.load(SMALL_MODEL, **kwargs)
+        assert e.value.kind == "argument", kwargs
+
+
+def test_regions_cover_the_working_picture(model):
+    s = gp.Session(model, SAMPLE, size=SIZE)
+    assert (s.width, s.height) == (SIZE, SIZE)
+    regions = s.regions
+    assert [r.rank for r in regions] == list(range(1, len(regions) + 1))
+    assert [r.id for r in regions] == sorted(r.id for r in regions)
+    assert sum(r.pixels for r in regions) == SIZE * SIZE
+    labels = s.labels
+    assert labels.dtype == np.int32 and labels.shape == (SIZE, SIZE)
+    for r in regions:
+        mask = s.region_mask(r.rank)
+        assert mask.dtype == np.uint8 and mask.shape == (SIZE, SIZE)
+        np.testing.assert_array_equal(mask, (labels == r.id).astype(np.uint8))
+        ys, xs = np.nonzero(mask)
+        assert r.box == (xs.min(), ys.min(), xs.max(), ys.max())
+        assert r.pixels == len(xs)
+        assert repr(r).startswith(f"Region(rank={r.rank}, id={r.id}")
+
+
+def test_array_path_grey_and_strided_inputs_agree(model):
+    rgb = gp.load_image(SAMPLE)
+    assert rgb.dtype == np.uint8 and rgb.ndim == 3 and rgb.shape[2] == 3
+    from_path = gp.Session(model, SAMPLE, size=SIZE)
+    from_pathlike = gp.Session(model, Path(SAMPLE), size=SIZE)
+    from_array = gp.Session(model, rgb, size=SIZE)
+    for other in (from_pathlike, from_array):
+        np.testing.assert_array_equal(other.labels, from_path.labels)
+    # A sketch is grey: H x W gives what H x W x 3 of the same values gives.
+    grey = np.ascontiguousarray(rgb[:, :, 0])
+    np.testing.assert_array_equal(gp.Session(model, grey, size=SIZE).labels,
+                                  gp.Session(model, np.repeat(grey[:, :, None], 3, axis=2), size=SIZE).labels)
+    # Any strides: a mirrored view is read as the mirrored picture.
+    mirrored = rgb[:, ::-1, :]
+    assert not mirrored.flags["C_CONTIGUOUS"]
+    np.testing.assert_array_equal(gp.Session(model, mirrored, size=SIZE).labels,
+                                  gp.Session(model, np.ascontiguousarray(mirrored), size=SIZE).labels)
+
+
+@pytest.mark.parametrize("bad", [
+    np.zeros((8, 8), dtype=np.float32) + 0.5,
+    np.full((8, 8, 4), 200, dtype=np.uint8),
+    np.full((8,), 200, dtype=np.uint8),
+    np.full((0, 8), 200, dtype=np.uint8),
+    42,
+])
+def test_bad_images_are_refused(model, bad):
+    with pytest.raises(gp.Error) as e:
+        gp.Session(model, bad, size=SIZE)
+    assert e.value.kind == "argument"
+
+
+def test_bad_sketch_file_is_refused(model, tmp_path):
+    with pytest.raises(gp.Error) as e:
+        gp.Session(model, tmp_path / "missing.png")
+    assert e.value.kind == "io" and "missing.png" in str(e.value)
+    not_png = tmp_path / "x.png"
+    not_png.write_bytes(b"this is not a picture")
+    with pytest.raises(gp.Error) as e:
+        gp.Session(model, not_png)
+    assert e.value.kind == "format"
+
+
+def test_bad_hints_are_refused(model):
+    s = gp.Session(model, SAMPLE, size=SIZE)
+    n = len(s.regions)
+    for rank in (0, n + 1, 99):
+        with pytest.raises(gp.Error, match="out of range") as e:
+            s.set_hint(rank, (10, 20, 30))
+        assert e.value.kind == "argument"
+    for colour in ("#12345", "123456", "#GG0000", (256, 0, 0), (-1, 0, 0), (1, 2), (1, 2, "3"), (True, 0, 0), None):
+        with pytest.raises(gp.Error):
+            s.set_hint(1, colour)
+    assert s.hint(1) is None
+
+
+def test_hints_set_read_and_cleared(model):
+    s = gp.Session(model, SAMPLE, size=SIZE)
+    plain = s.colorize()
+    s.set_hint(1, "#EB503C")
+    s.set_hint(2, (70.5, 140, 230))
+    assert s.hint(1) == (235.0, 80.0, 60.0) and s.hint(2) == (70.5, 140.0, 230.0)
+    hinted = s.colorize()
+    assert not np.array_equal(hinted, plain)
+    s.clear_hint(2)
+    assert s.hint(2) is None
+    s.clear_hints()
+    assert s.hint(1) is None
+    np.testing.assert_array_equal(s.colorize(), plain)
+
+
+def test_colorize_equals_the_cli_byte_for_byte(model, tmp_path):
+    hints = {1: "#EB503C", 2: "#468CE6", 4: "#30C060"}
+    args = ["colorize", "--model", SMALL_MODEL, "--sketch", SAMPLE, "--size", SIZE, "-o", tmp_path / "cli.png",
+            "--raw", tmp_path / "cli_raw.npy", "--labels", tmp_path / "cli_labels.npy"]
+    for rank, colour in hints.items():
+        args += ["--hint", f"{rank}={colour}"]
+    cli(*args)
+
+    s = gp.Session(model, SAMPLE, size=SIZE)
+    for rank, colour in hints.items():
+        s.set_hint(rank, colour)
+    picture = s.colorize()
+    sketch = gp.load_image(SAMPLE)
+    assert picture.shape == sketch.shape and picture.dtype == np.uint8  # the sketch's size
+    gp.save_png(picture, tmp_path / "python.png")
+    assert (tmp_path / "python.png").read_bytes() == (tmp_path / "cli.png").read_bytes()
+    np.testing.assert_array_equal(gp.load_image(tmp_path / "cli.png"), picture)
+
+    raw = s.raw()
+    assert raw.dtype == np.float32 and raw.shape == (3, SIZE, SIZE)
+    assert np.abs(raw).max() <= 1.0 and raw.std() > 0.01
+    np.testing.assert_array_equal(raw, np.load(tmp_path / "cli_raw.npy"))
+    np.testing.assert_array_equal(s.labels, np.load(tmp_path / "cli_labels.npy"))
+
+
+def test_bundled_model_and_reference_hints_equal_the_cli(bundled, tmp_path):
+    cli("colorize", "--sketch", SAMPLE, "--size", SIZE, "--reference", REFERENCE, "--hints", 3,
+        "-o", tmp_path / "cli.png")
+    s = gp.Session(bundled, str(SAMPLE), size=SIZE)
+    s.hints_from_reference(REFERENCE, 3)
+    assert all(s.hint(rank) is not None for rank in (1, 2, 3)) and s.hint(4) is None
+    gp.save_png(s.colorize(), tmp_path / "python.png")
+    assert (tmp_path / "python.png").read_bytes() == (tmp_path / "cli.png").read_bytes()
+
+
+def test_region_overlay_and_hint_picture(model, tmp_path):
+    s = gp.Session(model, SAMPLE, size=SIZE)
+    cli("regions", "--model", SMALL_MODEL, "--sketch", SAMPLE, "--size", SIZE, "-o", tmp_path / "cli.png")
+    overlay = s.region_overlay()
+    assert overlay.shape == (SIZE, SIZE, 3)
+    np.testing.assert_array_equal(overlay, gp.load_image(tmp_path / "cli.png"))
+    s.set_hint(1, (255, 0, 0))
+    picture = s.hint_picture()
+    red = np.all(picture == (255, 0, 0), axis=2)
+    assert red.any() and not (red & (s.region_mask(1) == 0)).any()
+
+
+def test_the_gil_is_released_while_the_network_runs(model):
+    # A thread woken just before colorize() needs the GIL to note the time: it can do so
+    # before colorize() returns only if colorize() let the GIL go (a thread holding the
+    # GIL gives it up only between bytecodes, never inside a C++ call).
+    s = gp.Session(model, SAMPLE, size=2 * SIZE)
+    s.colorize()  # the first call also builds the step; time a plain one
+    woken, noted = threading.Event(), []
+    other = threading.Thread(target=lambda: (woken.wait(), noted.append(time.perf_counter())))
+    other.start()
+    woken.set()
+    s.colorize()
+    returned = time.perf_counter()
+    other.join()
+    assert noted[0] < returned, "another thread could not run while colorize() ran: the GIL was held"
+
+
+def test_threads_sharing_sessions_get_the_single_threaded_results(model):
+    colours = ["#EB503C", "#468CE6", "#30C060", "#F0D000"]
+    sessions = [gp.Session(model, SAMPLE, size=SIZE) for _ in colours]
+    expected = []
+    for s, colour in zip(sessions, colours):
+        s.set_hint(1, colour)
+        expected.append(s.colorize())
+    results, errors = {}, []
+
+    def work(i):
+        try:
+            s = sessions[i % len(sessions)]  # two threads on each session
+            results[i] = s.colorize()
+        except Exception as e:  # noqa: BLE001 (reported below)
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(2 * len(sessions))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    for i, picture in results.items():
+        np.testing.assert_array_equal(picture, expected[i % len(sessions)])
+
+
+def test_save_png_refuses_what_is_not_a_picture(tmp_path):
+    with pytest.raises(gp.Error):
+        gp.save_png(np.zeros((4, 4, 2), dtype=np.uint8), tmp_path / "x.png")
+    with pytest.raises(gp.Error) as e:
+        gp.save_png(np.full((4, 4, 3), 9, dtype=np.uint8), tmp_path / "missing" / "x.png")
+    assert e.value.kind == "io"
+    assert not (tmp_path / "x.png").exists()
