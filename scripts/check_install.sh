@@ -39,6 +39,9 @@ echo "$(wc -l <"$work/exports.txt") symbols, all public"
 echo "== loadable with dlopen (as ctypes, cffi and plugins load it)"
 /usr/bin/python3 -c 'import ctypes, sys; lib = ctypes.CDLL(sys.argv[1]); lib.gp_version.restype = ctypes.c_char_p; print("dlopen:", lib.gp_version().decode())' "$so"
 
+echo "== C API handle checks through ctypes on the installed library"
+GP_LIBRARY=$so GP_DEVICE=sim /usr/bin/python3 -m unittest -q "$src/tests/install/test_c_api_handles.py"
+
 echo "== the installed tree names no absolute path of its own"
 ! grep -rl --exclude='*.safetensors' --exclude='*.png' "$work/prefix" "$p" || fail "an installed file names the install prefix"
 

@@ -17,7 +17,9 @@
  * exits or aborts.
  * Ownership: a gp_model and a gp_session belong to the caller and are released with
  * their _free function (NULL allowed); a session keeps its model alive, so the model
- * may be freed first. Images the library returns own their pixels (gp_image_free).
+ * may be freed first. Handles are checked against the library's live handles before
+ * use: a freed, twice-freed or made-up handle gives GP_ERROR_ARGUMENT and a message,
+ * never a crash (functions returning a pointer return NULL then). Images the library returns own their pixels (gp_image_free).
  * Buffers passed in (labels, masks, raw output) belong to the caller; the library
  * only writes them.
  * Threads: a gp_model is immutable and may be shared by sessions on any threads; a
@@ -106,7 +108,9 @@ const char* gp_model_precision(const gp_model* model);
 const char* gp_model_device(const gp_model* model);
 /* The file the model was loaded from; owned by the model. NULL for a NULL model. */
 const char* gp_model_path(const gp_model* model);
-void gp_model_free(gp_model* model);
+/* GP_OK for a live model or NULL; GP_ERROR_ARGUMENT (nothing freed) for a model freed
+ * before or a pointer this library did not return. */
+gp_status gp_model_free(gp_model* model);
 /* Any output pointer may be NULL. */
 gp_status gp_model_config(const gp_model* model, int* width, int* num_regions, int* train_size);
 
@@ -123,10 +127,11 @@ gp_status gp_session_create_from_file_with(gp_model* model, const char* sketch_p
 /* The same with size only (0: the model's training size). */
 gp_status gp_session_create(gp_model* model, const gp_image* sketch, int size, gp_session** out);
 gp_status gp_session_create_from_file(gp_model* model, const char* sketch_path, int size, gp_session** out);
-void gp_session_free(gp_session* session);
+/* GP_OK for a live session or NULL; GP_ERROR_ARGUMENT (nothing freed) otherwise. */
+gp_status gp_session_free(gp_session* session);
 /* The working size the networks run at. */
 gp_status gp_session_size(const gp_session* session, int* width, int* height);
-/* The number of ranked regions (0 for a NULL session). */
+/* The number of ranked regions (0 for a NULL or not-live session, with gp_last_error set). */
 int gp_session_region_count(const gp_session* session);
 gp_status gp_session_region(const gp_session* session, int rank, gp_region* out);
 /* Region ids (segmentation channel 0..29) per pixel at the working size, row-major,

@@ -1,9 +1,12 @@
 // The C API over the C++ API: exceptions become a status and a thread-local message.
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "guidingpainter/version.h"
@@ -59,6 +62,55 @@ gp_status null_argument(const char* function, const char* argument) {
   return fail(GP_ERROR_ARGUMENT, std::string(function) + ": " + argument + " is NULL");
 }
 
+// The handles alive now. A handle is looked up by address before it is touched, so a
+// freed, twice-freed or made-up pointer is reported, never dereferenced. (An address the
+// allocator has since given to a new handle of the same type is that new handle.)
+template <class Handle> class Registry {
+ public:
+  void add(const Handle* h) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    live_.insert(h);
+  }
+  bool remove(const Handle* h) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return live_.erase(h) == 1;
+  }
+  bool contains(const Handle* h) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return live_.count(h) == 1;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::unordered_set<const Handle*> live_;
+};
+
+// Never destroyed: handles may be freed by other static destructors at exit.
+Registry<gp_model>& models() {
+  static auto* registry = new Registry<gp_model>;
+  return *registry;
+}
+Registry<gp_session>& sessions() {
+  static auto* registry = new Registry<gp_session>;
+  return *registry;
+}
+
+gp_status not_live(const char* function, const char* argument, const char* type, const void* h) {
+  char address[32];
+  std::snprintf(address, sizeof address, "%p", h);
+  return fail(GP_ERROR_ARGUMENT, std::string(function) + ": " + argument + " (" + address + ") is not a live " + type +
+                                     ": already freed, or not made by this library");
+}
+
+gp_status check(const gp_model* m, const char* function, const char* argument = "model") {
+  if (!m) return null_argument(function, argument);
+  return models().contains(m) ? GP_OK : not_live(function, argument, "gp_model", m);
+}
+gp_status check(const gp_session* s, const char* function) {
+  if (!s) return null_argument(function, "session");
+  return sessions().contains(s) ? GP_OK : not_live(function, "session", "gp_session", s);
+}
+
 // Copies an image into a malloc'ed gp_image (freed by gp_image_free).
 gp_status export_image(const gp::Image& image, gp_image* out) {
   auto* rgb = static_cast<uint8_t*>(std::malloc(image.rgb.size()));
@@ -89,6 +141,11 @@ gp_status check_capacity(const char* function, size_t capacity, size_t need, con
   if (capacity >= need) return GP_OK;
   return fail(GP_ERROR_ARGUMENT, std::string(function) + ": the buffer holds " + std::to_string(capacity) + " " + unit +
                                      ", the session needs " + std::to_string(need));
+}
+
+gp_session* register_session(std::unique_ptr<gp_session> s) {
+  sessions().add(s.get());
+  return s.release();
 }
 
 gp::SessionOptions session_options(const gp_session_options* o) {
@@ -146,7 +203,9 @@ gp_status gp_model_load_with(const char* path, const gp_model_options* o, gp_mod
     }
     auto model = gp::Model::load(path ? std::string(path) : gp::bundled_model_path(), options);
     std::string device = model->device_name();
-    *out = new gp_model{std::move(model), std::move(device)};
+    auto handle = std::make_unique<gp_model>(gp_model{std::move(model), std::move(device)});
+    models().add(handle.get());
+    *out = handle.release();
     return GP_OK;
   });
 }
@@ -163,17 +222,26 @@ gp_status gp_model_load(const char* path, const char* device, gp_model** out) {
   return gp_model_load_precision(path, device, nullptr, out);
 }
 
-const char* gp_model_device(const gp_model* model) { return model ? model->device.c_str() : nullptr; }
-const char* gp_model_path(const gp_model* model) { return model ? model->model->path().c_str() : nullptr; }
-
-const char* gp_model_precision(const gp_model* model) {
-  return model ? gp::precision_name(model->model->precision()) : nullptr;
+const char* gp_model_device(const gp_model* model) {
+  return check(model, "gp_model_device") == GP_OK ? model->device.c_str() : nullptr;
+}
+const char* gp_model_path(const gp_model* model) {
+  return check(model, "gp_model_path") == GP_OK ? model->model->path().c_str() : nullptr;
 }
 
-void gp_model_free(gp_model* model) { delete model; }
+const char* gp_model_precision(const gp_model* model) {
+  return check(model, "gp_model_precision") == GP_OK ? gp::precision_name(model->model->precision()) : nullptr;
+}
+
+gp_status gp_model_free(gp_model* model) {
+  if (!model) return GP_OK;
+  if (!models().remove(model)) return not_live("gp_model_free", "model", "gp_model", model);
+  delete model;
+  return GP_OK;
+}
 
 gp_status gp_model_config(const gp_model* model, int* width, int* num_regions, int* train_size) {
-  if (!model) return null_argument("gp_model_config", "model");
+  if (gp_status st = check(model, "gp_model_config")) return st;
   const gp::ModelConfig& c = model->model->config();
   if (width) *width = c.width;
   if (num_regions) *num_regions = c.num_regions;
@@ -189,11 +257,11 @@ gp_status gp_session_create_with(gp_model* model, const gp_image* sketch, const 
                                  gp_session** out) {
   if (!out) return null_argument("gp_session_create", "out");
   *out = nullptr;
-  if (!model) return null_argument("gp_session_create", "model");
+  if (gp_status st = check(model, "gp_session_create")) return st;
   gp::Image image;
   if (gp_status s = import_image(sketch, "gp_session_create", &image)) return s;
   return guarded([&] {
-    *out = new gp_session{gp::Session(model->model, image, session_options(options))};
+    *out = register_session(std::make_unique<gp_session>(gp_session{gp::Session(model->model, image, session_options(options))}));
     return GP_OK;
   });
 }
@@ -202,10 +270,11 @@ gp_status gp_session_create_from_file_with(gp_model* model, const char* sketch_p
                                            gp_session** out) {
   if (!out) return null_argument("gp_session_create_from_file", "out");
   *out = nullptr;
-  if (!model) return null_argument("gp_session_create_from_file", "model");
+  if (gp_status st = check(model, "gp_session_create_from_file")) return st;
   if (!sketch_path) return null_argument("gp_session_create_from_file", "sketch_path");
   return guarded([&] {
-    *out = new gp_session{gp::Session(model->model, gp::Image::load(sketch_path), session_options(options))};
+    *out = register_session(
+        std::make_unique<gp_session>(gp_session{gp::Session(model->model, gp::Image::load(sketch_path), session_options(options))}));
     return GP_OK;
   });
 }
@@ -220,21 +289,27 @@ gp_status gp_session_create_from_file(gp_model* model, const char* sketch_path, 
   return gp_session_create_from_file_with(model, sketch_path, &options, out);
 }
 
-void gp_session_free(gp_session* session) { delete session; }
+gp_status gp_session_free(gp_session* session) {
+  if (!session) return GP_OK;
+  if (!sessions().remove(session)) return not_live("gp_session_free", "session", "gp_session", session);
+  delete session;
+  return GP_OK;
+}
 
 gp_status gp_session_size(const gp_session* session, int* width, int* height) {
-  if (!session) return null_argument("gp_session_size", "session");
+  if (gp_status st = check(session, "gp_session_size")) return st;
   if (width) *width = session->session.width();
   if (height) *height = session->session.height();
   return GP_OK;
 }
 
 int gp_session_region_count(const gp_session* session) {
-  return session ? int(session->session.regions().size()) : 0;
+  if (!session || check(session, "gp_session_region_count") != GP_OK) return 0;
+  return int(session->session.regions().size());
 }
 
 gp_status gp_session_region(const gp_session* session, int rank, gp_region* out) {
-  if (!session) return null_argument("gp_session_region", "session");
+  if (gp_status st = check(session, "gp_session_region")) return st;
   if (!out) return null_argument("gp_session_region", "out");
   if (!valid_rank(session, rank)) return bad_rank(session, "gp_session_region", rank);
   const gp::Region& r = session->session.regions()[rank - 1];
@@ -243,7 +318,7 @@ gp_status gp_session_region(const gp_session* session, int rank, gp_region* out)
 }
 
 gp_status gp_session_labels(const gp_session* session, uint8_t* out, size_t capacity) {
-  if (!session) return null_argument("gp_session_labels", "session");
+  if (gp_status st = check(session, "gp_session_labels")) return st;
   if (!out) return null_argument("gp_session_labels", "out");
   const std::vector<uint8_t>& labels = session->session.labels();
   if (gp_status s = check_capacity("gp_session_labels", capacity, labels.size(), "bytes")) return s;
@@ -252,7 +327,7 @@ gp_status gp_session_labels(const gp_session* session, uint8_t* out, size_t capa
 }
 
 gp_status gp_session_region_mask(const gp_session* session, int rank, uint8_t* out, size_t capacity) {
-  if (!session) return null_argument("gp_session_region_mask", "session");
+  if (gp_status st = check(session, "gp_session_region_mask")) return st;
   if (!out) return null_argument("gp_session_region_mask", "out");
   if (!valid_rank(session, rank)) return bad_rank(session, "gp_session_region_mask", rank);
   const size_t need = size_t(session->session.width()) * size_t(session->session.height());
@@ -265,7 +340,7 @@ gp_status gp_session_region_mask(const gp_session* session, int rank, uint8_t* o
 }
 
 gp_status gp_session_set_hint(gp_session* session, int rank, uint8_t r, uint8_t g, uint8_t b) {
-  if (!session) return null_argument("gp_session_set_hint", "session");
+  if (gp_status st = check(session, "gp_session_set_hint")) return st;
   if (!valid_rank(session, rank)) return bad_rank(session, "gp_session_set_hint", rank);
   return guarded([&] {
     session->session.set_hint(rank, gp::Rgb{r, g, b});
@@ -274,20 +349,20 @@ gp_status gp_session_set_hint(gp_session* session, int rank, uint8_t r, uint8_t 
 }
 
 gp_status gp_session_clear_hint(gp_session* session, int rank) {
-  if (!session) return null_argument("gp_session_clear_hint", "session");
+  if (gp_status st = check(session, "gp_session_clear_hint")) return st;
   if (!valid_rank(session, rank)) return bad_rank(session, "gp_session_clear_hint", rank);
   session->session.clear_hint(rank);
   return GP_OK;
 }
 
 gp_status gp_session_clear_hints(gp_session* session) {
-  if (!session) return null_argument("gp_session_clear_hints", "session");
+  if (gp_status st = check(session, "gp_session_clear_hints")) return st;
   session->session.clear_hints();
   return GP_OK;
 }
 
 gp_status gp_session_hints_from_reference(gp_session* session, const gp_image* reference, int n) {
-  if (!session) return null_argument("gp_session_hints_from_reference", "session");
+  if (gp_status st = check(session, "gp_session_hints_from_reference")) return st;
   if (n < 0) return fail(GP_ERROR_ARGUMENT, "gp_session_hints_from_reference: n is negative");
   gp::Image image;
   if (gp_status s = import_image(reference, "gp_session_hints_from_reference", &image)) return s;
@@ -298,13 +373,13 @@ gp_status gp_session_hints_from_reference(gp_session* session, const gp_image* r
 }
 
 gp_status gp_session_colorize(gp_session* session, gp_image* out) {
-  if (!session) return null_argument("gp_session_colorize", "session");
+  if (gp_status st = check(session, "gp_session_colorize")) return st;
   if (!out) return null_argument("gp_session_colorize", "out");
   return guarded([&] { return export_image(session->session.colorize(), out); });
 }
 
 gp_status gp_session_colorize_raw(gp_session* session, float* out, size_t capacity) {
-  if (!session) return null_argument("gp_session_colorize_raw", "session");
+  if (gp_status st = check(session, "gp_session_colorize_raw")) return st;
   if (!out) return null_argument("gp_session_colorize_raw", "out");
   const size_t need = 3 * size_t(session->session.width()) * size_t(session->session.height());
   if (gp_status s = check_capacity("gp_session_colorize_raw", capacity, need, "floats")) return s;
@@ -316,7 +391,7 @@ gp_status gp_session_colorize_raw(gp_session* session, float* out, size_t capaci
 }
 
 gp_status gp_session_region_overlay(const gp_session* session, gp_image* out) {
-  if (!session) return null_argument("gp_session_region_overlay", "session");
+  if (gp_status st = check(session, "gp_session_region_overlay")) return st;
   if (!out) return null_argument("gp_session_region_overlay", "out");
   return guarded([&] { return export_image(session->session.region_overlay(), out); });
 }

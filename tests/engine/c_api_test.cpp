@@ -172,3 +172,55 @@ TEST(CApi, LabelsMasksAndRawMatchTheCppApi) {
 }
 
 }  // namespace
+
+// Handles are looked up before use: a freed, twice-freed or made-up one is a status.
+TEST(CApiHandles, FreedDoubleFreedAndForeignHandlesAreReported) {
+  gp_model* model = load_sim();
+  ASSERT_NE(model, nullptr);
+  gp_session* s = nullptr;
+  ASSERT_EQ(gp_session_create_from_file(model, kSketch.c_str(), 32, &s), GP_OK) << error();
+  gp_session* other = nullptr;
+  ASSERT_EQ(gp_session_create_from_file(model, kSketch.c_str(), 32, &other), GP_OK) << error();
+  EXPECT_EQ(gp_session_free(s), GP_OK);
+
+  // The freed session, used again.
+  EXPECT_EQ(gp_session_set_hint(s, 1, 1, 2, 3), GP_ERROR_ARGUMENT);
+  EXPECT_NE(error().find("gp_session_set_hint: session"), std::string::npos) << error();
+  EXPECT_NE(error().find("not a live gp_session"), std::string::npos) << error();
+  gp_image out{};
+  EXPECT_EQ(gp_session_colorize(s, &out), GP_ERROR_ARGUMENT);
+  EXPECT_EQ(out.rgb, nullptr);
+  int w = -1, h = -1;
+  EXPECT_EQ(gp_session_size(s, &w, &h), GP_ERROR_ARGUMENT);
+  EXPECT_EQ(w, -1);
+  EXPECT_EQ(gp_session_region_count(s), 0);
+  EXPECT_EQ(gp_session_free(s), GP_ERROR_ARGUMENT);  // twice
+  EXPECT_NE(error().find("gp_session_free"), std::string::npos) << error();
+
+  // Pointers that never were handles, including one to real memory.
+  int not_a_handle = 7;
+  auto* fake_session = reinterpret_cast<gp_session*>(&not_a_handle);
+  auto* fake_model = reinterpret_cast<gp_model*>(&not_a_handle);
+  EXPECT_EQ(gp_session_clear_hints(fake_session), GP_ERROR_ARGUMENT);
+  EXPECT_EQ(gp_session_free(fake_session), GP_ERROR_ARGUMENT);
+  EXPECT_EQ(gp_session_free(reinterpret_cast<gp_session*>(0x1234)), GP_ERROR_ARGUMENT);
+  EXPECT_EQ(gp_model_free(fake_model), GP_ERROR_ARGUMENT);
+  EXPECT_EQ(gp_model_config(fake_model, nullptr, nullptr, nullptr), GP_ERROR_ARGUMENT);
+  EXPECT_EQ(gp_model_path(fake_model), nullptr);
+  // A session is not a model, nor the other way round.
+  EXPECT_EQ(gp_model_free(reinterpret_cast<gp_model*>(other)), GP_ERROR_ARGUMENT);
+  gp_session* s2 = nullptr;
+  EXPECT_EQ(gp_session_create_from_file(reinterpret_cast<gp_model*>(other), kSketch.c_str(), 32, &s2), GP_ERROR_ARGUMENT);
+  EXPECT_EQ(s2, nullptr);
+
+  // The live ones still work; the model freed twice is reported the second time.
+  EXPECT_EQ(gp_session_set_hint(other, 1, 1, 2, 3), GP_OK) << error();
+  EXPECT_EQ(gp_model_free(model), GP_OK);
+  EXPECT_EQ(gp_model_free(model), GP_ERROR_ARGUMENT);
+  EXPECT_NE(error().find("not a live gp_model"), std::string::npos) << error();
+  EXPECT_EQ(gp_session_colorize(other, &out), GP_OK) << error();  // the session keeps its model
+  gp_image_free(&out);
+  EXPECT_EQ(gp_session_free(other), GP_OK);
+  EXPECT_EQ(gp_session_free(nullptr), GP_OK);
+  EXPECT_EQ(gp_model_free(nullptr), GP_OK);
+}
