@@ -41,7 +41,9 @@ struct Image {
 
   // PNG or JPEG; grey and alpha become RGB (alpha over white). Throws gp::Error.
   static Image load(const std::string& path);
-  // Writes a PNG atomically: the file appears whole or not at all.
+  // Writes a PNG as cp writes a file: an existing file in place (its links, mode and
+  // owner kept; emptied and removed if writing fails), symlinks followed, a FIFO or
+  // device as a stream, a new file whole or not at all (a temporary renamed into place).
   void save_png(const std::string& path) const;
 };
 

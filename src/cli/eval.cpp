@@ -85,8 +85,14 @@ EvalResult run_eval(const std::shared_ptr<const Model>& model, const EvalOptions
   for (const std::string& name : names) {
     SessionOptions session_options;
     session_options.size = options.size;
-    Session session(model, Image::load((dir / "sketch" / name).string()), session_options);
-    const Image truth = session.to_working_size(Image::load((dir / "color" / name).string()));
+    const Image sketch = Image::load((dir / "sketch" / name).string());
+    const Image colour = Image::load((dir / "color" / name).string());
+    if (colour.width != sketch.width || colour.height != sketch.height)
+      throw Error(ErrorKind::Argument, (dir / "color" / name).string() + ": " + std::to_string(colour.width) + " x " +
+                                           std::to_string(colour.height) + ", but its sketch is " +
+                                           std::to_string(sketch.width) + " x " + std::to_string(sketch.height));
+    Session session(model, sketch, session_options);
+    const Image truth = session.to_working_size(colour);
     const std::vector<Colour> colours = session.region_mean_colours(truth);
     const int regions = int(session.regions().size());
     std::vector<int> order(regions);

@@ -26,7 +26,8 @@ HintSpec parse_hint(std::string_view text) {
   if (ec != std::errc() || end != rank.data() + rank.size() || rank.empty()) throw bad("the rank is not a number");
   if (spec.rank < 1) throw bad("ranks start at 1");
   std::string_view hex = text.substr(eq + 1);
-  if (!hex.empty() && hex.front() == '#') hex.remove_prefix(1);
+  if (hex.empty() || hex.front() != '#') throw bad("the colour starts with '#'");
+  hex.remove_prefix(1);
   if (hex.size() != 6) throw bad("the colour needs six hex digits");
   int v[6];
   for (int i = 0; i < 6; ++i)

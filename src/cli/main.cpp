@@ -1,12 +1,18 @@
 // guidingpainter: the command-line tool. People's scripts use these options as they
 // are (see README). Exit codes: 0 success, 2 bad input or a failure the one-line
 // message on stderr explains; no output file is ever left half-written.
+#include <sys/stat.h>
+
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <charconv>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -23,6 +29,8 @@
 
 namespace {
 
+const char* const kCommands[] = {"info", "regions", "colorize", "eval", "plan", "selftest"};
+constexpr int kMaxSize = 8192;
 
 struct Common {
   std::string model = gp::bundled_model_path();
@@ -44,6 +52,62 @@ std::shared_ptr<const gp::Model> load_model(const Common& c) {
   return gp::Model::load(c.model, options);
 }
 
+// Where a command's one-line summary goes: stdout, unless an output is written there
+// (`-o /dev/stdout | viewer`), where a line of text would follow the picture's bytes.
+FILE* summary_stream(std::initializer_list<const std::string*> outputs) {
+  struct stat out {};
+  if (::fstat(1, &out) != 0) return stderr;
+  for (const std::string* path : outputs) {
+    struct stat st {};
+    if (!path->empty() && ::stat(path->c_str(), &st) == 0 && st.st_dev == out.st_dev && st.st_ino == out.st_ino)
+      return stderr;
+  }
+  return stdout;
+}
+
+enum class Format { Png, Npy, Json };
+
+const char* extension(Format f) { return f == Format::Png ? ".png" : f == Format::Npy ? ".npy" : ".json"; }
+
+// The output files a command was given, checked before any work: a name, the extension
+// of the format written (a FIFO or device takes any name), a writable place, no file
+// named twice. So a bad output fails in milliseconds, not after the network ran.
+class OutputCheck {
+ public:
+  explicit OutputCheck(const CLI::App* command) : command_(command) {}
+  OutputCheck& add(const std::string& option, const std::string& path, Format format) {
+    if (command_->count(option) == 0) return *this;
+    if (path.empty()) throw gp::Error(gp::ErrorKind::Argument, option + " \"\": an empty file name");
+    std::string ext = std::filesystem::path(path).extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+    if (ext != extension(format) && !gp::is_stream(path)) {
+      std::string why = std::string("this is written as ") + (format == Format::Png ? "PNG" : format == Format::Npy ? ".npy" : "JSON") +
+                        ": name the file " + extension(format);
+      if (format == Format::Png && (ext == ".jpg" || ext == ".jpeg")) why += " (JPEG is read, not written)";
+      throw gp::Error(gp::ErrorKind::Argument, option + " " + path + ": " + why);
+    }
+    gp::check_writable(path);
+    // The same file: the same inode when it exists, else the same folder and name.
+    std::string key;
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0) {
+      key = std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+    } else {
+      std::error_code ec;
+      const std::filesystem::path canonical = std::filesystem::weakly_canonical(path, ec);
+      key = ec ? std::filesystem::path(path).lexically_normal().string() : canonical.string();
+    }
+    for (const auto& [other_option, other_key] : seen_)
+      if (other_key == key) throw gp::Error(gp::ErrorKind::Argument, option + " and " + other_option + " name the same file " + path);
+    seen_.emplace_back(option, key);
+    return *this;
+  }
+
+ private:
+  const CLI::App* command_;
+  std::vector<std::pair<std::string, std::string>> seen_;
+};
+
 // A command's output files, encoded in memory first and written together at the end:
 // if one cannot be written, the ones already written are removed again, so a failed
 // command leaves no partial output.
@@ -57,7 +121,7 @@ class Outputs {
     std::vector<std::string> done;
     try {
       for (const auto& [path, bytes] : files_) {
-        gp::write_file_atomically(path, bytes);
+        gp::write_file(path, bytes);
         done.push_back(path);
       }
     } catch (...) {
@@ -125,7 +189,8 @@ int cmd_regions(const Common& c, const std::string& sketch, const std::string& o
   if (!labels.empty()) files.add(labels, labels_npy(s));
   files.add_text(json, regions_json(s));
   files.write();
-  std::printf("%zu regions at %d x %d; overlay written to %s\n", s.regions().size(), s.width(), s.height(), out.c_str());
+  std::fprintf(summary_stream({&out, &labels, &json}), "%zu regions at %d x %d; overlay written to %s\n", s.regions().size(),
+               s.width(), s.height(), out.c_str());
   return 0;
 }
 
@@ -133,7 +198,12 @@ int cmd_colorize(const Common& c, const std::string& sketch, const std::string& 
                  const std::vector<std::string>& hint_texts, const std::string& reference, int reference_hints,
                  const std::string& raw, const std::string& labels, const std::string& hint_picture) {
   std::vector<gp::cli::HintSpec> hints;
-  for (const auto& text : hint_texts) hints.push_back(gp::cli::parse_hint(text));
+  std::set<int> ranks;
+  for (const auto& text : hint_texts) {
+    hints.push_back(gp::cli::parse_hint(text));
+    if (!ranks.insert(hints.back().rank).second)
+      throw gp::Error(gp::ErrorKind::Argument, "--hint: rank " + std::to_string(hints.back().rank) + " is given twice");
+  }
   if (reference.empty() != (reference_hints < 0))
     throw gp::Error("--reference and --hints go together (the first K ranked regions get the reference's colours)");
   const auto model = load_model(c);
@@ -154,7 +224,8 @@ int cmd_colorize(const Common& c, const std::string& sketch, const std::string& 
   if (!labels.empty()) files.add(labels, labels_npy(s));
   if (!hint_picture.empty()) files.add(hint_picture, gp::encode_png(s.hint_picture(), hint_picture));
   files.write();
-  std::printf("colorized %s (%d x %d, %d regions) -> %s\n", sketch.c_str(), s.width(), s.height(), regions, out.c_str());
+  std::fprintf(summary_stream({&out, &raw, &labels, &hint_picture}), "colorized %s (%d x %d, %d regions) -> %s\n",
+               sketch.c_str(), s.width(), s.height(), regions, out.c_str());
   return 0;
 }
 
@@ -180,6 +251,7 @@ int cmd_eval(const Common& c, gp::cli::EvalOptions options, const std::string& o
     if (used != item.size() || k < 0) throw gp::Error("--hints '" + hints + "': expected non-negative counts like 0,1,2,5");
     options.hints.push_back(k);
   }
+  if (options.hints.empty()) throw gp::Error("--hints '" + hints + "': give at least one hint count, like 0,1,2,5");
   options.size = c.size;
   const auto model = load_model(c);
   const auto r = gp::cli::run_eval(model, options, print_progress);
@@ -200,6 +272,36 @@ int cmd_eval(const Common& c, gp::cli::EvalOptions options, const std::string& o
 
 }  // namespace
 
+// `guidingpainter --device sim info` as well as `guidingpainter info --device sim`: the
+// common options given before the command are moved after it, and a first word that is
+// no command is named as such (CLI11 would only say that a command is required).
+std::vector<std::string> arguments_in_order(int argc, char** argv) {
+  std::vector<std::string> args(argv, argv + argc);
+  const auto is_command = [](const std::string& a) {
+    return std::any_of(std::begin(kCommands), std::end(kCommands), [&](const char* c) { return a == c; });
+  };
+  size_t i = 1;
+  while (i < args.size() && !is_command(args[i])) {
+    const std::string& a = args[i];
+    if (a == "--device" || a == "--model" || a == "--precision") {
+      i += 2;
+    } else if (a.rfind("--device=", 0) == 0 || a.rfind("--model=", 0) == 0 || a.rfind("--precision=", 0) == 0) {
+      i += 1;
+    } else if (a.empty() || a[0] != '-') {
+      std::string list;
+      for (const char* c : kCommands) list += (list.empty() ? "" : ", ") + std::string(c);
+      throw gp::Error(gp::ErrorKind::Argument, "unknown command '" + a + "' (the commands: " + list + ")");
+    } else {
+      return args;  // --help, --version, or an error CLI11 explains
+    }
+  }
+  if (i >= args.size() || i == 1) return args;
+  std::vector<std::string> ordered{args[0], args[i]};
+  ordered.insert(ordered.end(), args.begin() + 1, args.begin() + long(i));
+  ordered.insert(ordered.end(), args.begin() + long(i) + 1, args.end());
+  return ordered;
+}
+
 int main(int argc, char** argv) {
   CLI::App app{"guidingpainter: interactive sketch colorization that tells you where to give the next colour hint"};
   app.require_subcommand(1);
@@ -217,7 +319,21 @@ int main(int argc, char** argv) {
                     "such a GPU, else fp32)");
     if (with_size)
       cmd->add_option("--size", common.size, "long side of the working size (default: the model's training size)")
-          ->check(CLI::Range(1, 8192));
+          ->check(CLI::Validator(
+              [](std::string& text) {
+                int v = 0;
+                const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+                if (ec != std::errc() || end != text.data() + text.size() || v < 1 || v > kMaxSize)
+                {
+                  std::string message = "'";  // appended piecewise: GCC 12's false -Wrestrict on "'" + text
+                  message += text;
+                  message += "' is not a whole number from 1 to ";
+                  message += std::to_string(kMaxSize);
+                  return message;
+                }
+                return std::string();
+              },
+              "1.." + std::to_string(kMaxSize)));
   };
 
   auto* selftest = app.add_subcommand("selftest", "run a kernel on the chosen device and check it against the CPU");
@@ -266,11 +382,26 @@ int main(int argc, char** argv) {
   plan->add_option("--gpu", plan_options.gpu, "h200, h100 or a100 (default h200)");
 
   try {
-    app.parse(argc, argv);
+    std::vector<std::string> ordered = arguments_in_order(argc, argv);
+    std::vector<char*> pointers;
+    for (std::string& a : ordered) pointers.push_back(a.data());
+    app.parse(int(pointers.size()), pointers.data());
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
+  } catch (const gp::Error& e) {
+    std::fprintf(stderr, "guidingpainter: %s (see --help)\n", e.what());
+    return 2;
   }
   try {
+    // Every output path checked before a model is loaded.
+    if (*regions) OutputCheck(regions).add("-o", out, Format::Png).add("--labels", labels, Format::Npy).add("--json", json, Format::Json);
+    if (*colorize)
+      OutputCheck(colorize)
+          .add("-o", out, Format::Png)
+          .add("--raw", raw, Format::Npy)
+          .add("--labels", labels, Format::Npy)
+          .add("--hint-picture", hint_picture, Format::Png);
+    if (*eval) OutputCheck(eval).add("--json", json, Format::Json);
     if (*selftest) return gp::cli_selftest(gp::parse_device(common.device));
     if (*info) return cmd_info(common);
     if (*regions) return cmd_regions(common, sketch, out, labels, json);

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <utility>
 
@@ -64,9 +65,40 @@ std::vector<uint8_t> read_file(const std::filesystem::path& file, size_t max_byt
   return bytes;
 }
 
-void write_file_atomically(const std::filesystem::path& file, std::span<const uint8_t> bytes) {
+namespace {
+
+// The file a path names once every symlink is followed, also when the last link
+// dangles (then its target is the file to create, as cp creates it). Only for paths
+// that do not exist or name regular files: the kernel's magic links (/dev/stdout ->
+// /proc/self/fd/1 -> "pipe:[...]") do not read back as paths.
+std::filesystem::path follow_links(const std::filesystem::path& file) {
+  std::filesystem::path p = file;
+  for (int depth = 0; depth < 40; ++depth) {
+    struct stat st {};
+    if (::lstat(p.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return p;
+    std::error_code ec;
+    const std::filesystem::path target = std::filesystem::read_symlink(p, ec);
+    if (ec) return p;
+    p = target.is_absolute() ? target : p.parent_path() / target;
+  }
+  throw Error(ErrorKind::Io, file.string() + ": too many levels of symbolic links");
+}
+
+void write_all(int fd, std::span<const uint8_t> bytes, const std::function<void(const char*, int)>& fail) {
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail("cannot write", errno);
+    }
+    if (n == 0) fail("cannot write", EIO);
+    done += size_t(n);
+  }
+}
+
+void write_new_file(const std::filesystem::path& file, const std::string& name, std::span<const uint8_t> bytes) {
   static std::atomic<unsigned> counter{0};
-  const std::string name = file.string();
   if (file.filename().empty()) throw Error(ErrorKind::Io, name + ": cannot write: not a file name");
   const std::filesystem::path dir = file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
 
@@ -86,21 +118,12 @@ void write_file_atomically(const std::filesystem::path& file, std::span<const ui
   }
   if (raw < 0) throw Error(ErrorKind::Io, name + ": cannot write: no free temporary name in " + dir.string());
   Fd fd(raw);
-
-  auto fail = [&](const std::string& what, int err) {
+  auto fail = [&](const char* what, int err) {
     ::close(fd.release());
     ::unlink(temp.c_str());
     throw Error(ErrorKind::Io, name + ": " + what + ": " + reason(err));
   };
-  size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::write(fd.get(), bytes.data() + done, bytes.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      fail("cannot write", errno);
-    }
-    done += size_t(n);
-  }
+  write_all(fd.get(), bytes, fail);
   if (::fsync(fd.get()) != 0) fail("cannot write (fsync)", errno);
   if (::close(fd.release()) != 0) {
     const int err = errno;
@@ -112,6 +135,80 @@ void write_file_atomically(const std::filesystem::path& file, std::span<const ui
     ::unlink(temp.c_str());
     throw Error(ErrorKind::Io, name + ": cannot write (rename): " + reason(err));
   }
+}
+
+void write_in_place(const std::filesystem::path& file, const std::string& name, std::span<const uint8_t> bytes) {
+  Fd fd(::open(file.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));
+  if (fd.get() < 0) throw Error(ErrorKind::Io, name + ": cannot write: " + reason(errno));
+  struct stat st {};
+  const bool linked_elsewhere = ::fstat(fd.get(), &st) == 0 && st.st_nlink > 1;
+  // What was written is no picture: empty it, and remove it unless other names hold it.
+  auto fail = [&](const char* what, int err) {
+    if (::ftruncate(fd.get(), 0) != 0) {}
+    ::close(fd.release());
+    if (!linked_elsewhere) ::unlink(file.c_str());
+    throw Error(ErrorKind::Io, name + ": " + what + ": " + reason(err) + (linked_elsewhere ? " (file emptied)" : " (file removed)"));
+  };
+  write_all(fd.get(), bytes, fail);
+  if (::fsync(fd.get()) != 0) fail("cannot write (fsync)", errno);
+  if (::close(fd.release()) != 0) {
+    const int err = errno;
+    if (!linked_elsewhere) ::unlink(file.c_str());
+    throw Error(ErrorKind::Io, name + ": cannot write (close): " + reason(err));
+  }
+}
+
+void write_stream(const std::filesystem::path& file, const std::string& name, std::span<const uint8_t> bytes) {
+  Fd fd(::open(file.c_str(), O_WRONLY | O_CLOEXEC));
+  if (fd.get() < 0) throw Error(ErrorKind::Io, name + ": cannot write: " + reason(errno));
+  write_all(fd.get(), bytes, [&](const char* what, int err) { throw Error(ErrorKind::Io, name + ": " + what + ": " + reason(err)); });
+  if (::close(fd.release()) != 0) throw Error(ErrorKind::Io, name + ": cannot write (close): " + reason(errno));
+}
+
+bool stream_mode(mode_t mode) { return S_ISFIFO(mode) || S_ISCHR(mode) || S_ISBLK(mode); }
+
+}  // namespace
+
+void write_file(const std::filesystem::path& file, std::span<const uint8_t> bytes) {
+  const std::string name = file.string();
+  if (name.empty()) throw Error(ErrorKind::Argument, "cannot write a file with an empty name");
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0) {
+    if (errno != ENOENT) throw Error(ErrorKind::Io, name + ": cannot write: " + reason(errno));
+    write_new_file(follow_links(file), name, bytes);
+  } else if (S_ISREG(st.st_mode)) {
+    write_in_place(follow_links(file), name, bytes);
+  } else if (stream_mode(st.st_mode)) {
+    write_stream(file, name, bytes);
+  } else {
+    throw Error(ErrorKind::Io, name + ": cannot write: " + (S_ISDIR(st.st_mode) ? "is a directory" : "not a file"));
+  }
+}
+
+void check_writable(const std::filesystem::path& file) {
+  const std::string name = file.string();
+  if (name.empty()) throw Error(ErrorKind::Argument, "an output file name is empty");
+  struct stat st {};
+  if (::stat(file.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) throw Error(ErrorKind::Io, name + ": cannot write: is a directory");
+    if (!S_ISREG(st.st_mode) && !stream_mode(st.st_mode)) throw Error(ErrorKind::Io, name + ": cannot write: not a file");
+    if (::access(file.c_str(), W_OK) != 0) throw Error(ErrorKind::Io, name + ": cannot write: " + reason(errno));
+    return;
+  }
+  if (errno != ENOENT) throw Error(ErrorKind::Io, name + ": cannot write: " + reason(errno));
+  const std::filesystem::path target = follow_links(file);
+  if (target.filename().empty()) throw Error(ErrorKind::Io, name + ": cannot write: not a file name");
+  const std::filesystem::path dir = target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
+  if (::stat(dir.c_str(), &st) != 0)
+    throw Error(ErrorKind::Io, name + ": cannot write: folder " + dir.string() + ": " + reason(errno));
+  if (!S_ISDIR(st.st_mode)) throw Error(ErrorKind::Io, name + ": cannot write: " + dir.string() + " is not a folder");
+  if (::access(dir.c_str(), W_OK | X_OK) != 0)
+    throw Error(ErrorKind::Io, name + ": cannot write: folder " + dir.string() + ": " + reason(errno));
+}
+
+bool is_stream(const std::filesystem::path& file) {
+  struct stat st {};
+  return ::stat(file.c_str(), &st) == 0 && stream_mode(st.st_mode);
 }
 
 }  // namespace gp

@@ -1,4 +1,4 @@
-// Whole-file reads and atomic whole-file writes, with errors naming the file.
+// Whole-file reads and whole-file writes as cp writes them, with errors naming the file.
 #pragma once
 
 #include <cstddef>
@@ -13,10 +13,23 @@ namespace gp {
 // "<file>: larger than <max_bytes> bytes".
 std::vector<uint8_t> read_file(const std::filesystem::path& file, size_t max_bytes = SIZE_MAX);
 
-// Writes `bytes` to a new temporary file next to `file` (same directory, so the same
-// file system), flushes it to disk, then renames it over `file`. On any failure the
-// temporary file is removed, `file` is untouched and gp::Error names `file` and the
-// reason. The new file's permissions are 0666 minus the umask, like any new file.
-void write_file_atomically(const std::filesystem::path& file, std::span<const uint8_t> bytes);
+// Writes `bytes` to `file` the way cp and ImageMagick do, symlinks followed:
+//  - an existing regular file is truncated and written in place, so its inode, hard
+//    links, mode and owner stay; if writing fails (disk full) it is emptied and, unless
+//    other hard links name it, removed;
+//  - a FIFO or a character or block device is written as a stream (/dev/null, a pipe);
+//  - a new file is written to a temporary file in the same folder, flushed and renamed
+//    into place, so it appears whole or not at all (0666 minus the umask).
+// Throws gp::Error (kind Io) naming `file` and the reason.
+void write_file(const std::filesystem::path& file, std::span<const uint8_t> bytes);
+
+// Checks, before any work, that write_file(file) can be attempted: a name is given, it
+// is not a folder, an existing file is writable, or the folder of a new file exists and
+// is writable. Throws gp::Error (kind Io; Argument for an empty name) naming `file`.
+void check_writable(const std::filesystem::path& file);
+
+// True when `file` exists (symlinks followed) and is a FIFO, character or block device:
+// a stream, which takes any format whatever its name.
+bool is_stream(const std::filesystem::path& file);
 
 }  // namespace gp

@@ -135,7 +135,7 @@ std::vector<uint8_t> encode_png(const Image& image, std::string_view name) {
 }
 
 void write_png(const std::filesystem::path& file, const Image& image) {
-  write_file_atomically(file, encode_png(image, file.string()));
+  write_file(file, encode_png(image, file.string()));
 }
 
 // The public API's members (include/guidingpainter/guidingpainter.hpp).

@@ -52,9 +52,9 @@ Image read_image(const std::filesystem::path& file, const DecodeLimits& limits =
 // image's buffer does not hold width * height * 3 bytes or a side is not positive.
 std::vector<uint8_t> encode_png(const Image& image, std::string_view name = "<image>");
 
-// Writes a PNG atomically: encoded first, then written to a temporary file in the
-// same directory and renamed over `file`, so `file` is either the old one or the
-// whole new one. Throws gp::Error naming the file.
+// Writes a PNG: encoded in memory first, then written as file_io.h's write_file writes
+// (an existing file in place, a stream as a stream, a new file through a temporary file
+// renamed into place). Throws gp::Error naming the file.
 void write_png(const std::filesystem::path& file, const Image& image);
 
 // Checks image.rgb.size() == width * height * 3 with positive sides; throws gp::Error

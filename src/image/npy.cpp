@@ -46,7 +46,7 @@ void write_typed(const std::filesystem::path& file, NpyType type, std::span<cons
                  const std::vector<size_t>& shape) {
   if (data.size() != product(shape))
     throw Error(file.string() + ": " + std::to_string(data.size()) + " values for shape " + shape_repr(shape));
-  write_file_atomically(file, npy_encode(type, data.data(), shape));
+  write_file(file, npy_encode(type, data.data(), shape));
 }
 
 }  // namespace

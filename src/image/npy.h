@@ -23,7 +23,7 @@ enum class NpyType { Float32, Int32, UInt8 };
 // Throws gp::Error if the header would not fit version 1.0 (65535 bytes).
 std::vector<uint8_t> npy_encode(NpyType type, const void* data, const std::vector<size_t>& shape);
 
-// Written atomically (see file_io.h). Throws gp::Error naming the file, also when
+// Written by write_file (file_io.h). Throws gp::Error naming the file, also when
 // data.size() differs from the product of shape.
 //   gp::write_npy("raw.npy", chw, {3, size_t(h), size_t(w)});
 void write_npy(const std::filesystem::path& file, std::span<const float> data, const std::vector<size_t>& shape);

@@ -64,11 +64,11 @@ const std::array<Rgb, 30>& region_palette() {
   return palette;
 }
 
-std::vector<Point> region_label_points(std::span<const uint8_t> labels, int width, int height,
-                                       std::span<const int> ranked) {
-  check_labels(labels, width, height, "region label points");
-  // Two-pass chamfer transform, chessboard metric: d = 1 next to another label or the
-  // border, else 1 + the smallest d of the same-label 8-neighbours.
+namespace {
+
+// Two-pass chamfer transform, chessboard metric: d = 1 next to another label or the
+// border, else 1 + the smallest d of the same-label 8-neighbours.
+std::vector<int> depth_in_region(std::span<const uint8_t> labels, int width, int height) {
   const size_t n = labels.size();
   std::vector<int> d(n, INT_MAX);
   auto relax = [&](int x, int y, int dx, int dy) {
@@ -97,6 +97,15 @@ std::vector<Point> region_label_points(std::span<const uint8_t> labels, int widt
       relax(x, y, 0, 1);
       relax(x, y, -1, 1);
     }
+  return d;
+}
+
+}  // namespace
+
+std::vector<Point> region_label_points(std::span<const uint8_t> labels, int width, int height,
+                                       std::span<const int> ranked) {
+  check_labels(labels, width, height, "region label points");
+  const std::vector<int> d = depth_in_region(labels, width, height);
   std::vector<Point> best(256, Point{-1, -1});
   std::vector<int> best_d(256, 0);
   for (int y = 0; y < height; ++y)
@@ -114,15 +123,53 @@ std::vector<Point> region_label_points(std::span<const uint8_t> labels, int widt
   return points;
 }
 
+Box number_box(int width, int height, Point centre, int number, int scale) {
+  const int digits = int(std::to_string(std::max(number, 0)).size());
+  scale = std::max(scale, 1);
+  const int box_w = (digits * (kGlyphW + kGlyphGap) - kGlyphGap) * scale + 2 * scale;
+  const int box_h = kGlyphH * scale + 2 * scale;
+  const int bx = place(centre.x, box_w, width), by = place(centre.y, box_h, height);
+  return Box{bx, by, bx + box_w, by + box_h};
+}
+
+std::vector<Point> region_label_places(std::span<const uint8_t> labels, int width, int height,
+                                       std::span<const int> ranked, int scale) {
+  std::vector<Point> places = region_label_points(labels, width, height, ranked);
+  const std::vector<int> d = depth_in_region(labels, width, height);
+  std::vector<Box> drawn;
+  const auto free_at = [&](Point p, int number) {
+    const Box b = number_box(width, height, p, number, scale);
+    return std::none_of(drawn.begin(), drawn.end(), [&](const Box& o) { return b.overlaps(o); });
+  };
+  for (size_t k = 0; k < places.size(); ++k) {
+    const int number = int(k) + 1;
+    if (places[k].x < 0) continue;
+    if (!free_at(places[k], number)) {
+      // The region's pixels, deepest first (row-major among equals): the first free one.
+      std::vector<size_t> pixels;
+      for (size_t p = 0; p < labels.size(); ++p)
+        if (labels[p] == ranked[k]) pixels.push_back(p);
+      std::stable_sort(pixels.begin(), pixels.end(), [&](size_t a, size_t b) { return d[a] > d[b]; });
+      for (size_t p : pixels) {
+        const Point candidate{int(p % size_t(width)), int(p / size_t(width))};
+        if (free_at(candidate, number)) {
+          places[k] = candidate;
+          break;
+        }
+      }
+    }
+    drawn.push_back(number_box(width, height, places[k], number, scale));
+  }
+  return places;
+}
+
 void draw_number(Image& image, Point centre, int number, int scale) {
   check_image(image, "draw number");
   const std::string digits = std::to_string(std::max(number, 0));
   scale = std::max(scale, 1);
-  const int text_w = (int(digits.size()) * (kGlyphW + kGlyphGap) - kGlyphGap) * scale;
-  const int text_h = kGlyphH * scale;
-  const int box_w = text_w + 2 * scale, box_h = text_h + 2 * scale;
-  const int bx = place(centre.x, box_w, image.width), by = place(centre.y, box_h, image.height);
-  fill(image, bx, by, bx + box_w, by + box_h, 255);
+  const Box box = number_box(image.width, image.height, centre, number, scale);
+  const int bx = box.x0, by = box.y0;
+  fill(image, box.x0, box.y0, box.x1, box.y1, 255);
   for (size_t i = 0; i < digits.size(); ++i) {
     const int gx = bx + scale + int(i) * (kGlyphW + kGlyphGap) * scale, gy = by + scale;
     const uint8_t* glyph = kDigits[digits[i] - '0'];
@@ -153,7 +200,7 @@ Image region_overlay(const Image& sketch, std::span<const uint8_t> labels, std::
     for (int c = 0; c < 3; ++c) px[c] = uint8_t(std::min(255.0, std::floor(rgb[c] * grey / 255.0 + 0.5)));
   }
   const int scale = std::clamp(std::min(sketch.width, sketch.height) / 128, 1, 8);
-  const auto points = region_label_points(labels, sketch.width, sketch.height, ranked);
+  const auto points = region_label_places(labels, sketch.width, sketch.height, ranked, scale);
   for (size_t k = 0; k < points.size(); ++k)
     if (points[k].x >= 0) draw_number(out, points[k], int(k) + 1, scale);
   return out;

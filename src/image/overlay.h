@@ -28,6 +28,18 @@ struct Point {
 std::vector<Point> region_label_points(std::span<const uint8_t> labels, int width, int height,
                                        std::span<const int> ranked);
 
+// A number's white box in the overlay: [x0, x1) x [y0, y1), as draw_number places it.
+struct Box {
+  int x0 = 0, y0 = 0, x1 = 0, y1 = 0;
+  bool overlaps(const Box& o) const { return x0 < o.x1 && o.x0 < x1 && y0 < o.y1 && o.y0 < y1; }
+};
+Box number_box(int width, int height, Point centre, int number, int scale);
+// Where the overlay draws each rank's number: its label point when the number's box
+// there overlaps no box of a lower rank, else the region's deepest pixel where it
+// overlaps none (deepest first, row-major among equals); a region with no such pixel
+// keeps its label point.
+std::vector<Point> region_label_places(std::span<const uint8_t> labels, int width, int height,
+                                       std::span<const int> ranked, int scale);
 // Draws `number` (>= 0) with the built-in 5 x 7 digit font, each font pixel a
 // scale x scale square, in black on a white box with a `scale`-pixel margin,
 // centred on `centre` and moved inside the image when it fits; clipped otherwise.
@@ -36,7 +48,7 @@ void draw_number(Image& image, Point centre, int number, int scale);
 // The overlay at the sketch's size (the working size): a pixel of the region of
 // rank k becomes palette[k - 1] * grey / 255 (grey = 0.299 R + 0.587 G + 0.114 B of
 // the sketch pixel, rounded), so the lines show through; pixels of channels not in
-// `ranked` keep the sketch. Then each rank's number is drawn at its label point,
+// `ranked` keep the sketch. Then each rank's number is drawn at region_label_places,
 // font scale max(1, min(width, height) / 128) capped at 8. labels and ranked as
 // above. Throws gp::Error for inconsistent sizes.
 Image region_overlay(const Image& sketch, std::span<const uint8_t> labels, std::span<const int> ranked);

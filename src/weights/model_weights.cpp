@@ -10,6 +10,7 @@
 #include <system_error>
 
 #include "src/common/error.h"
+#include "src/common/printable.h"
 
 namespace gp {
 
@@ -24,7 +25,7 @@ constexpr std::array<const char*, 4> kBatchNormFields = {"weight", "bias", "runn
 std::string quote_text(std::string_view text) {
   constexpr size_t kMax = 60;
   std::string out = "'";  // appended piecewise, see quote_name in safetensors.cpp
-  out += text.substr(0, kMax);
+  out += printable(text.substr(0, kMax));
   if (text.size() > kMax) out += "...";
   out += '\'';
   return out;

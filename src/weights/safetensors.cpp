@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "src/common/error.h"
+#include "src/common/printable.h"
 
 namespace gp {
 
@@ -74,7 +75,7 @@ std::string quote_name(std::string_view name) {
   constexpr size_t kMax = 120;
   // Appended piecewise: GCC 12 warns falsely (-Wrestrict) on "'" + std::string(...).
   std::string out = "'";
-  out += name.substr(0, kMax);
+  out += printable(name.substr(0, kMax));
   if (name.size() > kMax) out += "...";
   out += '\'';
   return out;
@@ -128,7 +129,7 @@ json parse_header_json(std::string_view text, const std::string& file) {
   try {
     return json::parse(text.begin(), text.end(), on_event);
   } catch (const json::exception& e) {
-    throw Error(ErrorKind::Format, file + ": header is not valid JSON (" + e.what() + ")");
+    throw Error(ErrorKind::Format, file + ": header is not valid JSON (" + printable(e.what()) + ")");
   }
 }
 

@@ -6,9 +6,12 @@ and the bundled sample pictures, on the simulator.
 import json
 import os
 import shutil
+import stat
 import struct
 import subprocess
 import tempfile
+import threading
+import time
 import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -31,7 +34,7 @@ def npy_header(path):
     return data[10:10 + length].decode("latin1"), data[10 + length:]
 
 
-class CliTest(unittest.TestCase):
+class CliCase(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp()
 
@@ -51,6 +54,9 @@ class CliTest(unittest.TestCase):
         for path in outputs:
             self.assertFalse(os.path.exists(path), path)
         self.assertEqual(os.listdir(self.tmp), [], "nothing may be written, not even a temporary file")
+
+
+class CliTest(CliCase):
 
     def test_info(self):
         r = run("info", "--model", MODEL)
@@ -211,6 +217,166 @@ class CliTest(unittest.TestCase):
         self.assertEqual(r.returncode, 2, r.stderr)
         self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
         self.assertEqual(os.listdir(self.tmp), [])
+
+
+class OutputFilesTest(CliCase):
+    """-o and the other outputs are written as cp writes files, and checked first."""
+
+    def colorize(self, out, *extra):
+        return run("colorize", "--model", MODEL, "--sketch", SKETCH, "--size", "32", "-o", out, *extra)
+
+    def reference_png(self):
+        ref = self.out("ref.png")
+        r = self.colorize(ref)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(ref, "rb") as f:
+            return f.read()
+
+    def test_symlink_is_followed_and_kept(self):
+        expected = self.reference_png()
+        os.makedirs(self.out("real"))
+        target = self.out("real/target.png")
+        with open(target, "wb") as f:
+            f.write(b"old")
+        os.symlink("real/target.png", self.out("link.png"))
+        r = self.colorize(self.out("link.png"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(os.path.islink(self.out("link.png")))
+        with open(target, "rb") as f:
+            self.assertEqual(f.read(), expected)
+
+    def test_hard_linked_mode_600_file_keeps_inode_and_mode(self):
+        expected = self.reference_png()
+        path, other = self.out("a.png"), self.out("b.png")
+        with open(path, "wb") as f:
+            f.write(b"old")
+        os.chmod(path, 0o600)
+        os.link(path, other)
+        inode = os.stat(path).st_ino
+        r = self.colorize(path)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        st = os.stat(path)
+        self.assertEqual(st.st_ino, inode)
+        self.assertEqual(stat.S_IMODE(st.st_mode), 0o600)
+        self.assertEqual(st.st_nlink, 2)
+        with open(other, "rb") as f:
+            self.assertEqual(f.read(), expected)
+
+    def test_dev_null_and_a_fifo_are_written(self):
+        expected = self.reference_png()
+        r = self.colorize("/dev/null")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        fifo = self.out("pipe")
+        os.mkfifo(fifo)
+        got = []
+        def read():
+            with open(fifo, "rb") as f:
+                got.append(f.read())
+
+        reader = threading.Thread(target=read)
+        reader.start()
+        r = self.colorize(fifo)
+        reader.join(timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(got, [expected])
+        self.assertTrue(stat.S_ISFIFO(os.lstat(fifo).st_mode), "the FIFO was replaced")
+
+    def test_picture_to_a_pipe_on_stdout(self):
+        expected = self.reference_png()
+        r = subprocess.run([CLI, "colorize", "--model", MODEL, "--sketch", SKETCH, "--size", "32", "-o", "/dev/stdout"],
+                           capture_output=True, env=dict(os.environ, GP_DEVICE="sim"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, expected)  # the summary line went to stderr
+        self.assertIn(b"colorized", r.stderr)
+
+    def test_dev_full_fails_and_stays_a_device(self):
+        if not os.path.exists("/dev/full"):
+            self.skipTest("no /dev/full")
+        r = self.colorize("/dev/full")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("/dev/full", r.stderr)
+        self.assertTrue(stat.S_ISCHR(os.stat("/dev/full").st_mode))
+
+    def test_empty_name_and_unknown_extensions_are_refused(self):
+        self.assert_bad_input(self.colorize(""), '-o ""')
+        for name in ("o.jpg", "o.tiff", "o"):
+            self.assert_bad_input(self.colorize(self.out(name)), "name the file .png", self.out(name))
+        self.assert_bad_input(self.colorize(self.out("o.png"), "--raw", self.out("raw.png")), ".npy", self.out("o.png"))
+        self.assert_bad_input(self.colorize(self.out("o.png"), "--labels", self.out("o.png")[:-4] + ".npy",
+                                            "--raw", self.out("o.npy")), "name the same file", self.out("o.png"))
+        self.assert_bad_input(self.colorize(self.out("o.PNG"), "--raw", ""), '--raw ""')
+
+    def test_missing_folder_is_refused_before_any_work(self):
+        png = os.path.join(self.tmp, "missing-dir", "o.png")
+        start = time.monotonic()
+        r = run("colorize", "--model", MODEL, "--sketch", SKETCH, "--size", "1024", "-o", png)
+        elapsed = time.monotonic() - start
+        self.assert_bad_input(r, "missing-dir", png)
+        self.assertLess(elapsed, 1.5)
+        start = time.monotonic()
+        r = run("eval", "--model", MODEL, "--data", ROOT, "--json", os.path.join(self.tmp, "missing-dir", "e.json"))
+        self.assert_bad_input(r, "missing-dir")
+        self.assertLess(time.monotonic() - start, 1.5)
+
+    def test_failed_run_leaves_the_old_file(self):
+        png = self.out("o.png")
+        with open(png, "wb") as f:
+            f.write(b"old picture")
+        r = self.colorize(png, "--hint", "99=#ff0000")
+        self.assertEqual(r.returncode, 2)
+        with open(png, "rb") as f:
+            self.assertEqual(f.read(), b"old picture")
+
+
+class SmallFindingsTest(CliCase):
+    def test_hint_colour_needs_the_hash(self):
+        self.assert_bad_input(run("colorize", "--model", MODEL, "--sketch", SKETCH, "-o", self.out("o.png"),
+                                  "--hint", "1=FF0000"), "starts with '#'")
+
+    def test_duplicate_rank_is_refused(self):
+        self.assert_bad_input(run("colorize", "--model", MODEL, "--sketch", SKETCH, "-o", self.out("o.png"),
+                                  "--hint", "2=#FF0000", "--hint", "2=#00FF00"), "rank 2 is given twice")
+
+    def test_unknown_command_is_named(self):
+        self.assert_bad_input(run("bogus"), "unknown command 'bogus'")
+
+    def test_common_options_before_the_command(self):
+        r = run("--device", "sim", "info", "--model", MODEL)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("gpusim", r.stdout)
+        r = run("--model", MODEL, "--device=sim", "info")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("width:        4", r.stdout)
+
+    def test_size_that_is_no_number(self):
+        self.assert_bad_input(run("colorize", "--model", MODEL, "--sketch", SKETCH, "--size", "abc", "-o",
+                                  self.out("o.png")), "'abc' is not a whole number from 1 to 8192")
+
+    def test_empty_hint_counts(self):
+        self.assert_bad_input(run("eval", "--model", MODEL, "--data", ROOT, "--hints", ""), "at least one hint count")
+
+    def test_ground_truth_of_another_size(self):
+        data = self.out("data")
+        for sub in ("sketch", "color"):
+            os.makedirs(os.path.join(data, sub))
+        shutil.copy(SKETCH, os.path.join(data, "sketch", "a.png"))
+        # A PNG of another size as the ground truth: the overlay of the sketch at 32.
+        r = run("regions", "--model", MODEL, "--sketch", SKETCH, "--size", "32", "-o", os.path.join(data, "color", "a.png"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = run("eval", "--model", MODEL, "--data", data)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("but its sketch is", r.stderr)
+
+    def test_bad_model_header_prints_no_raw_bytes(self):
+        bad = self.out("bad.safetensors")
+        header = b'{"a":\xff\xfe\x01\x02 bad'
+        with open(bad, "wb") as f:
+            f.write(struct.pack("<Q", len(header)) + header)
+        r = subprocess.run([CLI, "info", "--model", bad], capture_output=True, env=dict(os.environ, GP_DEVICE="sim"))
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"not valid JSON", r.stderr)
+        self.assertTrue(all(32 <= c < 127 for c in r.stderr.strip()), r.stderr)
+        os.remove(bad)
 
 
 if __name__ == "__main__":

@@ -348,12 +348,12 @@ TEST(Write, InconsistentImageIsRejected) {
   EXPECT_NE(error_of([&] { encode_png(empty, "empty.png"); }), "");
 }
 
-TEST(Write, AtomicFileWriterKeepsBytes) {
+TEST(Write, FileWriterKeepsBytes) {
   ScratchDir dir;
   const std::vector<uint8_t> bytes = {0, 1, 2, 255, 10, 13};
-  write_file_atomically(dir / "data.bin", bytes);
+  write_file(dir / "data.bin", bytes);
   EXPECT_EQ(read_file(dir / "data.bin"), bytes);
-  write_file_atomically(dir / "data.bin", {});
+  write_file(dir / "data.bin", {});
   EXPECT_TRUE(read_file(dir / "data.bin").empty());
 }
 

@@ -30,6 +30,29 @@ TEST(Overlay, LabelPointIsDeepInsideTheRegion) {
   EXPECT_NE(error_of([&] { region_label_points(labels, w, h + 1, ranked); }), "");
 }
 
+// Thin stacked bands put every label point at the same x: the numbers would be drawn on
+// top of one another ("1211"). Each number moves along its band to a free place instead.
+TEST(Overlay, NumbersDoNotOverlap) {
+  const int w = 211, h = 3 * 12, scale = 1;
+  std::vector<uint8_t> labels(size_t(w) * h);
+  std::vector<int> ranked;
+  for (int band = 0; band < 12; ++band) {
+    ranked.push_back(band);
+    for (int y = 3 * band; y < 3 * band + 3; ++y)
+      for (int x = 0; x < w; ++x) labels[size_t(y) * w + x] = uint8_t(band);
+  }
+  const auto first = region_label_points(labels, w, h, ranked);
+  EXPECT_TRUE(number_box(w, h, first[0], 1, scale).overlaps(number_box(w, h, first[1], 2, scale)));  // the old way
+  const auto places = region_label_places(labels, w, h, ranked, scale);
+  EXPECT_EQ(places[0], first[0]);  // the first number stays at its label point
+  for (size_t a = 0; a < places.size(); ++a) {
+    EXPECT_EQ(labels[size_t(places[a].y) * w + places[a].x], ranked[a]) << "rank " << a + 1 << " left its region";
+    for (size_t b = 0; b < a; ++b)
+      EXPECT_FALSE(number_box(w, h, places[a], int(a) + 1, scale).overlaps(number_box(w, h, places[b], int(b) + 1, scale)))
+          << "ranks " << b + 1 << " and " << a + 1;
+  }
+}
+
 TEST(Overlay, DrawNumberUsesTheFont) {
   Image image = make_image(30, 20, std::vector<uint8_t>(30 * 20 * 3, 90));
   draw_number(image, Point{15, 10}, 1, 2);
