@@ -78,6 +78,13 @@ typedef struct gp_session_options {
   int size;          /* long side of the working size; 0: the model's training size */
   void* cuda_stream; /* a cudaStream_t of the model's GPU to run on, or NULL: the
                         session's own stream (GPU only; GP_ERROR_ARGUMENT on the simulator) */
+  /* Called on the calling thread between the networks' kernel launches: stage "segment"
+   * (while the session is created) or "colorize", launches done, their total, and
+   * progress_user. Return 0 to cancel: the call fails with GP_ERROR_CANCELLED (a session
+   * stays usable after a cancelled colorize). NULL: no reports, and each colorize is one
+   * graph replay instead of launch by launch. */
+  int (*progress)(const char* stage, int done, int total, void* progress_user);
+  void* progress_user;
 } gp_session_options;
 
 /* ---- library -------------------------------------------------------------------------- */

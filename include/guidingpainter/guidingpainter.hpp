@@ -12,7 +12,9 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -91,13 +93,28 @@ struct Region {
   int x0 = 0, y0 = 0, x1 = 0, y1 = 0;  // bounding box at the working size, inclusive
 };
 
+// Called between the networks' kernel launches: stage "segment" (in the Session's
+// constructor) or "colorize" (colorize(), colorize_raw()), launches done and their total.
+// Returning false cancels. On the calling thread.
+using ProgressCallback = std::function<bool(const char* stage, int done, int total)>;
+
 struct SessionOptions {
   int size = 0;                // long side of the working size; 0: the model's train_size
   void* cuda_stream = nullptr; // a cudaStream_t to run on (GPU only); null: the session's own
+  // With a callback, each step runs launch by launch (a synchronisation after each)
+  // instead of as one graph replay, so that it can be reported.
+  ProgressCallback progress;
+  // Set it (from another thread, or a signal handler: a lock-free store) to cancel the
+  // running constructor or colorize: checked between launches, and by the simulator
+  // between thread blocks. A cancelled call throws gp::Error of kind Cancelled; the
+  // session stays usable after a cancelled colorize. Must outlive the session.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 // One sketch being coloured. Segmentation runs once, in the constructor; each
 // colorize() runs only the colorizer. Buffers are allocated once per session.
+// Threads: const methods may run concurrently with each other; a non-const method needs
+// the session to itself. A moved-from Session throws gp::Error (kind Argument) when used.
 class Session {
  public:
   Session(std::shared_ptr<const Model> model, const Image& sketch, const SessionOptions& options = {});

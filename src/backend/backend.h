@@ -4,6 +4,7 @@
 // Plain C++: no CUDA header is needed to use it.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -62,6 +63,10 @@ class Backend {
   virtual void download(void* dst, const void* src, size_t bytes, Stream stream = nullptr) = 0;
   // Waits for the stream's work and throws gp::Error naming `what` if any of it failed.
   virtual void synchronize(const char* what, Stream stream = nullptr) = 0;
+  // The calling thread's cancel flag (null: none). The simulator stops a running launch
+  // between thread blocks once it is set (the launch then fails at synchronize); a GPU
+  // runs its launches to the end, so the engine checks the flag between launches.
+  virtual void set_interrupt(const std::atomic<bool>* flag) { (void)flag; }
   // A new stream of this device, and its release (never throws).
   virtual Stream create_stream() = 0;
   virtual void destroy_stream(Stream stream) noexcept = 0;

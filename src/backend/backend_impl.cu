@@ -61,6 +61,9 @@ class RuntimeBackend final : public gp::Backend {
     check(cudaStreamSynchronize(cuda(stream)), "download from device");
   }
   void synchronize(const char* what, gp::Stream stream) override { check(cudaStreamSynchronize(cuda(stream)), what); }
+#if defined(__CUDACC_SIM__)
+  void set_interrupt(const std::atomic<bool>* flag) override { gpusim::set_interrupt(flag); }
+#endif
   gp::Stream create_stream() override {
     cudaStream_t s = nullptr;
     check(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), "cudaStreamCreate");

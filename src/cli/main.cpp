@@ -1,7 +1,10 @@
 // guidingpainter: the command-line tool. People's scripts use these options as they
 // are (see README). Exit codes: 0 success, 2 bad input or a failure the one-line
-// message on stderr explains; no output file is ever left half-written.
+// message on stderr explains, 128 + the signal when SIGINT or SIGTERM cancelled the run;
+// no output file is ever left half-written.
+#include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -21,6 +24,7 @@
 #include "guidingpainter/version.h"
 #include "src/cli/eval.h"
 #include "src/cli/plan_report.h"
+#include "src/cli/progress.h"
 #include "src/cli/hint_spec.h"
 #include "src/cli/selftest.h"
 #include "src/image/file_io.h"
@@ -37,11 +41,34 @@ struct Common {
   std::string device = "auto";
   std::string precision;  // empty: the device's default (ModelOptions::precision)
   int size = 0;
+  bool progress = false;  // --progress: report even when stderr is no terminal
 };
 
-gp::Session open_session(const std::shared_ptr<const gp::Model>& model, const std::string& sketch, int size) {
-  gp::SessionOptions options;
-  options.size = size;
+// A long command's session: cancelled by SIGINT / SIGTERM, its progress on stderr when
+// that is a terminal (or with --progress).
+struct Watched {
+  explicit Watched(const Common& c) {
+    gp::cli::install_cancel_signals();
+    const bool terminal = ::isatty(2) == 1;
+    if (terminal || c.progress) line = std::make_unique<gp::cli::ProgressLine>(terminal);
+  }
+  gp::SessionOptions options(int size) const {
+    gp::SessionOptions o;
+    o.size = size;
+    o.cancel = &gp::cli::g_cancel;
+    if (line) o.progress = line->callback();
+    return o;
+  }
+  // Before the outputs are written: the line cleared, and nothing written once cancelled.
+  void finish() {
+    if (line) line->finish();
+    if (gp::cli::g_cancel.load()) throw gp::Error(gp::ErrorKind::Cancelled, "cancelled before the outputs were written");
+  }
+  std::unique_ptr<gp::cli::ProgressLine> line;
+};
+
+gp::Session open_session(const std::shared_ptr<const gp::Model>& model, const std::string& sketch,
+                         const gp::SessionOptions& options) {
   return gp::Session(model, gp::Image::load(sketch), options);
 }
 
@@ -182,8 +209,10 @@ int cmd_plan(const Common& c, gp::cli::PlanOptions options, int width) {
 
 int cmd_regions(const Common& c, const std::string& sketch, const std::string& out, const std::string& labels,
                 const std::string& json) {
+  Watched watched(c);
   const auto model = load_model(c);
-  gp::Session s = open_session(model, sketch, c.size);
+  gp::Session s = open_session(model, sketch, watched.options(c.size));
+  watched.finish();
   Outputs files;
   files.add(out, gp::encode_png(s.region_overlay(), out));
   if (!labels.empty()) files.add(labels, labels_npy(s));
@@ -206,8 +235,9 @@ int cmd_colorize(const Common& c, const std::string& sketch, const std::string& 
   }
   if (reference.empty() != (reference_hints < 0))
     throw gp::Error("--reference and --hints go together (the first K ranked regions get the reference's colours)");
+  Watched watched(c);
   const auto model = load_model(c);
-  gp::Session s = open_session(model, sketch, c.size);
+  gp::Session s = open_session(model, sketch, watched.options(c.size));
   const int regions = int(s.regions().size());
   for (const auto& h : hints)
     if (h.rank > regions)
@@ -223,6 +253,7 @@ int cmd_colorize(const Common& c, const std::string& sketch, const std::string& 
   }
   if (!labels.empty()) files.add(labels, labels_npy(s));
   if (!hint_picture.empty()) files.add(hint_picture, gp::encode_png(s.hint_picture(), hint_picture));
+  watched.finish();
   files.write();
   std::fprintf(summary_stream({&out, &raw, &labels, &hint_picture}), "colorized %s (%d x %d, %d regions) -> %s\n",
                sketch.c_str(), s.width(), s.height(), regions, out.c_str());
@@ -351,6 +382,7 @@ int main(int argc, char** argv) {
   regions->add_option("-o", out, "region overlay PNG")->required();
   regions->add_option("--labels", labels, "region ids as int32 H x W .npy (working size)");
   regions->add_option("--json", json, "ranked regions as JSON");
+  regions->add_flag("--progress", common.progress, "report progress on stderr also when it is not a terminal");
 
   auto* colorize = app.add_subcommand("colorize", "colorize a sketch");
   add_common(colorize, true);
@@ -362,6 +394,7 @@ int main(int argc, char** argv) {
   colorize->add_option("--raw", raw, "network output as float32 3 x H x W .npy (working size)");
   colorize->add_option("--labels", labels, "region ids as int32 H x W .npy (working size)");
   colorize->add_option("--hint-picture", hint_picture, "PNG of the hints given (working size)");
+  colorize->add_flag("--progress", common.progress, "report progress on stderr also when it is not a terminal");
 
   gp::cli::EvalOptions eval_options;
   std::string eval_hints = "0,1,2,5,10,20,30", order = "priority";
@@ -408,6 +441,14 @@ int main(int argc, char** argv) {
     if (*colorize) return cmd_colorize(common, sketch, out, hint_texts, reference, reference_hints, raw, labels, hint_picture);
     if (*eval) return cmd_eval(common, eval_options, order, eval_hints, json);
     if (*plan) return cmd_plan(common, plan_options, plan_width);
+  } catch (const gp::Error& e) {
+    if (e.kind() == gp::ErrorKind::Cancelled && gp::cli::cancel_signal() != 0) {
+      std::fprintf(stderr, "guidingpainter: cancelled by %s; nothing written\n",
+                   gp::cli::cancel_signal() == SIGINT ? "SIGINT" : "SIGTERM");
+      return 128 + gp::cli::cancel_signal();
+    }
+    std::fprintf(stderr, "guidingpainter: %s\n", e.what());
+    return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "guidingpainter: %s\n", e.what());
     return 2;

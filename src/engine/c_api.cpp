@@ -153,6 +153,13 @@ gp::SessionOptions session_options(const gp_session_options* o) {
   if (o) {
     options.size = o->size;
     options.cuda_stream = o->cuda_stream;
+    if (o->progress) {
+      auto* callback = o->progress;
+      void* user = o->progress_user;
+      options.progress = [callback, user](const char* stage, int done, int total) {
+        return callback(stage, done, total, user) != 0;
+      };
+    }
   }
   return options;
 }
@@ -250,7 +257,7 @@ gp_status gp_model_config(const gp_model* model, int* width, int* num_regions, i
 }
 
 void gp_session_options_default(gp_session_options* options) {
-  if (options) *options = gp_session_options{0, nullptr};
+  if (options) *options = gp_session_options{0, nullptr, nullptr, nullptr};
 }
 
 gp_status gp_session_create_with(gp_model* model, const gp_image* sketch, const gp_session_options* options,
@@ -280,12 +287,12 @@ gp_status gp_session_create_from_file_with(gp_model* model, const char* sketch_p
 }
 
 gp_status gp_session_create(gp_model* model, const gp_image* sketch, int size, gp_session** out) {
-  const gp_session_options options{size, nullptr};
+  const gp_session_options options{size, nullptr, nullptr, nullptr};
   return gp_session_create_with(model, sketch, &options, out);
 }
 
 gp_status gp_session_create_from_file(gp_model* model, const char* sketch_path, int size, gp_session** out) {
-  const gp_session_options options{size, nullptr};
+  const gp_session_options options{size, nullptr, nullptr, nullptr};
   return gp_session_create_from_file_with(model, sketch_path, &options, out);
 }
 

@@ -5,6 +5,7 @@
 // memory), then one synchronisation. No device memory is allocated after construction.
 #include <algorithm>
 #include <cmath>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -37,6 +38,23 @@ class SessionStream {
   bool owned_ = false;
 };
 
+// The calling thread's cancel flag on the backend for one call (the simulator stops a
+// launch between blocks once it is set).
+class InterruptScope {
+ public:
+  InterruptScope(Backend& backend, const std::atomic<bool>* flag) : backend_(flag ? &backend : nullptr) {
+    if (backend_) backend_->set_interrupt(flag);
+  }
+  ~InterruptScope() {
+    if (backend_) backend_->set_interrupt(nullptr);
+  }
+  InterruptScope(const InterruptScope&) = delete;
+  InterruptScope& operator=(const InterruptScope&) = delete;
+
+ private:
+  Backend* backend_;
+};
+
 struct Session::Impl {
   std::shared_ptr<const Model> model;
   Backend* backend;
@@ -65,6 +83,13 @@ struct Session::Impl {
   Image image;                               // colorize()'s picture for the current hints
   bool image_current = false;
   DeviceGraph colorize_graph;                // captured by the first colorize()
+  ProgressCallback progress;
+  const std::atomic<bool>* cancel = nullptr;
+  // The device scratch (rgb_d, stats_d) and the stream, for const methods that use them.
+  mutable std::mutex scratch_mutex;
+
+  LaunchObserver observer(const char* stage) const { return LaunchObserver{stage, &progress, cancel}; }
+  bool observed() const { return bool(progress); }
 
   Impl(std::shared_ptr<const Model> m, const Image& sketch, Size size, void* caller_stream)
       : model(std::move(m)),
@@ -93,6 +118,7 @@ struct Session::Impl {
 
   // Region statistics of the labels, with a picture's colour sums when rgb is given.
   std::vector<RegionStats> region_stats(const Image* picture) {
+    std::lock_guard<std::mutex> lock(scratch_mutex);
     if (picture) rgb_d.upload(picture->rgb, stream.get());
     backend->region_stats(labels_d.get(), picture ? rgb_d.get() : nullptr, w, h, num_regions(), stats_d.get(),
                           stream.get());
@@ -129,7 +155,7 @@ struct Session::Impl {
   }
 
   // Queues the colorizer on the hint table in table_h / active_h: out_d at the working size.
-  void queue_colorizer() {
+  void queue_colorizer(const LaunchObserver* watch = nullptr) {
     colors_d.upload(table_h.get(), table_h.size(), stream.get());
     active_d.upload(active_h.get(), active_h.size(), stream.get());
     ColorizerInput in;
@@ -140,18 +166,20 @@ struct Session::Impl {
     in.h = h;
     in.w = w;
     in.center = m().config.center;
-    workspace.colorize(*backend, m().colorizer, in, out_d.get(), stream.get());
+    workspace.colorize(*backend, m().colorizer, in, out_d.get(), stream.get(), watch);
   }
 
   void run_colorizer() {
+    const LaunchObserver watch = observer("colorize");
+    InterruptScope interrupt(*backend, cancel);
     fill_hint_table();
-    queue_colorizer();
-    backend->synchronize("colorize", stream.get());
+    queue_colorizer(&watch);
+    watch.synchronize(*backend, stream.get());
   }
 
   // The picture at the sketch's size: the colorizer, uint8, resampled, lines kept.
-  void queue_picture() {
-    queue_colorizer();
+  void queue_picture(const LaunchObserver* watch = nullptr) {
+    queue_colorizer(watch);
     backend->float_to_rgb8(out_d.get(), size_t(w) * h, colours8_d.get(), stream.get());
     backend->compose_rgb8(colours8_d.get(), w, h, sketch_d.get(), original.width, original.height, true, image_d.get(),
                           stream.get());
@@ -171,10 +199,17 @@ struct Session::Impl {
 
   const Image& picture() {
     if (!image_current) {
+      const LaunchObserver watch = observer("colorize");
+      InterruptScope interrupt(*backend, cancel);
+      watch.before_launch(*backend, stream.get());
       fill_hint_table();
-      if (!colorize_graph) capture_picture_graph();
-      backend->launch_graph(colorize_graph.get(), stream.get());
-      backend->synchronize("colorize", stream.get());
+      if (observed()) {
+        queue_picture(&watch);  // launch by launch, to report each
+      } else {
+        if (!colorize_graph) capture_picture_graph();
+        backend->launch_graph(colorize_graph.get(), stream.get());
+      }
+      watch.synchronize(*backend, stream.get());
       image.width = original.width;
       image.height = original.height;
       image.rgb.assign(image_h.get(), image_h.get() + image_h.size());
@@ -200,12 +235,18 @@ Session::Session(std::shared_ptr<const Model> model, const Image& sketch, const 
   const Size size = session_size(*model, sketch, options);
   impl_ = std::make_unique<Impl>(std::move(model), sketch, size, options.cuda_stream);
   Impl& s = *impl_;
+  s.progress = options.progress;
+  s.cancel = options.cancel;
   const Stream stream = s.stream.get();
+  const LaunchObserver watch = s.observer("segment");
+  InterruptScope interrupt(*s.backend, s.cancel);
+  watch.before_launch(*s.backend, stream);
   s.sketch_d.upload(sketch.rgb, stream);
   const Image working = resize(sketch, size);
   s.rgb_d.upload(working.rgb, stream);
   s.backend->rgb8_to_grey(s.rgb_d.get(), size_t(s.w) * s.h, s.x.get(), stream);
-  s.workspace.segment(*s.backend, s.m().segmentator, s.x.get(), s.labels_d.get(), nullptr, stream);
+  s.workspace.segment(*s.backend, s.m().segmentator, s.x.get(), s.labels_d.get(), nullptr, stream, &watch);
+  watch.synchronize(*s.backend, stream);
   s.labels = s.labels_d.download(stream);
   const std::vector<RegionStats> stats = s.region_stats(nullptr);
   for (const int id : ranked_regions(stats.data(), s.num_regions())) {
@@ -215,61 +256,71 @@ Session::Session(std::shared_ptr<const Model> model, const Image& sketch, const 
   s.hints.assign(s.regions.size(), std::nullopt);
 }
 
+namespace {
+
+// The session's state, or a clear error for a moved-from Session.
+Session::Impl& live(const std::unique_ptr<Session::Impl>& impl) {
+  if (!impl) throw Error(ErrorKind::Argument, "Session: used after it was moved from");
+  return *impl;
+}
+
+}  // namespace
+
 Session::~Session() = default;
 Session::Session(Session&&) noexcept = default;
 Session& Session::operator=(Session&&) noexcept = default;
 
-int Session::width() const { return impl_->w; }
-int Session::height() const { return impl_->h; }
-const std::vector<Region>& Session::regions() const { return impl_->regions; }
-const std::vector<uint8_t>& Session::labels() const { return impl_->labels; }
+int Session::width() const { return live(impl_).w; }
+int Session::height() const { return live(impl_).h; }
+const std::vector<Region>& Session::regions() const { return live(impl_).regions; }
+const std::vector<uint8_t>& Session::labels() const { return live(impl_).labels; }
 
 std::vector<uint8_t> Session::region_mask(int rank) const {
-  impl_->check_rank(rank);
-  const int id = impl_->regions[rank - 1].id;
-  std::vector<uint8_t> mask(impl_->labels.size());
-  for (size_t p = 0; p < mask.size(); ++p) mask[p] = impl_->labels[p] == id;
+  live(impl_).check_rank(rank);
+  const int id = live(impl_).regions[rank - 1].id;
+  std::vector<uint8_t> mask(live(impl_).labels.size());
+  for (size_t p = 0; p < mask.size(); ++p) mask[p] = live(impl_).labels[p] == id;
   return mask;
 }
 
 void Session::set_hint(int rank, Rgb colour) { set_hint(rank, Colour{float(colour.r), float(colour.g), float(colour.b)}); }
 
 void Session::set_hint(int rank, const Colour& colour) {
-  impl_->check_rank(rank);
+  live(impl_).check_rank(rank);
   for (float c : colour)
     if (!(c >= 0.0f && c <= 255.0f)) throw Error(ErrorKind::Argument, "hint colour component " + std::to_string(c) + " is outside 0..255");
-  impl_->hints[rank - 1] = colour;
-  impl_->output_current = impl_->image_current = false;
+  live(impl_).hints[rank - 1] = colour;
+  live(impl_).output_current = live(impl_).image_current = false;
 }
 
 void Session::clear_hint(int rank) {
-  impl_->check_rank(rank);
-  impl_->hints[rank - 1].reset();
-  impl_->output_current = impl_->image_current = false;
+  live(impl_).check_rank(rank);
+  live(impl_).hints[rank - 1].reset();
+  live(impl_).output_current = live(impl_).image_current = false;
 }
 
 void Session::clear_hints() {
-  std::fill(impl_->hints.begin(), impl_->hints.end(), std::nullopt);
-  impl_->output_current = impl_->image_current = false;
+  std::fill(live(impl_).hints.begin(), live(impl_).hints.end(), std::nullopt);
+  live(impl_).output_current = live(impl_).image_current = false;
 }
 
 bool Session::hint(int rank, Colour* colour) const {
-  impl_->check_rank(rank);
-  const auto& h = impl_->hints[rank - 1];
+  live(impl_).check_rank(rank);
+  const auto& h = live(impl_).hints[rank - 1];
   if (h && colour) *colour = *h;
   return h.has_value();
 }
 
 Image Session::to_working_size(const Image& image) const {
   check_image(image, "image");
-  return resize(image, Size{impl_->w, impl_->h});
+  return resize(image, Size{live(impl_).w, live(impl_).h});
 }
 
 std::vector<Colour> Session::region_mean_colours(const Image& reference) const {
   const Image working = to_working_size(reference);
-  const std::vector<RegionStats> stats = impl_->region_stats(&working);
+  const std::vector<RegionStats> stats = live(impl_).region_stats(&working);
   std::vector<Colour> means;
-  for (const Region& r : impl_->regions) {
+  for (const Region& r : live(impl_).regions) {
     const RegionStats& s = stats[r.id];
     Colour c;
     for (int k = 0; k < 3; ++k) c[k] = float(double(s.sum[k]) / double(s.count));
@@ -282,38 +333,38 @@ void Session::hints_from_reference(const Image& reference, int n) {
   if (n < 0) throw Error(ErrorKind::Argument, "hints_from_reference: the hint count " + std::to_string(n) + " is negative");
   const std::vector<Colour> means = region_mean_colours(reference);
   const int count = std::min<int>(n, int(means.size()));
-  for (int k = 0; k < count; ++k) impl_->hints[k] = means[k];
-  impl_->output_current = impl_->image_current = false;
+  for (int k = 0; k < count; ++k) live(impl_).hints[k] = means[k];
+  live(impl_).output_current = live(impl_).image_current = false;
 }
 
 std::vector<float> Session::colorize_raw() {
-  const std::vector<float>& hwc = impl_->colorized();
-  const size_t pixels = size_t(impl_->w) * impl_->h;
+  const std::vector<float>& hwc = live(impl_).colorized();
+  const size_t pixels = size_t(live(impl_).w) * live(impl_).h;
   std::vector<float> chw(hwc.size());
   for (size_t p = 0; p < pixels; ++p)
     for (int c = 0; c < 3; ++c) chw[c * pixels + p] = hwc[3 * p + c];
   return chw;
 }
 
-Image Session::colorize() { return impl_->picture(); }
+Image Session::colorize() { return live(impl_).picture(); }
 
 Image Session::hint_picture() const {
-  const Image sketch = resize(impl_->original, Size{impl_->w, impl_->h});
-  std::vector<Colour> by_id(size_t(impl_->num_regions()), Colour{255.0f, 255.0f, 255.0f});
-  for (size_t k = 0; k < impl_->hints.size(); ++k)
-    if (impl_->hints[k]) by_id[impl_->regions[k].id] = *impl_->hints[k];
+  const Image sketch = resize(live(impl_).original, Size{live(impl_).w, live(impl_).h});
+  std::vector<Colour> by_id(size_t(live(impl_).num_regions()), Colour{255.0f, 255.0f, 255.0f});
+  for (size_t k = 0; k < live(impl_).hints.size(); ++k)
+    if (live(impl_).hints[k]) by_id[live(impl_).regions[k].id] = *live(impl_).hints[k];
   Image out = sketch;
-  for (size_t p = 0; p < impl_->labels.size(); ++p) {
+  for (size_t p = 0; p < live(impl_).labels.size(); ++p) {
     const uint8_t* s = &sketch.rgb[3 * p];
     const double grey = 0.299 * s[0] + 0.587 * s[1] + 0.114 * s[2];  // lines multiply the colour
-    const Colour& c = by_id[impl_->labels[p]];
+    const Colour& c = by_id[live(impl_).labels[p]];
     for (int k = 0; k < 3; ++k) out.rgb[3 * p + k] = uint8_t(std::lround(double(c[k]) * grey / 255.0));
   }
   return out;
 }
 
 Image Session::region_overlay() const {
-  return gp::region_overlay(resize(impl_->original, Size{impl_->w, impl_->h}), impl_->labels, impl_->regions);
+  return gp::region_overlay(resize(live(impl_).original, Size{live(impl_).w, live(impl_).h}), live(impl_).labels, live(impl_).regions);
 }
 
 }  // namespace gp

@@ -91,8 +91,46 @@ UNetWorkspace::UNetWorkspace(Backend& backend, int width, int h, int w, Precisio
 
 void* UNetWorkspace::buffer(Buffer b) const { return buffers_[int(b)].get(); }
 
-void UNetWorkspace::run(Backend& backend, const UploadedUNet& net, const UNetPlan& plan, const Io& io, Stream stream) {
+void LaunchObserver::cancel_now(Backend& backend, Stream stream) const {
+  try {
+    backend.synchronize(stage, stream);
+  } catch (const Error&) {
+  }
+  throw Error(ErrorKind::Cancelled, std::string(stage) + ": cancelled");
+}
+
+void LaunchObserver::synchronize(Backend& backend, Stream stream) const {
+  try {
+    backend.synchronize(stage, stream);
+  } catch (const Error&) {
+    if (cancelled()) cancel_now(backend, stream);
+    throw;
+  }
+}
+
+void LaunchObserver::before_launch(Backend& backend, Stream stream) const {
+  if (cancelled()) cancel_now(backend, stream);
+}
+
+void LaunchObserver::after_launch(Backend& backend, int done, int total, Stream stream) const {
+  if (progress && *progress) {
+    synchronize(backend, stream);
+    if (cancelled() || !(*progress)(stage, done, total)) cancel_now(backend, stream);
+  } else if (cancelled()) {
+    cancel_now(backend, stream);
+  }
+}
+
+void UNetWorkspace::run(Backend& backend, const UploadedUNet& net, const UNetPlan& plan, const Io& io, Stream stream,
+                        const LaunchObserver* observer) {
+  const int total = int(plan.steps.size());
+  int done = 0;
   for (const ConvStep& s : plan.steps) {
+    if (observer) {
+      if (done > 0) observer->after_launch(backend, done, total, stream);
+      observer->before_launch(backend, stream);
+    }
+    ++done;
     const UploadedConv& layer = net.layer(s.layer);
     if (layer.cin != s.cin || layer.cout != s.cout || layer.ksize != s.ksize)
       throw Error("U-Net layer " + s.name + " has weights " + std::to_string(layer.cout) + " x " +
@@ -129,6 +167,7 @@ void UNetWorkspace::run(Backend& backend, const UploadedUNet& net, const UNetPla
       case Gather::Colorizer: backend.conv3x3_relu_colorizer16(p, *io.colorizer, conv, out, stream); break;
     }
   }
+  if (observer) observer->after_launch(backend, done, total, stream);
 }
 
 void UNetWorkspace::run_fp32(Backend& backend, const ConvStep& s, const DeviceConv& conv, const float* in, float* out,
@@ -153,20 +192,20 @@ void UNetWorkspace::run_fp32(Backend& backend, const ConvStep& s, const DeviceCo
 }
 
 void UNetWorkspace::segment(Backend& backend, const UploadedUNet& net, const float* x, uint8_t* labels, float* logits,
-                            Stream stream) {
+                            Stream stream, const LaunchObserver* observer) {
   Io io;
   io.x = x;
   io.labels = labels;
   io.logits = logits;
-  run(backend, net, plan_[int(UNetKind::Segmentator)], io, stream);
+  run(backend, net, plan_[int(UNetKind::Segmentator)], io, stream, observer);
 }
 
 void UNetWorkspace::colorize(Backend& backend, const UploadedUNet& net, const ColorizerInput& input, float* out,
-                             Stream stream) {
+                             Stream stream, const LaunchObserver* observer) {
   Io io;
   io.colorizer = &input;
   io.out = out;
-  run(backend, net, plan_[int(UNetKind::Colorizer)], io, stream);
+  run(backend, net, plan_[int(UNetKind::Colorizer)], io, stream, observer);
 }
 
 }  // namespace gp

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <array>
+#include <atomic>
+#include <functional>
 #include <cstdint>
 
 #include "src/backend/backend.h"
@@ -39,6 +41,25 @@ bool fits_fp16(const UNetWeights& weights);
 // fp16: folded weights beyond fp16's range (65504) are refused, naming the layer.
 UploadedUNet upload_unet(Backend& backend, const UNetWeights& weights, int width, Precision precision = Precision::Fp32);
 
+// Watches a run launch by launch: stops it when `cancel` is set (checked between
+// launches; the simulator also stops between thread blocks, see Backend::set_interrupt)
+// and, when `progress` is set, waits for each launch and reports it (stage, launches
+// done, total); a false return cancels. Cancelling throws gp::Error of kind Cancelled.
+struct LaunchObserver {
+  const char* stage = "";
+  const std::function<bool(const char*, int, int)>* progress = nullptr;
+  const std::atomic<bool>* cancel = nullptr;
+
+  bool cancelled() const { return cancel && cancel->load(std::memory_order_relaxed); }
+  // Waits for what was queued (its failure, an interrupted launch, is the cancellation's
+  // doing and is dropped), then throws Cancelled.
+  [[noreturn]] void cancel_now(Backend& backend, Stream stream) const;
+  // Waits for the stream; a failure while the cancel flag is set is the cancellation.
+  void synchronize(Backend& backend, Stream stream) const;
+  void before_launch(Backend& backend, Stream stream) const;
+  void after_launch(Backend& backend, int done, int total, Stream stream) const;
+};
+
 // Activation buffers of one U-Net run at H x W (H, W >= 16), allocated once, in the
 // precision's element type; run only nets uploaded in the same precision.
 class UNetWorkspace {
@@ -50,10 +71,10 @@ class UNetWorkspace {
 
   // Segmentation: x [h][w] grey sketch -> labels [h][w] (and logits [h][w][classes] unless null).
   void segment(Backend& backend, const UploadedUNet& net, const float* x, uint8_t* labels, float* logits,
-               Stream stream = nullptr);
+               Stream stream = nullptr, const LaunchObserver* observer = nullptr);
   // Colorization: the fused 35-channel input -> out [h][w][3] (tanh).
   void colorize(Backend& backend, const UploadedUNet& net, const ColorizerInput& input, float* out,
-                Stream stream = nullptr);
+                Stream stream = nullptr, const LaunchObserver* observer = nullptr);
 
  private:
   // What the caller gives a run: the input and where the head writes.
@@ -64,7 +85,8 @@ class UNetWorkspace {
     float* logits = nullptr;
     float* out = nullptr;
   };
-  void run(Backend& backend, const UploadedUNet& net, const UNetPlan& plan, const Io& io, Stream stream);
+  void run(Backend& backend, const UploadedUNet& net, const UNetPlan& plan, const Io& io, Stream stream,
+           const LaunchObserver* observer);
   void run_fp32(Backend& backend, const ConvStep& step, const DeviceConv& conv, const float* in, float* out, const Io& io,
                 Stream stream);
   void* buffer(Buffer b) const;

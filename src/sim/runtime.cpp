@@ -69,9 +69,9 @@ cudaError_t record_error(cudaError_t e, const std::string& message) {
 // As on a GPU, a fault found while a kernel ran is not visible to cudaGetLastError
 // right after the launch (the kernel would still be running); the next
 // synchronisation (or blocking copy) reports it and makes it the last error.
-void record_async_error(cudaError_t e, const std::string& message) {
+void record_async_error(cudaError_t e, const std::string& message, bool report) {
   last_message = message;
-  std::fprintf(stderr, "gpusim: %s: %s\n", cudaGetErrorName(e), message.c_str());
+  if (report) std::fprintf(stderr, "gpusim: %s: %s\n", cudaGetErrorName(e), message.c_str());
   async_error = e;
 }
 

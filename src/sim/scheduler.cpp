@@ -140,7 +140,11 @@ struct Launch {
   std::atomic<bool> failed{false};
   std::mutex error_mutex;
   std::string error;
+  const std::atomic<bool>* interrupt = nullptr;  // the launching thread's (set_interrupt)
+  std::atomic<bool> interrupted{false};
 };
+
+thread_local const std::atomic<bool>* tl_interrupt = nullptr;
 
 bool same_site(const std::source_location& a, const std::source_location& b) {
   return a.line() == b.line() && a.column() == b.column() &&
@@ -557,6 +561,10 @@ void run_blocks(Worker& w, Launch& L) {
   w.launch = &L;
   for (;;) {
     if (L.failed.load(std::memory_order_relaxed)) break;
+    if (L.interrupt && L.interrupt->load(std::memory_order_relaxed)) {
+      L.interrupted.store(true, std::memory_order_relaxed);
+      break;
+    }
     const uint64_t i = L.next.fetch_add(1, std::memory_order_relaxed);
     if (i >= L.block_count) break;
     const uint64_t block = L.random ? uint64_t((unsigned __int128)(L.perm_a) * i % L.block_count + L.perm_b) % L.block_count : i;
@@ -866,6 +874,7 @@ bool run_kernel(const void* kernel, dim3 g, dim3 bd, size_t smem, void (*invoke)
   L.smem = smem;
   L.block_count = uint64_t(g.x) * g.y * g.z;
   L.launch_id = ++launch_counter;
+  L.interrupt = tl_interrupt;
   L.random = schedule() == Schedule::Random;
   if (L.random) {
     L.seed = schedule_seed();
@@ -878,6 +887,10 @@ bool run_kernel(const void* kernel, dim3 g, dim3 bd, size_t smem, void (*invoke)
   }
   pool().run(L);
   if (L.failed) record_async_error(cudaErrorLaunchFailure, kernel_name(kernel) + ": " + L.error);
+  if (!L.failed && L.interrupted && L.next.load() < L.block_count) {
+    record_async_error(cudaErrorLaunchFailure, kernel_name(kernel) + ": interrupted", /*report=*/false);
+    return false;
+  }
   return !L.failed;
 }
 
@@ -934,5 +947,7 @@ thread_local dim3 blockDim;
 thread_local dim3 gridDim;
 
 int worker_count() { return sim_internal::pool().size(); }
+
+void set_interrupt(const std::atomic<bool>* flag) { sim_internal::tl_interrupt = flag; }
 
 }  // namespace gpusim

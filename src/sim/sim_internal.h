@@ -67,7 +67,7 @@ namespace sim_internal {
 // stderr, and returns `e`.
 cudaError_t record_error(cudaError_t e, const std::string& message);
 // An error found while a kernel ran: returned by the next synchronisation call.
-void record_async_error(cudaError_t e, const std::string& message);
+void record_async_error(cudaError_t e, const std::string& message, bool report = true);
 // The pending kernel error (cleared; it becomes the last error), or cudaSuccess.
 cudaError_t consume_async_error();
 size_t dynamic_smem_limit(const void* kernel);

@@ -328,6 +328,67 @@ class OutputFilesTest(CliCase):
             self.assertEqual(f.read(), b"old picture")
 
 
+class ProgressAndInterruptTest(CliCase):
+    def test_terminal_progress_and_sigint(self):
+        """2048 x 2048 on the simulator under a pseudo-terminal: the progress line moves,
+        SIGINT 5 s in ends it within 3 s with status 130 and no file."""
+        import pty
+        import select
+        import signal
+        png = self.out("big.png")
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.environ["GP_DEVICE"] = "sim"
+            os.execv(CLI, [CLI, "colorize", "--sketch", SKETCH, "--size", "2048", "-o", png])
+        seen = b""
+
+        def drain(seconds):
+            nonlocal seen
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:
+                ready, _, _ = select.select([fd], [], [], 0.1)
+                if ready:
+                    try:
+                        chunk = os.read(fd, 4096)
+                    except OSError:  # the child closed the terminal
+                        return False
+                    if not chunk:
+                        return False
+                    seen += chunk
+            return True
+
+        drain(5.0)
+        updates = seen.count(b"\r\x1b[K")
+        os.kill(pid, signal.SIGINT)
+        sent = time.monotonic()
+        status = None
+        while status is None and time.monotonic() - sent < 10:
+            drain(0.1)
+            done, st = os.waitpid(pid, os.WNOHANG)
+            if done:
+                status = st
+        elapsed = time.monotonic() - sent
+        if status is None:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        os.close(fd)
+        self.assertIsNotNone(status, "still running 10 s after SIGINT")
+        self.assertLess(elapsed, 3.0)
+        self.assertTrue(os.WIFEXITED(status))
+        self.assertEqual(os.WEXITSTATUS(status), 130, seen[-300:])
+        self.assertGreaterEqual(updates, 3, seen[-300:])
+        self.assertIn(b"cancelled by SIGINT", seen)
+        self.assertEqual(os.listdir(self.tmp), [])
+
+    def test_progress_flag_without_a_terminal(self):
+        r = run("colorize", "--model", MODEL, "--sketch", SKETCH, "--size", "32", "-o", self.out("o.png"), "--progress")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("segment 1/", r.stderr)
+        self.assertIn("colorize 19/19", r.stderr)
+        r = run("colorize", "--model", MODEL, "--sketch", SKETCH, "--size", "32", "-o", self.out("o.png"))
+        self.assertNotIn("segment", r.stderr)  # quiet when stderr is no terminal
+
+
 class SmallFindingsTest(CliCase):
     def test_hint_colour_needs_the_hash(self):
         self.assert_bad_input(run("colorize", "--model", MODEL, "--sketch", SKETCH, "-o", self.out("o.png"),

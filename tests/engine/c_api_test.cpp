@@ -224,3 +224,51 @@ TEST(CApiHandles, FreedDoubleFreedAndForeignHandlesAreReported) {
   EXPECT_EQ(gp_session_free(nullptr), GP_OK);
   EXPECT_EQ(gp_model_free(nullptr), GP_OK);
 }
+
+struct ProgressLog {
+  int calls = 0;
+  int cancel_at = 0;  // 0: never
+  std::string last_stage;
+};
+
+int log_progress(const char* stage, int done, int total, void* user) {
+  auto* log = static_cast<ProgressLog*>(user);
+  ++log->calls;
+  log->last_stage = stage;
+  EXPECT_GE(done, 1);
+  EXPECT_LE(done, total);
+  return log->cancel_at == 0 || log->calls < log->cancel_at;
+}
+
+TEST(CApiProgress, ReportsLaunchesAndCancels) {
+  gp_model* model = load_sim();
+  ASSERT_NE(model, nullptr);
+  gp_session_options so;
+  gp_session_options_default(&so);
+  EXPECT_EQ(so.progress, nullptr);
+  EXPECT_EQ(so.progress_user, nullptr);
+  so.size = 32;
+  ProgressLog log;
+  so.progress = log_progress;
+  so.progress_user = &log;
+  gp_session* s = nullptr;
+  ASSERT_EQ(gp_session_create_from_file_with(model, kSketch.c_str(), &so, &s), GP_OK) << error();
+  EXPECT_GT(log.calls, 10);
+  EXPECT_EQ(log.last_stage, "segment");
+  gp_image out{};
+  log.calls = 0;
+  log.cancel_at = 2;
+  EXPECT_EQ(gp_session_colorize(s, &out), GP_ERROR_CANCELLED) << error();
+  EXPECT_EQ(out.rgb, nullptr);
+  EXPECT_NE(error().find("cancelled"), std::string::npos) << error();
+  log.cancel_at = 0;
+  EXPECT_EQ(gp_session_colorize(s, &out), GP_OK) << error();
+  EXPECT_EQ(log.last_stage, "colorize");
+  gp_image_free(&out);
+  EXPECT_EQ(gp_session_free(s), GP_OK);
+  log.calls = 0;
+  log.cancel_at = 1;
+  EXPECT_EQ(gp_session_create_from_file_with(model, kSketch.c_str(), &so, &s), GP_ERROR_CANCELLED);
+  EXPECT_EQ(s, nullptr);
+  EXPECT_EQ(gp_model_free(model), GP_OK);
+}

@@ -253,6 +253,12 @@ bool is_device_pointer(const void* ptr, size_t bytes = 1);
 // True if [ptr, ptr + bytes) lies inside one live cudaMallocHost / cudaHostAlloc block.
 bool is_pinned_host_pointer(const void* ptr, size_t bytes = 1);
 int worker_count();
+// A host thread's interrupt flag (null: none): once *flag is true, a kernel this thread
+// launches (directly or in a graph replay) starts no further thread blocks, and fails
+// with cudaErrorLaunchFailure "interrupted" at the next synchronisation, without the
+// usual message on stderr. Blocks already running finish. So a long launch on the
+// simulator can be cancelled within one block's time (a GPU finishes its launches).
+void set_interrupt(const std::atomic<bool>* flag);
 // What the process has asked of the device so far (all host threads together), for
 // tests that count the work of a step: take stats() before and after, subtract.
 struct Stats {

@@ -1,0 +1,176 @@
+// Progress, cancellation and threads on a Session: the progress callback sees every
+// launch of both networks and can cancel; a cancel flag set from another thread stops a
+// long run on the simulator within a thread block's time; a cancelled colorize leaves
+// the session usable; const methods run concurrently; a moved-from Session says so.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "guidingpainter/guidingpainter.hpp"
+
+namespace gp {
+namespace {
+
+namespace fs = std::filesystem;
+const fs::path kSource = fs::path(GP_SOURCE_DIR);
+
+std::shared_ptr<const Model> fixture_model() {
+  ModelOptions o;
+  o.device = Device::Simulator;
+  return Model::load((kSource / "tests" / "fixtures" / "w4_48x40" / "model.safetensors").string(), o);
+}
+
+Image sample(const char* name = "1F432-sketch.png") { return Image::load((kSource / "examples" / "samples" / name).string()); }
+
+ErrorKind kind_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.kind();
+  }
+  return ErrorKind::Failed;
+}
+
+struct Report {
+  std::string stage;
+  int done, total;
+};
+
+TEST(SessionControl, ProgressSeesEveryLaunchAndChangesNothing) {
+  const auto model = fixture_model();
+  SessionOptions plain;
+  plain.size = 45;
+  Session reference(model, sample(), plain);
+  reference.set_hint(1, Rgb{200, 40, 40});
+  const Image expected = reference.colorize();
+  const std::vector<float> expected_raw = reference.colorize_raw();
+
+  std::vector<Report> reports;
+  SessionOptions watched = plain;
+  watched.progress = [&](const char* stage, int done, int total) {
+    reports.push_back({stage, done, total});
+    return true;
+  };
+  Session s(model, sample(), watched);
+  ASSERT_FALSE(reports.empty());
+  const int total = reports.front().total;
+  EXPECT_GT(total, 10);
+  ASSERT_EQ(int(reports.size()), total);
+  for (int i = 0; i < total; ++i) {
+    EXPECT_EQ(reports[size_t(i)].stage, "segment");
+    EXPECT_EQ(reports[size_t(i)].done, i + 1);
+    EXPECT_EQ(reports[size_t(i)].total, total);
+  }
+  EXPECT_EQ(s.labels(), reference.labels());
+  reports.clear();
+  s.set_hint(1, Rgb{200, 40, 40});
+  const Image picture = s.colorize();
+  ASSERT_FALSE(reports.empty());
+  EXPECT_EQ(reports.back().stage, "colorize");
+  EXPECT_EQ(reports.back().done, reports.back().total);
+  EXPECT_EQ(picture.rgb, expected.rgb);
+  EXPECT_EQ(s.colorize_raw(), expected_raw);
+}
+
+TEST(SessionControl, ProgressReturningFalseCancels) {
+  const auto model = fixture_model();
+  SessionOptions o;
+  o.size = 45;
+  int calls = 0;
+  o.progress = [&](const char*, int done, int) {
+    ++calls;
+    return done < 3;
+  };
+  EXPECT_EQ(kind_of([&] { Session s(model, sample(), o); }), ErrorKind::Cancelled);
+  EXPECT_EQ(calls, 3);
+
+  bool allow = true;
+  o.progress = [&](const char* stage, int done, int) { return allow || std::string(stage) != "colorize" || done < 2; };
+  Session s(model, sample(), o);
+  s.set_hint(2, Rgb{10, 200, 30});
+  allow = false;
+  EXPECT_EQ(kind_of([&] { s.colorize(); }), ErrorKind::Cancelled);
+  EXPECT_EQ(kind_of([&] { s.colorize_raw(); }), ErrorKind::Cancelled);
+  allow = true;
+  SessionOptions plain;
+  plain.size = 45;
+  Session reference(model, sample(), plain);
+  reference.set_hint(2, Rgb{10, 200, 30});
+  EXPECT_EQ(s.colorize().rgb, reference.colorize().rgb) << "a cancelled colorize left the session broken";
+}
+
+TEST(SessionControl, CancelFlagStopsALongRunFromAnotherThread) {
+  const auto model = fixture_model();
+  std::atomic<bool> cancel{true};
+  SessionOptions o;
+  o.size = 45;
+  o.cancel = &cancel;
+  EXPECT_EQ(kind_of([&] { Session s(model, sample(), o); }), ErrorKind::Cancelled);  // set before
+
+  cancel = false;
+  o.size = 1024;  // seconds of work on the simulator
+  Session s(model, sample(), [&] {
+    SessionOptions small = o;
+    small.size = 45;
+    return small;
+  }());
+  // A long constructor, cancelled 100 ms in.
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    cancel = true;
+  });
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(kind_of([&] { Session big(model, sample(), o); }), ErrorKind::Cancelled);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  canceller.join();
+  EXPECT_LT(seconds, 2.0);
+
+  // The small session's colorize (a graph replay without a callback), cancelled before.
+  EXPECT_EQ(kind_of([&] { s.colorize(); }), ErrorKind::Cancelled);
+  cancel = false;
+  const Image picture = s.colorize();
+  SessionOptions plain;
+  plain.size = 45;
+  Session reference(model, sample(), plain);
+  EXPECT_EQ(picture.rgb, reference.colorize().rgb);
+}
+
+TEST(SessionControl, ConstMethodsRunConcurrently) {
+  const auto model = fixture_model();
+  SessionOptions o;
+  o.size = 45;
+  const Session s(model, sample(), o);
+  const Image colours = sample("1F432-color.png");
+  const std::vector<Colour> expected = s.region_mean_colours(colours);
+  std::atomic<int> mismatches{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 10; ++i) {
+        if (s.region_mean_colours(colours) != expected) ++mismatches;
+        if (s.region_overlay().rgb.empty()) ++mismatches;
+      }
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(mismatches.load(), 0);
+}
+
+TEST(SessionControl, MovedFromSessionSaysSo) {
+  const auto model = fixture_model();
+  SessionOptions o;
+  o.size = 45;
+  Session a(model, sample(), o);
+  Session b(std::move(a));
+  EXPECT_GT(b.width(), 0);
+  EXPECT_EQ(kind_of([&] { (void)a.width(); }), ErrorKind::Argument);  // NOLINT(bugprone-use-after-move)
+  EXPECT_EQ(kind_of([&] { a.set_hint(1, Rgb{1, 2, 3}); }), ErrorKind::Argument);
+  EXPECT_EQ(kind_of([&] { a.colorize(); }), ErrorKind::Argument);
+}
+
+}  // namespace
+}  // namespace gp
