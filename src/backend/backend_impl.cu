@@ -26,6 +26,32 @@ void check(cudaError_t e, const char* what) {
   }
 }
 
+// Makes the backend's GPU current for one call and gives the caller's back afterwards,
+// so a Session used on a thread whose current device is another still allocates and
+// launches on its model's GPU. Never throws: a failed cudaSetDevice shows in the call.
+class DeviceGuard {
+ public:
+  explicit DeviceGuard(int device) {
+    int current = -1;
+    if (cudaGetDevice(&current) != cudaSuccess) {
+      cudaGetLastError();
+      current = -1;
+    }
+    if (current != device) {
+      if (cudaSetDevice(device) != cudaSuccess) cudaGetLastError();
+      previous_ = current;
+    }
+  }
+  ~DeviceGuard() {
+    if (previous_ >= 0) cudaSetDevice(previous_);
+  }
+  DeviceGuard(const DeviceGuard&) = delete;
+  DeviceGuard& operator=(const DeviceGuard&) = delete;
+
+ private:
+  int previous_ = -1;
+};
+
 class RuntimeBackend final : public gp::Backend {
  public:
   RuntimeBackend(gp::DeviceKind kind, int device) : kind_(kind), device_(device) {
@@ -42,6 +68,7 @@ class RuntimeBackend final : public gp::Backend {
   int compute_capability() const override { return capability_; }
 
   void* alloc(size_t bytes, const char* what) override {
+    DeviceGuard guard(device_);
     void* p = nullptr;
     const cudaError_t e = cudaMalloc(&p, bytes);
     if (e != cudaSuccess) {
@@ -51,29 +78,38 @@ class RuntimeBackend final : public gp::Backend {
     return p;
   }
   void release(void* p) noexcept override {
+    DeviceGuard guard(device_);
     if (p) cudaFree(p);
   }
   void upload(void* dst, const void* src, size_t bytes, gp::Stream stream) override {
+    DeviceGuard guard(device_);
     check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, cuda(stream)), "upload to device");
   }
   void download(void* dst, const void* src, size_t bytes, gp::Stream stream) override {
+    DeviceGuard guard(device_);
     check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, cuda(stream)), "download from device");
     check(cudaStreamSynchronize(cuda(stream)), "download from device");
   }
-  void synchronize(const char* what, gp::Stream stream) override { check(cudaStreamSynchronize(cuda(stream)), what); }
+  void synchronize(const char* what, gp::Stream stream) override {
+    DeviceGuard guard(device_);
+    check(cudaStreamSynchronize(cuda(stream)), what);
+  }
 #if defined(__CUDACC_SIM__)
   void set_interrupt(const std::atomic<bool>* flag) override { gpusim::set_interrupt(flag); }
 #endif
   gp::Stream create_stream() override {
+    DeviceGuard guard(device_);
     cudaStream_t s = nullptr;
     check(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), "cudaStreamCreate");
     return s;
   }
   void destroy_stream(gp::Stream stream) noexcept override {
+    DeviceGuard guard(device_);
     if (stream) cudaStreamDestroy(cuda(stream));
   }
 
   void* alloc_pinned(size_t bytes, const char* what) override {
+    DeviceGuard guard(device_);
     void* p = nullptr;
     const cudaError_t e = cudaMallocHost(&p, bytes);
     if (e != cudaSuccess) {
@@ -84,16 +120,20 @@ class RuntimeBackend final : public gp::Backend {
     return p;
   }
   void release_pinned(void* p) noexcept override {
+    DeviceGuard guard(device_);
     if (p) cudaFreeHost(p);
   }
   void download_async(void* dst, const void* src, size_t bytes, gp::Stream stream) override {
+    DeviceGuard guard(device_);
     check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, cuda(stream)), "download from device");
   }
 
   void begin_capture(gp::Stream stream) override {
+    DeviceGuard guard(device_);
     check(cudaStreamBeginCapture(cuda(stream), cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture");
   }
   Graph end_capture(gp::Stream stream) override {
+    DeviceGuard guard(device_);
     cudaGraph_t graph = nullptr;
     check(cudaStreamEndCapture(cuda(stream), &graph), "cudaStreamEndCapture");
     cudaGraphExec_t exec = nullptr;
@@ -103,66 +143,82 @@ class RuntimeBackend final : public gp::Backend {
     return exec;
   }
   void abort_capture(gp::Stream stream) noexcept override {
+    DeviceGuard guard(device_);
     cudaGraph_t graph = nullptr;
     if (cudaStreamEndCapture(cuda(stream), &graph) == cudaSuccess && graph) cudaGraphDestroy(graph);
     cudaGetLastError();
   }
   void launch_graph(Graph graph, gp::Stream stream) override {
+    DeviceGuard guard(device_);
     check(cudaGraphLaunch(static_cast<cudaGraphExec_t>(graph), cuda(stream)), "cudaGraphLaunch");
   }
   void destroy_graph(Graph graph) noexcept override {
+    DeviceGuard guard(device_);
     if (graph) cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(graph));
   }
 
   void compose_rgb8(const uint8_t* colours, int w, int h, const uint8_t* sketch, int W, int H, bool keep_lines,
                     uint8_t* out, gp::Stream stream) override {
+                      DeviceGuard guard(device_);
     check(GP_KERNEL_NS::compose_rgb8(colours, w, h, sketch, W, H, keep_lines, out, cuda(stream)), "compose_rgb8");
   }
 
   void rgb8_to_grey(const uint8_t* rgb, size_t pixels, float* x, gp::Stream stream) override {
+    DeviceGuard guard(device_);
     check(GP_KERNEL_NS::rgb8_to_grey(rgb, pixels, x, cuda(stream)), "rgb8_to_grey");
   }
   void rgb8_to_float(const uint8_t* rgb, size_t pixels, float* y, gp::Stream stream) override {
+    DeviceGuard guard(device_);
     check(GP_KERNEL_NS::rgb8_to_float(rgb, pixels, y, cuda(stream)), "rgb8_to_float");
   }
   void float_to_rgb8(const float* y, size_t pixels, uint8_t* rgb, gp::Stream stream) override {
+    DeviceGuard guard(device_);
     check(GP_KERNEL_NS::float_to_rgb8(y, pixels, rgb, cuda(stream)), "float_to_rgb8");
   }
   void argmax_channels(const float* logits, size_t pixels, int channels, uint8_t* labels, gp::Stream stream) override {
+    DeviceGuard guard(device_);
     check(GP_KERNEL_NS::argmax_channels(logits, pixels, channels, labels, cuda(stream)), "argmax_channels");
   }
 
   std::vector<float> pack_conv_weights(const float* torch_weight, int cout, int cin, int ksize) const override {
+    DeviceGuard guard(device_);
     return GP_KERNEL_NS::conv_pack_weights(torch_weight, cout, cin, ksize);
   }
   void conv3x3_relu(const float* x, int h, int w, int c, const gp::DeviceConv& conv, float* out, gp::Stream stream) override {
+    DeviceGuard guard(device_);
     check(GP_KERNEL_NS::conv3x3_bias_relu(GP_KERNEL_NS::ConvPlain{x, h, w, c}, weights(conv), out, cuda(stream)),
           "conv3x3_bias_relu");
   }
   void conv3x3_relu_pooled(const float* x, int h_in, int w_in, int c, const gp::DeviceConv& conv, float* out, gp::Stream stream) override {
+    DeviceGuard guard(device_);
     check(GP_KERNEL_NS::conv3x3_bias_relu(GP_KERNEL_NS::ConvMaxPool{x, h_in, w_in, c}, weights(conv), out, cuda(stream)),
           "conv3x3_bias_relu (max-pool gather)");
   }
   void conv3x3_relu_up(const float* skip, int h, int w, int c_skip, const float* low, int h_low, int w_low, int c_low,
                        const gp::DeviceConv& conv, float* out, gp::Stream stream) override {
+                         DeviceGuard guard(device_);
     const GP_KERNEL_NS::ConvUpConcat in{skip, h, w, c_skip, low, h_low, w_low, c_low};
     check(GP_KERNEL_NS::conv3x3_bias_relu(in, weights(conv), out, cuda(stream)), "conv3x3_bias_relu (upsample gather)");
   }
   void conv3x3_relu_colorizer(const gp::ColorizerInput& c, const gp::DeviceConv& conv, float* out, gp::Stream stream) override {
+    DeviceGuard guard(device_);
     const GP_KERNEL_NS::ConvColorizer in{c.sketch, c.labels, c.colors, c.active, c.h, c.w, c.center};
     check(GP_KERNEL_NS::conv3x3_bias_relu(in, weights(conv), out, cuda(stream)), "conv3x3_bias_relu (colorizer gather)");
   }
   void conv1x1_tanh(const float* x, int h, int w, int c, const gp::DeviceConv& conv, float* out, gp::Stream stream) override {
+    DeviceGuard guard(device_);
     check(GP_KERNEL_NS::conv1x1_bias_tanh(GP_KERNEL_NS::ConvPlain{x, h, w, c}, weights(conv), out, cuda(stream)),
           "conv1x1_bias_tanh");
   }
   void conv1x1_argmax(const float* x, int h, int w, int c, const gp::DeviceConv& conv, uint8_t* labels,
                       float* logits, gp::Stream stream) override {
+                        DeviceGuard guard(device_);
     check(GP_KERNEL_NS::conv1x1_argmax(GP_KERNEL_NS::ConvPlain{x, h, w, c}, weights(conv), labels, logits, cuda(stream)),
           "conv1x1_argmax");
   }
 
   std::vector<uint16_t> pack_conv_weights16(const float* w, int cout, int cin, gp::Precision p) const override {
+    DeviceGuard guard(device_);
     std::vector<uint16_t> bits(GP_KERNEL_NS::conv_mma_packed_count(cout, cin));
     if (p == gp::Precision::Bf16) {
       const auto v = GP_KERNEL_NS::conv_mma_pack_weights<__nv_bfloat16>(w, cout, cin);
@@ -175,6 +231,7 @@ class RuntimeBackend final : public gp::Backend {
   }
   void conv3x3_relu16(gp::Precision p, const void* x, bool x_is_float, int h, int w, int c, const gp::DeviceConv16& conv,
                       void* out, gp::Stream stream) override {
+                        DeviceGuard guard(device_);
     with16(p, [&]<class T>(T*) {
       const auto wt = weights16<T>(conv);
       const cudaError_t e =
@@ -188,6 +245,7 @@ class RuntimeBackend final : public gp::Backend {
   }
   void conv3x3_relu_pooled16(gp::Precision p, const void* x, int h_in, int w_in, int c, const gp::DeviceConv16& conv,
                              void* out, gp::Stream stream) override {
+                               DeviceGuard guard(device_);
     with16(p, [&]<class T>(T*) {
       check(GP_KERNEL_NS::conv3x3_mma_bias_relu<T>(GP_KERNEL_NS::ConvMaxPoolT<T>{static_cast<const T*>(x), h_in, w_in, c},
                                                    weights16<T>(conv), static_cast<T*>(out), cuda(stream)),
@@ -196,6 +254,7 @@ class RuntimeBackend final : public gp::Backend {
   }
   void conv3x3_relu_up16(gp::Precision p, const void* skip, int h, int w, int c_skip, const void* low, int h_low,
                          int w_low, int c_low, const gp::DeviceConv16& conv, void* out, gp::Stream stream) override {
+                           DeviceGuard guard(device_);
     with16(p, [&]<class T>(T*) {
       const GP_KERNEL_NS::ConvUpConcatT<T> in{static_cast<const T*>(skip), h, w, c_skip, static_cast<const T*>(low),
                                               h_low, w_low, c_low};
@@ -205,6 +264,7 @@ class RuntimeBackend final : public gp::Backend {
   }
   void conv3x3_relu_colorizer16(gp::Precision p, const gp::ColorizerInput& c, const gp::DeviceConv16& conv, void* out,
                                 gp::Stream stream) override {
+                                  DeviceGuard guard(device_);
     with16(p, [&]<class T>(T*) {
       const GP_KERNEL_NS::ConvColorizerMma in{c.sketch, c.labels, c.colors, c.active, c.h, c.w, c.center};
       check(GP_KERNEL_NS::conv3x3_mma_bias_relu<T>(in, weights16<T>(conv), static_cast<T*>(out), cuda(stream)),
@@ -213,6 +273,7 @@ class RuntimeBackend final : public gp::Backend {
   }
   void conv1x1_tanh16(gp::Precision p, const void* x, int h, int w, int c, const gp::DeviceConv& conv, float* out,
                       gp::Stream stream) override {
+                        DeviceGuard guard(device_);
     const cudaError_t e =
         p == gp::Precision::Bf16
             ? GP_KERNEL_NS::conv1x1_bias_tanh(GP_KERNEL_NS::ConvPlainBF16{static_cast<const __nv_bfloat16*>(x), h, w, c},
@@ -223,6 +284,7 @@ class RuntimeBackend final : public gp::Backend {
   }
   void conv1x1_argmax16(gp::Precision p, const void* x, int h, int w, int c, const gp::DeviceConv& conv, uint8_t* labels,
                         float* logits, gp::Stream stream) override {
+                          DeviceGuard guard(device_);
     const cudaError_t e =
         p == gp::Precision::Bf16
             ? GP_KERNEL_NS::conv1x1_argmax(GP_KERNEL_NS::ConvPlainBF16{static_cast<const __nv_bfloat16*>(x), h, w, c},
@@ -234,10 +296,12 @@ class RuntimeBackend final : public gp::Backend {
 
   void region_stats(const uint8_t* labels, const uint8_t* rgb, int w, int h, int num_regions,
                     gp::RegionStats* stats, gp::Stream stream) override {
+                      DeviceGuard guard(device_);
     check(GP_KERNEL_NS::region_stats(labels, rgb, w, h, num_regions, stats, cuda(stream)), "region_stats");
   }
   void hint_scatter(const uint8_t* labels, size_t pixels, int num_regions, const float* table, const uint8_t* active,
                     float* colour, float* mask, gp::Stream stream) override {
+                      DeviceGuard guard(device_);
     check(GP_KERNEL_NS::hint_scatter(labels, pixels, num_regions, table, active, colour, mask, cuda(stream)),
           "hint_scatter");
   }

@@ -32,6 +32,9 @@ std::shared_ptr<const Model> Model::load(const std::string& path, const ModelOpt
   impl->precision = precision;
   impl->segmentator = upload_unet(*impl->backend, weights.segmentator, weights.config.width, precision);
   impl->colorizer = upload_unet(*impl->backend, weights.colorizer, weights.config.width, precision);
+  // The uploads ran on the default stream from pageable memory; sessions run on their own
+  // non-blocking streams, which do not wait for it: finish them before any session exists.
+  impl->backend->synchronize("uploading the model's weights");
   return std::shared_ptr<const Model>(new Model(std::move(impl)));
 }
 

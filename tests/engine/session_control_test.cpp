@@ -172,5 +172,39 @@ TEST(SessionControl, MovedFromSessionSaysSo) {
   EXPECT_EQ(kind_of([&] { a.colorize(); }), ErrorKind::Argument);
 }
 
+// With two GPUs: a model on GPU 1, its session made and used on a fresh thread (whose
+// current device is 0) gives GPU 0's picture: every Backend call makes its device current.
+TEST(SessionControl, SessionOnAnotherThreadRunsOnItsModelsGpu) {
+  ModelOptions on0, on1;
+  on0.device = on1.device = Device::Cuda;
+  on1.gpu_index = 1;
+  const std::string path = (kSource / "tests" / "fixtures" / "w4_48x40" / "model.safetensors").string();
+  std::shared_ptr<const Model> m0, m1;
+  try {
+    m0 = Model::load(path, on0);
+    m1 = Model::load(path, on1);
+  } catch (const Error& e) {
+    GTEST_SKIP() << "needs two CUDA GPUs: " << e.what();
+  }
+  SessionOptions o;
+  o.size = 45;
+  Session s0(m0, sample(), o);
+  s0.set_hint(1, Rgb{200, 40, 40});
+  const Image expected = s0.colorize();
+  Image got;
+  std::string error;
+  std::thread([&] {
+    try {
+      Session s1(m1, sample(), o);
+      s1.set_hint(1, Rgb{200, 40, 40});
+      got = s1.colorize();
+    } catch (const Error& e) {
+      error = e.what();
+    }
+  }).join();
+  ASSERT_EQ(error, "");
+  EXPECT_EQ(got.rgb, expected.rgb);
+}
+
 }  // namespace
 }  // namespace gp
