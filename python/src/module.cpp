@@ -8,10 +8,13 @@
 // The GIL is released whenever the library works (loading, segmenting, colorizing,
 // image files); each Session carries a mutex, so Python threads sharing one Session are
 // serialised instead of racing inside it, while Sessions on one Model run in parallel.
+#include <signal.h>
+
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -162,20 +165,123 @@ struct PyModel {
   std::shared_ptr<const gp::Model> model;
 };
 
+// Python's side of a run's progress: the user's callback (if any), called with the GIL
+// held, and Ctrl-C: Python's own signal handler only notes a SIGINT while C++ runs, so
+// each report asks it (PyErr_CheckSignals, on the main thread) and cancels the run when
+// a KeyboardInterrupt (or the callback's exception, or its False) is pending.
+struct PyProgress {
+  py::object callback;  // None: only the signal check
+  std::shared_ptr<py::error_already_set> pending;  // what cancelled the run, raised after it
+  bool main_thread = false;  // PyErr_CheckSignals acts on the main thread only
+  std::atomic<bool> interrupted{false};  // the session's cancel flag, set by Ctrl-C
+
+  bool report(const char* stage, int done, int total) {
+    py::gil_scoped_acquire held;
+    if (main_thread && PyErr_CheckSignals() != 0) {
+      pending = std::make_shared<py::error_already_set>();  // takes the raised KeyboardInterrupt
+      return false;
+    }
+    if (callback.is_none()) return true;
+    try {
+      return bool(py::bool_(callback(stage, done, total)));
+    } catch (py::error_already_set& e) {
+      pending = std::make_shared<py::error_already_set>(std::move(e));
+      return false;
+    }
+  }
+};
+
+// Ctrl-C during a run on the main thread: Python's C-level SIGINT handler only notes the
+// signal for later, so while a run is in progress there, a handler of ours in front of
+// it also sets the running session's cancel flag (the simulator then stops between
+// thread blocks), and Python's handler still runs: KeyboardInterrupt follows the run.
+std::atomic<std::atomic<bool>*> g_sigint_target{nullptr};
+struct sigaction g_python_sigint {};
+
+extern "C" void chained_sigint(int sig, siginfo_t* info, void* context) {
+  if (std::atomic<bool>* flag = g_sigint_target.load()) flag->store(true);
+  if (g_python_sigint.sa_flags & SA_SIGINFO) {
+    if (g_python_sigint.sa_sigaction) g_python_sigint.sa_sigaction(sig, info, context);
+  } else if (g_python_sigint.sa_handler != SIG_DFL && g_python_sigint.sa_handler != SIG_IGN) {
+    g_python_sigint.sa_handler(sig);
+  }
+}
+
+class SigintToCancel {
+ public:
+  SigintToCancel(std::atomic<bool>* flag, bool main_thread) : active_(main_thread) {
+    flag->store(false);
+    if (!active_) return;
+    struct sigaction ours {};
+    ours.sa_sigaction = chained_sigint;
+    ours.sa_flags = SA_SIGINFO;
+    sigemptyset(&ours.sa_mask);
+    g_sigint_target.store(flag);
+    ::sigaction(SIGINT, &ours, &g_python_sigint);
+  }
+  ~SigintToCancel() {
+    if (!active_) return;
+    ::sigaction(SIGINT, &g_python_sigint, nullptr);
+    g_sigint_target.store(nullptr);
+  }
+  SigintToCancel(const SigintToCancel&) = delete;
+  SigintToCancel& operator=(const SigintToCancel&) = delete;
+
+ private:
+  bool active_;
+};
+
 // gp::Session is not thread-safe; its Python object serialises calls on it.
 struct PySession {
-  PySession(std::shared_ptr<const gp::Model> model, const gp::Image& sketch, const gp::SessionOptions& options)
-      : session(std::move(model), sketch, options) {}
+  PySession(std::shared_ptr<const gp::Model> model, const gp::Image& sketch, gp::SessionOptions options,
+            std::shared_ptr<PyProgress> watch)
+      : progress(std::move(watch)), session(std::move(model), sketch, with(options, progress)) {}
+  static gp::SessionOptions with(gp::SessionOptions o, const std::shared_ptr<PyProgress>& p) {
+    if (p) {
+      o.progress = [p](const char* stage, int done, int total) { return p->report(stage, done, total); };
+      o.cancel = &p->interrupted;
+    }
+    return o;
+  }
+  std::shared_ptr<PyProgress> progress;  // before `session`, which calls it
   std::mutex mutex;
   gp::Session session;
 };
 
+bool on_main_thread() {
+  py::module_ threading = py::module_::import("threading");
+  return threading.attr("current_thread")().is(threading.attr("main_thread")());
+}
+
+// A run cancelled from Python: raise what cancelled it (KeyboardInterrupt, the progress
+// callback's exception) instead of gp.Error.
+template <class Run>
+auto raising_pending(const std::shared_ptr<PyProgress>& progress, Run&& run) {
+  try {
+    return run();
+  } catch (const gp::Error& e) {
+    if (e.kind() == gp::ErrorKind::Cancelled && progress && progress->pending) {
+      const std::shared_ptr<py::error_already_set> pending = std::move(progress->pending);
+      throw py::error_already_set(*pending);
+    }
+    // Stopped by Ctrl-C between reports: Python's handler has the KeyboardInterrupt.
+    if (e.kind() == gp::ErrorKind::Cancelled && progress && progress->interrupted.load() && PyErr_CheckSignals() != 0)
+      throw py::error_already_set();
+    throw;
+  }
+}
+
 // Runs `work(session)` with the GIL released and the session's lock held.
 template <class Work>
 auto locked(PySession& s, Work&& work) {
-  py::gil_scoped_release unlocked;
-  std::lock_guard<std::mutex> lock(s.mutex);
-  return work(s.session);
+  if (s.progress) s.progress->main_thread = on_main_thread();
+  return raising_pending(s.progress, [&] {
+    std::optional<SigintToCancel> sigint;
+    if (s.progress) sigint.emplace(&s.progress->interrupted, s.progress->main_thread);
+    py::gil_scoped_release unlocked;
+    std::lock_guard<std::mutex> lock(s.mutex);
+    return work(s.session);
+  });
 }
 
 std::shared_ptr<PyModel> load_model(const std::optional<py::object>& path, const std::string& device,
@@ -194,15 +300,30 @@ std::shared_ptr<PyModel> load_model(const std::optional<py::object>& path, const
   return std::make_shared<PyModel>(PyModel{file ? gp::Model::load(*file, options) : gp::Model::load(options)});
 }
 
-std::unique_ptr<PySession> new_session(const PyModel& model, const py::object& image, std::optional<int> size) {
+std::unique_ptr<PySession> new_session(const PyModel& model, const py::object& image, std::optional<int> size,
+                                       const py::object& progress) {
   gp::Image sketch = image_argument(image, "the sketch");
   gp::SessionOptions options;
   if (size) {
     if (*size < 1) throw argument_error("guidingpainter: size must be positive, not " + std::to_string(*size));
     options.size = *size;
   }
-  py::gil_scoped_release unlocked;
-  return std::make_unique<PySession>(model.model, sketch, options);
+  if (!progress.is_none() && !PyCallable_Check(progress.ptr()))
+    throw argument_error("guidingpainter: progress must be callable (stage, done, total) or None");
+  // Reports cost a synchronisation per launch; on a GPU (milliseconds a step) only a
+  // callback asks for them, on the simulator (seconds) they also let Ctrl-C stop a run.
+  std::shared_ptr<PyProgress> watch;
+  if (!progress.is_none() || model.model->device_name().rfind("gpusim", 0) == 0) {
+    watch = std::make_shared<PyProgress>();
+    watch->callback = progress;
+    watch->main_thread = on_main_thread();
+  }
+  return raising_pending(watch, [&] {
+    std::optional<SigintToCancel> sigint;
+    if (watch) sigint.emplace(&watch->interrupted, watch->main_thread);
+    py::gil_scoped_release unlocked;
+    return std::make_unique<PySession>(model.model, sketch, options, watch);
+  });
 }
 
 std::string region_repr(const gp::Region& r) {
@@ -279,9 +400,11 @@ PYBIND11_MODULE(_core, m) {
   py::class_<PySession>(m, "Session", "One sketch being coloured: segmentation runs once, here; each colorize() runs the "
                                       "colorizer.")
       .def(py::init(&new_session), py::arg("model"), py::arg("image"), py::arg("size") = py::none(),
-           py::keep_alive<1, 2>(),
+           py::arg("progress") = py::none(), py::keep_alive<1, 2>(),
            "image: a path, or an H x W / H x W x 3 uint8 array. size: long side of the working size (None: the "
-           "model's training size).")
+           "model's training size). progress: called as progress(stage, done, total) between the networks' "
+           "launches ('segment' here, 'colorize' in colorize()); returning False (or raising) cancels. Ctrl-C "
+           "(KeyboardInterrupt) stops a run on the simulator between launches.")
       .def_property_readonly("width", [](PySession& s) { return locked(s, [](gp::Session& x) { return x.width(); }); })
       .def_property_readonly("height", [](PySession& s) { return locked(s, [](gp::Session& x) { return x.height(); }); })
       .def_property_readonly("regions", [](PySession& s) {

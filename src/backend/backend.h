@@ -56,6 +56,9 @@ class Backend {
   // major * 10 + minor (the simulator reports 90).
   virtual int compute_capability() const = 0;
 
+  // Bytes a new allocation can still get: the GPU's free memory; on the simulator, whose
+  // device memory is host memory, the host's available memory.
+  virtual size_t available_memory() = 0;
   // Device memory. alloc throws gp::Error naming `what` on failure; release never throws.
   virtual void* alloc(size_t bytes, const char* what) = 0;
   virtual void release(void* p) noexcept = 0;

@@ -1,5 +1,10 @@
 // The Backend over the CUDA runtime API: compiled by nvcc for the GPU and by the C++
 // compiler for the simulator (same source, namespaces gp_cuda / gp_sim).
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <string>
 
@@ -52,6 +57,22 @@ class DeviceGuard {
   int previous_ = -1;
 };
 
+#if defined(__CUDACC_SIM__)
+// The kernel's estimate of what can be allocated without swapping (MemAvailable).
+size_t host_available_memory() {
+  if (FILE* f = std::fopen("/proc/meminfo", "r")) {
+    char line[256];
+    unsigned long long kb = 0;
+    while (std::fgets(line, sizeof line, f))
+      if (std::sscanf(line, "MemAvailable: %llu kB", &kb) == 1) break;
+    std::fclose(f);
+    if (kb) return size_t(kb) * 1024;
+  }
+  const long pages = ::sysconf(_SC_AVPHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
+  return pages > 0 && page > 0 ? size_t(pages) * size_t(page) : SIZE_MAX;
+}
+#endif
+
 class RuntimeBackend final : public gp::Backend {
  public:
   RuntimeBackend(gp::DeviceKind kind, int device) : kind_(kind), device_(device) {
@@ -67,6 +88,18 @@ class RuntimeBackend final : public gp::Backend {
   std::string name() const override { return name_; }
   int compute_capability() const override { return capability_; }
 
+  size_t available_memory() override {
+    DeviceGuard guard(device_);
+    size_t free_bytes = 0, total = 0;
+    if (cudaMemGetInfo(&free_bytes, &total) != cudaSuccess) {
+      cudaGetLastError();
+      return SIZE_MAX;  // unknown: let the allocations tell
+    }
+#if defined(__CUDACC_SIM__)
+    free_bytes = std::min(free_bytes, host_available_memory());
+#endif
+    return free_bytes;
+  }
   void* alloc(size_t bytes, const char* what) override {
     DeviceGuard guard(device_);
     void* p = nullptr;

@@ -5,6 +5,7 @@
 // memory), then one synchronisation. No device memory is allocated after construction.
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -221,6 +222,36 @@ struct Session::Impl {
 
 namespace {
 
+// What a session allocates: the workspace, its arrays at the working and the original
+// size and, where device memory is host memory (the simulator), the host copies too.
+size_t session_bytes(const Model& model, Size size, const Image& sketch, bool host_is_device) {
+  const size_t working = size_t(size.width) * size_t(size.height);
+  const size_t original = size_t(sketch.width) * size_t(sketch.height);
+  size_t bytes = UNetWorkspace::bytes(model.config().width, size.height, size.width, model.precision());
+  bytes += working * (4 + 1 + 12 + 3 + 3) + original * 3 * 3;  // x, labels, out, rgb, colours8; sketch, image x 2
+  if (host_is_device) bytes += working * (12 + 1 + 3) + original * 3 * 2;  // output, labels, resize; original, image
+  return bytes;
+}
+
+std::string gib(size_t bytes) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.2f GiB", double(bytes) / double(size_t(1) << 30));
+  return text;
+}
+
+// Refuses a working size whose buffers cannot fit, before allocating any of them.
+void check_memory(const Model& model, Size size, const Image& sketch) {
+  Backend& backend = *model.impl().backend;
+  const bool sim = backend.kind() != DeviceKind::Cuda;
+  const size_t need = session_bytes(model, size, sketch, sim);
+  const size_t have = backend.available_memory();
+  if (need > have)
+    throw Error(ErrorKind::OutOfMemory,
+                "a working size of " + std::to_string(size.width) + " x " + std::to_string(size.height) + " needs about " +
+                    gib(need) + (sim ? " of host memory (the simulator's device memory is host memory)" : " of device memory") +
+                    ", but " + backend.name() + " has " + gib(have) + " available");
+}
+
 Size session_size(const Model& model, const Image& sketch, const SessionOptions& options) {
   check_image(sketch, "sketch");
   const int n = options.size > 0 ? options.size : model.config().train_size;
@@ -233,6 +264,7 @@ Size session_size(const Model& model, const Image& sketch, const SessionOptions&
 Session::Session(std::shared_ptr<const Model> model, const Image& sketch, const SessionOptions& options) {
   if (!model) throw Error(ErrorKind::Argument, "Session: no model");
   const Size size = session_size(*model, sketch, options);
+  check_memory(*model, size, sketch);
   impl_ = std::make_unique<Impl>(std::move(model), sketch, size, options.cuda_stream);
   Impl& s = *impl_;
   s.progress = options.progress;

@@ -89,6 +89,16 @@ UNetWorkspace::UNetWorkspace(Backend& backend, int width, int h, int w, Precisio
   }
 }
 
+size_t UNetWorkspace::bytes(int width, int h, int w, Precision precision) {
+  const UNetPlan seg = plan_unet(UNetKind::Segmentator, width, h, w), col = plan_unet(UNetKind::Colorizer, width, h, w);
+  size_t total = 0;
+  for (int b = 0; b < kBufferCount; ++b) {
+    const size_t n = std::max(seg.buffer_elements(Buffer(b)), col.buffer_elements(Buffer(b)));
+    total += (precision == Precision::Fp32 ? n : (n + 1) / 2) * sizeof(float);
+  }
+  return total;
+}
+
 void* UNetWorkspace::buffer(Buffer b) const { return buffers_[int(b)].get(); }
 
 void LaunchObserver::cancel_now(Backend& backend, Stream stream) const {

@@ -65,6 +65,8 @@ struct LaunchObserver {
 class UNetWorkspace {
  public:
   UNetWorkspace(Backend& backend, int width, int h, int w, Precision precision = Precision::Fp32);
+  // The device bytes such a workspace allocates.
+  static size_t bytes(int width, int h, int w, Precision precision);
   int h(int level) const { return plan_[0].h >> level; }
   int w(int level) const { return plan_[0].w >> level; }
   const UNetPlan& plan(UNetKind kind) const { return plan_[int(kind)]; }

@@ -1,6 +1,8 @@
 // gpusim device memory: exact-size allocations (so AddressSanitizer sees overruns),
 // a registry that tells device from host pointers, a quarantine for freed memory,
 // and copies checked against their declared direction.
+#include <cstdio>
+#include <cstdlib>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -18,7 +20,21 @@ namespace {
 
 constexpr std::align_val_t kAlign{256};  // cudaMalloc's alignment
 constexpr size_t kQuarantineBytes = size_t(64) << 20;
-constexpr size_t kDeviceBytes = size_t(80) << 30;
+// The simulated device's memory: 80 GiB (an H100's), or GPUSIM_DEVICE_BYTES (read once)
+// to model a smaller GPU.
+size_t device_bytes() {
+  static const size_t bytes = [] {
+    const char* env = std::getenv("GPUSIM_DEVICE_BYTES");
+    if (env && *env) {
+      char* end = nullptr;
+      const unsigned long long v = std::strtoull(env, &end, 10);
+      if (end && *end == '\0' && v > 0) return size_t(v);
+      std::fprintf(stderr, "gpusim: GPUSIM_DEVICE_BYTES='%s' is not a positive byte count; using 80 GiB\n", env);
+    }
+    return size_t(80) << 30;
+  }();
+  return bytes;
+}
 
 struct Registry {
   std::mutex m;
@@ -113,7 +129,7 @@ cudaError_t cudaMalloc(void** ptr, size_t bytes) {
   Registry& r = registry();
   {
     std::lock_guard<std::mutex> lk(r.m);
-    if (r.live_bytes + bytes > kDeviceBytes)
+    if (r.live_bytes + bytes > device_bytes())
       return record_error(cudaErrorMemoryAllocation, "cudaMalloc: " + std::to_string(bytes) + " bytes exceed the simulated 80 GiB");
   }
   void* p = ::operator new(bytes, kAlign, std::nothrow);
@@ -197,8 +213,8 @@ bool is_pinned_host_pointer(const void* ptr, size_t bytes) {
 cudaError_t cudaMemGetInfo(size_t* free_bytes, size_t* total_bytes) {
   auto& r = sim_internal::registry();
   std::lock_guard<std::mutex> lk(r.m);
-  if (free_bytes) *free_bytes = sim_internal::kDeviceBytes - r.live_bytes;
-  if (total_bytes) *total_bytes = sim_internal::kDeviceBytes;
+  if (free_bytes) *free_bytes = sim_internal::device_bytes() - r.live_bytes;
+  if (total_bytes) *total_bytes = sim_internal::device_bytes();
   return cudaSuccess;
 }
 

@@ -389,6 +389,19 @@ class ProgressAndInterruptTest(CliCase):
         self.assertNotIn("segment", r.stderr)  # quiet when stderr is no terminal
 
 
+class MemoryCheckTest(CliCase):
+    def test_a_size_that_does_not_fit_is_refused_before_allocating(self):
+        png = self.out("big.png")
+        start = time.monotonic()
+        r = subprocess.run([CLI, "colorize", "--sketch", SKETCH, "--size", "2048", "-o", png], capture_output=True,
+                           text=True, env=dict(os.environ, GP_DEVICE="sim", GPUSIM_DEVICE_BYTES="100000000"))
+        self.assertLess(time.monotonic() - start, 1.5)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("2048 x 2048 needs about", r.stderr)
+        self.assertIn("0.08 GiB available", r.stderr)
+        self.assertEqual(os.listdir(self.tmp), [])
+
+
 class SmallFindingsTest(CliCase):
     def test_hint_colour_needs_the_hash(self):
         self.assert_bad_input(run("colorize", "--model", MODEL, "--sketch", SKETCH, "-o", self.out("o.png"),

@@ -265,3 +265,47 @@ def test_save_png_refuses_what_is_not_a_picture(tmp_path):
         gp.save_png(np.full((4, 4, 3), 9, dtype=np.uint8), tmp_path / "missing" / "x.png")
     assert e.value.kind == "io"
     assert not (tmp_path / "x.png").exists()
+
+
+def test_progress_callback_reports_and_cancels(model):
+    reports = []
+    s = gp.Session(model, SAMPLE, size=SIZE, progress=lambda stage, done, total: reports.append((stage, done, total)) or True)
+    assert reports and all(stage == "segment" for stage, _, _ in reports)
+    assert [done for _, done, _ in reports] == list(range(1, reports[0][2] + 1))
+    reports.clear()
+    picture = s.colorize()
+    assert reports[-1][0] == "colorize" and reports[-1][1] == reports[-1][2]
+    np.testing.assert_array_equal(picture, gp.Session(model, SAMPLE, size=SIZE).colorize())
+
+    with pytest.raises(gp.Error) as e:
+        gp.Session(model, SAMPLE, size=SIZE, progress=lambda stage, done, total: done < 3)
+    assert e.value.kind == "cancelled"
+
+    class Stop(Exception):
+        pass
+
+    def stop(stage, done, total):
+        if stage == "colorize":
+            raise Stop("from the callback")
+        return True
+
+    s = gp.Session(model, SAMPLE, size=SIZE, progress=stop)
+    with pytest.raises(Stop):
+        s.colorize()
+    with pytest.raises(gp.Error):
+        gp.Session(model, SAMPLE, size=SIZE, progress=42)
+
+
+def test_ctrl_c_stops_a_long_run_on_the_simulator(model):
+    import signal
+    timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
+    start = time.monotonic()
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            gp.Session(model, SAMPLE, size=2048)  # many seconds of work without the interrupt
+    finally:
+        timer.cancel()
+    assert time.monotonic() - start < 3.0
+    s = gp.Session(model, SAMPLE, size=SIZE)  # nothing left broken
+    assert s.colorize().shape[2] == 3
