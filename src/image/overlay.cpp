@@ -138,7 +138,9 @@ std::vector<Point> region_label_places(std::span<const uint8_t> labels, int widt
   const std::vector<int> d = depth_in_region(labels, width, height);
   std::vector<Box> drawn;
   const auto free_at = [&](Point p, int number) {
-    const Box b = number_box(width, height, p, number, scale);
+    // A gap of one font pixel too, so neighbouring numbers do not read as one ("1211").
+    Box b = number_box(width, height, p, number, scale);
+    b.x0 -= scale, b.y0 -= scale, b.x1 += scale, b.y1 += scale;
     return std::none_of(drawn.begin(), drawn.end(), [&](const Box& o) { return b.overlaps(o); });
   };
   for (size_t k = 0; k < places.size(); ++k) {

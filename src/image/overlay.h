@@ -35,8 +35,8 @@ struct Box {
 };
 Box number_box(int width, int height, Point centre, int number, int scale);
 // Where the overlay draws each rank's number: its label point when the number's box
-// there overlaps no box of a lower rank, else the region's deepest pixel where it
-// overlaps none (deepest first, row-major among equals); a region with no such pixel
+// there, widened by `scale` pixels, overlaps no box of a lower rank, else the region's
+// deepest pixel where it overlaps none (deepest first, row-major among equals); a region with no such pixel
 // keeps its label point.
 std::vector<Point> region_label_places(std::span<const uint8_t> labels, int width, int height,
                                        std::span<const int> ranked, int scale);
