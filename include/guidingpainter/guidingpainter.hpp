@@ -51,7 +51,7 @@ struct Image {
 
 struct ModelOptions {
   Device device = Device::Auto;  // see device.hpp (GP_DEVICE overrides Auto)
-  int gpu_index = 0;             // which CUDA GPU, when on a GPU
+  int gpu_index = 0;             // which CUDA GPU, when on a GPU (or simulated device, on the simulator)
   // fp16 / bf16 need tensor cores (sm_80 or later, or the simulator). Unset: fp16 on a
   // GPU of sm_80 or later, fp32 elsewhere (sm_75; the simulator, where fp32 runs faster).
   std::optional<Precision> precision;

@@ -143,7 +143,8 @@ class Backend {
 };
 
 namespace gp_sim_backend {
-std::unique_ptr<Backend> make();
+// The simulator's device `device_index` (gpusim::set_device_count; 1 device by default).
+std::unique_ptr<Backend> make(int device_index = 0);
 }
 namespace gp_cuda_backend {
 // Number of usable CUDA devices; 0 when there is no driver or no GPU.

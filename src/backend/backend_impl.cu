@@ -82,6 +82,7 @@ class RuntimeBackend final : public gp::Backend {
     name_ = prop.name;
     capability_ = prop.major * 10 + prop.minor;
     if (kind == gp::DeviceKind::Cuda) name_ += " (cuda:" + std::to_string(device) + ")";
+    if (kind == gp::DeviceKind::Simulator && device != 0) name_ += " (device " + std::to_string(device) + ")";
   }
 
   gp::DeviceKind kind() const override { return kind_; }
@@ -367,8 +368,8 @@ class RuntimeBackend final : public gp::Backend {
 
 #if defined(__CUDACC_SIM__)
 namespace gp::gp_sim_backend {
-std::unique_ptr<Backend> make() {
-  return std::make_unique<GP_KERNEL_NS::RuntimeBackend>(DeviceKind::Simulator, 0);
+std::unique_ptr<Backend> make(int device_index) {
+  return std::make_unique<GP_KERNEL_NS::RuntimeBackend>(DeviceKind::Simulator, device_index);
 }
 }  // namespace gp::gp_sim_backend
 #else

@@ -41,6 +41,7 @@ struct Registry {
   std::map<uintptr_t, size_t> live;
   std::map<uintptr_t, size_t> freed;  // in quarantine, still mapped and poisoned
   std::map<uintptr_t, size_t> pinned;  // live cudaMallocHost blocks
+  std::map<uintptr_t, int> owner;      // the device (cudaSetDevice) each live allocation is on
   std::deque<std::pair<uintptr_t, size_t>> order;
   size_t quarantined = 0, live_bytes = 0;
 
@@ -115,6 +116,16 @@ std::string pointer_origin(const void* p) {
 
 using sim_internal::record_error;
 
+int device_of_pointer(const void* ptr) {
+  using namespace sim_internal;
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lk(r.m);
+  const auto it = Registry::find(r.live, reinterpret_cast<uintptr_t>(ptr));
+  if (it == r.live.end()) return -1;
+  const auto owner = r.owner.find(it->first);
+  return owner == r.owner.end() ? -1 : owner->second;
+}
+
 bool is_device_pointer(const void* ptr, size_t bytes) {
   std::string overrun;
   return sim_internal::classify(ptr, bytes, &overrun) == sim_internal::Where::Device && overrun.empty();
@@ -136,6 +147,7 @@ cudaError_t cudaMalloc(void** ptr, size_t bytes) {
   if (!p) return record_error(cudaErrorMemoryAllocation, "cudaMalloc: out of host memory for " + std::to_string(bytes) + " bytes");
   std::lock_guard<std::mutex> lk(r.m);
   r.live[reinterpret_cast<uintptr_t>(p)] = bytes;
+  r.owner[reinterpret_cast<uintptr_t>(p)] = current_device();
   r.live_bytes += bytes;
   *ptr = p;
   counters().device_allocations.fetch_add(1, std::memory_order_relaxed);
@@ -155,6 +167,7 @@ cudaError_t cudaFree(void* ptr) {
                                                    (freed ? "already freed" : "not the start of a cudaMalloc allocation"));
   }
   const size_t bytes = it->second;
+  r.owner.erase(it->first);
   r.live.erase(it);
   counters().device_frees.fetch_add(1, std::memory_order_relaxed);
   free_epoch_counter.fetch_add(1, std::memory_order_acq_rel);

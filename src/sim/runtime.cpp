@@ -1,5 +1,7 @@
 // gpusim runtime: errors, device properties, streams, events, function attributes,
 // schedule configuration.
+#include <atomic>
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <map>
@@ -82,6 +84,10 @@ cudaError_t consume_async_error() {
   return e;
 }
 
+thread_local int tl_current_device = 0;
+int current_device() { return tl_current_device; }
+void set_current_device(int device) { tl_current_device = device; }
+
 size_t dynamic_smem_limit(const void* kernel) {
   std::lock_guard<std::mutex> lk(handles_mutex);
   auto it = smem_limits.find(kernel);
@@ -89,6 +95,12 @@ size_t dynamic_smem_limit(const void* kernel) {
 }
 
 }  // namespace sim_internal
+
+namespace {
+std::atomic<int> g_device_count{1};
+}
+void set_device_count(int count) { g_device_count.store(std::clamp(count, 1, 16)); }
+int device_count() { return g_device_count.load(); }
 
 using sim_internal::record_error;
 
@@ -178,22 +190,26 @@ cudaError_t cudaDeviceReset() {
 
 cudaError_t cudaGetDeviceCount(int* count) {
   if (!count) return record_error(cudaErrorInvalidValue, "cudaGetDeviceCount: null pointer");
-  *count = 1;
+  *count = device_count();
   return cudaSuccess;
 }
 cudaError_t cudaGetDevice(int* device) {
   if (!device) return record_error(cudaErrorInvalidValue, "cudaGetDevice: null pointer");
-  *device = 0;
+  *device = sim_internal::current_device();
   return cudaSuccess;
 }
 cudaError_t cudaSetDevice(int device) {
-  if (device != 0) return record_error(cudaErrorInvalidDevice, "cudaSetDevice(" + std::to_string(device) + "): the simulator has device 0 only");
+  if (device < 0 || device >= device_count())
+    return record_error(cudaErrorInvalidDevice, "cudaSetDevice(" + std::to_string(device) + "): the simulator has " +
+                                                    std::to_string(device_count()) + " device(s)");
+  sim_internal::set_current_device(device);
   return cudaSuccess;
 }
 
 cudaError_t cudaGetDeviceProperties(cudaDeviceProp* p, int device) {
   if (!p) return record_error(cudaErrorInvalidValue, "cudaGetDeviceProperties: null pointer");
-  if (device != 0) return record_error(cudaErrorInvalidDevice, "cudaGetDeviceProperties: no device " + std::to_string(device));
+  if (device < 0 || device >= device_count())
+    return record_error(cudaErrorInvalidDevice, "cudaGetDeviceProperties: no device " + std::to_string(device));
   *p = cudaDeviceProp{};
   std::snprintf(p->name, sizeof p->name, "gpusim (CPU SIMT simulator, sm_90 limits)");
   p->totalGlobalMem = size_t(80) << 30;

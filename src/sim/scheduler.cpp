@@ -855,7 +855,15 @@ std::string bad_pointer_argument(const void* kernel, const PointerArg* pointers,
   for (int i = 0; i < count; ++i) {
     const void* p = pointers[i].value;
     // One past the end of an allocation is a valid value (an empty range, an end pointer).
-    if (!p || is_device_pointer(p) || is_device_pointer(static_cast<const char*>(p) - 1)) continue;
+    const bool at_end = p && !is_device_pointer(p) && is_device_pointer(static_cast<const char*>(p) - 1);
+    if (p && (is_device_pointer(p) || at_end)) {
+      const int owner = device_of_pointer(at_end ? static_cast<const char*>(p) - 1 : p);
+      if (owner < 0 || owner == current_device()) continue;
+      return "launch of " + kernel_name(kernel) + ": argument " + std::to_string(pointers[i].index) + " (" +
+             demangled(pointers[i].type_name) + ") = " + pointer_text(p) + " is memory of device " + std::to_string(owner) +
+             ", but the launch is on device " + std::to_string(current_device()) + " (cudaSetDevice)";
+    }
+    if (!p) continue;
     return "launch of " + kernel_name(kernel) + ": argument " + std::to_string(pointers[i].index) + " (" +
            demangled(pointers[i].type_name) + ") = " + pointer_text(p) + " is not device memory from cudaMalloc (" +
            pointer_origin(p) + ")";

@@ -78,6 +78,9 @@ std::string pointer_origin(const void* p);
 // changes whenever an allocation is freed (so a caller may cache what it found).
 bool find_device_allocation(const void* p, uintptr_t* base, size_t* bytes);
 uint64_t free_epoch();
+// The calling host thread's current device (cudaSetDevice; 0 on a new thread).
+int current_device();
+void set_current_device(int device);
 
 bool valid_stream(cudaStream_t s);
 bool valid_event(cudaEvent_t e);

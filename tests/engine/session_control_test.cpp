@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "gpusim/runtime.h"
 #include "guidingpainter/guidingpainter.hpp"
 
 namespace gp {
@@ -170,6 +171,39 @@ TEST(SessionControl, MovedFromSessionSaysSo) {
   EXPECT_EQ(kind_of([&] { (void)a.width(); }), ErrorKind::Argument);  // NOLINT(bugprone-use-after-move)
   EXPECT_EQ(kind_of([&] { a.set_hint(1, Rgb{1, 2, 3}); }), ErrorKind::Argument);
   EXPECT_EQ(kind_of([&] { a.colorize(); }), ErrorKind::Argument);
+}
+
+// The same on two simulated devices (gpusim::set_device_count): without the Backend's
+// device guard the session's buffers land on device 0 and its first launch fails, naming
+// the weights as memory of device 1.
+TEST(SessionControl, SessionOnAnotherThreadRunsOnItsModelsSimulatedDevice) {
+  gpusim::set_device_count(2);
+  ModelOptions on0, on1;
+  on0.device = on1.device = Device::Simulator;
+  on1.gpu_index = 1;
+  const std::string path = (kSource / "tests" / "fixtures" / "w4_48x40" / "model.safetensors").string();
+  const auto m0 = Model::load(path, on0);
+  const auto m1 = Model::load(path, on1);
+  EXPECT_NE(m1->device_name().find("device 1"), std::string::npos) << m1->device_name();
+  SessionOptions o;
+  o.size = 45;
+  Session s0(m0, sample(), o);
+  s0.set_hint(1, Rgb{200, 40, 40});
+  const Image expected = s0.colorize();
+  Image got;
+  std::string error;
+  std::thread([&] {
+    try {
+      Session s1(m1, sample(), o);
+      s1.set_hint(1, Rgb{200, 40, 40});
+      got = s1.colorize();
+    } catch (const Error& e) {
+      error = e.what();
+    }
+  }).join();
+  gpusim::set_device_count(1);
+  ASSERT_EQ(error, "");
+  EXPECT_EQ(got.rgb, expected.rgb);
 }
 
 // With two GPUs: a model on GPU 1, its session made and used on a fresh thread (whose

@@ -169,3 +169,52 @@ TEST_F(Device, EventMisuseIsReported) {
 }
 
 }  // namespace sim_device
+
+namespace sim_devices {
+using namespace simtest;
+
+class Devices : public SimTest {
+ protected:
+  void TearDown() override {
+    cudaSetDevice(0);
+    gpusim::set_device_count(1);
+    SimTest::TearDown();
+  }
+};
+
+__global__ void touch(int* p) { p[threadIdx.x] = int(threadIdx.x); }
+
+// Two simulated devices: memory belongs to the device current when it was allocated, a
+// launch given another device's memory fails naming both, and each host thread starts on
+// device 0.
+TEST_F(Devices, WrongDevicePointerIsReported) {
+  int count = 0;
+  SIM_ASSERT_CUDA(cudaGetDeviceCount(&count));
+  EXPECT_EQ(count, 1);
+  EXPECT_EQ(cudaSetDevice(1), cudaErrorInvalidDevice);
+  gpusim::set_device_count(2);
+  SIM_ASSERT_CUDA(cudaGetDeviceCount(&count));
+  EXPECT_EQ(count, 2);
+  SIM_ASSERT_CUDA(cudaSetDevice(1));
+  int current = -1;
+  SIM_ASSERT_CUDA(cudaGetDevice(&current));
+  EXPECT_EQ(current, 1);
+  int* on1 = nullptr;
+  SIM_ASSERT_CUDA(cudaMalloc(&on1, 32 * sizeof(int)));
+  EXPECT_EQ(gpusim::device_of_pointer(on1), 1);
+  touch<<<1, 32>>>(on1);
+  SIM_ASSERT_CUDA(cudaDeviceSynchronize());
+  SIM_ASSERT_CUDA(cudaSetDevice(0));
+  touch<<<1, 32>>>(on1);
+  EXPECT_EQ(cudaGetLastError(), cudaErrorInvalidValue);
+  const std::string message = gpusim::last_error_message();
+  EXPECT_NE(message.find("memory of device 1, but the launch is on device 0"), std::string::npos) << message;
+  std::thread([&] {
+    int d = -1;
+    EXPECT_EQ(cudaGetDevice(&d), cudaSuccess);
+    EXPECT_EQ(d, 0);
+  }).join();
+  SIM_ASSERT_CUDA(cudaFree(on1));
+}
+
+}  // namespace sim_devices

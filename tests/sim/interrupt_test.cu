@@ -26,7 +26,7 @@ class Interrupt : public SimTest {
 __global__ void count_blocks(unsigned* counter, int spin) {
   if (threadIdx.x == 0) {
     volatile int sink = 0;
-    for (int i = 0; i < spin; ++i) sink += i;
+    for (int i = 0; i < spin; ++i) sink = sink + i;
     atomicAdd(counter, 1u);
   }
 }

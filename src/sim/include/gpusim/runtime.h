@@ -253,6 +253,13 @@ bool is_device_pointer(const void* ptr, size_t bytes = 1);
 // True if [ptr, ptr + bytes) lies inside one live cudaMallocHost / cudaHostAlloc block.
 bool is_pinned_host_pointer(const void* ptr, size_t bytes = 1);
 int worker_count();
+// How many devices the simulator presents (default 1; 1..16). Each host thread has a
+// current device (cudaSetDevice, 0 on a new thread); an allocation belongs to the device
+// current when it was made, and a launch given another device's memory fails naming both.
+void set_device_count(int count);
+int device_count();
+// The device a live cudaMalloc allocation containing ptr belongs to; -1 if none.
+int device_of_pointer(const void* ptr);
 // A host thread's interrupt flag (null: none): once *flag is true, a kernel this thread
 // launches (directly or in a graph replay) starts no further thread blocks, and fails
 // with cudaErrorLaunchFailure "interrupted" at the next synchronisation, without the
