@@ -271,17 +271,34 @@ auto raising_pending(const std::shared_ptr<PyProgress>& progress, Run&& run) {
   }
 }
 
-// Runs `work(session)` with the GIL released and the session's lock held.
-template <class Work>
-auto locked(PySession& s, Work&& work) {
-  if (s.progress) s.progress->main_thread = on_main_thread();
-  return raising_pending(s.progress, [&] {
+// Runs `run()` (a network) with the GIL released, Ctrl-C on the main thread wired to the
+// run's cancel flag, and what cancelled it raised in Python.
+template <class Run>
+auto watched_run(const std::shared_ptr<PyProgress>& watch, Run&& run) {
+  if (watch) watch->main_thread = on_main_thread();
+  return raising_pending(watch, [&] {
     std::optional<SigintToCancel> sigint;
-    if (s.progress) sigint.emplace(&s.progress->interrupted, s.progress->main_thread);
+    if (watch) sigint.emplace(&watch->interrupted, watch->main_thread);
     py::gil_scoped_release unlocked;
+    return run();
+  });
+}
+
+// A call that runs the colorizer: watched, with the session's lock held.
+template <class Work>
+auto running(PySession& s, Work&& work) {
+  return watched_run(s.progress, [&] {
     std::lock_guard<std::mutex> lock(s.mutex);
     return work(s.session);
   });
+}
+
+// Any other call: the GIL released and the session's lock held.
+template <class Work>
+auto locked(PySession& s, Work&& work) {
+  py::gil_scoped_release unlocked;
+  std::lock_guard<std::mutex> lock(s.mutex);
+  return work(s.session);
 }
 
 std::shared_ptr<PyModel> load_model(const std::optional<py::object>& path, const std::string& device,
@@ -316,14 +333,8 @@ std::unique_ptr<PySession> new_session(const PyModel& model, const py::object& i
   if (!progress.is_none() || model.model->device_name().rfind("gpusim", 0) == 0) {
     watch = std::make_shared<PyProgress>();
     watch->callback = progress;
-    watch->main_thread = on_main_thread();
   }
-  return raising_pending(watch, [&] {
-    std::optional<SigintToCancel> sigint;
-    if (watch) sigint.emplace(&watch->interrupted, watch->main_thread);
-    py::gil_scoped_release unlocked;
-    return std::make_unique<PySession>(model.model, sketch, options, watch);
-  });
+  return watched_run(watch, [&] { return std::make_unique<PySession>(model.model, sketch, options, watch); });
 }
 
 std::string region_repr(const gp::Region& r) {
@@ -450,12 +461,12 @@ PYBIND11_MODULE(_core, m) {
         locked(s, [&](gp::Session& x) { x.hints_from_reference(image, n); return 0; });
       }, py::arg("reference"), py::arg("n"), "The first n ranked regions get the reference's mean colour over them.")
       .def("colorize", [](PySession& s) {
-        gp::Image image = locked(s, [](gp::Session& x) { return x.colorize(); });
+        gp::Image image = running(s, [](gp::Session& x) { return x.colorize(); });
         return image_array(image);
       }, "The colorized picture at the sketch's size: H x W x 3 uint8.")
       .def("raw", [](PySession& s) {
         int w = 0, h = 0;
-        std::vector<float> raw = locked(s, [&](gp::Session& x) {
+        std::vector<float> raw = running(s, [&](gp::Session& x) {
           w = x.width(), h = x.height();
           return x.colorize_raw();
         });

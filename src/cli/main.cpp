@@ -92,9 +92,13 @@ FILE* summary_stream(std::initializer_list<const std::string*> outputs) {
   return stdout;
 }
 
-enum class Format { Png, Npy, Json };
-
-const char* extension(Format f) { return f == Format::Png ? ".png" : f == Format::Npy ? ".npy" : ".json"; }
+// What an output is written as, and the extension its name must have.
+struct Format {
+  const char* name;
+  const char* extension;
+  static const Format Png, Npy, Json;
+};
+const Format Format::Png{"PNG", ".png"}, Format::Npy{".npy", ".npy"}, Format::Json{"JSON", ".json"};
 
 // The output files a command was given, checked before any work: a name, the extension
 // of the format written (a FIFO or device takes any name), a writable place, no file
@@ -102,15 +106,14 @@ const char* extension(Format f) { return f == Format::Png ? ".png" : f == Format
 class OutputCheck {
  public:
   explicit OutputCheck(const CLI::App* command) : command_(command) {}
-  OutputCheck& add(const std::string& option, const std::string& path, Format format) {
+  OutputCheck& add(const std::string& option, const std::string& path, const Format& format) {
     if (command_->count(option) == 0) return *this;
     if (path.empty()) throw gp::Error(gp::ErrorKind::Argument, option + " \"\": an empty file name");
     std::string ext = std::filesystem::path(path).extension().string();
     std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-    if (ext != extension(format) && !gp::is_stream(path)) {
-      std::string why = std::string("this is written as ") + (format == Format::Png ? "PNG" : format == Format::Npy ? ".npy" : "JSON") +
-                        ": name the file " + extension(format);
-      if (format == Format::Png && (ext == ".jpg" || ext == ".jpeg")) why += " (JPEG is read, not written)";
+    if (ext != format.extension && !gp::is_stream(path)) {
+      std::string why = std::string("this is written as ") + format.name + ": name the file " + format.extension;
+      if (&format == &Format::Png && (ext == ".jpg" || ext == ".jpeg")) why += " (JPEG is read, not written)";
       throw gp::Error(gp::ErrorKind::Argument, option + " " + path + ": " + why);
     }
     gp::check_writable(path);

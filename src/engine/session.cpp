@@ -308,70 +308,79 @@ const std::vector<Region>& Session::regions() const { return live(impl_).regions
 const std::vector<uint8_t>& Session::labels() const { return live(impl_).labels; }
 
 std::vector<uint8_t> Session::region_mask(int rank) const {
-  live(impl_).check_rank(rank);
-  const int id = live(impl_).regions[rank - 1].id;
-  std::vector<uint8_t> mask(live(impl_).labels.size());
-  for (size_t p = 0; p < mask.size(); ++p) mask[p] = live(impl_).labels[p] == id;
+  const Impl& s = live(impl_);
+  s.check_rank(rank);
+  const int id = s.regions[rank - 1].id;
+  std::vector<uint8_t> mask(s.labels.size());
+  for (size_t p = 0; p < mask.size(); ++p) mask[p] = s.labels[p] == id;
   return mask;
 }
 
 void Session::set_hint(int rank, Rgb colour) { set_hint(rank, Colour{float(colour.r), float(colour.g), float(colour.b)}); }
 
 void Session::set_hint(int rank, const Colour& colour) {
-  live(impl_).check_rank(rank);
+  Impl& s = live(impl_);
+  s.check_rank(rank);
   for (float c : colour)
     if (!(c >= 0.0f && c <= 255.0f)) throw Error(ErrorKind::Argument, "hint colour component " + std::to_string(c) + " is outside 0..255");
-  live(impl_).hints[rank - 1] = colour;
-  live(impl_).output_current = live(impl_).image_current = false;
+  s.hints[rank - 1] = colour;
+  s.output_current = s.image_current = false;
 }
 
 void Session::clear_hint(int rank) {
-  live(impl_).check_rank(rank);
-  live(impl_).hints[rank - 1].reset();
-  live(impl_).output_current = live(impl_).image_current = false;
+  Impl& s = live(impl_);
+  s.check_rank(rank);
+  s.hints[rank - 1].reset();
+  s.output_current = s.image_current = false;
 }
 
 void Session::clear_hints() {
-  std::fill(live(impl_).hints.begin(), live(impl_).hints.end(), std::nullopt);
-  live(impl_).output_current = live(impl_).image_current = false;
+  Impl& s = live(impl_);
+  std::fill(s.hints.begin(), s.hints.end(), std::nullopt);
+  s.output_current = s.image_current = false;
 }
 
 bool Session::hint(int rank, Colour* colour) const {
-  live(impl_).check_rank(rank);
-  const auto& h = live(impl_).hints[rank - 1];
+  const Impl& s = live(impl_);
+  s.check_rank(rank);
+  const auto& h = s.hints[rank - 1];
   if (h && colour) *colour = *h;
   return h.has_value();
 }
 
 Image Session::to_working_size(const Image& image) const {
+  const Impl& s = live(impl_);
   check_image(image, "image");
-  return resize(image, Size{live(impl_).w, live(impl_).h});
+  return resize(image, Size{s.w, s.h});
 }
 
 std::vector<Colour> Session::region_mean_colours(const Image& reference) const {
+  Impl& s = live(impl_);
   const Image working = to_working_size(reference);
-  const std::vector<RegionStats> stats = live(impl_).region_stats(&working);
+  const std::vector<RegionStats> stats = s.region_stats(&working);
   std::vector<Colour> means;
-  for (const Region& r : live(impl_).regions) {
-    const RegionStats& s = stats[r.id];
+  for (const Region& r : s.regions) {
+    const RegionStats& st = stats[r.id];
     Colour c;
-    for (int k = 0; k < 3; ++k) c[k] = float(double(s.sum[k]) / double(s.count));
+    for (int k = 0; k < 3; ++k) c[k] = float(double(st.sum[k]) / double(st.count));
     means.push_back(c);
   }
   return means;
 }
 
 void Session::hints_from_reference(const Image& reference, int n) {
+  Impl& s = live(impl_);
   if (n < 0) throw Error(ErrorKind::Argument, "hints_from_reference: the hint count " + std::to_string(n) + " is negative");
   const std::vector<Colour> means = region_mean_colours(reference);
   const int count = std::min<int>(n, int(means.size()));
-  for (int k = 0; k < count; ++k) live(impl_).hints[k] = means[k];
-  live(impl_).output_current = live(impl_).image_current = false;
+  for (int k = 0; k < count; ++k) s.hints[k] = means[k];
+  s.output_current = s.image_current = false;
 }
 
 std::vector<float> Session::colorize_raw() {
-  const std::vector<float>& hwc = live(impl_).colorized();
-  const size_t pixels = size_t(live(impl_).w) * live(impl_).h;
+  Impl& s = live(impl_);
+  const std::vector<float>& hwc = s.colorized();
+  const size_t pixels = size_t(s.w) * s.h;
   std::vector<float> chw(hwc.size());
   for (size_t p = 0; p < pixels; ++p)
     for (int c = 0; c < 3; ++c) chw[c * pixels + p] = hwc[3 * p + c];
@@ -381,22 +390,24 @@ std::vector<float> Session::colorize_raw() {
 Image Session::colorize() { return live(impl_).picture(); }
 
 Image Session::hint_picture() const {
-  const Image sketch = resize(live(impl_).original, Size{live(impl_).w, live(impl_).h});
-  std::vector<Colour> by_id(size_t(live(impl_).num_regions()), Colour{255.0f, 255.0f, 255.0f});
-  for (size_t k = 0; k < live(impl_).hints.size(); ++k)
-    if (live(impl_).hints[k]) by_id[live(impl_).regions[k].id] = *live(impl_).hints[k];
+  const Impl& s = live(impl_);
+  const Image sketch = resize(s.original, Size{s.w, s.h});
+  std::vector<Colour> by_id(size_t(s.num_regions()), Colour{255.0f, 255.0f, 255.0f});
+  for (size_t k = 0; k < s.hints.size(); ++k)
+    if (s.hints[k]) by_id[s.regions[k].id] = *s.hints[k];
   Image out = sketch;
-  for (size_t p = 0; p < live(impl_).labels.size(); ++p) {
-    const uint8_t* s = &sketch.rgb[3 * p];
-    const double grey = 0.299 * s[0] + 0.587 * s[1] + 0.114 * s[2];  // lines multiply the colour
-    const Colour& c = by_id[live(impl_).labels[p]];
+  for (size_t p = 0; p < s.labels.size(); ++p) {
+    const uint8_t* px = &sketch.rgb[3 * p];
+    const double grey = 0.299 * px[0] + 0.587 * px[1] + 0.114 * px[2];  // lines multiply the colour
+    const Colour& c = by_id[s.labels[p]];
     for (int k = 0; k < 3; ++k) out.rgb[3 * p + k] = uint8_t(std::lround(double(c[k]) * grey / 255.0));
   }
   return out;
 }
 
 Image Session::region_overlay() const {
-  return gp::region_overlay(resize(live(impl_).original, Size{live(impl_).w, live(impl_).h}), live(impl_).labels, live(impl_).regions);
+  const Impl& s = live(impl_);
+  return gp::region_overlay(resize(s.original, Size{s.w, s.h}), s.labels, s.regions);
 }
 
 }  // namespace gp

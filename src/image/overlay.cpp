@@ -100,12 +100,9 @@ std::vector<int> depth_in_region(std::span<const uint8_t> labels, int width, int
   return d;
 }
 
-}  // namespace
-
-std::vector<Point> region_label_points(std::span<const uint8_t> labels, int width, int height,
-                                       std::span<const int> ranked) {
-  check_labels(labels, width, height, "region label points");
-  const std::vector<int> d = depth_in_region(labels, width, height);
+// Each ranked region's deepest pixel (d: depth_in_region).
+std::vector<Point> deepest_points(std::span<const uint8_t> labels, int width, int height, std::span<const int> ranked,
+                                  const std::vector<int>& d) {
   std::vector<Point> best(256, Point{-1, -1});
   std::vector<int> best_d(256, 0);
   for (int y = 0; y < height; ++y)
@@ -123,6 +120,14 @@ std::vector<Point> region_label_points(std::span<const uint8_t> labels, int widt
   return points;
 }
 
+}  // namespace
+
+std::vector<Point> region_label_points(std::span<const uint8_t> labels, int width, int height,
+                                       std::span<const int> ranked) {
+  check_labels(labels, width, height, "region label points");
+  return deepest_points(labels, width, height, ranked, depth_in_region(labels, width, height));
+}
+
 Box number_box(int width, int height, Point centre, int number, int scale) {
   const int digits = int(std::to_string(std::max(number, 0)).size());
   scale = std::max(scale, 1);
@@ -134,8 +139,9 @@ Box number_box(int width, int height, Point centre, int number, int scale) {
 
 std::vector<Point> region_label_places(std::span<const uint8_t> labels, int width, int height,
                                        std::span<const int> ranked, int scale) {
-  std::vector<Point> places = region_label_points(labels, width, height, ranked);
+  check_labels(labels, width, height, "region label places");
   const std::vector<int> d = depth_in_region(labels, width, height);
+  std::vector<Point> places = deepest_points(labels, width, height, ranked, d);
   std::vector<Box> drawn;
   const auto free_at = [&](Point p, int number) {
     // A gap of one font pixel too, so neighbouring numbers do not read as one ("1211").

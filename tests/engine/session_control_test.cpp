@@ -20,10 +20,12 @@ namespace {
 namespace fs = std::filesystem;
 const fs::path kSource = fs::path(GP_SOURCE_DIR);
 
+const std::string kFixture = (kSource / "tests" / "fixtures" / "w4_48x40" / "model.safetensors").string();
+
 std::shared_ptr<const Model> fixture_model() {
   ModelOptions o;
   o.device = Device::Simulator;
-  return Model::load((kSource / "tests" / "fixtures" / "w4_48x40" / "model.safetensors").string(), o);
+  return Model::load(kFixture, o);
 }
 
 Image sample(const char* name = "1F432-sketch.png") { return Image::load((kSource / "examples" / "samples" / name).string()); }
@@ -173,71 +175,59 @@ TEST(SessionControl, MovedFromSessionSaysSo) {
   EXPECT_EQ(kind_of([&] { a.colorize(); }), ErrorKind::Argument);
 }
 
-// The same on two simulated devices (gpusim::set_device_count): without the Backend's
-// device guard the session's buffers land on device 0 and its first launch fails, naming
-// the weights as memory of device 1.
+// The picture of `on_thread`'s session, made and used on a fresh thread (whose current
+// device is 0), equals `reference`'s: every Backend call makes its model's device current.
+void expect_fresh_thread_matches(const std::shared_ptr<const Model>& reference,
+                                 const std::shared_ptr<const Model>& on_thread) {
+  SessionOptions o;
+  o.size = 45;
+  const auto picture = [&](const std::shared_ptr<const Model>& model) {
+    Session s(model, sample(), o);
+    s.set_hint(1, Rgb{200, 40, 40});
+    return s.colorize();
+  };
+  const Image expected = picture(reference);
+  Image got;
+  std::string error;
+  std::thread([&] {
+    try {
+      got = picture(on_thread);
+    } catch (const Error& e) {
+      error = e.what();
+    }
+  }).join();
+  ASSERT_EQ(error, "");
+  EXPECT_EQ(got.rgb, expected.rgb);
+}
+
+// On two simulated devices (gpusim::set_device_count): without the Backend's device guard
+// the session's buffers land on device 0 and its first launch fails, naming the weights
+// as memory of device 1.
 TEST(SessionControl, SessionOnAnotherThreadRunsOnItsModelsSimulatedDevice) {
   gpusim::set_device_count(2);
   ModelOptions on0, on1;
   on0.device = on1.device = Device::Simulator;
   on1.gpu_index = 1;
-  const std::string path = (kSource / "tests" / "fixtures" / "w4_48x40" / "model.safetensors").string();
-  const auto m0 = Model::load(path, on0);
-  const auto m1 = Model::load(path, on1);
+  const auto m0 = Model::load(kFixture, on0);
+  const auto m1 = Model::load(kFixture, on1);
   EXPECT_NE(m1->device_name().find("device 1"), std::string::npos) << m1->device_name();
-  SessionOptions o;
-  o.size = 45;
-  Session s0(m0, sample(), o);
-  s0.set_hint(1, Rgb{200, 40, 40});
-  const Image expected = s0.colorize();
-  Image got;
-  std::string error;
-  std::thread([&] {
-    try {
-      Session s1(m1, sample(), o);
-      s1.set_hint(1, Rgb{200, 40, 40});
-      got = s1.colorize();
-    } catch (const Error& e) {
-      error = e.what();
-    }
-  }).join();
+  expect_fresh_thread_matches(m0, m1);
   gpusim::set_device_count(1);
-  ASSERT_EQ(error, "");
-  EXPECT_EQ(got.rgb, expected.rgb);
 }
 
-// With two GPUs: a model on GPU 1, its session made and used on a fresh thread (whose
-// current device is 0) gives GPU 0's picture: every Backend call makes its device current.
+// The same with two GPUs: a model on GPU 1.
 TEST(SessionControl, SessionOnAnotherThreadRunsOnItsModelsGpu) {
   ModelOptions on0, on1;
   on0.device = on1.device = Device::Cuda;
   on1.gpu_index = 1;
-  const std::string path = (kSource / "tests" / "fixtures" / "w4_48x40" / "model.safetensors").string();
   std::shared_ptr<const Model> m0, m1;
   try {
-    m0 = Model::load(path, on0);
-    m1 = Model::load(path, on1);
+    m0 = Model::load(kFixture, on0);
+    m1 = Model::load(kFixture, on1);
   } catch (const Error& e) {
     GTEST_SKIP() << "needs two CUDA GPUs: " << e.what();
   }
-  SessionOptions o;
-  o.size = 45;
-  Session s0(m0, sample(), o);
-  s0.set_hint(1, Rgb{200, 40, 40});
-  const Image expected = s0.colorize();
-  Image got;
-  std::string error;
-  std::thread([&] {
-    try {
-      Session s1(m1, sample(), o);
-      s1.set_hint(1, Rgb{200, 40, 40});
-      got = s1.colorize();
-    } catch (const Error& e) {
-      error = e.what();
-    }
-  }).join();
-  ASSERT_EQ(error, "");
-  EXPECT_EQ(got.rgb, expected.rgb);
+  expect_fresh_thread_matches(m0, m1);
 }
 
 }  // namespace
