@@ -10,7 +10,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build git pkg-config binutils
   libboost-context-dev nlohmann-json3-dev libstb-dev libturbojpeg0-dev libcli11-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libzip-dev libcpp-httplib-dev
   python3-torch python3-numpy python3-pil python3-venv python3-dev python3-pytest pybind11-dev
   clang-14 libclang-rt-14-dev
 )

@@ -155,6 +155,17 @@ gp_status gp_session_clear_hints(gp_session* session);
 /* The first n ranked regions get the mean colour of `reference` over the region. */
 gp_status gp_session_hints_from_reference(gp_session* session, const gp_image* reference, int n);
 
+/* Point hints, in pixels of the sketch as given: the closed area of the line art under
+ * (x, y) becomes its own region with that colour (GP_ERROR_ARGUMENT, naming the point,
+ * for a point outside the sketch or on a line). A second point in that area replaces
+ * the colour. gp_session_clear_point_hint sets *had (may be NULL) to whether the area
+ * under (x, y) had one. */
+gp_status gp_session_set_point_hint(gp_session* session, int x, int y, uint8_t r, uint8_t g, uint8_t b);
+gp_status gp_session_clear_point_hint(gp_session* session, int x, int y, int* had);
+gp_status gp_session_clear_point_hints(gp_session* session);
+/* The layers (lines, flats, colorized, a mask per region) as an OpenRaster file. */
+gp_status gp_session_save_layers(gp_session* session, const char* path);
+
 /* The colorized picture at the sketch's original size (*out owned by the caller:
  * gp_image_free). */
 gp_status gp_session_colorize(gp_session* session, gp_image* out);

@@ -49,6 +49,13 @@ struct Image {
   void save_png(const std::string& path) const;
 };
 
+// An 8-bit RGBA picture (straight alpha), rows top to bottom: the layers of save_layers.
+struct ImageRgba {
+  int width = 0, height = 0;
+  std::vector<uint8_t> rgba;  // width * height * 4
+  void save_png(const std::string& path) const;  // as Image::save_png writes
+};
+
 struct ModelOptions {
   Device device = Device::Auto;  // see device.hpp (GP_DEVICE overrides Auto)
   int gpu_index = 0;             // which CUDA GPU, when on a GPU (or simulated device, on the simulator)
@@ -93,6 +100,23 @@ struct Region {
   int x0 = 0, y0 = 0, x1 = 0, y1 = 0;  // bounding box at the working size, inclusive
 };
 
+// A closed area of the sketch: a 4-connected set of non-line pixels (grey >= 128) at the
+// sketch's original size. Ids are 0.. in raster order of each area's first pixel.
+struct Area {
+  int id = 0;
+  int64_t pixels = 0;
+  int x0 = 0, y0 = 0, x1 = 0, y1 = 0;  // bounding box in sketch pixels, inclusive
+  int region_id = 0;                   // its majority segmentation channel
+};
+
+// A colour given to the closed area under a point of the sketch (sketch pixels).
+struct PointHint {
+  int x = 0, y = 0;
+  Rgb colour;
+  int area = 0;     // the Area's id
+  int channel = 0;  // the segmentation channel the area was given
+};
+
 // Called between the networks' kernel launches: stage "segment" (in the Session's
 // constructor) or "colorize" (colorize(), colorize_raw()), launches done and their total.
 // Returning false cancels. On the calling thread.
@@ -124,6 +148,8 @@ class Session {
 
   int width() const;   // working size the networks run at
   int height() const;
+  int sketch_width() const;  // the sketch's size as given (colorize()'s picture, areas, points)
+  int sketch_height() const;
   const std::vector<Region>& regions() const;
   // Region ids (segmentation channel 0..29) per pixel at the working size, row-major.
   const std::vector<uint8_t>& labels() const;
@@ -146,6 +172,37 @@ class Session {
   // `image` brought to the working size by the sketch's rule (area average when
   // shrinking, bilinear when enlarging, untouched when it already has that size).
   Image to_working_size(const Image& image) const;
+
+  // The sketch's closed areas; area_labels() is [height][width] of the sketch file, the
+  // area id per pixel, -1 (kLinePixel) on line pixels.
+  const std::vector<Area>& areas() const;
+  const std::vector<int32_t>& area_labels() const;
+  // The area id under a sketch pixel, -1 on a line. Throws gp::Error outside the sketch.
+  int area_at(int x, int y) const;
+
+  // Point hints, in pixels of the sketch as given: the closed area under (x, y) becomes
+  // its own region with that colour (it takes a segmentation channel no ranked region
+  // uses, so it can split what the model merged). A second point in the same area
+  // replaces its colour. Throws gp::Error naming the point when it is outside the sketch
+  // or on a line pixel, or when every channel is taken (a point with the colour of an
+  // earlier point then shares that point's channel).
+  void set_point_hint(int x, int y, Rgb colour);
+  // Removes the point hint of the area under (x, y); false if it had none.
+  bool clear_point_hint(int x, int y);
+  void clear_point_hints();
+  const std::vector<PointHint>& point_hints() const;
+
+  // Every closed area one flat colour at the sketch's size: a point-hinted area its
+  // point's colour, an area whose majority region has a hint exactly that hint colour,
+  // any other area the mean of the colorized picture (before its lines) over the area.
+  // Line pixels are transparent. Runs the colorizer if the hints changed.
+  ImageRgba flats();
+  // The layers for painting programs, as an OpenRaster (.ora) file: "lines" (the
+  // sketch's lines on transparency, top), "flats" (hidden), "colorized" (the network's
+  // picture without the lines), one hidden mask per ranked region ("region 1", ...);
+  // its mergedimage.png holds the bytes colorize().save_png writes.
+  std::vector<uint8_t> layers_ora();
+  void save_layers(const std::string& path);  // written as Image::save_png writes
 
   // The colorized picture at the sketch's original size, line art kept crisp.
   Image colorize();

@@ -479,5 +479,48 @@ PYBIND11_MODULE(_core, m) {
       .def("hint_picture", [](PySession& s) {
         gp::Image image = locked(s, [](gp::Session& x) { return x.hint_picture(); });
         return image_array(image);
-      }, "Each hinted region in its hint colour, the rest white, the lines on top (working size).");
+      }, "Each hinted region in its hint colour, the rest white, the lines on top (working size).")
+      .def("set_point_hint", [](PySession& s, int x, int y, const py::object& colour) {
+        const gp::Colour c = colour_argument(colour);
+        const gp::Rgb rgb{uint8_t(std::lround(c[0])), uint8_t(std::lround(c[1])), uint8_t(std::lround(c[2]))};
+        locked(s, [&](gp::Session& session) { session.set_point_hint(x, y, rgb); return 0; });
+      }, py::arg("x"), py::arg("y"), py::arg("colour"),
+         "The closed area of the line art under sketch pixel (x, y) becomes its own region with that colour "
+         "('#RRGGBB' or (r, g, b)). gp.Error for a point outside the sketch or on a line.")
+      .def("clear_point_hint", [](PySession& s, int x, int y) {
+        return locked(s, [&](gp::Session& session) { return session.clear_point_hint(x, y); });
+      }, py::arg("x"), py::arg("y"), "Removes the point hint of the area under (x, y); False if it had none.")
+      .def("clear_point_hints", [](PySession& s) {
+        locked(s, [](gp::Session& session) { session.clear_point_hints(); return 0; });
+      })
+      .def_property_readonly("point_hints", [](PySession& s) {
+        std::vector<gp::PointHint> points = locked(s, [](gp::Session& x) { return x.point_hints(); });
+        py::list out;
+        for (const gp::PointHint& p : points)
+          out.append(py::make_tuple(p.x, p.y, py::make_tuple(p.colour.r, p.colour.g, p.colour.b), p.area));
+        return py::tuple(out);
+      }, "The point hints as (x, y, (r, g, b), area id).")
+      .def("area_at", [](PySession& s, int x, int y) {
+        return locked(s, [&](gp::Session& session) { return session.area_at(x, y); });
+      }, py::arg("x"), py::arg("y"), "The closed area's id under sketch pixel (x, y); -1 on a line.")
+      .def_property_readonly("area_labels", [](PySession& s) {
+        int w = 0, h = 0;
+        std::vector<int32_t> labels = locked(s, [&](gp::Session& x) {
+          w = x.sketch_width(), h = x.sketch_height();
+          return x.area_labels();
+        });
+        return new_array({h, w}, "int32", labels.data(), labels.size() * sizeof(int32_t));
+      }, "The closed area's id per sketch pixel (-1 on lines): an H x W int32 array at the sketch's size.")
+      .def("flats", [](PySession& s) {
+        gp::ImageRgba flats = running(s, [](gp::Session& x) { return x.flats(); });
+        return new_array({flats.height, flats.width, 4}, "uint8", flats.rgba.data(), flats.rgba.size());
+      }, "Every closed area one flat colour (hinted areas exactly their hint), lines transparent: H x W x 4 uint8.")
+      .def("layers_ora", [](PySession& s) {
+        std::vector<uint8_t> bytes = running(s, [](gp::Session& x) { return x.layers_ora(); });
+        return py::bytes(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+      }, "The layers (lines, flats, colorized, a mask per region) as OpenRaster file bytes.")
+      .def("save_layers", [](PySession& s, const py::object& path) {
+        const std::string file = path_string(path);
+        running(s, [&](gp::Session& x) { x.save_layers(file); return 0; });
+      }, py::arg("path"), "Writes layers_ora() to a .ora file.");
 }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "guidingpainter/precision.hpp"
+#include "kernels/areas_ref.h"
 #include "kernels/regions_ref.h"
 
 namespace gp {
@@ -140,6 +141,20 @@ class Backend {
   // C [pixels][3], M [pixels] from labels and a hint table (for pictures and checks).
   virtual void hint_scatter(const uint8_t* labels, size_t pixels, int num_regions, const float* table,
                             const uint8_t* active, float* colour, float* mask, Stream stream = nullptr) = 0;
+
+  // Closed areas of a sketch (kernels/areas.cuh has the contracts). scratch: at least
+  // label_areas_scratch_bytes(w, h) bytes of device memory; num_areas one device int32.
+  virtual size_t label_areas_scratch_bytes(int w, int h) const = 0;
+  virtual void label_areas(const uint8_t* rgb, int w, int h, int threshold, int32_t* labels, int32_t* num_areas,
+                           void* scratch, Stream stream = nullptr) = 0;
+  virtual void area_stats(const int32_t* labels, const uint8_t* rgb, int w, int h, int num_areas, AreaStats* stats,
+                          Stream stream = nullptr) = 0;
+  virtual void area_majority(const int32_t* labels, int W, int H, const uint8_t* seg, int w, int h, int num_regions,
+                             int num_areas, uint32_t* votes, uint8_t* majority, Stream stream = nullptr) = 0;
+  virtual void override_labels(const uint8_t* base, int w, int h, const int32_t* labels, int W, int H,
+                               const int8_t* channel, uint8_t* out, Stream stream = nullptr) = 0;
+  virtual void paint_areas(const int32_t* labels, int w, int h, const uint8_t* colours, uint8_t* rgba,
+                           Stream stream = nullptr) = 0;
 };
 
 namespace gp_sim_backend {

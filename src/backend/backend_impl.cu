@@ -8,6 +8,7 @@
 #include <cstring>
 #include <string>
 
+#include "kernels/areas.cuh"
 #include "kernels/argmax.cuh"
 #include "kernels/compose.cuh"
 #include "kernels/conv.cuh"
@@ -338,6 +339,34 @@ class RuntimeBackend final : public gp::Backend {
                       DeviceGuard guard(device_);
     check(GP_KERNEL_NS::hint_scatter(labels, pixels, num_regions, table, active, colour, mask, cuda(stream)),
           "hint_scatter");
+  }
+
+  size_t label_areas_scratch_bytes(int w, int h) const override { return GP_KERNEL_NS::label_areas_scratch_bytes(w, h); }
+  void label_areas(const uint8_t* rgb, int w, int h, int threshold, int32_t* labels, int32_t* num_areas, void* scratch,
+                   gp::Stream stream) override {
+    DeviceGuard guard(device_);
+    check(GP_KERNEL_NS::label_areas(rgb, w, h, threshold, labels, num_areas, scratch, cuda(stream)), "label_areas");
+  }
+  void area_stats(const int32_t* labels, const uint8_t* rgb, int w, int h, int num_areas, gp::AreaStats* stats,
+                  gp::Stream stream) override {
+    DeviceGuard guard(device_);
+    check(GP_KERNEL_NS::area_stats(labels, rgb, w, h, num_areas, stats, cuda(stream)), "area_stats");
+  }
+  void area_majority(const int32_t* labels, int W, int H, const uint8_t* seg, int w, int h, int num_regions,
+                     int num_areas, uint32_t* votes, uint8_t* majority, gp::Stream stream) override {
+    DeviceGuard guard(device_);
+    check(GP_KERNEL_NS::area_majority(labels, W, H, seg, w, h, num_regions, num_areas, votes, majority, cuda(stream)),
+          "area_majority");
+  }
+  void override_labels(const uint8_t* base, int w, int h, const int32_t* labels, int W, int H, const int8_t* channel,
+                       uint8_t* out, gp::Stream stream) override {
+    DeviceGuard guard(device_);
+    check(GP_KERNEL_NS::override_labels(base, w, h, labels, W, H, channel, out, cuda(stream)), "override_labels");
+  }
+  void paint_areas(const int32_t* labels, int w, int h, const uint8_t* colours, uint8_t* rgba,
+                   gp::Stream stream) override {
+    DeviceGuard guard(device_);
+    check(GP_KERNEL_NS::paint_areas(labels, w, h, colours, rgba, cuda(stream)), "paint_areas");
   }
 
  private:

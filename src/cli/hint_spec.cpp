@@ -12,7 +12,42 @@ int hex_digit(char c) {
   return -1;
 }
 
+// "#RRGGBB", or nullopt-like false with `why` set.
+bool parse_colour(std::string_view hex, Rgb* colour, std::string* why) {
+  if (hex.empty() || hex.front() != '#') return *why = "the colour starts with '#'", false;
+  hex.remove_prefix(1);
+  if (hex.size() != 6) return *why = "the colour needs six hex digits", false;
+  int v[6];
+  for (int i = 0; i < 6; ++i)
+    if ((v[i] = hex_digit(hex[i])) < 0) return *why = "'" + std::string(1, hex[i]) + "' is not a hex digit", false;
+  *colour = Rgb{uint8_t(v[0] * 16 + v[1]), uint8_t(v[2] * 16 + v[3]), uint8_t(v[4] * 16 + v[5])};
+  return true;
+}
+
+bool parse_int(std::string_view text, int* v) {
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *v);
+  return ec == std::errc() && end == text.data() + text.size() && !text.empty();
+}
+
 }  // namespace
+
+PointHintSpec parse_point_hint(std::string_view text) {
+  const auto bad = [&](const std::string& why) {
+    return Error("--hint-at '" + std::string(text) + "': " + why + " (expected X,Y=#RRGGBB in sketch pixels, e.g. 80,210=#7a3b10)");
+  };
+  const size_t eq = text.find('=');
+  if (eq == std::string_view::npos) throw bad("no '='");
+  const std::string_view point = text.substr(0, eq);
+  const size_t comma = point.find(',');
+  if (comma == std::string_view::npos) throw bad("no ',' between X and Y");
+  PointHintSpec spec;
+  if (!parse_int(point.substr(0, comma), &spec.x) || !parse_int(point.substr(comma + 1), &spec.y))
+    throw bad("X and Y are whole numbers");
+  if (spec.x < 0 || spec.y < 0) throw bad("pixels start at 0");
+  std::string why;
+  if (!parse_colour(text.substr(eq + 1), &spec.colour, &why)) throw bad(why);
+  return spec;
+}
 
 HintSpec parse_hint(std::string_view text) {
   const auto bad = [&](const std::string& why) {
@@ -25,14 +60,8 @@ HintSpec parse_hint(std::string_view text) {
   const auto [end, ec] = std::from_chars(rank.data(), rank.data() + rank.size(), spec.rank);
   if (ec != std::errc() || end != rank.data() + rank.size() || rank.empty()) throw bad("the rank is not a number");
   if (spec.rank < 1) throw bad("ranks start at 1");
-  std::string_view hex = text.substr(eq + 1);
-  if (hex.empty() || hex.front() != '#') throw bad("the colour starts with '#'");
-  hex.remove_prefix(1);
-  if (hex.size() != 6) throw bad("the colour needs six hex digits");
-  int v[6];
-  for (int i = 0; i < 6; ++i)
-    if ((v[i] = hex_digit(hex[i])) < 0) throw bad("'" + std::string(1, hex[i]) + "' is not a hex digit");
-  spec.colour = Rgb{uint8_t(v[0] * 16 + v[1]), uint8_t(v[2] * 16 + v[3]), uint8_t(v[4] * 16 + v[5])};
+  std::string why;
+  if (!parse_colour(text.substr(eq + 1), &spec.colour, &why)) throw bad(why);
   return spec;
 }
 

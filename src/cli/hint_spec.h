@@ -1,4 +1,5 @@
-// Parsing of the command line's colour hints: "R=#RRGGBB" (R: 1-based rank).
+// Parsing of the command line's colour hints: "R=#RRGGBB" (R: 1-based rank) and
+// point hints "X,Y=#RRGGBB".
 #pragma once
 
 #include <string>
@@ -15,5 +16,12 @@ struct HintSpec {
 
 // Throws gp::Error naming the text and what was expected.
 HintSpec parse_hint(std::string_view text);
+
+// "X,Y=#RRGGBB": a point hint at pixel (X, Y) of the sketch file.
+struct PointHintSpec {
+  int x = 0, y = 0;
+  Rgb colour;
+};
+PointHintSpec parse_point_hint(std::string_view text);
 
 }  // namespace gp::cli

@@ -27,13 +27,14 @@
 #include "src/cli/progress.h"
 #include "src/cli/hint_spec.h"
 #include "src/cli/selftest.h"
+#include "src/cli/serve.h"
 #include "src/image/file_io.h"
 #include "src/image/image_io.h"
 #include "src/image/npy.h"
 
 namespace {
 
-const char* const kCommands[] = {"info", "regions", "colorize", "eval", "plan", "selftest"};
+const char* const kCommands[] = {"info", "regions", "colorize", "eval", "plan", "serve", "selftest"};
 constexpr int kMaxSize = 8192;
 
 struct Common {
@@ -96,9 +97,10 @@ FILE* summary_stream(std::initializer_list<const std::string*> outputs) {
 struct Format {
   const char* name;
   const char* extension;
-  static const Format Png, Npy, Json;
+  static const Format Png, Npy, Json, Ora;
 };
-const Format Format::Png{"PNG", ".png"}, Format::Npy{".npy", ".npy"}, Format::Json{"JSON", ".json"};
+const Format Format::Png{"PNG", ".png"}, Format::Npy{".npy", ".npy"}, Format::Json{"JSON", ".json"},
+    Format::Ora{"OpenRaster", ".ora"};
 
 // The output files a command was given, checked before any work: a name, the extension
 // of the format written (a FIFO or device takes any name), a writable place, no file
@@ -226,9 +228,17 @@ int cmd_regions(const Common& c, const std::string& sketch, const std::string& o
   return 0;
 }
 
+// colorize's files besides -o.
+struct ColorizeOutputs {
+  std::string raw, labels, hint_picture, layers, flats;
+};
+
 int cmd_colorize(const Common& c, const std::string& sketch, const std::string& out,
-                 const std::vector<std::string>& hint_texts, const std::string& reference, int reference_hints,
-                 const std::string& raw, const std::string& labels, const std::string& hint_picture) {
+                 const std::vector<std::string>& hint_texts, const std::vector<std::string>& point_texts,
+                 const std::string& reference, int reference_hints, const ColorizeOutputs& more) {
+  const std::string &raw = more.raw, &labels = more.labels, &hint_picture = more.hint_picture;
+  std::vector<gp::cli::PointHintSpec> points;
+  for (const auto& text : point_texts) points.push_back(gp::cli::parse_point_hint(text));
   std::vector<gp::cli::HintSpec> hints;
   std::set<int> ranks;
   for (const auto& text : hint_texts) {
@@ -248,6 +258,17 @@ int cmd_colorize(const Common& c, const std::string& sketch, const std::string& 
                       std::to_string(regions) + " regions");
   if (!reference.empty()) s.hints_from_reference(gp::Image::load(reference), reference_hints);
   for (const auto& h : hints) s.set_hint(h.rank, h.colour);
+  for (const auto& p : points) {
+    if (p.x >= s.sketch_width() || p.y >= s.sketch_height())
+      throw gp::Error(gp::ErrorKind::Argument, "--hint-at " + std::to_string(p.x) + "," + std::to_string(p.y) +
+                                                   ": outside " + sketch + " (" + std::to_string(s.sketch_width()) +
+                                                   " x " + std::to_string(s.sketch_height()) + " pixels)");
+    if (s.area_at(p.x, p.y) < 0)
+      throw gp::Error(gp::ErrorKind::Argument, "--hint-at " + std::to_string(p.x) + "," + std::to_string(p.y) +
+                                                   ": that pixel of " + sketch +
+                                                   " is on a line; give a point inside a closed area");
+    s.set_point_hint(p.x, p.y, p.colour);
+  }
   Outputs files;
   files.add(out, gp::encode_png(s.colorize(), out));
   if (!raw.empty()) {
@@ -256,9 +277,14 @@ int cmd_colorize(const Common& c, const std::string& sketch, const std::string& 
   }
   if (!labels.empty()) files.add(labels, labels_npy(s));
   if (!hint_picture.empty()) files.add(hint_picture, gp::encode_png(s.hint_picture(), hint_picture));
+  if (!more.flats.empty()) {
+    const gp::ImageRgba flats = s.flats();
+    files.add(more.flats, gp::encode_png_rgba(flats.width, flats.height, flats.rgba, more.flats));
+  }
+  if (!more.layers.empty()) files.add(more.layers, s.layers_ora());
   watched.finish();
   files.write();
-  std::fprintf(summary_stream({&out, &raw, &labels, &hint_picture}), "colorized %s (%d x %d, %d regions) -> %s\n",
+  std::fprintf(summary_stream({&out, &raw, &labels, &hint_picture, &more.layers, &more.flats}), "colorized %s (%d x %d, %d regions) -> %s\n",
                sketch.c_str(), s.width(), s.height(), regions, out.c_str());
   return 0;
 }
@@ -376,8 +402,10 @@ int main(int argc, char** argv) {
   auto* info = app.add_subcommand("info", "print a model's configuration");
   add_common(info, false);
 
-  std::string sketch, out, labels, json, raw, reference, hint_picture;
-  std::vector<std::string> hint_texts;
+  std::string sketch, out, labels, json;
+  ColorizeOutputs colorize_outputs;
+  std::string &raw = colorize_outputs.raw, &hint_picture = colorize_outputs.hint_picture, reference;
+  std::vector<std::string> hint_texts, point_texts;
   int reference_hints = -1;
   auto* regions = app.add_subcommand("regions", "rank the regions of a sketch and draw them");
   add_common(regions, true);
@@ -392,6 +420,13 @@ int main(int argc, char** argv) {
   colorize->add_option("--sketch", sketch, "sketch (PNG or JPEG)")->required();
   colorize->add_option("-o", out, "colorized PNG at the sketch's size")->required();
   colorize->add_option("--hint", hint_texts, "RANK=#RRGGBB, repeatable; overrides the reference's colour");
+  colorize->add_option("--hint-at", point_texts,
+                       "X,Y=#RRGGBB, repeatable: the closed area under pixel (X, Y) of the sketch becomes its own "
+                       "region with that colour");
+  colorize->add_option("--layers", colorize_outputs.layers,
+                       "OpenRaster (.ora) with the layers lines, flats, colorized and one mask per region");
+  colorize->add_option("--flats", colorize_outputs.flats,
+                       "PNG: every closed area one flat colour, lines transparent (sketch's size)");
   colorize->add_option("--reference", reference, "colour image whose region means become hints");
   colorize->add_option("--hints", reference_hints, "how many ranked regions take the reference's colour");
   colorize->add_option("--raw", raw, "network output as float32 3 x H x W .npy (working size)");
@@ -417,6 +452,20 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, gp::ModelConfig::kMaxWidth));
   plan->add_option("--gpu", plan_options.gpu, "h200, h100 or a100 (default h200)");
 
+  gp::cli::ServeOptions serve_options;
+  auto* serve = app.add_subcommand("serve", "a local web app for the interactive loop (page and JSON API)");
+  add_common(serve, false);
+  serve->add_option("--host", serve_options.host, "address to listen on (default 127.0.0.1: this machine only)");
+  serve->add_option("--port", serve_options.port, "port (default 8080; 0: any free port)")->check(CLI::Range(0, 65535));
+  serve->add_option("--max-sessions", serve_options.max_sessions, "sketches open at once (default 16)")
+      ->check(CLI::Range(1, 1024));
+  serve->add_option("--max-upload-mb", serve_options.max_upload_mb, "largest upload in MB (default 20)")
+      ->check(CLI::Range(1, 256));
+  serve->add_option("--session-ttl", serve_options.session_ttl, "seconds before an idle session is dropped (default 600)")
+      ->check(CLI::Range(1, 7 * 24 * 3600));
+  serve->add_option("--max-size", serve_options.max_size, "largest working size a client may ask for (default 2048)")
+      ->check(CLI::Range(1, kMaxSize));
+
   try {
     std::vector<std::string> ordered = arguments_in_order(argc, argv);
     std::vector<char*> pointers;
@@ -436,14 +485,23 @@ int main(int argc, char** argv) {
           .add("-o", out, Format::Png)
           .add("--raw", raw, Format::Npy)
           .add("--labels", labels, Format::Npy)
-          .add("--hint-picture", hint_picture, Format::Png);
+          .add("--hint-picture", hint_picture, Format::Png)
+          .add("--layers", colorize_outputs.layers, Format::Ora)
+          .add("--flats", colorize_outputs.flats, Format::Png);
     if (*eval) OutputCheck(eval).add("--json", json, Format::Json);
     if (*selftest) return gp::cli_selftest(gp::parse_device(common.device));
     if (*info) return cmd_info(common);
     if (*regions) return cmd_regions(common, sketch, out, labels, json);
-    if (*colorize) return cmd_colorize(common, sketch, out, hint_texts, reference, reference_hints, raw, labels, hint_picture);
+    if (*colorize) {
+      colorize_outputs.labels = labels;
+      return cmd_colorize(common, sketch, out, hint_texts, point_texts, reference, reference_hints, colorize_outputs);
+    }
     if (*eval) return cmd_eval(common, eval_options, order, eval_hints, json);
     if (*plan) return cmd_plan(common, plan_options, plan_width);
+    if (*serve) {
+      gp::cli::block_stop_signals();  // before the model's loading starts the simulator's threads
+      return gp::cli::serve(load_model(common), serve_options);
+    }
   } catch (const gp::Error& e) {
     if (e.kind() == gp::ErrorKind::Cancelled && gp::cli::cancel_signal() != 0) {
       std::fprintf(stderr, "guidingpainter: cancelled by %s; nothing written\n",

@@ -379,6 +379,38 @@ gp_status gp_session_hints_from_reference(gp_session* session, const gp_image* r
   });
 }
 
+gp_status gp_session_set_point_hint(gp_session* session, int x, int y, uint8_t r, uint8_t g, uint8_t b) {
+  if (gp_status st = check(session, "gp_session_set_point_hint")) return st;
+  return guarded([&] {
+    session->session.set_point_hint(x, y, gp::Rgb{r, g, b});
+    return GP_OK;
+  });
+}
+
+gp_status gp_session_clear_point_hint(gp_session* session, int x, int y, int* had) {
+  if (gp_status st = check(session, "gp_session_clear_point_hint")) return st;
+  return guarded([&] {
+    const bool cleared = session->session.clear_point_hint(x, y);
+    if (had) *had = cleared;
+    return GP_OK;
+  });
+}
+
+gp_status gp_session_clear_point_hints(gp_session* session) {
+  if (gp_status st = check(session, "gp_session_clear_point_hints")) return st;
+  session->session.clear_point_hints();
+  return GP_OK;
+}
+
+gp_status gp_session_save_layers(gp_session* session, const char* path) {
+  if (gp_status st = check(session, "gp_session_save_layers")) return st;
+  if (!path) return null_argument("gp_session_save_layers", "path");
+  return guarded([&] {
+    session->session.save_layers(path);
+    return GP_OK;
+  });
+}
+
 gp_status gp_session_colorize(gp_session* session, gp_image* out) {
   if (gp_status st = check(session, "gp_session_colorize")) return st;
   if (!out) return null_argument("gp_session_colorize", "out");

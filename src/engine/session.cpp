@@ -10,215 +10,12 @@
 #include <optional>
 #include <string>
 
-#include "src/engine/model_impl.h"
+#include "src/engine/session_impl.h"
 #include "src/image/image_io.h"
 #include "src/image/overlay.h"
 #include "src/image/resize.h"
 
 namespace gp {
-
-// Owns a stream of the model's device, or uses the caller's.
-class SessionStream {
- public:
-  SessionStream(Backend& backend, void* caller_stream) : backend_(backend) {
-    if (caller_stream && backend.kind() != DeviceKind::Cuda)
-      throw Error(ErrorKind::Argument, "SessionOptions::cuda_stream is set, but the model runs on " + backend.name() + ", not a GPU");
-    stream_ = caller_stream ? caller_stream : backend.create_stream();
-    owned_ = caller_stream == nullptr;
-  }
-  ~SessionStream() {
-    if (owned_) backend_.destroy_stream(stream_);
-  }
-  SessionStream(const SessionStream&) = delete;
-  SessionStream& operator=(const SessionStream&) = delete;
-  Stream get() const { return stream_; }
-
- private:
-  Backend& backend_;
-  Stream stream_ = nullptr;
-  bool owned_ = false;
-};
-
-// The calling thread's cancel flag on the backend for one call (the simulator stops a
-// launch between blocks once it is set).
-class InterruptScope {
- public:
-  InterruptScope(Backend& backend, const std::atomic<bool>* flag) : backend_(flag ? &backend : nullptr) {
-    if (backend_) backend_->set_interrupt(flag);
-  }
-  ~InterruptScope() {
-    if (backend_) backend_->set_interrupt(nullptr);
-  }
-  InterruptScope(const InterruptScope&) = delete;
-  InterruptScope& operator=(const InterruptScope&) = delete;
-
- private:
-  Backend* backend_;
-};
-
-struct Session::Impl {
-  std::shared_ptr<const Model> model;
-  Backend* backend;
-  SessionStream stream;
-  Image original;       // the sketch as given
-  int w = 0, h = 0;     // working size
-  UNetWorkspace workspace;
-  DeviceArray<float> x;            // [h][w] grey sketch in [-1, 1]
-  DeviceArray<uint8_t> labels_d;   // [h][w]
-  DeviceArray<float> colors_d;     // [num_regions][3]
-  DeviceArray<uint8_t> active_d;   // [num_regions]
-  DeviceArray<float> out_d;        // [h][w][3]
-  DeviceArray<uint8_t> rgb_d;      // [h][w][3] scratch for pictures at the working size
-  DeviceArray<RegionStats> stats_d;
-  DeviceArray<uint8_t> colours8_d;  // [h][w][3] the colorization in 8 bits, working size
-  DeviceArray<uint8_t> sketch_d;    // the sketch as given, [H][W][3]
-  DeviceArray<uint8_t> image_d;     // the output picture, [H][W][3]
-  PinnedArray<float> table_h;       // [num_regions][3] hint colours in [-1, 1]
-  PinnedArray<uint8_t> active_h;    // [num_regions]
-  PinnedArray<uint8_t> image_h;     // [H][W][3]
-  std::vector<uint8_t> labels;
-  std::vector<Region> regions;
-  std::vector<std::optional<Colour>> hints;  // by rank - 1
-  std::vector<float> output;                 // [h][w][3] of the last colorizer run
-  bool output_current = false;               // false once a hint changed since then
-  Image image;                               // colorize()'s picture for the current hints
-  bool image_current = false;
-  DeviceGraph colorize_graph;                // captured by the first colorize()
-  ProgressCallback progress;
-  const std::atomic<bool>* cancel = nullptr;
-  // The device scratch (rgb_d, stats_d) and the stream, for const methods that use them.
-  mutable std::mutex scratch_mutex;
-
-  LaunchObserver observer(const char* stage) const { return LaunchObserver{stage, &progress, cancel}; }
-  bool observed() const { return bool(progress); }
-
-  Impl(std::shared_ptr<const Model> m, const Image& sketch, Size size, void* caller_stream)
-      : model(std::move(m)),
-        backend(model->impl().backend.get()),
-        stream(*backend, caller_stream),
-        original(sketch),
-        w(size.width),
-        h(size.height),
-        workspace(*backend, model->config().width, size.height, size.width, model->precision()),
-        x(*backend, size_t(w) * h, "sketch"),
-        labels_d(*backend, size_t(w) * h, "region labels"),
-        colors_d(*backend, size_t(model->config().num_regions) * 3, "hint colours"),
-        active_d(*backend, size_t(model->config().num_regions), "hint flags"),
-        out_d(*backend, size_t(w) * h * 3, "colorization"),
-        rgb_d(*backend, size_t(w) * h * 3, "working-size picture"),
-        stats_d(*backend, size_t(model->config().num_regions), "region statistics"),
-        colours8_d(*backend, size_t(w) * h * 3, "8-bit colorization"),
-        sketch_d(*backend, sketch.rgb.size(), "sketch"),
-        image_d(*backend, sketch.rgb.size(), "output picture"),
-        table_h(*backend, size_t(model->config().num_regions) * 3, "hint colours"),
-        active_h(*backend, size_t(model->config().num_regions), "hint flags"),
-        image_h(*backend, sketch.rgb.size(), "output picture") {}
-
-  const Model::Impl& m() const { return model->impl(); }
-  int num_regions() const { return m().config.num_regions; }
-
-  // Region statistics of the labels, with a picture's colour sums when rgb is given.
-  std::vector<RegionStats> region_stats(const Image* picture) {
-    std::lock_guard<std::mutex> lock(scratch_mutex);
-    if (picture) rgb_d.upload(picture->rgb, stream.get());
-    backend->region_stats(labels_d.get(), picture ? rgb_d.get() : nullptr, w, h, num_regions(), stats_d.get(),
-                          stream.get());
-    return stats_d.download(stream.get());
-  }
-
-  void check_rank(int rank) const {
-    if (rank < 1 || rank > int(regions.size()))
-      throw Error(ErrorKind::Argument, "rank " + std::to_string(rank) + " is out of range: this sketch has " +
-                  std::to_string(regions.size()) + " regions (ranks 1.." + std::to_string(regions.size()) + ")");
-  }
-
-  // The colorizer's output for the current hints, run only if they changed.
-  const std::vector<float>& colorized() {
-    if (!output_current) {
-      run_colorizer();
-      output = out_d.download(stream.get());
-      output_current = true;
-    }
-    return output;
-  }
-
-  // The hint table of the current hints, by region id, into the pinned staging area.
-  void fill_hint_table() {
-    const int n = num_regions();
-    std::fill(table_h.get(), table_h.get() + size_t(n) * 3, 0.0f);
-    std::fill(active_h.get(), active_h.get() + n, uint8_t(0));
-    for (size_t k = 0; k < hints.size(); ++k) {
-      if (!hints[k]) continue;
-      const int id = regions[k].id;
-      active_h.get()[id] = 1;
-      for (int c = 0; c < 3; ++c) table_h.get()[3 * id + c] = float(2.0 * double((*hints[k])[c]) / 255.0 - 1.0);
-    }
-  }
-
-  // Queues the colorizer on the hint table in table_h / active_h: out_d at the working size.
-  void queue_colorizer(const LaunchObserver* watch = nullptr) {
-    colors_d.upload(table_h.get(), table_h.size(), stream.get());
-    active_d.upload(active_h.get(), active_h.size(), stream.get());
-    ColorizerInput in;
-    in.sketch = x.get();
-    in.labels = labels_d.get();
-    in.colors = colors_d.get();
-    in.active = active_d.get();
-    in.h = h;
-    in.w = w;
-    in.center = m().config.center;
-    workspace.colorize(*backend, m().colorizer, in, out_d.get(), stream.get(), watch);
-  }
-
-  void run_colorizer() {
-    const LaunchObserver watch = observer("colorize");
-    InterruptScope interrupt(*backend, cancel);
-    fill_hint_table();
-    queue_colorizer(&watch);
-    watch.synchronize(*backend, stream.get());
-  }
-
-  // The picture at the sketch's size: the colorizer, uint8, resampled, lines kept.
-  void queue_picture(const LaunchObserver* watch = nullptr) {
-    queue_colorizer(watch);
-    backend->float_to_rgb8(out_d.get(), size_t(w) * h, colours8_d.get(), stream.get());
-    backend->compose_rgb8(colours8_d.get(), w, h, sketch_d.get(), original.width, original.height, true, image_d.get(),
-                          stream.get());
-    backend->download_async(image_h.get(), image_d.get(), image_d.size(), stream.get());
-  }
-
-  void capture_picture_graph() {
-    backend->begin_capture(stream.get());
-    try {
-      queue_picture();
-    } catch (...) {
-      backend->abort_capture(stream.get());
-      throw;
-    }
-    colorize_graph = DeviceGraph(*backend, backend->end_capture(stream.get()));
-  }
-
-  const Image& picture() {
-    if (!image_current) {
-      const LaunchObserver watch = observer("colorize");
-      InterruptScope interrupt(*backend, cancel);
-      watch.before_launch(*backend, stream.get());
-      fill_hint_table();
-      if (observed()) {
-        queue_picture(&watch);  // launch by launch, to report each
-      } else {
-        if (!colorize_graph) capture_picture_graph();
-        backend->launch_graph(colorize_graph.get(), stream.get());
-      }
-      watch.synchronize(*backend, stream.get());
-      image.width = original.width;
-      image.height = original.height;
-      image.rgb.assign(image_h.get(), image_h.get() + image_h.size());
-      image_current = true;
-    }
-    return image;
-  }
-};
 
 namespace {
 
@@ -230,6 +27,7 @@ size_t session_bytes(const Model& model, Size size, const Image& sketch, bool ho
   size_t bytes = UNetWorkspace::bytes(model.config().width, size.height, size.width, model.precision());
   bytes += working * (4 + 1 + 12 + 3 + 3) + original * 3 * 3;  // x, labels, out, rgb, colours8; sketch, image x 2
   if (host_is_device) bytes += working * (12 + 1 + 3) + original * 3 * 2;  // output, labels, resize; original, image
+  bytes += area_pixel_bytes(*model.impl().backend, sketch.width, sketch.height, size);
   return bytes;
 }
 
@@ -286,17 +84,9 @@ Session::Session(std::shared_ptr<const Model> model, const Image& sketch, const 
     s.regions.push_back(Region{int(s.regions.size()) + 1, id, int64_t(r.count), int(r.x0), int(r.y0), int(r.x1), int(r.y1)});
   }
   s.hints.assign(s.regions.size(), std::nullopt);
+  find_areas(s);
 }
 
-namespace {
-
-// The session's state, or a clear error for a moved-from Session.
-Session::Impl& live(const std::unique_ptr<Session::Impl>& impl) {
-  if (!impl) throw Error(ErrorKind::Argument, "Session: used after it was moved from");
-  return *impl;
-}
-
-}  // namespace
 
 Session::~Session() = default;
 Session::Session(Session&&) noexcept = default;
@@ -304,6 +94,8 @@ Session& Session::operator=(Session&&) noexcept = default;
 
 int Session::width() const { return live(impl_).w; }
 int Session::height() const { return live(impl_).h; }
+int Session::sketch_width() const { return live(impl_).original.width; }
+int Session::sketch_height() const { return live(impl_).original.height; }
 const std::vector<Region>& Session::regions() const { return live(impl_).regions; }
 const std::vector<uint8_t>& Session::labels() const { return live(impl_).labels; }
 

@@ -134,6 +134,24 @@ std::vector<uint8_t> encode_png(const Image& image, std::string_view name) {
   return out;
 }
 
+std::vector<uint8_t> encode_png_rgba(int width, int height, const std::vector<uint8_t>& rgba, std::string_view name) {
+  const size_t expected = size_t(std::max(width, 0)) * size_t(std::max(height, 0)) * 4;
+  if (width <= 0 || height <= 0 || rgba.size() != expected)
+    throw Error(ErrorKind::Format, std::string(name) + ": RGBA image is " + std::to_string(width) + " x " +
+                std::to_string(height) + " but holds " + std::to_string(rgba.size()) + " bytes (expected " +
+                std::to_string(expected) + ", and both sides positive)");
+  if (width > INT32_MAX / 4) throw Error(std::string(name) + ": too wide to encode as PNG");
+  std::vector<uint8_t> out;
+  auto append = [](void* context, void* data, int size) {
+    auto* v = static_cast<std::vector<uint8_t>*>(context);
+    const auto* b = static_cast<const uint8_t*>(data);
+    v->insert(v->end(), b, b + size);
+  };
+  if (!stbi_write_png_to_func(append, &out, width, height, 4, rgba.data(), width * 4))
+    throw Error(std::string(name) + ": PNG encoding failed");
+  return out;
+}
+
 void write_png(const std::filesystem::path& file, const Image& image) {
   write_file(file, encode_png(image, file.string()));
 }
@@ -141,5 +159,6 @@ void write_png(const std::filesystem::path& file, const Image& image) {
 // The public API's members (include/guidingpainter/guidingpainter.hpp).
 Image Image::load(const std::string& path) { return read_image(path); }
 void Image::save_png(const std::string& path) const { write_png(path, *this); }
+void ImageRgba::save_png(const std::string& path) const { write_file(path, encode_png_rgba(width, height, rgba, path)); }
 
 }  // namespace gp

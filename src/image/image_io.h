@@ -52,6 +52,12 @@ Image read_image(const std::filesystem::path& file, const DecodeLimits& limits =
 // image's buffer does not hold width * height * 3 bytes or a side is not positive.
 std::vector<uint8_t> encode_png(const Image& image, std::string_view name = "<image>");
 
+// The PNG encoding of 8-bit RGBA pixels (straight alpha, rows top to bottom, R, G, B, A
+// interleaved), as the layers of an OpenRaster file need. Throws gp::Error (naming
+// `name`) if `rgba` does not hold width * height * 4 bytes or a side is not positive.
+std::vector<uint8_t> encode_png_rgba(int width, int height, const std::vector<uint8_t>& rgba,
+                                     std::string_view name = "<image>");
+
 // Writes a PNG: encoded in memory first, then written as file_io.h's write_file writes
 // (an existing file in place, a stream as a stream, a new file through a temporary file
 // renamed into place). Throws gp::Error naming the file.
