@@ -13,6 +13,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libzip-dev libcpp-httplib-dev
   python3-torch python3-numpy python3-pil python3-venv python3-dev python3-pytest pybind11-dev
   clang-14 libclang-rt-14-dev
+  chromium chromium-driver python3-selenium
 )
 if [[ "${1:-}" == "--data" ]]; then
   packages+=(ruby-gemojione librsvg2-bin)

@@ -183,11 +183,10 @@ void Server::add_routes() {
   http_.Post("/api/sessions", guarded([this](const Request& req, Response& res) { create_session(req, res); }));
 
   const std::string session = "/api/sessions/([0-9a-f]{32})";
-  http_.Get(session, on_session([](const Request&, Response& res, LiveSession& s) {
-              json out = {{"id", ""}};
+  http_.Get(session, on_session([](const Request& req, Response& res, LiveSession& s) {
+              json out = {{"id", req.matches[1].str()}};
               out.update(session_json(s.session, s.sketch_width, s.sketch_height));
               add_hints_json(s.session, out);
-              out.erase("id");
               send_json(res, 200, out);
             }));
   http_.Delete(session, guarded([this](const Request& req, Response& res) {
@@ -222,7 +221,7 @@ void Server::add_routes() {
                s.session.set_point_hint(x, y, colour);
                const int area = s.session.area_at(x, y);
                for (const PointHint& p : s.session.point_hints())
-                 if (p.area == area) return send_json(res, 201, point_json(p));
+                 if (p.area == area) return send_json(res, 201, point_json(s.session, p));
                throw Error("the point hint at " + std::to_string(x) + ", " + std::to_string(y) + " was not kept");
              }));
   http_.Delete(session + "/points", on_session([](const Request& req, Response& res, LiveSession& s) {

@@ -110,8 +110,13 @@ void add_hints_json(const Session& session, nlohmann::ordered_json& out) {
   out["points"] = std::move(points);
 }
 
-nlohmann::ordered_json point_json(const PointHint& p) {
-  return {{"x", p.x}, {"y", p.y}, {"color", colour_hex(p.colour)}, {"area", p.area}, {"channel", p.channel}};
+nlohmann::ordered_json point_json(const Session& session, const PointHint& p) {
+  return {{"x", p.x},
+          {"y", p.y},
+          {"color", colour_hex(p.colour)},
+          {"area", p.area},
+          {"pixels", session.areas().at(size_t(p.area)).pixels},
+          {"channel", p.channel}};
 }
 
 }  // namespace gp::cli

@@ -45,7 +45,8 @@ int int_member(const nlohmann::json& object, const char* name);
 nlohmann::ordered_json session_json(const Session& session, int sketch_width, int sketch_height);
 // What GET /api/sessions/{id} adds: "hints" [{rank, color}] and "points" [{x, y, color, area}].
 void add_hints_json(const Session& session, nlohmann::ordered_json& out);
-// A point hint as POST .../points answers it: {x, y, color, area, channel}.
-nlohmann::ordered_json point_json(const PointHint& point);
+// A point hint as POST .../points answers it: {x, y, color, area, pixels, channel}
+// (area: the closed area's id; pixels: its size in sketch pixels).
+nlohmann::ordered_json point_json(const Session& session, const PointHint& point);
 
 }  // namespace gp::cli

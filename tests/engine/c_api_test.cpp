@@ -3,6 +3,7 @@
 // all hints, buffer capacities, and a session that outlives its model handle.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -271,4 +272,63 @@ TEST(CApiProgress, ReportsLaunchesAndCancels) {
   EXPECT_EQ(gp_session_create_from_file_with(model, kSketch.c_str(), &so, &s), GP_ERROR_CANCELLED);
   EXPECT_EQ(s, nullptr);
   EXPECT_EQ(gp_model_free(model), GP_OK);
+}
+
+namespace {
+
+std::vector<uint8_t> read_bytes(const std::string& path) {
+  std::vector<uint8_t> bytes;
+  if (FILE* f = std::fopen(path.c_str(), "rb")) {
+    for (int c; (c = std::fgetc(f)) != EOF;) bytes.push_back(uint8_t(c));
+    std::fclose(f);
+  }
+  return bytes;
+}
+
+}  // namespace
+
+// Point hints and layers through the C API equal the C++ API's; a point on a line or
+// outside the sketch is GP_ERROR_ARGUMENT naming it.
+TEST(CApi, PointHintsAndLayersMatchTheCppApi) {
+  constexpr int kDoorX = 80, kDoorY = 210, kLineX = 13, kLineY = 56;  // the house's door, its roof's outline
+  gp::ModelOptions options;
+  options.device = gp::Device::Simulator;
+  gp::SessionOptions cpp_options;
+  cpp_options.size = 48;
+  gp::Session cpp(gp::Model::load(kModel, options), gp::Image::load(kSketch), cpp_options);
+  cpp.set_point_hint(kDoorX, kDoorY, gp::Rgb{0x7a, 0x3b, 0x10});
+
+  gp_model* model = load_sim();
+  gp_session_options so;
+  gp_session_options_default(&so);
+  so.size = 48;
+  gp_session* s = nullptr;
+  ASSERT_EQ(gp_session_create_from_file_with(model, kSketch.c_str(), &so, &s), GP_OK) << error();
+  EXPECT_EQ(gp_session_set_point_hint(s, kLineX, kLineY, 1, 2, 3), GP_ERROR_ARGUMENT);
+  EXPECT_NE(error().find("(13, 56)"), std::string::npos) << error();
+  EXPECT_EQ(gp_session_set_point_hint(s, 256, 0, 1, 2, 3), GP_ERROR_ARGUMENT);
+  EXPECT_NE(error().find("outside"), std::string::npos) << error();
+  ASSERT_EQ(gp_session_set_point_hint(s, kDoorX, kDoorY, 0x7a, 0x3b, 0x10), GP_OK) << error();
+
+  gp_image picture{};
+  ASSERT_EQ(gp_session_colorize(s, &picture), GP_OK) << error();
+  const gp::Image expected = cpp.colorize();
+  ASSERT_EQ(size_t(picture.width) * size_t(picture.height) * 3, expected.rgb.size());
+  EXPECT_TRUE(std::equal(expected.rgb.begin(), expected.rgb.end(), picture.rgb));
+  gp_image_free(&picture);
+
+  const std::string path = testing::TempDir() + "gp_c_api_layers.ora";
+  ASSERT_EQ(gp_session_save_layers(s, path.c_str()), GP_OK) << error();
+  EXPECT_EQ(read_bytes(path), cpp.layers_ora());
+  std::remove(path.c_str());
+  EXPECT_EQ(gp_session_save_layers(s, nullptr), GP_ERROR_ARGUMENT);
+
+  int had = -1;
+  ASSERT_EQ(gp_session_clear_point_hint(s, kDoorX + 1, kDoorY, &had), GP_OK) << error();  // same area
+  EXPECT_EQ(had, 1);
+  ASSERT_EQ(gp_session_clear_point_hint(s, kDoorX, kDoorY, &had), GP_OK) << error();
+  EXPECT_EQ(had, 0);
+  EXPECT_EQ(gp_session_clear_point_hints(s), GP_OK);
+  gp_session_free(s);
+  gp_model_free(model);
 }

@@ -309,3 +309,31 @@ def test_ctrl_c_stops_a_long_run_on_the_simulator(model):
     assert time.monotonic() - start < 3.0
     s = gp.Session(model, SAMPLE, size=SIZE)  # nothing left broken
     assert s.colorize().shape[2] == 3
+
+
+def test_point_hints_flats_and_layers_equal_the_cli(bundled, tmp_path):
+    door, on_line = (80, 210), (13, 56)
+    s = gp.Session(bundled, SAMPLE, size=SIZE)
+    assert s.area_labels.shape == (256, 256) and s.area_labels.dtype == np.int32
+    assert s.area_at(*on_line) == -1
+    with pytest.raises(gp.Error, match=r"\(13, 56\)") as e:
+        s.set_point_hint(*on_line, "#7A3B10")
+    assert e.value.kind == "argument"
+    with pytest.raises(gp.Error, match="outside"):
+        s.set_point_hint(256, 0, (1, 2, 3))
+    s.set_point_hint(*door, "#7A3B10")
+    area = s.area_at(*door)
+    assert s.point_hints == ((80, 210, (0x7A, 0x3B, 0x10), area),)
+    flats = s.flats()
+    assert flats.shape == (256, 256, 4)
+    assert (flats[s.area_labels == area] == (0x7A, 0x3B, 0x10, 255)).all()
+    assert (flats[s.area_labels == -1][:, 3] == 0).all()
+    ora = tmp_path / "cli.ora"
+    cli("colorize", "--sketch", SAMPLE, "--size", SIZE, "--hint-at", "80,210=#7A3B10", "-o", tmp_path / "o.png",
+        "--layers", ora)
+    assert s.layers_ora() == ora.read_bytes()
+    s.save_layers(tmp_path / "py.ora")
+    assert (tmp_path / "py.ora").read_bytes() == ora.read_bytes()
+    assert s.clear_point_hint(*door) is True
+    assert s.clear_point_hint(*door) is False
+    assert s.point_hints == ()

@@ -126,9 +126,12 @@ class ApiTest(unittest.TestCase):
         status, point, _ = self.client.json("POST", base + "/points", {"x": DOOR[0], "y": DOOR[1], "color": "#7A3B10"})
         self.assertEqual(status, 201, point)
         self.assertEqual((point["x"], point["y"], point["color"]), (DOOR[0], DOOR[1], "#7a3b10"))
+        self.assertEqual(set(point), {"x", "y", "color", "area", "pixels", "channel"})
+        self.assertGreater(point["pixels"], 100)  # the door, in sketch pixels
 
         status, state, _ = self.client.json("GET", base)
         self.assertEqual(status, 200)
+        self.assertEqual({k: state[k] for k in s}, s)
         self.assertEqual(state["hints"], [{"rank": 1, "color": "#c03020"}, {"rank": 2, "color": "#2050e0"}])
         self.assertEqual([(p["x"], p["y"], p["color"]) for p in state["points"]], [(*DOOR, "#7a3b10")])
 

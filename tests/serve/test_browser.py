@@ -270,6 +270,18 @@ class BrowserTest(unittest.TestCase):
 
         if os.environ.get("GP_README_SCREENSHOT"):
             driver.save_screenshot(os.environ["GP_README_SCREENSHOT"])
+
+        # Undo takes the door's point back, then rank 2's hint.
+        driver.find_element(By.ID, "undo").click()
+        self.wait_for_version(5, "the colorize after undoing the point")
+        self.assertEqual(self.api(f"/api/sessions/{session['id']}")["points"], [])
+        self.assertEqual(self.pixels(door), before, "undoing the point should give back the picture before it")
+        driver.find_element(By.ID, "undo").click()
+        self.wait_for_version(6, "the colorize after undoing rank 2's hint")
+        hints = self.api(f"/api/sessions/{session['id']}")["hints"]
+        self.assertEqual([h["rank"] for h in hints], [regions[0]["rank"]])
+        self.assertEqual(driver.find_element(By.ID, "region-label").text, f"Region 2 of {len(regions)}")
+        self.save("4-undo")
         print(f"\nbrowser test: {time.monotonic() - started:.1f} s; screenshots in {ARTEFACTS}", file=sys.stderr)
 
 

@@ -298,7 +298,7 @@
       remember(color);
       drawOverlay();
       await colorize();
-      say(`The area at ${point.x}, ${point.y} (${point.area} pixels) is ${point.color}.`);
+      say(`The area at ${point.x}, ${point.y} (${point.pixels} pixels) is ${point.color}.`);
     });
   }
 
