@@ -60,7 +60,7 @@ Registry& registry() {
 
 void release(uintptr_t p, size_t bytes) {
 #ifdef GPUSIM_ASAN
-  __asan_unpoison_memory_region(reinterpret_cast<void*>(p), bytes);
+  __asan_unpoison_memory_region(reinterpret_cast<void*>(p), bytes + 1);  // the block and cudaMalloc's pad
 #endif
   (void)bytes;
   ::operator delete(reinterpret_cast<void*>(p), kAlign);
@@ -143,8 +143,15 @@ cudaError_t cudaMalloc(void** ptr, size_t bytes) {
     if (r.live_bytes + bytes > device_bytes())
       return record_error(cudaErrorMemoryAllocation, "cudaMalloc: " + std::to_string(bytes) + " bytes exceed the simulated 80 GiB");
   }
-  void* p = ::operator new(bytes, kAlign, std::nothrow);
+  // One byte more than asked: the block's end address (a valid argument: an empty range,
+  // an end pointer) then lies inside it, so no other allocation can start there. Without
+  // it an allocator that packs blocks without headers (ThreadSanitizer's does) can put a
+  // host block right behind, and a host pointer would pass as a device end pointer.
+  void* p = ::operator new(bytes + 1, kAlign, std::nothrow);
   if (!p) return record_error(cudaErrorMemoryAllocation, "cudaMalloc: out of host memory for " + std::to_string(bytes) + " bytes");
+#ifdef GPUSIM_ASAN
+  __asan_poison_memory_region(static_cast<char*>(p) + bytes, 1);  // an overrun into the pad is still caught
+#endif
   std::lock_guard<std::mutex> lk(r.m);
   r.live[reinterpret_cast<uintptr_t>(p)] = bytes;
   r.owner[reinterpret_cast<uintptr_t>(p)] = current_device();

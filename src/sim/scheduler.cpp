@@ -26,6 +26,9 @@
 #include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #endif
+#ifdef GPUSIM_TSAN
+#include <sanitizer/tsan_interface.h>
+#endif
 
 namespace bctx = boost::context::detail;
 
@@ -163,7 +166,7 @@ size_t stack_bytes() {
   static const size_t bytes = [] {
     size_t kb = 0;
     if (const char* env = std::getenv("GPUSIM_STACK_KB")) kb = std::strtoul(env, nullptr, 10);
-#ifdef GPUSIM_ASAN
+#if defined(GPUSIM_ASAN) || defined(GPUSIM_TSAN)
     if (kb == 0) kb = 512;
 #else
     if (kb == 0) kb = 128;
@@ -234,7 +237,52 @@ struct Worker {
   const void* main_stack_lo = nullptr;
   size_t main_stack_size = 0;
 #endif
+#ifdef GPUSIM_TSAN
+  // While it runs blocks: the worker thread itself (its scheduler loop) and a set of TSan
+  // fibers, one per thread slot, borrowed for the launch (TsanFiberSets).
+  void* tsan_sched = nullptr;
+  struct TsanFiberSet* tsan = nullptr;
+  void* tsan_fiber(unsigned i);
+#endif
 };
+
+#ifdef GPUSIM_TSAN
+// TSan fibers are heavy (each is a TSan thread state with mappings of its own), and every
+// host thread that launches is a worker: one set per worker would be thousands of them
+// with 8 host threads. Launches run one at a time, so only the pool's workers and one
+// launching thread use sets at once; sets are handed out for a launch and come back
+// after it, each slot's fiber made when first used and kept.
+struct TsanFiberSet {
+  void* fibers[kMaxThreadsPerBlock] = {};
+};
+class TsanFiberSets {
+ public:
+  TsanFiberSet* take() {
+    std::lock_guard<std::mutex> lk(m_);
+    if (free_.empty()) return new TsanFiberSet;  // kept for the process's life
+    TsanFiberSet* set = free_.back();
+    free_.pop_back();
+    return set;
+  }
+  void give_back(TsanFiberSet* set) {
+    std::lock_guard<std::mutex> lk(m_);
+    free_.push_back(set);
+  }
+
+ private:
+  std::mutex m_;
+  std::vector<TsanFiberSet*> free_;
+};
+TsanFiberSets& tsan_fiber_sets() {
+  static TsanFiberSets* sets = new TsanFiberSets;  // never destroyed: workers may outlive statics
+  return *sets;
+}
+void* Worker::tsan_fiber(unsigned i) {
+  void*& f = tsan->fibers[i];
+  if (!f) f = __tsan_create_fiber(0);
+  return f;
+}
+#endif
 thread_local std::unique_ptr<Worker> tl_worker;
 
 Worker& this_worker() {
@@ -272,7 +320,7 @@ void fail_block(BlockState& b, std::string message) {
 // return addresses the CPU predicts after a switch are the right ones (see
 // GPUSIM_JUMP); bench/RESULTS.md has the gain. Each jump passes the slot where the
 // resumed side stores the suspended context.
-void yield_fiber(Fiber& f) {
+GPUSIM_NO_TSAN void yield_fiber(Fiber& f) {
   Worker& w = *tl_worker;
   BlockState& b = w.block;
   Fiber* next = nullptr;
@@ -289,6 +337,9 @@ void yield_fiber(Fiber& f) {
   else
     __sanitizer_start_switch_fiber(f.state == FiberState::Done ? nullptr : &f.fake_stack, w.main_stack_lo,
                                    w.main_stack_size);
+#endif
+#ifdef GPUSIM_TSAN
+  __tsan_switch_to_fiber(next ? w.tsan_fiber(next->ts.linear) : w.tsan_sched, 0);
 #endif
   bctx::transfer_t t = GPUSIM_JUMP(next ? next->ctx : w.sched_ctx, &f.ctx);
 #ifdef GPUSIM_ASAN
@@ -441,7 +492,7 @@ bool release_activemask_groups(BlockState& b) {
   return any;
 }
 
-void fiber_main(bctx::transfer_t t) {
+GPUSIM_NO_TSAN void fiber_main(bctx::transfer_t t) {
   Worker& w = *tl_worker;
   *static_cast<bctx::fcontext_t*>(t.data) = t.fctx;  // the scheduler's or another fiber's
 #ifdef GPUSIM_ASAN
@@ -543,6 +594,9 @@ void run_block(Worker& w, Launch& L, uint64_t linear_block) {
 #ifdef GPUSIM_ASAN
     __sanitizer_start_switch_fiber(&w.sched_fake_stack, w.stacks.get(i), bytes);
 #endif
+#ifdef GPUSIM_TSAN
+    __tsan_switch_to_fiber(w.tsan_fiber(i), 0);
+#endif
     bctx::transfer_t t = GPUSIM_JUMP(f.ctx, &w.sched_ctx);
 #ifdef GPUSIM_ASAN
     __sanitizer_finish_switch_fiber(w.sched_fake_stack, nullptr, nullptr);
@@ -559,6 +613,10 @@ void run_block(Worker& w, Launch& L, uint64_t linear_block) {
 
 void run_blocks(Worker& w, Launch& L) {
   w.launch = &L;
+#ifdef GPUSIM_TSAN
+  w.tsan_sched = __tsan_get_current_fiber();
+  w.tsan = tsan_fiber_sets().take();
+#endif
   for (;;) {
     if (L.failed.load(std::memory_order_relaxed)) break;
     if (L.interrupt && L.interrupt->load(std::memory_order_relaxed)) {
@@ -571,6 +629,10 @@ void run_blocks(Worker& w, Launch& L) {
     run_block(w, L, block);
   }
   w.launch = nullptr;
+#ifdef GPUSIM_TSAN
+  tsan_fiber_sets().give_back(w.tsan);
+  w.tsan = nullptr;
+#endif
 }
 
 // Worker threads besides the launching host thread, which works too.

@@ -18,6 +18,29 @@
 #endif
 #endif
 
+// GPUSIM_TSAN: built with ThreadSanitizer, which needs each fiber announced and every
+// switch made through it. A switch synchronises (happens-before from the fiber left to
+// the fiber entered): the fibers of a block run one at a time on one worker, so what
+// orders them is the switch itself; races between blocks on different workers, and
+// between host threads, are still reported.
+#if defined(__SANITIZE_THREAD__)
+#define GPUSIM_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define GPUSIM_TSAN 1
+#endif
+#endif
+
+// A fiber's last switch never returns, so the functions that make it must not push a
+// frame on TSan's shadow stack, or each block would leave one behind on the fiber's
+// (reused) TSan state. GCC drops the entry/exit hooks of such functions; clang keeps
+// them, so a TSan build needs GCC (CMakeLists.txt says so).
+#if defined(GPUSIM_TSAN)
+#define GPUSIM_NO_TSAN __attribute__((no_sanitize_thread))
+#else
+#define GPUSIM_NO_TSAN
+#endif
+
 namespace gpusim {
 namespace sim_internal {
 struct Capture;

@@ -41,10 +41,12 @@ std::vector<uint8_t> stb_rgba(const std::vector<uint8_t>& png, int* w, int* h) {
 // An archive in memory opened with libzip, strictly (ZIP_CHECKCONS).
 class ZipReader {
  public:
-  explicit ZipReader(const std::vector<uint8_t>& bytes) {
+  // Keeps its own copy: libzip reads the buffer lazily, long after a temporary argument
+  // would be gone (AddressSanitizer found that).
+  explicit ZipReader(std::vector<uint8_t> bytes) : data_(std::move(bytes)) {
     zip_error_t error;
     zip_error_init(&error);
-    zip_source_t* src = zip_source_buffer_create(bytes.data(), bytes.size(), 0, &error);
+    zip_source_t* src = zip_source_buffer_create(data_.data(), data_.size(), 0, &error);
     if (src) z_ = zip_open_from_source(src, ZIP_RDONLY | ZIP_CHECKCONS, &error);
     if (!z_) {
       ADD_FAILURE() << "libzip cannot open the archive: " << zip_error_strerror(&error);
@@ -84,6 +86,7 @@ class ZipReader {
   }
 
  private:
+  std::vector<uint8_t> data_;
   zip_t* z_ = nullptr;
 };
 

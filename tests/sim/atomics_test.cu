@@ -116,7 +116,9 @@ __global__ void tickets(unsigned* counter_add, unsigned long long* counter_cas, 
                         unsigned* by_inc, unsigned* counter_inc) {
   const unsigned g = blockIdx.x * blockDim.x + threadIdx.x;
   by_add[atomicAdd(counter_add, 1u)] = g;
-  unsigned long long old = *counter_cas, assumed;
+  // No plain read of the counter first: other blocks change it atomically meanwhile (a
+  // data race; ThreadSanitizer says so). The first CAS, from a guess of 0, reads it.
+  unsigned long long old = 0, assumed;
   do {
     assumed = old;
     old = atomicCAS(counter_cas, assumed, assumed + 1);
