@@ -21,6 +21,7 @@
 // The ids are therefore the raster order of the areas' first pixels, independent of the
 // block schedule and of the order in which the unions happened.
 #include "kernels/areas.cuh"
+#include "kernels/label_runs.cuh"
 
 namespace GP_KERNEL_NS {
 namespace {
@@ -282,12 +283,7 @@ __global__ void area_stats_init_kernel(int num_areas, AreaStats* __restrict__ st
   stats[a] = AreaStats{};
 }
 
-// A run of equal labels on one row: x0 .. x0 + n - 1.
-struct AreaRun {
-  int32_t label;
-  unsigned x0, n;
-  unsigned sum[3];  // at most kStatsSegment * 255
-};
+using AreaRun = LabelRun<int32_t>;  // a run of equal labels on one row (label_runs.cuh)
 
 template <bool kWithColour>
 __device__ __forceinline__ void flush_area_run(AreaStats* stats, const AreaRun& run, unsigned y, int num_areas) {
@@ -312,23 +308,9 @@ __global__ void __launch_bounds__(kStatsBlock)
     const unsigned y = unsigned(s / segments_per_row);
     const unsigned begin = unsigned(s % segments_per_row) * kStatsSegment;
     const unsigned end = begin + kStatsSegment < width ? begin + kStatsSegment : width;
-    const size_t row = size_t(y) * width;
-    AreaRun run{labels[row + begin], begin, 0, {0, 0, 0}};
-    for (unsigned x = begin; x < end; ++x) {
-      const int32_t l = labels[row + x];
-      if (l != run.label) {
-        flush_area_run<kWithColour>(stats, run, y, num_areas);
-        run = AreaRun{l, x, 0, {0, 0, 0}};
-      }
-      ++run.n;
-      if constexpr (kWithColour) {
-        const uint8_t* px = rgb + 3 * (row + x);
-        run.sum[0] += px[0];
-        run.sum[1] += px[1];
-        run.sum[2] += px[2];
-      }
-    }
-    flush_area_run<kWithColour>(stats, run, y, num_areas);
+    for_each_label_run<kWithColour, int32_t>(labels, rgb, size_t(y) * width, begin, end, [&](const AreaRun& run) {
+      flush_area_run<kWithColour>(stats, run, y, num_areas);
+    });
   }
 }
 

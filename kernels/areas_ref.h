@@ -7,6 +7,8 @@
 #include <limits>
 #include <vector>
 
+#include "kernels/regions_ref.h"
+
 namespace gp {
 
 constexpr int32_t kLinePixel = -1;
@@ -14,16 +16,9 @@ constexpr int32_t kLinePixel = -1;
 // edges lighter than mid-grey count as paper).
 constexpr int kDefaultLineThreshold = 128;
 
-// One area's statistics; the box is inclusive. Layout shared by host and device.
-struct AreaStats {
-  static constexpr uint32_t kEmptyMin = std::numeric_limits<uint32_t>::max();
-  uint32_t count = 0;
-  uint32_t x0 = kEmptyMin, y0 = kEmptyMin, x1 = 0, y1 = 0;
-  uint32_t pad_ = 0;
-  unsigned long long sum[3] = {0, 0, 0};
-  friend bool operator==(const AreaStats&, const AreaStats&) = default;
-};
-static_assert(sizeof(AreaStats) == 48, "AreaStats layout is shared by host and device");
+// One area's statistics: the regions' (count, inclusive box, colour sums; the layout
+// the kernels share with the host).
+using AreaStats = RegionStats;
 
 // The pixel of a size-`to` axis nearest to pixel i of a size-`from` axis (centres
 // aligned): floor((2 i + 1) * to / (2 from)), in integers.
@@ -73,25 +68,11 @@ inline int32_t label_areas(const uint8_t* rgb, int width, int height, int thresh
   return count;
 }
 
-// stats[0..num_areas); rgb may be nullptr (sums stay 0). Labels outside 0..num_areas-1
-// count nowhere.
+// stats[0..num_areas); rgb may be nullptr (sums stay 0). Labels outside
+// 0..num_areas-1 (lines) count nowhere.
 inline void area_stats(const int32_t* labels, const uint8_t* rgb, int width, int height, int num_areas,
                        AreaStats* stats) {
-  for (int a = 0; a < num_areas; ++a) stats[a] = AreaStats{};
-  for (int y = 0; y < height; ++y)
-    for (int x = 0; x < width; ++x) {
-      const size_t p = size_t(y) * size_t(width) + size_t(x);
-      const int32_t a = labels[p];
-      if (a < 0 || a >= num_areas) continue;
-      AreaStats& s = stats[a];
-      ++s.count;
-      if (uint32_t(x) < s.x0) s.x0 = uint32_t(x);
-      if (uint32_t(y) < s.y0) s.y0 = uint32_t(y);
-      if (uint32_t(x) > s.x1) s.x1 = uint32_t(x);
-      if (uint32_t(y) > s.y1) s.y1 = uint32_t(y);
-      if (rgb)
-        for (int c = 0; c < 3; ++c) s.sum[c] += rgb[3 * p + c];
-    }
+  label_stats(labels, rgb, width, height, num_areas, stats);
 }
 
 // majority[0..num_areas): the segmentation id (below num_regions) most pixels of the

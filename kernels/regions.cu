@@ -1,4 +1,5 @@
 #include "kernels/regions.cuh"
+#include "kernels/label_runs.cuh"
 
 namespace GP_KERNEL_NS {
 namespace {
@@ -42,11 +43,7 @@ size_t block_histogram_bytes(int num_regions) {
   return size_t(num_regions) * (3 * sizeof(unsigned long long) + 5 * sizeof(unsigned));
 }
 
-// A run of equal labels on one row: x0 .. x0 + n - 1 at row y.
-struct Run {
-  unsigned label, x0, n;
-  unsigned sum[3];  // at most kRegionSegment * 255: fits easily
-};
+using Run = LabelRun<unsigned>;  // a run of equal labels on one row (label_runs.cuh)
 
 template <bool kWithColour>
 __device__ __forceinline__ void flush_run(const BlockHistogram& h, const Run& run, unsigned y, int num_regions) {
@@ -82,23 +79,8 @@ __global__ void __launch_bounds__(kRegionBlock)
     const unsigned y = unsigned(s / segments_per_row);
     const unsigned begin = unsigned(s % segments_per_row) * kRegionSegment;
     const unsigned end = begin + kRegionSegment < width ? begin + kRegionSegment : width;
-    const size_t row = size_t(y) * width;
-    Run run{labels[row + begin], begin, 0, {0, 0, 0}};
-    for (unsigned x = begin; x < end; ++x) {
-      const unsigned l = labels[row + x];
-      if (l != run.label) {
-        flush_run<kWithColour>(h, run, y, num_regions);
-        run = Run{l, x, 0, {0, 0, 0}};
-      }
-      ++run.n;
-      if constexpr (kWithColour) {
-        const uint8_t* px = rgb + 3 * (row + x);
-        run.sum[0] += px[0];
-        run.sum[1] += px[1];
-        run.sum[2] += px[2];
-      }
-    }
-    flush_run<kWithColour>(h, run, y, num_regions);
+    for_each_label_run<kWithColour, unsigned>(labels, rgb, size_t(y) * width, begin, end,
+                                              [&](const Run& run) { flush_run<kWithColour>(h, run, y, num_regions); });
   }
   __syncthreads();
 

@@ -48,15 +48,17 @@ inline std::vector<int> ranked_regions(const RegionStats* stats, int num_regions
 }  // namespace gp
 
 namespace gp::ref {
-// CPU reference. rgb may be nullptr.
-inline void region_stats(const uint8_t* labels, const uint8_t* rgb, int width, int height, int num_regions,
-                         RegionStats* stats) {
-  for (int r = 0; r < num_regions; ++r) stats[r] = RegionStats{};
+// Statistics of the pixels labelled 0..count-1 (others count nowhere): the CPU
+// reference of region_stats and, with int32 area labels, of area_stats. rgb may be
+// nullptr (sums stay 0).
+template <class Label>
+inline void label_stats(const Label* labels, const uint8_t* rgb, int width, int height, int count, RegionStats* stats) {
+  for (int r = 0; r < count; ++r) stats[r] = RegionStats{};
   for (int y = 0; y < height; ++y)
     for (int x = 0; x < width; ++x) {
-      const size_t p = size_t(y) * width + x;
-      const int l = labels[p];
-      if (l >= num_regions) continue;
+      const size_t p = size_t(y) * size_t(width) + size_t(x);
+      const int64_t l = int64_t(labels[p]);
+      if (l < 0 || l >= count) continue;
       RegionStats& s = stats[l];
       ++s.count;
       if (uint32_t(x) < s.x0) s.x0 = uint32_t(x);
@@ -66,5 +68,11 @@ inline void region_stats(const uint8_t* labels, const uint8_t* rgb, int width, i
       if (rgb)
         for (int c = 0; c < 3; ++c) s.sum[c] += rgb[3 * p + c];
     }
+}
+
+// CPU reference. rgb may be nullptr.
+inline void region_stats(const uint8_t* labels, const uint8_t* rgb, int width, int height, int num_regions,
+                         RegionStats* stats) {
+  label_stats(labels, rgb, width, height, num_regions, stats);
 }
 }  // namespace gp::ref

@@ -671,6 +671,8 @@ def run(jobs, header_dir, root):
 
     ok = True
     jobs = [(s, d, True) for s, d in jobs]
+    sources = []           # (dst, text) of the sources, written last
+    header_changed = False
     while jobs or pending:
         path, dst, is_source = jobs.pop(0) if jobs else pending.pop(0)
         with open(path, encoding='utf-8', errors='surrogateescape') as f:
@@ -682,16 +684,31 @@ def run(jobs, header_dir, root):
             path.replace('\\', '\\\\').replace('"', '\\"')
         text = (PRELUDE if is_source else '') + '#line 1 "%s"\n' % quoted + out
         os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
-        # Unchanged output keeps its timestamp: nothing recompiles for nothing.
-        try:
-            with open(dst, encoding='utf-8', errors='surrogateescape') as f:
-                if f.read() == text:
-                    continue
-        except OSError:
-            pass
-        with open(dst, 'w', encoding='utf-8', errors='surrogateescape') as f:
-            f.write(text)
+        if is_source:
+            sources.append((dst, text))
+        else:
+            header_changed = write_if_changed(dst, text) or header_changed
+    # A source's output is rewritten when a header copy changed, even if its own text did
+    # not: the build tool re-checks (restat) only the declared output, so an untouched
+    # .cpp would let it skip the compile that reads the changed copy.
+    for dst, text in sources:
+        if not write_if_changed(dst, text) and header_changed:
+            os.utime(dst)
     return ok, read
+
+
+def write_if_changed(dst, text):
+    """Writes text to dst unless dst already holds it (an unchanged file keeps its
+    timestamp, so nothing recompiles for nothing); True if it wrote."""
+    try:
+        with open(dst, encoding='utf-8', errors='surrogateescape') as f:
+            if f.read() == text:
+                return False
+    except OSError:
+        pass
+    with open(dst, 'w', encoding='utf-8', errors='surrogateescape') as f:
+        f.write(text)
+    return True
 
 
 def main():

@@ -5,31 +5,29 @@
 namespace gp::cli {
 namespace {
 
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// "#RRGGBB", or nullopt-like false with `why` set.
-bool parse_colour(std::string_view hex, Rgb* colour, std::string* why) {
-  if (hex.empty() || hex.front() != '#') return *why = "the colour starts with '#'", false;
-  hex.remove_prefix(1);
-  if (hex.size() != 6) return *why = "the colour needs six hex digits", false;
-  int v[6];
-  for (int i = 0; i < 6; ++i)
-    if ((v[i] = hex_digit(hex[i])) < 0) return *why = "'" + std::string(1, hex[i]) + "' is not a hex digit", false;
-  *colour = Rgb{uint8_t(v[0] * 16 + v[1]), uint8_t(v[2] * 16 + v[3]), uint8_t(v[4] * 16 + v[5])};
-  return true;
-}
-
 bool parse_int(std::string_view text, int* v) {
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *v);
   return ec == std::errc() && end == text.data() + text.size() && !text.empty();
 }
 
 }  // namespace
+
+bool parse_colour_hex(std::string_view hex, Rgb* colour, std::string* why) {
+  const auto hex_digit = [](char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  if (hex.empty() || hex.front() != '#') return *why = "the colour starts with '#'", false;
+  hex.remove_prefix(1);
+  if (hex.size() != 6) return *why = "the colour needs six hex digits", false;
+  int v[6];
+  for (int i = 0; i < 6; ++i)
+    if ((v[i] = hex_digit(hex[size_t(i)])) < 0) return *why = "'" + std::string(1, hex[size_t(i)]) + "' is not a hex digit", false;
+  *colour = Rgb{uint8_t(v[0] * 16 + v[1]), uint8_t(v[2] * 16 + v[3]), uint8_t(v[4] * 16 + v[5])};
+  return true;
+}
 
 PointHintSpec parse_point_hint(std::string_view text) {
   const auto bad = [&](const std::string& why) {
@@ -45,7 +43,7 @@ PointHintSpec parse_point_hint(std::string_view text) {
     throw bad("X and Y are whole numbers");
   if (spec.x < 0 || spec.y < 0) throw bad("pixels start at 0");
   std::string why;
-  if (!parse_colour(text.substr(eq + 1), &spec.colour, &why)) throw bad(why);
+  if (!parse_colour_hex(text.substr(eq + 1), &spec.colour, &why)) throw bad(why);
   return spec;
 }
 
@@ -61,7 +59,7 @@ HintSpec parse_hint(std::string_view text) {
   if (ec != std::errc() || end != rank.data() + rank.size() || rank.empty()) throw bad("the rank is not a number");
   if (spec.rank < 1) throw bad("ranks start at 1");
   std::string why;
-  if (!parse_colour(text.substr(eq + 1), &spec.colour, &why)) throw bad(why);
+  if (!parse_colour_hex(text.substr(eq + 1), &spec.colour, &why)) throw bad(why);
   return spec;
 }
 

@@ -17,6 +17,9 @@ struct HintSpec {
 // Throws gp::Error naming the text and what was expected.
 HintSpec parse_hint(std::string_view text);
 
+// "#RRGGBB" (hex digits of either case) into *colour; false with *why set otherwise.
+bool parse_colour_hex(std::string_view text, Rgb* colour, std::string* why);
+
 // "X,Y=#RRGGBB": a point hint at pixel (X, Y) of the sketch file.
 struct PointHintSpec {
   int x = 0, y = 0;

@@ -1,18 +1,13 @@
 #include "src/cli/serve_json.h"
 
+#include "src/cli/hint_spec.h"
+
 #include <charconv>
 #include <cmath>
 #include <cstdint>
 
 namespace gp::cli {
 namespace {
-
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 Error argument(std::string_view what, const std::string& why) {
   return Error(ErrorKind::Argument, std::string(what) + ": " + why);
@@ -40,11 +35,10 @@ std::string error_body(std::string_view message) {
 Rgb parse_colour(const nlohmann::json& value, std::string_view what) {
   if (!value.is_string()) throw argument(what, "expected a colour \"#RRGGBB\"");
   const std::string& text = value.get_ref<const std::string&>();
-  int v[6];
-  bool ok = text.size() == 7 && text[0] == '#';
-  for (int i = 0; ok && i < 6; ++i) ok = (v[i] = hex_digit(text[size_t(i) + 1])) >= 0;
-  if (!ok) throw argument(what, "'" + text + "' is not a colour \"#RRGGBB\"");
-  return Rgb{uint8_t(v[0] * 16 + v[1]), uint8_t(v[2] * 16 + v[3]), uint8_t(v[4] * 16 + v[5])};
+  Rgb colour;
+  std::string why;
+  if (!parse_colour_hex(text, &colour, &why)) throw argument(what, "'" + text + "' is not a colour \"#RRGGBB\" (" + why + ")");
+  return colour;
 }
 
 std::string colour_hex(Rgb colour) {

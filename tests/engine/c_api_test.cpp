@@ -28,6 +28,16 @@ gp_model* load_sim(const char* path = kModel.c_str()) {
   return m;
 }
 
+// A session of `model` on the sample sketch at working size `size` (null on failure).
+gp_session* open_session(gp_model* model, int size) {
+  gp_session_options so;
+  gp_session_options_default(&so);
+  so.size = size;
+  gp_session* s = nullptr;
+  EXPECT_EQ(gp_session_create_from_file_with(model, kSketch.c_str(), &so, &s), GP_OK) << error();
+  return s;
+}
+
 TEST(CApi, StatusCodesTellFailuresApart) {
   gp_model* m = reinterpret_cast<gp_model*>(1);
   EXPECT_EQ(gp_model_load((kRoot + "/no/such/model.safetensors").c_str(), "sim", &m), GP_ERROR_IO);
@@ -118,11 +128,8 @@ TEST(CApi, LabelsMasksAndRawMatchTheCppApi) {
   gp::Session cpp(cpp_model, gp::Image::load(kSketch), cpp_options);
 
   gp_model* model = load_sim();
-  gp_session_options so;
-  gp_session_options_default(&so);
-  so.size = 48;
-  gp_session* s = nullptr;
-  ASSERT_EQ(gp_session_create_from_file_with(model, kSketch.c_str(), &so, &s), GP_OK) << error();
+  gp_session* s = open_session(model, 48);
+  ASSERT_NE(s, nullptr);
   gp_model_free(model);  // the session keeps the model alive
   int w = 0, h = 0;
   ASSERT_EQ(gp_session_size(s, &w, &h), GP_OK);
@@ -299,11 +306,8 @@ TEST(CApi, PointHintsAndLayersMatchTheCppApi) {
   cpp.set_point_hint(kDoorX, kDoorY, gp::Rgb{0x7a, 0x3b, 0x10});
 
   gp_model* model = load_sim();
-  gp_session_options so;
-  gp_session_options_default(&so);
-  so.size = 48;
-  gp_session* s = nullptr;
-  ASSERT_EQ(gp_session_create_from_file_with(model, kSketch.c_str(), &so, &s), GP_OK) << error();
+  gp_session* s = open_session(model, 48);
+  ASSERT_NE(s, nullptr);
   EXPECT_EQ(gp_session_set_point_hint(s, kLineX, kLineY, 1, 2, 3), GP_ERROR_ARGUMENT);
   EXPECT_NE(error().find("(13, 56)"), std::string::npos) << error();
   EXPECT_EQ(gp_session_set_point_hint(s, 256, 0, 1, 2, 3), GP_ERROR_ARGUMENT);

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/error_kind.h"
 #include "guidingpainter/guidingpainter.hpp"
 #include "kernels/areas_ref.h"
 
@@ -20,6 +21,7 @@ namespace gp {
 namespace {
 
 namespace fs = std::filesystem;
+using test::kind_of;
 const fs::path kSource = fs::path(GP_SOURCE_DIR);
 
 std::shared_ptr<const Model> fixture_model() {
@@ -36,16 +38,6 @@ SessionOptions sized(int size) {
   SessionOptions o;
   o.size = size;
   return o;
-}
-
-ErrorKind kind_of(const std::function<void()>& f, std::string* message = nullptr) {
-  try {
-    f();
-  } catch (const Error& e) {
-    if (message) *message = e.what();
-    return e.kind();
-  }
-  return ErrorKind::Failed;
 }
 
 // A grid of `cell`-pixel squares separated by 1-pixel black lines, on white.

@@ -12,12 +12,14 @@
 #include <vector>
 
 #include "gpusim/runtime.h"
+#include "tests/error_kind.h"
 #include "guidingpainter/guidingpainter.hpp"
 
 namespace gp {
 namespace {
 
 namespace fs = std::filesystem;
+using test::kind_of;
 const fs::path kSource = fs::path(GP_SOURCE_DIR);
 
 const std::string kFixture = (kSource / "tests" / "fixtures" / "w4_48x40" / "model.safetensors").string();
@@ -29,15 +31,6 @@ std::shared_ptr<const Model> fixture_model() {
 }
 
 Image sample(const char* name = "1F432-sketch.png") { return Image::load((kSource / "examples" / "samples" / name).string()); }
-
-ErrorKind kind_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.kind();
-  }
-  return ErrorKind::Failed;
-}
 
 struct Report {
   std::string stage;

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "guidingpainter/error.hpp"
+#include "tests/error_kind.h"
 #include "src/image/file_io.h"
 #include "tests/image/test_util.h"
 
@@ -24,6 +25,7 @@ namespace gp {
 namespace {
 
 namespace fs = std::filesystem;
+using test::kind_of;
 using test::ScratchDir;
 
 const std::vector<uint8_t> kOld = {'o', 'l', 'd', ' ', 'c', 'o', 'n', 't', 'e', 'n', 't', 's', '!'};
@@ -33,17 +35,6 @@ struct stat stat_of(const fs::path& p) {
   struct stat st {};
   EXPECT_EQ(::stat(p.c_str(), &st), 0) << p;
   return st;
-}
-
-ErrorKind kind_of(const std::function<void()>& f, std::string* message = nullptr) {
-  try {
-    f();
-  } catch (const Error& e) {
-    if (message) *message = e.what();
-    return e.kind();
-  }
-  ADD_FAILURE() << "no gp::Error";
-  return ErrorKind::Failed;
 }
 
 TEST(WriteFile, NewFileAppearsWholeWithNoTemporaryLeft) {

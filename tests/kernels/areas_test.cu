@@ -4,20 +4,13 @@
 // borders, diagonal contacts, single pixels, one-pixel-thin pictures, 4096 x 4096).
 #include "kernels/areas.cuh"
 #include "tests/kernels/harness.h"
+#include "tests/kernels/stats_print.h"
 
 #include <algorithm>
 #include <array>
 #include <chrono>
 #include <cmath>
 #include <ostream>
-
-namespace gp {
-// Printed by GoogleTest when two AreaStats differ.
-inline std::ostream& operator<<(std::ostream& os, const AreaStats& s) {
-  return os << "{count " << s.count << ", box (" << s.x0 << ", " << s.y0 << ")-(" << s.x1 << ", " << s.y1
-            << "), sum " << s.sum[0] << " " << s.sum[1] << " " << s.sum[2] << "}";
-}
-}  // namespace gp
 
 namespace gp::test {
 namespace {

@@ -1,17 +1,10 @@
 // Region statistics against the CPU reference: exact equality of counts, boxes, sums.
 #include "kernels/regions.cuh"
 #include "tests/kernels/harness.h"
+#include "tests/kernels/stats_print.h"
 
 #include <algorithm>
 #include <ostream>
-
-namespace gp {
-// Printed by GoogleTest when two RegionStats differ.
-inline std::ostream& operator<<(std::ostream& os, const RegionStats& s) {
-  return os << "{count " << s.count << ", box (" << s.x0 << ", " << s.y0 << ")-(" << s.x1 << ", " << s.y1
-            << "), sum " << s.sum[0] << " " << s.sum[1] << " " << s.sum[2] << "}";
-}
-}  // namespace gp
 
 namespace gp::test {
 namespace {
