@@ -3,6 +3,7 @@
 // values in serve_json.h, the page's files in web_assets.h.
 #include "src/cli/serve.h"
 
+#include <arpa/inet.h>
 #include <httplib.h>
 #include <pthread.h>
 #include <signal.h>
@@ -79,6 +80,24 @@ void send_error(Response& res, int status, std::string_view message) {
 void send_png(Response& res, const std::vector<uint8_t>& png) {
   res.status = 200;
   res.set_content(reinterpret_cast<const char*>(png.data()), png.size(), "image/png");
+}
+
+// "localhost", "::1" or an IPv4 address of 127.0.0.0/8 (not a name that merely starts
+// with "127.").
+bool is_loopback_name(std::string_view host) {
+  if (host == "localhost" || host == "::1") return true;
+  in_addr address{};
+  return ::inet_pton(AF_INET, std::string(host).c_str(), &address) == 1 && (ntohl(address.s_addr) >> 24) == 127;
+}
+
+// The host name of a Host header: "[::1]:8080" -> "::1", "localhost:8080" -> "localhost".
+std::string_view host_name(std::string_view header) {
+  if (!header.empty() && header.front() == '[') {
+    const size_t close = header.find(']');
+    return close == std::string_view::npos ? header : header.substr(1, close - 1);
+  }
+  const size_t colon = header.rfind(':');
+  return colon == std::string_view::npos ? header : header.substr(0, colon);
 }
 
 class Server {
@@ -242,6 +261,16 @@ void Server::add_routes() {
               res.set_header("Content-Disposition", "attachment; filename=\"layers.ora\"");
               res.set_content(reinterpret_cast<const char*>(ora.data()), ora.size(), "image/openraster");
             }));
+
+  // Listening on loopback, a request must name a loopback host: a page of another site
+  // that renamed its own host to 127.0.0.1 (DNS rebinding) is refused, not served.
+  if (is_loopback_name(options_.host))
+    http_.set_pre_routing_handler([](const Request& req, Response& res) {
+      const std::string host = req.get_header_value("Host");
+      if (host.empty() || is_loopback_name(host_name(host))) return httplib::Server::HandlerResponse::Unhandled;
+      send_error(res, 403, "Host '" + host + "' is not this server, which answers on loopback addresses only");
+      return httplib::Server::HandlerResponse::Handled;
+    });
 
   // Anything else (and a route's own error without a body): a JSON error.
   http_.set_error_handler([](const Request& req, Response& res) {

@@ -19,6 +19,8 @@
 // session or path; 413 an upload over --max-upload-mb (refused from its Content-Length,
 // never stored); 503 with Retry-After while --max-sessions are live. Sessions idle for
 // --session-ttl seconds are dropped. SIGINT / SIGTERM cancel running networks and stop.
+// On a loopback address, a request whose Host header names another host is 403 (DNS
+// rebinding: another site's page must not reach the server through the browser).
 #pragma once
 
 #include <cstddef>

@@ -96,6 +96,15 @@ class ApiTest(unittest.TestCase):
             status, _, _ = self.client.request("GET", path)
             self.assertEqual(status, 404, path)
 
+    def test_another_host_name_is_403(self):
+        # DNS rebinding: a page of evil.example whose name now points at 127.0.0.1.
+        for host in ("evil.example", "evil.example:8080", "127.0.0.1.evil.example"):
+            status, _, body = self.client.request("GET", "/api/sessions/" + "0" * 32, headers={"Host": host})
+            self.assertEqual(status, 403, host)
+            self.assertIn("not this server", json.loads(body)["error"])
+        for host in (f"localhost:{self.client.port}", f"127.0.0.1:{self.client.port}", f"[::1]:{self.client.port}"):
+            self.assertEqual(self.client.request("GET", "/", headers={"Host": host})[0], 200, host)
+
     def test_whole_flow_equals_the_cli(self):
         s = self.client.open_session()
         self.assertRegex(s["id"], r"^[0-9a-f]{32}$")
