@@ -259,15 +259,12 @@ int cmd_colorize(const Common& c, const std::string& sketch, const std::string& 
   if (!reference.empty()) s.hints_from_reference(gp::Image::load(reference), reference_hints);
   for (const auto& h : hints) s.set_hint(h.rank, h.colour);
   for (const auto& p : points) {
-    if (p.x >= s.sketch_width() || p.y >= s.sketch_height())
-      throw gp::Error(gp::ErrorKind::Argument, "--hint-at " + std::to_string(p.x) + "," + std::to_string(p.y) +
-                                                   ": outside " + sketch + " (" + std::to_string(s.sketch_width()) +
-                                                   " x " + std::to_string(s.sketch_height()) + " pixels)");
-    if (s.area_at(p.x, p.y) < 0)
-      throw gp::Error(gp::ErrorKind::Argument, "--hint-at " + std::to_string(p.x) + "," + std::to_string(p.y) +
-                                                   ": that pixel of " + sketch +
-                                                   " is on a line; give a point inside a closed area");
-    s.set_point_hint(p.x, p.y, p.colour);
+    try {
+      s.set_point_hint(p.x, p.y, p.colour);  // checks the point itself
+    } catch (const gp::Error& e) {
+      throw gp::Error(e.kind(), "--hint-at " + std::to_string(p.x) + "," + std::to_string(p.y) + " (" + sketch +
+                                    "): " + e.what());
+    }
   }
   Outputs files;
   files.add(out, gp::encode_png(s.colorize(), out));

@@ -179,14 +179,9 @@ void Server::create_session(const Request& req, Response& res) {
   SessionOptions session_options;
   session_options.size = size;
   session_options.cancel = &stopping_;
-  auto live = std::make_shared<LiveSession>(Session(model_, sketch, session_options), sketch.width, sketch.height);
-  json body = json::object();
-  {
-    std::lock_guard<std::mutex> lock(live->mutex);
-    body.update(session_json(live->session, live->sketch_width, live->sketch_height));
-  }
-  const std::string id = registry_.add(std::move(*slot), live);
-  json out = {{"id", id}};
+  auto live = std::make_shared<LiveSession>(Session(model_, sketch, session_options));
+  const json body = session_json(live->session);  // before add(): no other request can see it yet
+  json out = {{"id", registry_.add(std::move(*slot), live)}};
   out.update(body);
   send_json(res, 201, out);
 }
@@ -204,7 +199,7 @@ void Server::add_routes() {
   const std::string session = "/api/sessions/([0-9a-f]{32})";
   http_.Get(session, on_session([](const Request& req, Response& res, LiveSession& s) {
               json out = {{"id", req.matches[1].str()}};
-              out.update(session_json(s.session, s.sketch_width, s.sketch_height));
+              out.update(session_json(s.session));
               add_hints_json(s.session, out);
               send_json(res, 200, out);
             }));

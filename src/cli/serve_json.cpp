@@ -81,12 +81,12 @@ int int_member(const nlohmann::json& object, const char* name) {
   return int(v);
 }
 
-nlohmann::ordered_json session_json(const Session& session, int sketch_width, int sketch_height) {
+nlohmann::ordered_json session_json(const Session& session) {
   nlohmann::ordered_json regions = nlohmann::ordered_json::array();
   for (const Region& r : session.regions())
     regions.push_back({{"rank", r.rank}, {"id", r.id}, {"pixels", r.pixels}, {"box", {r.x0, r.y0, r.x1, r.y1}}});
-  return {{"width", sketch_width},
-          {"height", sketch_height},
+  return {{"width", session.sketch_width()},
+          {"height", session.sketch_height()},
           {"working", {{"width", session.width()}, {"height", session.height()}}},
           {"regions", std::move(regions)}};
 }

@@ -42,7 +42,7 @@ int int_member(const nlohmann::json& object, const char* name);
 
 // What POST /api/sessions answers: the sketch's size, the working size, the ranked
 // regions (boxes at the working size). The session's mutex must be held.
-nlohmann::ordered_json session_json(const Session& session, int sketch_width, int sketch_height);
+nlohmann::ordered_json session_json(const Session& session);
 // What GET /api/sessions/{id} adds: "hints" [{rank, color}] and "points" [{x, y, color, area}].
 void add_hints_json(const Session& session, nlohmann::ordered_json& out);
 // A point hint as POST .../points answers it: {x, y, color, area, pixels, channel}

@@ -26,10 +26,9 @@
 namespace gp::cli {
 
 struct LiveSession {
-  LiveSession(Session s, int width, int height) : session(std::move(s)), sketch_width(width), sketch_height(height) {}
+  explicit LiveSession(Session s) : session(std::move(s)) {}
   std::mutex mutex;  // held for every use of `session`
   Session session;
-  const int sketch_width, sketch_height;  // the uploaded sketch's size (the Session keeps only the working size)
 };
 
 class SessionRegistry {

@@ -160,17 +160,14 @@ struct Session::Impl {
     const int n = num_regions();
     std::fill(table_h.get(), table_h.get() + size_t(n) * 3, 0.0f);
     std::fill(active_h.get(), active_h.get() + n, uint8_t(0));
-    for (size_t k = 0; k < hints.size(); ++k) {
-      if (!hints[k]) continue;
-      const int id = regions[k].id;
-      active_h.get()[id] = 1;
-      for (int c = 0; c < 3; ++c) table_h.get()[3 * id + c] = float(2.0 * double((*hints[k])[c]) / 255.0 - 1.0);
-    }
-    for (const PointHint& p : points) {
-      active_h.get()[p.channel] = 1;
-      const uint8_t rgb[3] = {p.colour.r, p.colour.g, p.colour.b};
-      for (int c = 0; c < 3; ++c) table_h.get()[3 * p.channel + c] = float(2.0 * double(rgb[c]) / 255.0 - 1.0);
-    }
+    const auto put = [&](int channel, double r, double g, double b) {  // 0..255 -> [-1, 1]
+      active_h.get()[channel] = 1;
+      const double rgb[3] = {r, g, b};
+      for (int c = 0; c < 3; ++c) table_h.get()[3 * channel + c] = float(2.0 * rgb[c] / 255.0 - 1.0);
+    };
+    for (size_t k = 0; k < hints.size(); ++k)
+      if (hints[k]) put(regions[k].id, (*hints[k])[0], (*hints[k])[1], (*hints[k])[2]);
+    for (const PointHint& p : points) put(p.channel, p.colour.r, p.colour.g, p.colour.b);
   }
 
   // Queues the colorizer on the hint table in table_h / active_h: out_d at the working size.
