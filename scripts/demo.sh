@@ -7,7 +7,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 hints=${GP_DEMO_HINTS:-5}
-scripts/build.sh --target guidingpainter_cli >/dev/null
+# The first build takes minutes on a small machine: its progress is shown, a line a step.
+echo "demo: building the command-line tool (build/guidingpainter)"
+scripts/build.sh --target guidingpainter_cli
+# Where it runs, said once: without a GPU each command would repeat the simulator's note.
+device=$(build/guidingpainter info 2>/dev/null | sed -n 's/^device: *//p')
+echo "demo: running on ${device:-an unknown device}"
+if [[ $device == gpusim* ]]; then
+  echo "demo: no CUDA GPU found: the kernels run on the CPU simulator (a few seconds per picture)"
+  export GP_DEVICE=sim
+fi
 mkdir -p out
 for sketch in examples/samples/*-sketch.png; do
   name=$(basename "$sketch" -sketch.png)

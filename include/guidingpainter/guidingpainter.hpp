@@ -135,6 +135,15 @@ struct SessionOptions {
   const std::atomic<bool>* cancel = nullptr;
 };
 
+// What a session would take, known before it is made: its working size and about how
+// many bytes it allocates (device memory; on the simulator, host memory). The
+// constructor refuses a session whose bytes are not available.
+struct SessionFootprint {
+  int width = 0, height = 0;  // the working size
+  size_t bytes = 0;
+  double enlargement = 1;     // working size over the sketch's size (the larger ratio of the two sides)
+};
+
 // One sketch being coloured. Segmentation runs once, in the constructor; each
 // colorize() runs only the colorizer. Buffers are allocated once per session.
 // Threads: const methods may run concurrently with each other; a non-const method needs
@@ -142,6 +151,10 @@ struct SessionOptions {
 class Session {
  public:
   Session(std::shared_ptr<const Model> model, const Image& sketch, const SessionOptions& options = {});
+  // The footprint of a session of a sketch of this size with these options (only
+  // options.size matters), for a warning before a long run. Throws gp::Error (kind
+  // Argument) for a size that is not positive.
+  static SessionFootprint footprint(const Model& model, int sketch_width, int sketch_height, const SessionOptions& options = {});
   ~Session();
   Session(Session&&) noexcept;
   Session& operator=(Session&&) noexcept;

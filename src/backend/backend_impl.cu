@@ -26,9 +26,13 @@ namespace {
 // operation that failed.
 void check(cudaError_t e, const char* what) {
   if (e != cudaSuccess) {
+    std::string message = std::string(what) + ": " + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")";
+#if defined(__CUDACC_SIM__)
+    // The simulator says what was wrong (an overrun, a bad GPUSIM_DEVICE_BYTES).
+    if (const char* why = gpusim::last_error_message(); why && *why) message += ": " + std::string(why);
+#endif
     cudaGetLastError();  // clear a non-sticky error so the session stays usable
-    throw gp::Error(e == cudaErrorMemoryAllocation ? gp::ErrorKind::OutOfMemory : gp::ErrorKind::Device,
-                    std::string(what) + ": " + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")");
+    throw gp::Error(e == cudaErrorMemoryAllocation ? gp::ErrorKind::OutOfMemory : gp::ErrorKind::Device, message);
   }
 }
 

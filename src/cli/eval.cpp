@@ -124,7 +124,11 @@ EvalResult run_eval(const std::shared_ptr<const Model>& model, const EvalOptions
     }
     result.mean_regions += regions;
     ++result.images;
-    if (progress) progress("[" + std::to_string(result.images) + "/" + std::to_string(names.size()) + "] " + line);
+    if (progress) {
+      std::string text = "[";  // appended piecewise: GCC 12's false -Wrestrict on "[" + std::string
+      text += std::to_string(result.images) + "/" + std::to_string(names.size()) + "] " + line;
+      progress(text);
+    }
   }
   for (size_t k = 0; k < options.hints.size(); ++k) {
     result.psnr[k] /= result.images;

@@ -1,6 +1,7 @@
 #include "src/cli/hint_spec.h"
 
 #include <charconv>
+#include <cstdio>
 
 namespace gp::cli {
 namespace {
@@ -24,7 +25,12 @@ bool parse_colour_hex(std::string_view hex, Rgb* colour, std::string* why) {
   if (hex.size() != 6) return *why = "the colour needs six hex digits", false;
   int v[6];
   for (int i = 0; i < 6; ++i)
-    if ((v[i] = hex_digit(hex[size_t(i)])) < 0) return *why = "'" + std::string(1, hex[size_t(i)]) + "' is not a hex digit", false;
+    if ((v[i] = hex_digit(hex[size_t(i)])) < 0) {
+      char text[32];  // formatted, not "'" + std::string: GCC 12's false -Wrestrict on short literals
+      std::snprintf(text, sizeof text, "'%c' is not a hex digit", hex[size_t(i)]);
+      *why = text;
+      return false;
+    }
   *colour = Rgb{uint8_t(v[0] * 16 + v[1]), uint8_t(v[2] * 16 + v[3]), uint8_t(v[4] * 16 + v[5])};
   return true;
 }

@@ -38,7 +38,7 @@ const char* const kCommands[] = {"info", "regions", "colorize", "eval", "plan", 
 constexpr int kMaxSize = 8192;
 
 struct Common {
-  std::string model = gp::bundled_model_path();
+  std::string model;  // empty: the bundled model (or $GP_MODEL)
   std::string device = "auto";
   std::string precision;  // empty: the device's default (ModelOptions::precision)
   int size = 0;
@@ -68,16 +68,35 @@ struct Watched {
   std::unique_ptr<gp::cli::ProgressLine> line;
 };
 
+// "1.23 GiB", "456.7 MiB": the sizes people compare with their machine's memory.
+std::string human_bytes(size_t bytes) {
+  char text[32];
+  const double mib = double(bytes) / double(1 << 20);
+  if (mib >= 1024) std::snprintf(text, sizeof text, "%.2f GiB", mib / 1024);
+  else std::snprintf(text, sizeof text, "%.1f MiB", mib);
+  return text;
+}
+
 gp::Session open_session(const std::shared_ptr<const gp::Model>& model, const std::string& sketch,
                          const gp::SessionOptions& options) {
-  return gp::Session(model, gp::Image::load(sketch), options);
+  gp::Image image = gp::Image::load(sketch);
+  // A working size far beyond the sketch's own costs time and memory and adds no detail:
+  // say so before the long run starts, not after.
+  const gp::SessionFootprint f = gp::Session::footprint(*model, image.width, image.height, options);
+  if (f.enlargement > 2)
+    std::fprintf(stderr,
+                 "guidingpainter: note: the working size %d x %d enlarges the %d x %d sketch %.3gx; it needs about %s of %s memory "
+                 "(--size sets the working size)\n",
+                 f.width, f.height, image.width, image.height, f.enlargement, human_bytes(f.bytes).c_str(),
+                 model->device_name().rfind("gpusim", 0) == 0 ? "host" : "device");
+  return gp::Session(model, image, options);
 }
 
 std::shared_ptr<const gp::Model> load_model(const Common& c) {
   gp::ModelOptions options;
   options.device = gp::parse_device(c.device);
   if (!c.precision.empty()) options.precision = gp::parse_precision(c.precision);
-  return gp::Model::load(c.model, options);
+  return c.model.empty() ? gp::Model::load(options) : gp::Model::load(c.model, options);
 }
 
 // Where a command's one-line summary goes: stdout, unless an output is written there
@@ -108,15 +127,22 @@ const Format Format::Png{"PNG", ".png"}, Format::Npy{".npy", ".npy"}, Format::Js
 class OutputCheck {
  public:
   explicit OutputCheck(const CLI::App* command) : command_(command) {}
+  // A file the command reads: no output may be it (`-o s.png --sketch s.png` would
+  // replace the sketch, as `cp a a` would), checked by device and inode, so a link or
+  // another spelling of the name is caught too.
+  OutputCheck& input(const std::string& option, const std::string& path) {
+    struct stat st {};
+    if (command_->count(option) != 0 && !path.empty() && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode))
+      inputs_.emplace_back(option + " " + path, std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino));
+    return *this;
+  }
   OutputCheck& add(const std::string& option, const std::string& path, const Format& format) {
     if (command_->count(option) == 0) return *this;
     if (path.empty()) throw gp::Error(gp::ErrorKind::Argument, option + " \"\": an empty file name");
-    std::string ext = std::filesystem::path(path).extension().string();
-    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-    if (ext != format.extension && !gp::is_stream(path)) {
-      std::string why = std::string("this is written as ") + format.name + ": name the file " + format.extension;
-      if (&format == &Format::Png && (ext == ".jpg" || ext == ".jpeg")) why += " (JPEG is read, not written)";
-      throw gp::Error(gp::ErrorKind::Argument, option + " " + path + ": " + why);
+    try {
+      gp::check_output_name(path, format.extension, format.name);
+    } catch (const gp::Error& e) {
+      throw gp::Error(e.kind(), option + " " + e.what());
     }
     gp::check_writable(path);
     // The same file: the same inode when it exists, else the same folder and name.
@@ -129,6 +155,9 @@ class OutputCheck {
       const std::filesystem::path canonical = std::filesystem::weakly_canonical(path, ec);
       key = ec ? std::filesystem::path(path).lexically_normal().string() : canonical.string();
     }
+    for (const auto& [input, input_key] : inputs_)
+      if (input_key == key)
+        throw gp::Error(gp::ErrorKind::Argument, option + " " + path + " is the input " + input + ": it would be replaced; name another output file");
     for (const auto& [other_option, other_key] : seen_)
       if (other_key == key) throw gp::Error(gp::ErrorKind::Argument, option + " and " + other_option + " name the same file " + path);
     seen_.emplace_back(option, key);
@@ -137,7 +166,7 @@ class OutputCheck {
 
  private:
   const CLI::App* command_;
-  std::vector<std::pair<std::string, std::string>> seen_;
+  std::vector<std::pair<std::string, std::string>> seen_, inputs_;
 };
 
 // A command's output files, encoded in memory first and written together at the end:
@@ -258,13 +287,24 @@ int cmd_colorize(const Common& c, const std::string& sketch, const std::string& 
                       std::to_string(regions) + " regions");
   if (!reference.empty()) s.hints_from_reference(gp::Image::load(reference), reference_hints);
   for (const auto& h : hints) s.set_hint(h.rank, h.colour);
+  // One point per closed area, as one --hint per rank: the API lets a later point
+  // replace an earlier one (a click in the app), but on one command line two points in
+  // one area are a contradiction, not an edit.
+  std::vector<std::pair<int, const gp::cli::PointHintSpec*>> area_points;
   for (const auto& p : points) {
+    const std::string where = "--hint-at " + std::to_string(p.x) + "," + std::to_string(p.y);
     try {
       s.set_point_hint(p.x, p.y, p.colour);  // checks the point itself
     } catch (const gp::Error& e) {
-      throw gp::Error(e.kind(), "--hint-at " + std::to_string(p.x) + "," + std::to_string(p.y) + " (" + sketch +
-                                    "): " + e.what());
+      throw gp::Error(e.kind(), where + " (" + sketch + "): " + e.what());
     }
+    const int area = s.area_at(p.x, p.y);
+    for (const auto& [other_area, other] : area_points)
+      if (other_area == area)
+        throw gp::Error(gp::ErrorKind::Argument, where + " and --hint-at " + std::to_string(other->x) + "," +
+                                                     std::to_string(other->y) + " lie in the same closed area of " +
+                                                     sketch + ": give one point per area");
+    area_points.emplace_back(area, &p);
   }
   Outputs files;
   files.add(out, gp::encode_png(s.colorize(), out));
@@ -319,7 +359,7 @@ int cmd_eval(const Common& c, gp::cli::EvalOptions options, const std::string& o
   if (!json.empty()) {
     nlohmann::json j = {{"order", order},         {"images", r.images},      {"hints", options.hints},
                         {"psnr", r.psnr},         {"flat_psnr", r.flat_psnr}, {"mean_regions", r.mean_regions},
-                        {"model", c.model},       {"seed", options.seed}};
+                        {"model", model->path()},       {"seed", options.seed}};
     Outputs files;
     files.add_text(json, j.dump(1) + "\n");
     files.write();
@@ -476,9 +516,12 @@ int main(int argc, char** argv) {
   }
   try {
     // Every output path checked before a model is loaded.
-    if (*regions) OutputCheck(regions).add("-o", out, Format::Png).add("--labels", labels, Format::Npy).add("--json", json, Format::Json);
+    if (*regions)
+      OutputCheck(regions).input("--sketch", sketch).add("-o", out, Format::Png).add("--labels", labels, Format::Npy).add("--json", json, Format::Json);
     if (*colorize)
       OutputCheck(colorize)
+          .input("--sketch", sketch)
+          .input("--reference", reference)
           .add("-o", out, Format::Png)
           .add("--raw", raw, Format::Npy)
           .add("--labels", labels, Format::Npy)

@@ -179,16 +179,24 @@ void Server::create_session(const Request& req, Response& res) {
   SessionOptions session_options;
   session_options.size = size;
   session_options.cancel = &stopping_;
+  const SessionFootprint footprint = Session::footprint(*model_, sketch.width, sketch.height, session_options);
   auto live = std::make_shared<LiveSession>(Session(model_, sketch, session_options));
   const json body = session_json(live->session);  // before add(): no other request can see it yet
   json out = {{"id", registry_.add(std::move(*slot), live)}};
   out.update(body);
+  // As the CLI's note: a working size far beyond the sketch costs memory and time, adds no detail.
+  if (footprint.enlargement > 2)
+    out["note"] = "the working size " + std::to_string(footprint.width) + " x " + std::to_string(footprint.height) +
+                  " enlarges the " + std::to_string(sketch.width) + " x " + std::to_string(sketch.height) + " sketch " +
+                  std::to_string(int(footprint.enlargement + 0.5)) + "x; it takes about " +
+                  std::to_string((footprint.bytes + (1 << 20) - 1) >> 20) + " MiB";
   send_json(res, 201, out);
 }
 
 void Server::add_routes() {
   for (const WebAsset& asset : web_assets()) {
-    const std::string path = asset.name == "index.html" ? "/" : "/" + std::string(asset.name);
+    std::string path = "/";  // appended, not "/" + name: GCC 12's false -Wrestrict
+    if (asset.name != "index.html") path += asset.name;
     http_.Get(regex_escape(path), [asset](const Request&, Response& res) {
       res.set_content(asset.bytes.data(), asset.bytes.size(), std::string(content_type_of(asset.name)));
     });

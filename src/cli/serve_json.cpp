@@ -2,6 +2,7 @@
 
 #include "src/cli/hint_spec.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -85,9 +86,11 @@ nlohmann::ordered_json session_json(const Session& session) {
   nlohmann::ordered_json regions = nlohmann::ordered_json::array();
   for (const Region& r : session.regions())
     regions.push_back({{"rank", r.rank}, {"id", r.id}, {"pixels", r.pixels}, {"box", {r.x0, r.y0, r.x1, r.y1}}});
+  const double enlargement = std::max(double(session.width()) / session.sketch_width(),
+                                      double(session.height()) / session.sketch_height());
   return {{"width", session.sketch_width()},
           {"height", session.sketch_height()},
-          {"working", {{"width", session.width()}, {"height", session.height()}}},
+          {"working", {{"width", session.width()}, {"height", session.height()}, {"enlargement", enlargement}}},
           {"regions", std::move(regions)}};
 }
 

@@ -1,15 +1,20 @@
 // Where the bundled model is: $GP_MODEL, else the install tree's share/guidingpainter/
 // reached from the library or program this code was linked into (relative paths baked in
 // from GNUInstallDirs, so the tree works wherever it is copied), else <dir>/share/
-// guidingpainter/ (the build tree's copy), else this source tree's weights/ (binaries of a
-// build tree elsewhere: tests).
+// guidingpainter/ (the build tree's copy), else the configured install prefix's data
+// folder (a program linked with the static library lives outside the install tree), else
+// this source tree's weights/ (binaries of a build tree elsewhere: tests).
 #include <dlfcn.h>
 #include <link.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <system_error>
+#include <vector>
+
+#include "src/engine/bundled_model.h"
 
 #include "guidingpainter/guidingpainter.hpp"
 
@@ -35,17 +40,50 @@ fs::path this_object() {
   return ec ? fs::path() : exe;
 }
 
+std::string join(const std::vector<std::string>& places) {
+  std::string text;
+  for (const std::string& p : places) text += (text.empty() ? "" : ", ") + p;
+  return text;
+}
+
+// The places looked at, in order, after $GP_MODEL.
+std::vector<fs::path> candidates() {
+  std::vector<fs::path> places;
+  if (const fs::path dir = this_object().parent_path(); !dir.empty())
+    for (const fs::path& p : {dir / GP_LIB_TO_DATA / GP_BUNDLED_MODEL_FILE, dir / GP_BIN_TO_DATA / GP_BUNDLED_MODEL_FILE,
+                              dir / "share" / "guidingpainter" / GP_BUNDLED_MODEL_FILE})
+      places.push_back(p.lexically_normal());
+  places.emplace_back(GP_INSTALLED_MODEL);
+  places.emplace_back(GP_SOURCE_MODEL);
+  return places;
+}
+
 }  // namespace
 
 std::string bundled_model_path() {
   if (const char* env = std::getenv("GP_MODEL"); env && *env) return env;
-  const fs::path dir = this_object().parent_path();
   std::error_code ec;
-  if (!dir.empty())
-    for (const fs::path& candidate : {dir / GP_LIB_TO_DATA / GP_BUNDLED_MODEL_FILE, dir / GP_BIN_TO_DATA / GP_BUNDLED_MODEL_FILE,
-                                      dir / "share" / "guidingpainter" / GP_BUNDLED_MODEL_FILE})
-      if (fs::is_regular_file(candidate, ec)) return candidate.lexically_normal().string();
+  for (const fs::path& candidate : candidates())
+    if (fs::is_regular_file(candidate, ec)) return candidate.string();
   return GP_SOURCE_MODEL;
+}
+
+std::string find_bundled_model() {
+  if (const char* env = std::getenv("GP_MODEL"); env && *env) return env;
+  std::vector<std::string> places;
+  for (const fs::path& p : candidates()) places.push_back(p.string());
+  return first_model_file(places);
+}
+
+std::string first_model_file(const std::vector<std::string>& places) {
+  std::error_code ec;
+  std::vector<std::string> tried;
+  for (const std::string& place : places) {
+    if (fs::is_regular_file(place, ec)) return place;
+    if (std::find(tried.begin(), tried.end(), place) == tried.end()) tried.push_back(place);
+  }
+  throw Error(ErrorKind::Io, std::string("the bundled model was not found: $GP_MODEL is not set and none of ") + join(tried) +
+                                 " exists; set GP_MODEL to a model file (.safetensors), or name one");
 }
 
 }  // namespace gp

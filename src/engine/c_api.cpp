@@ -208,7 +208,7 @@ gp_status gp_model_load_with(const char* path, const gp_model_options* o, gp_mod
       options.gpu_index = o->gpu_index;
       if (o->precision) options.precision = gp::parse_precision(o->precision);
     }
-    auto model = gp::Model::load(path ? std::string(path) : gp::bundled_model_path(), options);
+    auto model = path ? gp::Model::load(std::string(path), options) : gp::Model::load(options);
     std::string device = model->device_name();
     auto handle = std::make_unique<gp_model>(gp_model{std::move(model), std::move(device)});
     models().add(handle.get());

@@ -3,6 +3,7 @@
 
 #include "src/backend/select.h"
 #include "src/common/error.h"
+#include "src/engine/bundled_model.h"
 #include "src/engine/model_impl.h"
 #include "src/weights/model_weights.h"
 
@@ -38,7 +39,7 @@ std::shared_ptr<const Model> Model::load(const std::string& path, const ModelOpt
   return std::shared_ptr<const Model>(new Model(std::move(impl)));
 }
 
-std::shared_ptr<const Model> Model::load(const ModelOptions& options) { return load(bundled_model_path(), options); }
+std::shared_ptr<const Model> Model::load(const ModelOptions& options) { return load(find_bundled_model(), options); }
 
 const ModelConfig& Model::config() const { return impl_->config; }
 const std::string& Model::path() const { return impl_->path; }

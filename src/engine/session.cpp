@@ -21,13 +21,13 @@ namespace {
 
 // What a session allocates: the workspace, its arrays at the working and the original
 // size and, where device memory is host memory (the simulator), the host copies too.
-size_t session_bytes(const Model& model, Size size, const Image& sketch, bool host_is_device) {
+size_t session_bytes(const Model& model, Size size, int sketch_width, int sketch_height, bool host_is_device) {
   const size_t working = size_t(size.width) * size_t(size.height);
-  const size_t original = size_t(sketch.width) * size_t(sketch.height);
+  const size_t original = size_t(sketch_width) * size_t(sketch_height);
   size_t bytes = UNetWorkspace::bytes(model.config().width, size.height, size.width, model.precision());
   bytes += working * (4 + 1 + 12 + 3 + 3) + original * 3 * 3;  // x, labels, out, rgb, colours8; sketch, image x 2
   if (host_is_device) bytes += working * (12 + 1 + 3) + original * 3 * 2;  // output, labels, resize; original, image
-  bytes += area_pixel_bytes(*model.impl().backend, sketch.width, sketch.height, size);
+  bytes += area_pixel_bytes(*model.impl().backend, sketch_width, sketch_height, size);
   return bytes;
 }
 
@@ -41,7 +41,7 @@ std::string gib(size_t bytes) {
 void check_memory(const Model& model, Size size, const Image& sketch) {
   Backend& backend = *model.impl().backend;
   const bool sim = backend.kind() != DeviceKind::Cuda;
-  const size_t need = session_bytes(model, size, sketch, sim);
+  const size_t need = session_bytes(model, size, sketch.width, sketch.height, sim);
   const size_t have = backend.available_memory();
   if (need > have)
     throw Error(ErrorKind::OutOfMemory,
@@ -50,14 +50,31 @@ void check_memory(const Model& model, Size size, const Image& sketch) {
                     ", but " + backend.name() + " has " + gib(have) + " available");
 }
 
-Size session_size(const Model& model, const Image& sketch, const SessionOptions& options) {
-  check_image(sketch, "sketch");
+Size session_size(const Model& model, int sketch_width, int sketch_height, const SessionOptions& options) {
   const int n = options.size > 0 ? options.size : model.config().train_size;
   if (options.size < 0) throw Error(ErrorKind::Argument, "size " + std::to_string(options.size) + " is not positive");
-  return working_size(sketch.width, sketch.height, n);
+  return working_size(sketch_width, sketch_height, n);
+}
+
+Size session_size(const Model& model, const Image& sketch, const SessionOptions& options) {
+  check_image(sketch, "sketch");
+  return session_size(model, sketch.width, sketch.height, options);
 }
 
 }  // namespace
+
+SessionFootprint Session::footprint(const Model& model, int sketch_width, int sketch_height, const SessionOptions& options) {
+  if (sketch_width <= 0 || sketch_height <= 0)
+    throw Error(ErrorKind::Argument, "a sketch of " + std::to_string(sketch_width) + " x " + std::to_string(sketch_height) +
+                                         " pixels: both sides must be positive");
+  const Size size = session_size(model, sketch_width, sketch_height, options);
+  SessionFootprint f;
+  f.width = size.width;
+  f.height = size.height;
+  f.bytes = session_bytes(model, size, sketch_width, sketch_height, model.impl().backend->kind() != DeviceKind::Cuda);
+  f.enlargement = std::max(double(size.width) / sketch_width, double(size.height) / sketch_height);
+  return f;
+}
 
 Session::Session(std::shared_ptr<const Model> model, const Image& sketch, const SessionOptions& options) {
   if (!model) throw Error(ErrorKind::Argument, "Session: no model");

@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <functional>
@@ -167,11 +169,43 @@ void write_stream(const std::filesystem::path& file, const std::string& name, st
 
 bool stream_mode(mode_t mode) { return S_ISFIFO(mode) || S_ISCHR(mode) || S_ISBLK(mode); }
 
+// The descriptor a name of this process's own descriptors refers to, or -1. Opening
+// such a name again would open the file behind it anew (truncating what the shell
+// opened for appending, or failing for a deleted file); writing to the descriptor
+// itself is what the user meant.
+int own_descriptor(const std::filesystem::path& file) {
+  const std::string name = file.lexically_normal().string();
+  if (name == "/dev/stdout") return 1;
+  if (name == "/dev/stderr") return 2;
+  for (const char* prefix : {"/dev/fd/", "/proc/self/fd/"}) {
+    const size_t n = std::strlen(prefix);
+    if (name.size() <= n || name.compare(0, n, prefix) != 0 || name.size() - n > 9) continue;
+    int fd = 0;
+    for (size_t i = n; i < name.size(); ++i) {
+      if (name[i] < '0' || name[i] > '9') return -1;
+      fd = fd * 10 + (name[i] - '0');
+    }
+    return fd;
+  }
+  return -1;
+}
+
+// True when `fd` is open for writing in this process.
+bool writable_descriptor(int fd) {
+  const int flags = ::fcntl(fd, F_GETFL);
+  return flags >= 0 && (flags & O_ACCMODE) != O_RDONLY;
+}
+
 }  // namespace
 
 void write_file(const std::filesystem::path& file, std::span<const uint8_t> bytes) {
   const std::string name = file.string();
   if (name.empty()) throw Error(ErrorKind::Argument, "cannot write a file with an empty name");
+  if (const int fd = own_descriptor(file); fd >= 0) {
+    if (!writable_descriptor(fd)) throw Error(ErrorKind::Io, name + ": cannot write: descriptor " + std::to_string(fd) + " is not open for writing");
+    write_all(fd, bytes, [&](const char* what, int err) { throw Error(ErrorKind::Io, name + ": " + what + ": " + reason(err)); });
+    return;
+  }
   struct stat st {};
   if (::stat(file.c_str(), &st) != 0) {
     if (errno != ENOENT) throw Error(ErrorKind::Io, name + ": cannot write: " + reason(errno));
@@ -188,6 +222,10 @@ void write_file(const std::filesystem::path& file, std::span<const uint8_t> byte
 void check_writable(const std::filesystem::path& file) {
   const std::string name = file.string();
   if (name.empty()) throw Error(ErrorKind::Argument, "an output file name is empty");
+  if (const int fd = own_descriptor(file); fd >= 0) {
+    if (!writable_descriptor(fd)) throw Error(ErrorKind::Io, name + ": cannot write: descriptor " + std::to_string(fd) + " is not open for writing");
+    return;
+  }
   struct stat st {};
   if (::stat(file.c_str(), &st) == 0) {
     if (S_ISDIR(st.st_mode)) throw Error(ErrorKind::Io, name + ": cannot write: is a directory");
@@ -207,8 +245,18 @@ void check_writable(const std::filesystem::path& file) {
 }
 
 bool is_stream(const std::filesystem::path& file) {
+  if (own_descriptor(file) >= 0) return true;
   struct stat st {};
   return ::stat(file.c_str(), &st) == 0 && stream_mode(st.st_mode);
+}
+
+void check_output_name(const std::filesystem::path& file, const char* extension, const char* format) {
+  std::string ext = file.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  if (ext == extension || is_stream(file)) return;
+  std::string why = std::string("this is written as ") + format + ": name the file " + extension;
+  if (std::string(extension) == ".png" && (ext == ".jpg" || ext == ".jpeg")) why += " (JPEG is read, not written)";
+  throw Error(ErrorKind::Argument, file.string() + ": " + why);
 }
 
 }  // namespace gp

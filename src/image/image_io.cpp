@@ -153,12 +153,16 @@ std::vector<uint8_t> encode_png_rgba(int width, int height, const std::vector<ui
 }
 
 void write_png(const std::filesystem::path& file, const Image& image) {
+  check_output_name(file, ".png", "PNG");
   write_file(file, encode_png(image, file.string()));
 }
 
 // The public API's members (include/guidingpainter/guidingpainter.hpp).
 Image Image::load(const std::string& path) { return read_image(path); }
 void Image::save_png(const std::string& path) const { write_png(path, *this); }
-void ImageRgba::save_png(const std::string& path) const { write_file(path, encode_png_rgba(width, height, rgba, path)); }
+void ImageRgba::save_png(const std::string& path) const {
+  check_output_name(path, ".png", "PNG");
+  write_file(path, encode_png_rgba(width, height, rgba, path));
+}
 
 }  // namespace gp

@@ -1,7 +1,9 @@
 // gpusim device memory: exact-size allocations (so AddressSanitizer sees overruns),
 // a registry that tells device from host pointers, a quarantine for freed memory,
 // and copies checked against their declared direction.
+#include <cctype>
 #include <cstdio>
+#include <string>
 #include <cstdlib>
 #include <deque>
 #include <map>
@@ -20,21 +22,63 @@ namespace {
 
 constexpr std::align_val_t kAlign{256};  // cudaMalloc's alignment
 constexpr size_t kQuarantineBytes = size_t(64) << 20;
+// GPUSIM_DEVICE_BYTES as a byte count: a number (a fraction allowed) and an optional
+// unit, SI (K, M, G, T: powers of 1000) or binary (Ki, Mi, Gi, Ti: powers of 1024),
+// with or without a final B ("4G", "4GiB", "1.5Gi", "4294967296"); 0 if unreadable.
+size_t parse_byte_count(const std::string& text) {
+  size_t i = 0;
+  double number = 0;
+  bool digits = false;
+  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i, digits = true) number = number * 10 + (text[i] - '0');
+  if (i < text.size() && text[i] == '.') {
+    double scale = 0.1;
+    for (++i; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i, scale /= 10, digits = true) number += (text[i] - '0') * scale;
+  }
+  if (!digits) return 0;
+  std::string unit = text.substr(i);
+  if (!unit.empty() && (unit.back() == 'B' || unit.back() == 'b')) unit.pop_back();
+  double multiplier = 1;
+  if (!unit.empty()) {
+    const std::string prefixes = "KMGT";
+    const size_t power = prefixes.find(char(std::toupper(static_cast<unsigned char>(unit[0])))) + 1;
+    const bool binary = unit.size() == 2 && unit[1] == 'i';
+    if (power == 0 || (unit.size() != 1 && !binary)) return 0;
+    for (size_t p = 0; p < power; ++p) multiplier *= binary ? 1024.0 : 1000.0;
+  }
+  const double bytes = number * multiplier;
+  return bytes >= 1 && bytes < 0x1p63 ? size_t(bytes) : 0;
+}
+
 // The simulated device's memory: 80 GiB (an H100's), or GPUSIM_DEVICE_BYTES (read once)
-// to model a smaller GPU.
-size_t device_bytes() {
-  static const size_t bytes = [] {
+// to model a smaller GPU. A value that cannot be read is refused, not replaced: the
+// device then reports it from cudaGetDeviceProperties, cudaMemGetInfo and cudaMalloc,
+// so a run meant for a small device never goes on as if it had 80 GiB.
+struct DeviceBytes {
+  size_t bytes = size_t(80) << 30;
+  std::string error;  // why GPUSIM_DEVICE_BYTES was refused, or ""
+};
+const DeviceBytes& device_memory() {
+  static const DeviceBytes memory = [] {
+    DeviceBytes m;
     const char* env = std::getenv("GPUSIM_DEVICE_BYTES");
     if (env && *env) {
-      char* end = nullptr;
-      const unsigned long long v = std::strtoull(env, &end, 10);
-      if (end && *end == '\0' && v > 0) return size_t(v);
-      std::fprintf(stderr, "gpusim: GPUSIM_DEVICE_BYTES='%s' is not a positive byte count; using 80 GiB\n", env);
+      m.bytes = parse_byte_count(env);
+      if (m.bytes == 0)
+        m.error = std::string("GPUSIM_DEVICE_BYTES='") + env +
+                  "' is not a byte count: give a positive number with an optional unit, K M G T (powers of 1000) or "
+                  "Ki Mi Gi Ti (powers of 1024), such as 4Gi";
     }
-    return size_t(80) << 30;
+    return m;
   }();
-  return bytes;
+  return memory;
 }
+
+}  // namespace
+
+size_t device_bytes() { return device_memory().bytes; }
+const std::string& device_memory_error() { return device_memory().error; }
+
+namespace {
 
 struct Registry {
   std::mutex m;
@@ -137,11 +181,13 @@ cudaError_t cudaMalloc(void** ptr, size_t bytes) {
   *ptr = nullptr;
   if (cudaError_t e = capture_forbids("cudaMalloc")) return e;
   if (bytes == 0) return cudaSuccess;
+  if (!device_memory_error().empty()) return record_error(cudaErrorInvalidValue, "cudaMalloc: " + device_memory_error());
   Registry& r = registry();
   {
     std::lock_guard<std::mutex> lk(r.m);
     if (r.live_bytes + bytes > device_bytes())
-      return record_error(cudaErrorMemoryAllocation, "cudaMalloc: " + std::to_string(bytes) + " bytes exceed the simulated 80 GiB");
+      return record_error(cudaErrorMemoryAllocation, "cudaMalloc: " + std::to_string(bytes) + " bytes exceed the simulated device's " +
+                                                         std::to_string(device_bytes() - r.live_bytes) + " free bytes");
   }
   // One byte more than asked: the block's end address (a valid argument: an empty range,
   // an end pointer) then lies inside it, so no other allocation can start there. Without
@@ -231,6 +277,8 @@ bool is_pinned_host_pointer(const void* ptr, size_t bytes) {
 }
 
 cudaError_t cudaMemGetInfo(size_t* free_bytes, size_t* total_bytes) {
+  if (!sim_internal::device_memory_error().empty())
+    return sim_internal::record_error(cudaErrorInvalidValue, "cudaMemGetInfo: " + sim_internal::device_memory_error());
   auto& r = sim_internal::registry();
   std::lock_guard<std::mutex> lk(r.m);
   if (free_bytes) *free_bytes = sim_internal::device_bytes() - r.live_bytes;

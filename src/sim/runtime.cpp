@@ -210,9 +210,11 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp* p, int device) {
   if (!p) return record_error(cudaErrorInvalidValue, "cudaGetDeviceProperties: null pointer");
   if (device < 0 || device >= device_count())
     return record_error(cudaErrorInvalidDevice, "cudaGetDeviceProperties: no device " + std::to_string(device));
+  if (!sim_internal::device_memory_error().empty())
+    return record_error(cudaErrorInvalidValue, "cudaGetDeviceProperties: " + sim_internal::device_memory_error());
   *p = cudaDeviceProp{};
   std::snprintf(p->name, sizeof p->name, "gpusim (CPU SIMT simulator, sm_90 limits)");
-  p->totalGlobalMem = size_t(80) << 30;
+  p->totalGlobalMem = sim_internal::device_bytes();
   p->sharedMemPerBlock = kDefaultSharedBytes;
   p->regsPerBlock = 65536;
   p->warpSize = 32;

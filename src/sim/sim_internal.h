@@ -91,6 +91,10 @@ namespace sim_internal {
 cudaError_t record_error(cudaError_t e, const std::string& message);
 // An error found while a kernel ran: returned by the next synchronisation call.
 void record_async_error(cudaError_t e, const std::string& message, bool report = true);
+// The simulated device's memory in bytes (GPUSIM_DEVICE_BYTES, else 80 GiB), and why
+// GPUSIM_DEVICE_BYTES was refused ("" when it was read or is unset).
+size_t device_bytes();
+const std::string& device_memory_error();
 // The pending kernel error (cleared; it becomes the last error), or cudaSuccess.
 cudaError_t consume_async_error();
 size_t dynamic_smem_limit(const void* kernel);

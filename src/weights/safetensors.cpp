@@ -339,6 +339,58 @@ SafetensorsFile SafetensorsFile::open(const std::filesystem::path& path) {
   return file;
 }
 
+namespace {
+
+// True when the bytes after the 8-byte size start a JSON object, as a safetensors header
+// does, or could (nothing after the size: a file cut short).
+bool json_object_follows(std::span<const std::byte> bytes) {
+  if (bytes.size() <= 8) return true;
+  for (size_t i = 8; i < bytes.size(); ++i) {
+    const char c = static_cast<char>(bytes[i]);
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') continue;
+    return c == '{';
+  }
+  return false;
+}
+
+// What a file's first bytes look like: a known kind, its text, or its bytes in hex.
+std::string describe_start(std::span<const std::byte> bytes) {
+  auto starts = [&](std::string_view magic) {
+    return bytes.size() >= magic.size() && std::memcmp(bytes.data(), magic.data(), magic.size()) == 0;
+  };
+  if (starts("PK\x03\x04")) return "\"PK\", a ZIP archive: a PyTorch .pt checkpoint? tools/convert_checkpoint.py converts one";
+  if (starts("\x80\x02") || starts("\x80\x03") || starts("\x80\x04") || starts("\x80\x05"))
+    return "a Python pickle: an old PyTorch checkpoint? tools/convert_checkpoint.py converts one";
+  if (starts("\x89PNG")) return "\"\\x89PNG\", a PNG picture";
+  if (starts("\xff\xd8\xff")) return "\xff\xd8\xff, a JPEG picture";
+  const size_t n = std::min<size_t>(bytes.size(), 16);
+  bool text = true;
+  for (size_t i = 0; i < n; ++i) {
+    const auto c = static_cast<unsigned char>(bytes[i]);
+    text = text && ((c >= 0x20 && c < 0x7f) || c == '\n' || c == '\t' || c == '\r');
+  }
+  std::string out;
+  if (text) {
+    out = "the text \"";
+    for (size_t i = 0; i < n; ++i) {
+      const char c = static_cast<char>(bytes[i]);
+      out += c == '\n' ? std::string("\\n") : c == '\t' ? std::string("\\t") : c == '\r' ? std::string("\\r") : std::string(1, c);
+    }
+    return out + (bytes.size() > n ? "...\"" : "\"");
+  }
+  static const char* hex = "0123456789abcdef";
+  out = "the bytes";
+  for (size_t i = 0; i < std::min<size_t>(n, 8); ++i) {
+    const auto c = static_cast<unsigned char>(bytes[i]);
+    out += ' ';
+    out += hex[c >> 4];
+    out += hex[c & 15];
+  }
+  return out;
+}
+
+}  // namespace
+
 SafetensorsFile SafetensorsFile::parse(std::span<const std::byte> bytes, std::string display_name) {
   const std::string& file = display_name;
   const uint64_t size = bytes.size();
@@ -347,6 +399,11 @@ SafetensorsFile SafetensorsFile::parse(std::span<const std::byte> bytes, std::st
   }
   uint64_t header_size = 0;
   for (int i = 7; i >= 0; --i) header_size = (header_size << 8) | static_cast<uint8_t>(bytes[static_cast<size_t>(i)]);
+  // A header size that cannot be right, and no JSON object after it: some other file
+  // (a README, a picture, a PyTorch checkpoint), named as such rather than by its
+  // impossible "header size".
+  if ((header_size > kMaxHeaderBytes || header_size > size - 8) && !json_object_follows(bytes))
+    throw Error(ErrorKind::Format, file + ": not a safetensors file (it begins with " + describe_start(bytes) + ")");
   if (header_size > kMaxHeaderBytes) {
     throw Error(ErrorKind::Format, file + ": header size " + std::to_string(header_size) + " exceeds the limit of " +
                 std::to_string(kMaxHeaderBytes) + " bytes");

@@ -454,5 +454,83 @@ class SmallFindingsTest(CliCase):
         os.remove(bad)
 
 
+class NewUserFindingsTest(CliCase):
+    """What a new user hit (issue 22): each case failed before its fix."""
+
+    def test_stdout_redirected_to_a_file(self):
+        # `-o /dev/stdout > x.png`: the shell's file, not a pipe, behind the name.
+        png, x = self.out("o.png"), self.out("x.png")
+        r = run("colorize", "--model", MODEL, "--sketch", SKETCH, "--size", "32", "-o", png)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(x, "wb") as f:
+            r = subprocess.run([CLI, "colorize", "--model", MODEL, "--sketch", SKETCH, "--size", "32", "-o", "/dev/stdout"],
+                               stdout=f, stderr=subprocess.PIPE, text=True, env=dict(os.environ, GP_DEVICE="sim"), timeout=300)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(png, "rb") as a, open(x, "rb") as b:
+            self.assertEqual(a.read(), b.read())
+        self.assertIn("colorized", r.stderr)  # the summary goes to stderr, not into the picture
+
+    def test_output_over_an_input_is_refused(self):
+        sketch = self.out("s.png")
+        shutil.copy(SKETCH, sketch)
+        os.link(sketch, self.out("hard.png"))
+        os.symlink("s.png", self.out("soft.png"))
+        with open(SKETCH, "rb") as f:
+            original = f.read()
+        for out in ("s.png", "hard.png", "soft.png"):
+            for command in (["colorize", "--model", MODEL, "--sketch", sketch, "--size", "32", "-o", self.out(out)],
+                            ["regions", "--model", MODEL, "--sketch", sketch, "--size", "32", "-o", self.out(out)]):
+                r = run(*command)
+                self.assertEqual(r.returncode, 2, r.stderr)
+                self.assertIn("is the input --sketch " + sketch, r.stderr)
+        r = run("colorize", "--model", MODEL, "--sketch", SKETCH, "--reference", sketch, "--hints", "1", "--size", "32",
+                "-o", self.out("o.png"), "--flats", self.out("soft.png"))
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("--flats " + self.out("soft.png") + " is the input --reference", r.stderr)
+        with open(sketch, "rb") as f:
+            self.assertEqual(f.read(), original)
+        self.assertEqual(sorted(os.listdir(self.tmp)), ["hard.png", "s.png", "soft.png"])
+
+    def test_device_bytes_take_units_and_refuse_what_they_cannot_read(self):
+        def regions(value, size):
+            env = dict(os.environ, GP_DEVICE="sim", GPUSIM_DEVICE_BYTES=value)
+            return subprocess.run([CLI, "regions", "--model", MODEL, "--sketch", SKETCH, "--size", size, "-o", self.out("o.png")],
+                                  capture_output=True, text=True, env=env, timeout=300)
+        for value in ("4X", "G", "-1", "0", "1.5.2G", "4 G"):
+            r = regions(value, "32")
+            self.assertEqual(r.returncode, 2, value + ": " + r.stderr)
+            self.assertIn(f"GPUSIM_DEVICE_BYTES='{value}' is not a byte count", r.stderr)
+        # 8192 needs far more than 1 GiB: refused naming the simulated device's 1.00 GiB.
+        for value in ("1Gi", "1GiB", "1024Mi", "1073741824"):
+            r = regions(value, "8192")
+            self.assertEqual(r.returncode, 2, value + ": " + r.stderr)
+            self.assertIn("has 1.00 GiB available", r.stderr)
+        r = regions("2G", "32")
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_an_enlarging_working_size_is_noted(self):
+        from PIL import Image
+        small = self.out("small.png")
+        Image.new("RGB", (16, 20), "white").save(small)
+        r = run("regions", "--model", MODEL, "--sketch", small, "--size", "64", "-o", self.out("o.png"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("note: the working size 51 x 64 enlarges the 16 x 20 sketch 3.2x; it needs about", r.stderr)
+        r = run("regions", "--model", MODEL, "--sketch", small, "--size", "40", "-o", self.out("o.png"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn("note:", r.stderr)
+
+    def test_two_points_in_one_area_are_refused(self):
+        sketch = os.path.join(ROOT, "examples", "samples", "1F3E0-sketch.png")
+        r = run("colorize", "--model", MODEL, "--sketch", sketch, "--size", "32", "--hint-at", "80,210=#7A3B10",
+                "--hint-at", "82,212=#00FF00", "-o", self.out("o.png"))
+        self.assert_bad_input(r, "--hint-at 82,212 and --hint-at 80,210 lie in the same closed area")
+
+    def test_a_file_that_is_not_safetensors_is_named_so(self):
+        r = run("info", "--model", os.path.join(ROOT, "weights", "README.md"))
+        self.assert_bad_input(r, "README.md: not a safetensors file (it begins with the text \"#")
+        r = run("info", "--model", SKETCH)
+        self.assert_bad_input(r, "not a safetensors file (it begins with \"\\x89PNG\", a PNG picture)")
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -5,10 +5,11 @@
 #include <string>
 
 #include "guidingpainter/guidingpainter.h"
+#include "tests/source_dir.h"
 
 namespace {
 
-const std::string kModel = std::string(GP_SOURCE_DIR) + "/tests/fixtures/w4_17x19/model.safetensors";
+const std::string kModel = (gp::test::source_dir() / "tests/fixtures/w4_17x19/model.safetensors").string();
 
 TEST(CApiPrecision, LoadsAndReports) {
   for (const char* p : {"fp16", "bf16", "fp32"}) {

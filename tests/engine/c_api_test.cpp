@@ -10,10 +10,11 @@
 
 #include "guidingpainter/guidingpainter.h"
 #include "guidingpainter/guidingpainter.hpp"
+#include "tests/source_dir.h"
 
 namespace {
 
-const std::string kRoot = GP_SOURCE_DIR;
+const std::string kRoot = gp::test::source_dir().string();
 const std::string kModel = kRoot + "/tests/fixtures/w4_17x19/model.safetensors";
 const std::string kSketch = kRoot + "/examples/samples/1F3E0-sketch.png";
 

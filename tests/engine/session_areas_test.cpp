@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "tests/error_kind.h"
+#include "tests/source_dir.h"
 #include "guidingpainter/guidingpainter.hpp"
 #include "kernels/areas_ref.h"
 
@@ -22,7 +23,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using test::kind_of;
-const fs::path kSource = fs::path(GP_SOURCE_DIR);
+const fs::path kSource = test::source_dir();
 
 std::shared_ptr<const Model> fixture_model() {
   ModelOptions o;
@@ -74,8 +75,8 @@ TEST(SessionAreas, LabelsAreTheNonLineComponentsWithMajorityRegions) {
       ASSERT_LT(size_t(labels[p]), s.areas().size());
       ++count[labels[p]];
       // 4-connected non-line neighbours share the area.
-      if (x + 1 < W && labels[p + 1] != kLinePixel) ASSERT_EQ(labels[p + 1], labels[p]);
-      if (y + 1 < H && labels[p + W] != kLinePixel) ASSERT_EQ(labels[p + W], labels[p]);
+      if (x + 1 < W && labels[p + 1] != kLinePixel) { ASSERT_EQ(labels[p + 1], labels[p]); }
+      if (y + 1 < H && labels[p + W] != kLinePixel) { ASSERT_EQ(labels[p + W], labels[p]); }
       EXPECT_EQ(s.area_at(x, y), labels[p]);
     }
   // Majority votes recomputed here from the working-size labels (nearest sampling).

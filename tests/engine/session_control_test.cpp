@@ -12,7 +12,9 @@
 #include <vector>
 
 #include "gpusim/runtime.h"
+#include "src/engine/bundled_model.h"
 #include "tests/error_kind.h"
+#include "tests/source_dir.h"
 #include "guidingpainter/guidingpainter.hpp"
 
 namespace gp {
@@ -20,7 +22,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using test::kind_of;
-const fs::path kSource = fs::path(GP_SOURCE_DIR);
+const fs::path kSource = test::source_dir();
 
 const std::string kFixture = (kSource / "tests" / "fixtures" / "w4_48x40" / "model.safetensors").string();
 
@@ -221,6 +223,34 @@ TEST(SessionControl, SessionOnAnotherThreadRunsOnItsModelsGpu) {
     GTEST_SKIP() << "needs two CUDA GPUs: " << e.what();
   }
   expect_fresh_thread_matches(m0, m1);
+}
+
+// A program that cannot find the bundled model (a static one whose source tree is gone)
+// says where it looked and that $GP_MODEL names one.
+TEST(BundledModel, NotFoundNamesGpModelAndEveryPlace) {
+  std::string message;
+  EXPECT_EQ(kind_of([&] { first_model_file({"/nowhere/a.safetensors", "/nowhere/b.safetensors", "/nowhere/a.safetensors"}); },
+                    &message),
+            ErrorKind::Io);
+  EXPECT_EQ(message,
+            "the bundled model was not found: $GP_MODEL is not set and none of /nowhere/a.safetensors, "
+            "/nowhere/b.safetensors exists; set GP_MODEL to a model file (.safetensors), or name one");
+  EXPECT_EQ(first_model_file({"/nowhere/a.safetensors", kFixture}), kFixture);
+}
+
+// The footprint a session would have, before it is made: what the CLI and serve warn with.
+TEST(SessionFootprint, KnownBeforeTheSession) {
+  const auto model = fixture_model();
+  SessionOptions o;
+  o.size = 64;
+  const SessionFootprint f = Session::footprint(*model, 16, 20, o);
+  EXPECT_EQ(f.height, 64);
+  EXPECT_EQ(f.width, 51);
+  EXPECT_DOUBLE_EQ(f.enlargement, 3.2);
+  EXPECT_GT(f.bytes, size_t(51 * 64 * 20));
+  o.size = 32;
+  EXPECT_DOUBLE_EQ(Session::footprint(*model, 48, 64, o).enlargement, 0.5);
+  EXPECT_EQ(kind_of([&] { Session::footprint(*model, 0, 20, o); }), ErrorKind::Argument);
 }
 
 }  // namespace

@@ -10,12 +10,13 @@
 #include "gpusim/runtime.h"
 #include "guidingpainter/guidingpainter.hpp"
 #include "src/image/resize.h"
+#include "tests/source_dir.h"
 
 namespace gp {
 namespace {
 
 namespace fs = std::filesystem;
-const fs::path kSource = fs::path(GP_SOURCE_DIR);
+const fs::path kSource = test::source_dir();
 
 std::shared_ptr<const Model> fixture_model(Precision precision = Precision::Fp32) {
   ModelOptions o;

@@ -12,12 +12,13 @@
 #include <vector>
 
 #include "guidingpainter/guidingpainter.hpp"
+#include "tests/source_dir.h"
 
 namespace gp {
 namespace {
 
 namespace fs = std::filesystem;
-const fs::path kSource = fs::path(GP_SOURCE_DIR);
+const fs::path kSource = test::source_dir();
 constexpr int kThreads = 8, kSessionsPerThread = 4;
 
 // 50, or GP_STRESS_STEPS (a sanitizer build runs ten times slower).

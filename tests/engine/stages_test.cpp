@@ -18,13 +18,14 @@
 #include "src/engine/unet.h"
 #include "src/weights/model_weights.h"
 #include "src/weights/safetensors.h"
+#include "tests/source_dir.h"
 
 namespace gp {
 namespace {
 
 namespace fs = std::filesystem;
 
-const fs::path kFixtures = fs::path(GP_SOURCE_DIR) / "tests" / "fixtures";
+const fs::path kFixtures = test::source_dir() / "tests" / "fixtures";
 
 struct Fixture {
   std::string name;

@@ -325,6 +325,17 @@ TEST(Write, PngFileRoundTripAndReplace) {
   EXPECT_EQ(dir.entries(), std::vector<std::string>{"out.png"});  // no temporary left
 }
 
+// A picture is written as PNG, so a name promising another format is refused (the CLI's
+// rule, now the library's: Python's save_png wrote PNG bytes into x.jpg).
+TEST(Write, PngNeedsAPngName) {
+  ScratchDir dir;
+  const Image a = random_image(4, 4, 12);
+  EXPECT_EQ(error_of([&] { a.save_png((dir / "x.jpg").string()); }),
+            (dir / "x.jpg").string() + ": this is written as PNG: name the file .png (JPEG is read, not written)");
+  EXPECT_EQ(error_of([&] { write_png(dir / "x.tiff", a); }), (dir / "x.tiff").string() + ": this is written as PNG: name the file .png");
+  EXPECT_TRUE(dir.entries().empty());
+}
+
 TEST(Write, FailureLeavesNothingBehind) {
   ScratchDir dir;
   const Image a = random_image(4, 4, 11);

@@ -297,7 +297,7 @@ TEST(Ora, ThumbnailFitsIn256KeepingAspectWithoutEnlarging) {
     const Image thumb = decode_image(thumbnail_png(picture));
     EXPECT_EQ(thumb.width, c.tw) << c.w << " x " << c.h;
     EXPECT_EQ(thumb.height, c.th) << c.w << " x " << c.h;
-    if (c.w == c.tw && c.h == c.th) EXPECT_EQ(thumb.rgb, picture.rgb) << "a picture that fits is kept as it is";
+    if (c.w == c.tw && c.h == c.th) { EXPECT_EQ(thumb.rgb, picture.rgb) << "a picture that fits is kept as it is"; }
   }
   // Shrinking is resize.h's area average.
   const Image big = random_image(512, 300, 9);

@@ -91,6 +91,45 @@ TEST(WriteFile, DevicesAndFifosAreWrittenAsStreams) {
   EXPECT_TRUE(S_ISFIFO(st.st_mode)) << "the FIFO was replaced by a file";
 }
 
+// `-o /dev/stdout > x.png`: the name of one of the process's descriptors is written to
+// that descriptor as it is open (here a regular file opened for appending: nothing
+// before it is truncated), and takes any format whatever its extension.
+TEST(WriteFile, DescriptorNamesAreWrittenToTheDescriptor) {
+  ScratchDir dir;
+  write_file(dir / "log", kOld);
+  const int fd = ::open((dir / "log").c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  for (const std::string& name : {"/dev/fd/" + std::to_string(fd), "/proc/self/fd/" + std::to_string(fd)}) {
+    EXPECT_TRUE(is_stream(name)) << name;
+    check_writable(name);
+    check_output_name(name, ".png", "PNG");
+    write_file(name, kNew);
+  }
+  ::close(fd);
+  std::vector<uint8_t> expected = kOld;
+  for (int i = 0; i < 2; ++i) expected.insert(expected.end(), kNew.begin(), kNew.end());
+  EXPECT_EQ(read_file(dir / "log"), expected);
+  EXPECT_TRUE(is_stream("/dev/stdout"));
+  // A closed or read-only descriptor is refused before any work.
+  const int reader = ::open((dir / "log").c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(reader, 0);
+  EXPECT_EQ(kind_of([&] { check_writable("/dev/fd/" + std::to_string(reader)); }), ErrorKind::Io);
+  EXPECT_EQ(kind_of([&] { write_file("/dev/fd/" + std::to_string(reader), kNew); }), ErrorKind::Io);
+  ::close(reader);
+  EXPECT_EQ(kind_of([&] { check_writable("/dev/fd/" + std::to_string(reader)); }), ErrorKind::Io);
+}
+
+TEST(WriteFile, OutputNamesCarryTheFormatsExtension) {
+  ScratchDir dir;
+  check_output_name(dir / "a.png", ".png", "PNG");
+  check_output_name(dir / "A.PNG", ".png", "PNG");
+  check_output_name("/dev/null", ".png", "PNG");
+  std::string message;
+  EXPECT_EQ(kind_of([&] { check_output_name(dir / "x.jpg", ".png", "PNG"); }, &message), ErrorKind::Argument);
+  EXPECT_EQ(message, (dir / "x.jpg").string() + ": this is written as PNG: name the file .png (JPEG is read, not written)");
+  EXPECT_EQ(kind_of([&] { check_output_name(dir / "x", ".npy", ".npy"); }), ErrorKind::Argument);
+}
+
 TEST(WriteFile, DiskFullIsAnIoErrorAndTheDeviceStays) {
   if (!fs::exists("/dev/full")) GTEST_SKIP() << "no /dev/full";
   std::string message;

@@ -108,8 +108,8 @@ Labelled device_label_areas(const std::vector<uint8_t>& rgb, int w, int h, int t
   DeviceBuffer<uint8_t> drgb(rgb), scratch(k::label_areas_scratch_bytes(w, h));
   DeviceBuffer<int32_t> labels(size_t(w) * h), count(1);
   // Garbage first: neither the output nor the scratch needs preparation.
-  if (labels.size()) EXPECT_EQ(cudaMemset(labels.get(), 0xA5, labels.size() * 4), cudaSuccess);
-  if (scratch.size()) EXPECT_EQ(cudaMemset(scratch.get(), 0x5A, scratch.size()), cudaSuccess);
+  if (labels.size()) { EXPECT_EQ(cudaMemset(labels.get(), 0xA5, labels.size() * 4), cudaSuccess); }
+  if (scratch.size()) { EXPECT_EQ(cudaMemset(scratch.get(), 0x5A, scratch.size()), cudaSuccess); }
   EXPECT_EQ(cudaMemset(count.get(), 0xA5, 4), cudaSuccess);
   EXPECT_EQ(k::label_areas(drgb.get(), w, h, threshold, labels.get(), count.get(), scratch.get(), nullptr),
             cudaSuccess);
@@ -148,7 +148,7 @@ std::vector<AreaStats> device_area_stats(const Labelled& l, const std::vector<ui
   DeviceBuffer<int32_t> dl(l.labels);
   DeviceBuffer<uint8_t> drgb(rgb);
   DeviceBuffer<AreaStats> ds{size_t(l.count)};
-  if (l.count) EXPECT_EQ(cudaMemset(ds.get(), 0xA5, ds.size() * sizeof(AreaStats)), cudaSuccess);
+  if (l.count) { EXPECT_EQ(cudaMemset(ds.get(), 0xA5, ds.size() * sizeof(AreaStats)), cudaSuccess); }
   EXPECT_EQ(k::area_stats(dl.get(), rgb.empty() ? nullptr : drgb.get(), w, h, l.count, ds.get(), nullptr),
             cudaSuccess);
   EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
@@ -166,7 +166,7 @@ std::vector<AreaStats> device_area_stats(const Labelled& l, const std::vector<ui
 // ---- label_areas -------------------------------------------------------------------------
 TEST(AreaLabels, SpiralIsOneArea) {
   GP_REQUIRE_DEVICE();
-  for (const auto [w, h] : {std::pair{9, 9}, std::pair{13, 9}, std::pair{77, 141}, std::pair{511, 385}}) {
+  for (const auto& [w, h] : {std::pair{9, 9}, std::pair{13, 9}, std::pair{77, 141}, std::pair{511, 385}}) {
     const Labelled ref = expect_same_labels(spiral(w, h), uint64_t(w) * h);
     EXPECT_EQ(ref.count, 1) << w << " x " << h;  // the case is what it claims to be
   }
@@ -222,7 +222,7 @@ TEST(AreaLabels, IsolatedPixels) {
     m.set(x, y, 0);
     ++placed;
   };
-  for (const auto [x, y] : {std::pair{0, 0}, std::pair{w - 1, 0}, std::pair{0, h - 1}, std::pair{w - 1, h - 1},
+  for (const auto& [x, y] : {std::pair{0, 0}, std::pair{w - 1, 0}, std::pair{0, h - 1}, std::pair{w - 1, h - 1},
                             std::pair{31, 31}, std::pair{32, 32}, std::pair{64, 31}, std::pair{63, 32}})
     place(x, y);
   for (int i = 0; i < 600; ++i) place(int(rng() % w), int(rng() % h));
@@ -242,7 +242,7 @@ TEST(AreaLabels, Checkerboard) {
 
 TEST(AreaLabels, OnePixelWideAndTall) {
   GP_REQUIRE_DEVICE();
-  for (const auto [w, h] : {std::pair{1, 1000}, std::pair{1000, 1}, std::pair{1, 33}, std::pair{33, 1},
+  for (const auto& [w, h] : {std::pair{1, 1000}, std::pair{1000, 1}, std::pair{1, 33}, std::pair{33, 1},
                             std::pair{2, 97}, std::pair{97, 2}}) {
     Mask m(w, h);
     std::mt19937_64 rng(uint64_t(w) * 1000 + h);
@@ -279,7 +279,7 @@ TEST(AreaLabels, AllLineAndNoLine) {
 
 TEST(AreaLabels, EmptyPicture) {
   GP_REQUIRE_DEVICE();
-  for (const auto [w, h] : {std::pair{0, 0}, std::pair{0, 5}, std::pair{5, 0}}) {
+  for (const auto& [w, h] : {std::pair{0, 0}, std::pair{0, 5}, std::pair{5, 0}}) {
     DeviceBuffer<int32_t> count(1);
     EXPECT_EQ(cudaMemset(count.get(), 0xA5, 4), cudaSuccess);
     EXPECT_EQ(k::label_areas(nullptr, w, h, 128, nullptr, count.get(), nullptr, nullptr), cudaSuccess);
@@ -318,7 +318,7 @@ TEST(AreaLabels, GreyExactlyAtTheThreshold) {
     }
     const Labelled ref = expect_same_labels(rgb, w, h, t);
     // Only where some colour is just below the threshold (none for t = 1 or 255) are there lines to split areas.
-    if (!colours[0].empty()) EXPECT_GT(ref.count, 1) << t;
+    if (!colours[0].empty()) { EXPECT_GT(ref.count, 1) << t; }
   }
 }
 
@@ -395,7 +395,7 @@ TEST(AreaLabels, SameUnderRandomSchedules) {
 // ---- area_stats ------------------------------------------------------------------------
 TEST(AreaStatistics, WithAndWithoutColour) {
   GP_REQUIRE_DEVICE();
-  for (const auto [w, h] : {std::pair{97, 61}, std::pair{333, 17}, std::pair{1, 50}, std::pair{67, 45}}) {
+  for (const auto& [w, h] : {std::pair{97, 61}, std::pair{333, 17}, std::pair{1, 50}, std::pair{67, 45}}) {
     Mask m = random_drawing(w, h, uint64_t(w) * h);
     if (w == 67)  // a checkerboard: one area per paper pixel
       for (int y = 0; y < h; ++y)
@@ -423,8 +423,8 @@ std::vector<uint8_t> device_area_majority(const Labelled& l, int W, int H, const
   DeviceBuffer<int32_t> dl(l.labels);
   DeviceBuffer<uint8_t> dseg(seg), dm(size_t(l.count));
   DeviceBuffer<uint32_t> votes(size_t(l.count) * num_regions);
-  if (votes.size()) EXPECT_EQ(cudaMemset(votes.get(), 0xA5, votes.size() * 4), cudaSuccess);
-  if (dm.size()) EXPECT_EQ(cudaMemset(dm.get(), 0xA5, dm.size()), cudaSuccess);
+  if (votes.size()) { EXPECT_EQ(cudaMemset(votes.get(), 0xA5, votes.size() * 4), cudaSuccess); }
+  if (dm.size()) { EXPECT_EQ(cudaMemset(dm.get(), 0xA5, dm.size()), cudaSuccess); }
   EXPECT_EQ(k::area_majority(dl.get(), W, H, dseg.get(), w, h, num_regions, l.count, votes.get(), dm.get(), nullptr),
             cudaSuccess);
   EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
@@ -448,7 +448,7 @@ TEST(AreaMajority, MatchesReferenceDownAndUpSampled) {
   GP_REQUIRE_DEVICE();
   const int W = 97, H = 61, R = 5;
   const Labelled l = ref_label_areas(sketch_of(random_drawing(W, H, 30), 31), W, H);
-  for (const auto [w, h] : {std::pair{40, 25}, std::pair{97, 61}, std::pair{200, 130}, std::pair{1, 1}}) {
+  for (const auto& [w, h] : {std::pair{40, 25}, std::pair{97, 61}, std::pair{200, 130}, std::pair{1, 1}}) {
     const auto seg = blocky_seg(w, h, R + 2, uint64_t(w) * h);
     std::vector<uint8_t> ref(size_t(l.count));
     ref::area_majority(l.labels.data(), W, H, seg.data(), w, h, R, l.count, ref.data());
@@ -478,7 +478,7 @@ TEST(AreaOverride, PointHintedAreasGetTheirChannel) {
   for (auto& c : channel) c = int8_t(rng() % 3 == 0 ? int(rng() % 64) : -1);
   DeviceBuffer<int32_t> dl(l.labels);
   DeviceBuffer<int8_t> dc(channel);
-  for (const auto [w, h] : {std::pair{40, 25}, std::pair{97, 61}, std::pair{150, 90}, std::pair{1, 1}}) {
+  for (const auto& [w, h] : {std::pair{40, 25}, std::pair{97, 61}, std::pair{150, 90}, std::pair{1, 1}}) {
     const auto base = blocky_seg(w, h, 63, uint64_t(w) + h);
     std::vector<uint8_t> ref(size_t(w) * h);
     ref::override_labels(base.data(), w, h, l.labels.data(), W, H, channel.data(), ref.data());
@@ -486,13 +486,15 @@ TEST(AreaOverride, PointHintedAreasGetTheirChannel) {
     EXPECT_EQ(cudaMemset(dout.get(), 0xA5, dout.size()), cudaSuccess);
     EXPECT_EQ(k::override_labels(dbase.get(), w, h, dl.get(), W, H, dc.get(), dout.get(), nullptr), cudaSuccess);
     EXPECT_TRUE(all_close(ref, dout.download(), 0, 0)) << w << " x " << h;
-    if (w > 1) EXPECT_NE(ref, base);  // some pixels did change
+    if (w > 1) {
+      EXPECT_NE(ref, base);  // some pixels did change
+    }
   }
 }
 
 TEST(AreaPaint, FlatsMatchReference) {
   GP_REQUIRE_DEVICE();
-  for (const auto [W, H] : {std::pair{97, 61}, std::pair{1, 1}, std::pair{333, 17}}) {
+  for (const auto& [W, H] : {std::pair{97, 61}, std::pair{1, 1}, std::pair{333, 17}}) {
     const Labelled l = ref_label_areas(sketch_of(random_drawing(W, H, 50), 51), W, H);
     const auto colours = random_bytes(size_t(3) * std::max(1, l.count), 52);
     std::vector<uint8_t> ref(size_t(4) * W * H);

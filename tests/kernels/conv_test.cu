@@ -16,6 +16,7 @@
 #include "src/weights/safetensors.h"
 #include "src/engine/unet_plan.h"
 #include "tests/kernels/harness.h"
+#include "tests/source_dir.h"
 
 #include <algorithm>
 #include <cctype>
@@ -447,7 +448,7 @@ Layer layer(const gp::ModelWeights& model, const std::string& name) {
 class ConvFixture : public ::testing::TestWithParam<const char*> {
  protected:
   void SetUp() override {
-    const auto dir = std::filesystem::path(__FILE__).parent_path().parent_path() / "fixtures" / GetParam();
+    const auto dir = gp::test::source_dir() / "tests" / "fixtures" / GetParam();
     model_ = std::make_unique<gp::ModelWeights>(gp::load_model_weights(dir / "model.safetensors"));
     stages_ = std::make_unique<Fixture>(dir / "stages.safetensors");
     const auto& x = (*stages_)["x"];

@@ -96,6 +96,16 @@ class ApiTest(unittest.TestCase):
             status, _, _ = self.client.request("GET", path)
             self.assertEqual(status, 404, path)
 
+    def test_an_enlarging_working_size_is_noted(self):
+        # The CLI's note, in the answer: 64 x 64 worked at 192 is 3x with its memory.
+        from PIL import Image
+        small = self.tmp / "small.png"
+        Image.open(SKETCH).convert("RGB").resize((64, 64)).save(small)
+        s = self.client.open_session(sketch=small, size=192)
+        self.assertEqual(s["working"], {"width": 192, "height": 192, "enlargement": 3.0})
+        self.assertRegex(s["note"], r"^the working size 192 x 192 enlarges the 64 x 64 sketch 3x; it takes about \d+ MiB$")
+        self.assertEqual(self.client.request("DELETE", f"/api/sessions/{s['id']}")[0], 204)
+
     def test_another_host_name_is_403(self):
         # DNS rebinding: a page of evil.example whose name now points at 127.0.0.1.
         for host in ("evil.example", "evil.example:8080", "127.0.0.1.evil.example"):
@@ -109,7 +119,8 @@ class ApiTest(unittest.TestCase):
         s = self.client.open_session()
         self.assertRegex(s["id"], r"^[0-9a-f]{32}$")
         self.assertEqual((s["width"], s["height"]), (256, 256))
-        self.assertEqual(s["working"], {"width": SIZE, "height": SIZE})
+        self.assertEqual(s["working"], {"width": SIZE, "height": SIZE, "enlargement": SIZE / 256})
+        self.assertNotIn("note", s)  # shrinking is no news
         self.assertGreaterEqual(len(s["regions"]), 3)
         for k, region in enumerate(s["regions"]):
             self.assertEqual(region["rank"], k + 1)

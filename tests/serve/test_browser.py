@@ -2,7 +2,9 @@
 
 Starts the server (tests/serve/server.py) with the bundled model, opens the page, uploads
 the sample sketch, colours ranks 1 and 2, fills the house's door by clicking it, and
-downloads the PNG and the layers (ORA). Screenshots go to $GP_ARTEFACTS (default
+downloads the PNG and the layers (ORA). Also: a file the server refuses leaves the open
+sketch usable (or, when the server is full, the page empty), and Undo after Skip takes
+the skip back. Screenshots go to $GP_ARTEFACTS (default
 build/test-artefacts/serve/). Skips, with the reason, when Chromium, chromedriver or
 Selenium is missing; run as a script it then exits 77 (ctest's SKIP_RETURN_CODE).
 
@@ -19,6 +21,7 @@ import sys
 import tempfile
 import time
 import unittest
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -83,6 +86,24 @@ input.dispatchEvent(new Event("input", {bubbles: true}));
 input.dispatchEvent(new Event("change", {bubbles: true}));
 """
 
+# Plays another client: when the page deletes its session, this uploads the page's last
+# upload at once, taking the place just freed. Once only; the session's id in otherClient.
+TAKE_THE_FREED_PLACE = """
+const realFetch = window.fetch;
+let lastUpload = null;
+window.fetch = async (url, options = {}) => {
+  const method = options.method || "GET";
+  if (method === "POST" && url.startsWith("/api/sessions")) lastUpload = options.body;
+  const response = await realFetch(url, options);
+  if (method === "DELETE" && lastUpload) {
+    window.fetch = realFetch;
+    const taken = await realFetch("/api/sessions", { method: "POST", body: lastUpload });
+    window.otherClient = (await taken.json()).id;
+  }
+  return response;
+};
+"""
+
 
 def mean_difference(before, after):
     assert len(before) == len(after) and before
@@ -97,6 +118,7 @@ class BrowserTest(unittest.TestCase):
             raise unittest.SkipTest(reason)
         ARTEFACTS.mkdir(parents=True, exist_ok=True)
         cls.downloads = Path(tempfile.mkdtemp(prefix="gp-browser-"))
+        cls.files = Path(tempfile.mkdtemp(prefix="gp-browser-files-"))  # what the tests upload, apart from downloads
         cls.server = None
         cls.url = os.environ.get("GP_SERVE_URL")
         if not cls.url:
@@ -144,6 +166,7 @@ class BrowserTest(unittest.TestCase):
         finally:
             cls.stop_server()
             shutil.rmtree(cls.downloads, ignore_errors=True)
+            shutil.rmtree(cls.files, ignore_errors=True)
 
     # ---- helpers ----------------------------------------------------------------------------
 
@@ -174,7 +197,9 @@ class BrowserTest(unittest.TestCase):
         self.driver.save_screenshot(str(ARTEFACTS / f"{name}.png"))
 
     def api(self, path):
-        with urllib.request.urlopen(self.url + path, timeout=WAIT_S) as response:
+        """GET from the server of the page shown (one test has its own)."""
+        origin = self.script("return location.origin")
+        with urllib.request.urlopen(origin + path, timeout=WAIT_S) as response:
             return json.load(response)
 
     def to_sketch_box(self, session, box):
@@ -191,6 +216,48 @@ class BrowserTest(unittest.TestCase):
         dx = (x + 0.5) * rect[0] / session["width"] - rect[0] / 2
         dy = (y + 0.5) * rect[1] / session["height"] - rect[1] / 2
         ActionChains(self.driver).move_to_element_with_offset(sketch, round(dx), round(dy)).click().perform()
+
+    def session_id(self):
+        return self.script("return document.body.dataset.session || null")
+
+    def status(self):
+        status = self.driver.find_element(By.ID, "status")
+        return status.get_attribute("data-kind"), status.text
+
+    def label(self):
+        return self.driver.find_element(By.ID, "region-label").text
+
+    def enabled(self):
+        return {name: self.driver.find_element(By.ID, name).is_enabled() for name in ("apply", "skip", "undo")}
+
+    def open_sketch(self, path, version):
+        """Opens the file in the page and waits for its first colorize; the server's session."""
+        self.driver.find_element(By.ID, "sketch-file").send_keys(str(path))
+        self.wait_for_version(version, f"the regions and first colorize of {path.name}")
+        return self.api(f"/api/sessions/{self.session_id()}")
+
+    def open_refused_file(self):
+        """Opens a text file named like a picture; waits for the page to report the refusal."""
+        notes = self.files / "notes.png"
+        notes.write_text("not a picture, whatever the name says\n")
+        self.driver.find_element(By.ID, "sketch-file").send_keys(str(notes))
+        self.wait(lambda: self.status()[0] == "error" and self.page_state()[0] in ("ready", "empty"),
+                  "the page to report that notes.png was refused")
+
+    def apply(self, colour, version):
+        self.script(SET_COLOUR, colour)
+        self.driver.find_element(By.ID, "apply").click()
+        self.wait_for_version(version, f"the colorize after applying {colour}")
+
+    def undo_and_wait(self):
+        """Clicks Undo and waits until it is done, whether or not it colorized again."""
+        before = self.status()[1]
+        self.driver.find_element(By.ID, "undo").click()
+        self.wait(lambda: self.page_state()[0] == "ready" and self.status()[1] not in (before, "Undoing…"),
+                  "Undo to finish")
+
+    def hints(self, session_id):
+        return {h["rank"]: h["color"].lower() for h in self.api(f"/api/sessions/{session_id}")["hints"]}
 
     def wait_for_download(self, suffix):
         def done():
@@ -284,6 +351,111 @@ class BrowserTest(unittest.TestCase):
         self.save("4-undo")
         print(f"\nbrowser test: {time.monotonic() - started:.1f} s; screenshots in {ARTEFACTS}", file=sys.stderr)
 
+
+    def test_a_refused_file_leaves_the_open_sketch_usable(self):
+        self.driver.get(self.url + "/")
+        session = self.open_sketch(SKETCH, 1)
+        regions, count = session["regions"], len(session["regions"])
+        self.apply(PICKS[0], 2)
+        self.assertEqual(self.label(), f"Region 2 of {count}")
+
+        self.open_refused_file()
+        self.save("refused-file")
+        self.assertEqual(self.page_state(), ["ready", 2])
+        self.assertEqual(self.session_id(), session["id"])
+        self.assertEqual(self.label(), f"Region 2 of {count}")
+        self.assertEqual(self.enabled(), {"apply": True, "skip": True, "undo": True})
+        self.assertEqual(self.hints(session["id"]), {regions[0]["rank"]: PICKS[0]})
+        self.assertTrue(self.status()[1].startswith("Could not open notes.png: "), self.status())
+
+        # The open sketch goes on as if nothing had happened: Undo, then Apply.
+        self.undo_and_wait()
+        self.assertEqual(self.status(), ("info", f"Removed the hint of region {regions[0]['rank']}."))
+        self.assertEqual(self.hints(session["id"]), {})
+        self.assertEqual(self.label(), f"Region 1 of {count}")
+        # The same file chosen again is reported again (the file input forgets its choice).
+        self.open_refused_file()
+        self.assertEqual(self.session_id(), session["id"])
+        self.apply(PICKS[1], 4)
+        self.assertEqual(self.hints(session["id"]), {regions[0]["rank"]: PICKS[1]})
+
+    def test_undo_after_skip_takes_the_skip_back(self):
+        self.driver.get(self.url + "/")
+        session = self.open_sketch(SKETCH, 1)
+        regions, count = session["regions"], len(session["regions"])
+        self.assertGreaterEqual(count, 3)
+        self.apply(PICKS[0], 2)
+        self.driver.find_element(By.ID, "skip").click()
+        self.wait(lambda: self.label() == f"Region 3 of {count}" and self.status()[1].startswith("Skipped"),
+                  "Skip to move on to the third region")
+
+        # Undo brings the skipped region back and leaves rank 1's hint alone; nothing to colorize again.
+        self.undo_and_wait()
+        self.assertEqual(self.status(), ("info", f"Back to region {regions[1]['rank']}, which was skipped."))
+        self.assertEqual(self.label(), f"Region 2 of {count}")
+        self.assertEqual(self.script("return document.body.dataset.rank"), str(regions[1]["rank"]))
+        self.assertEqual(self.hints(session["id"]), {regions[0]["rank"]: PICKS[0]})
+        self.assertEqual(self.page_state(), ["ready", 2])
+
+        # The next Undo is the hint's.
+        self.undo_and_wait()
+        self.assertEqual(self.status(), ("info", f"Removed the hint of region {regions[0]['rank']}."))
+        self.assertEqual(self.hints(session["id"]), {})
+        self.assertEqual(self.label(), f"Region 1 of {count}")
+        self.assertFalse(self.enabled()["undo"])
+
+    def test_a_full_server_takes_the_next_sketch_in_place_of_ours(self):
+        if self.server is None:
+            self.skipTest("needs a server of its own (--max-sessions 1), not GP_SERVE_URL's")
+        import server
+        single = server.Server("--max-sessions", "1")
+        url = single.start()
+        try:
+            self.driver.get(url + "/")
+            first = self.open_sketch(SKETCH, 1)
+            self.apply(PICKS[0], 2)
+
+            # Full, and the one session is ours: ours makes room for the next sketch.
+            copy = self.files / "second.png"
+            shutil.copyfile(SKETCH, copy)
+            second = self.open_sketch(copy, 3)
+            self.assertNotEqual(second["id"], first["id"])
+            with self.assertRaises(urllib.error.HTTPError) as gone:
+                self.api(f"/api/sessions/{first['id']}")
+            self.assertEqual(gone.exception.code, 404)
+            self.assertEqual(self.label(), f"Region 1 of {len(second['regions'])}")
+            self.assertFalse(self.enabled()["undo"])
+
+            # A file the server cannot read costs nothing, full server or not.
+            self.open_refused_file()
+            self.assertEqual(self.page_state(), ["ready", 3])
+            self.assertEqual(self.session_id(), second["id"])
+
+            # Another client takes the place ours gave up before the page's upload gets it:
+            # the page is left empty, not showing a sketch it no longer has a session for.
+            self.script(TAKE_THE_FREED_PLACE)
+            self.driver.find_element(By.ID, "sketch-file").send_keys(str(SKETCH))
+            self.wait(lambda: self.status()[0] == "error" and self.page_state()[0] == "empty",
+                      "the page to give up the sketch the full server refused")
+            self.save("full-server")
+            self.assertTrue(self.status()[1].startswith(f"Could not open {SKETCH.name}: "), self.status())
+            self.assertIsNone(self.session_id())
+            for shown, hidden in (("placeholder", "stage"), ("result-placeholder", "result")):
+                self.assertTrue(self.driver.find_element(By.ID, shown).is_displayed(), shown)
+                self.assertFalse(self.driver.find_element(By.ID, hidden).is_displayed(), hidden)
+            self.assertFalse(self.driver.find_element(By.ID, "controls").is_displayed())
+            for link in ("download-png", "download-ora"):
+                self.assertEqual(self.driver.find_element(By.ID, link).get_attribute("aria-disabled"), "true", link)
+
+            # Once that client has gone, the page opens sketches again.
+            other = self.script("return window.otherClient")
+            urllib.request.urlopen(urllib.request.Request(f"{url}/api/sessions/{other}", method="DELETE"),
+                                   timeout=WAIT_S).close()
+            third = self.open_sketch(SKETCH, 4)
+            self.assertEqual(self.label(), f"Region 1 of {len(third['regions'])}")
+        finally:
+            self.driver.get("about:blank")
+            single.stop()
 
 if __name__ == "__main__":
     outcome = unittest.main(exit=False, verbosity=2).result

@@ -18,7 +18,11 @@ __global__ void write_one(int* out) {
 }
 __global__ void nothing() {}
 
-std::string dims(dim3 d) { return "(" + std::to_string(d.x) + "," + std::to_string(d.y) + "," + std::to_string(d.z) + ")"; }
+std::string dims(dim3 d) {
+  std::string text = "(";  // appended piecewise: GCC 12's false -Wrestrict on "(" + std::string
+  text += std::to_string(d.x) + "," + std::to_string(d.y) + "," + std::to_string(d.z) + ")";
+  return text;
+}
 
 class LaunchConfig : public SimTest {
  protected:

@@ -18,7 +18,7 @@
     session: null,    // the server's session: id, width, height, working, regions
     name: "sketch",   // the sketch file's name without its extension
     index: 0,         // position of the current region in session.regions (rank order)
-    history: [],      // what Undo reverts: {kind: "hint", rank, color} or {kind: "point", x, y, color}
+    history: [],      // what Undo reverts: {kind: "hint", rank, color}, {kind: "skip", rank} or {kind: "point", x, y, color}
     points: [],       // the point hints given, as the server returned them
     used: [],         // the palette: colours used so far, in order of first use
     masks: new Map(), // rank -> decoded mask image
@@ -101,11 +101,11 @@
   function openSketch(file) {
     if (!file) return;
     step(`Finding the regions of ${file.name}…`, async () => {
+      const session = await newSession(file);
       await closeSession();
-      const query = el.size.value ? `?size=${el.size.value}` : "";
-      const response = await api("POST", `/api/sessions${query}`, { body: file });
+      hideResult();
       Object.assign(state, {
-        session: await response.json(), name: file.name.replace(/\.[^.]*$/, "") || "sketch",
+        session, name: file.name.replace(/\.[^.]*$/, "") || "sketch",
         index: 0, history: [], points: [], used: [], masks: new Map(),
       });
       document.body.dataset.session = state.session.id;
@@ -115,8 +115,26 @@
       await showRegion();
       say("Colorizing without hints…");
       await colorize();
-      say(`${state.session.regions.length} regions found. Pick a colour for the highlighted one.`);
+      // The server's note (a working size far beyond the sketch's) stays in view with the count.
+      const note = session.note ? ` Note: ${session.note}.` : "";
+      say(`${state.session.regions.length} regions found. Pick a colour for the highlighted one.${note}`);
     });
+  }
+
+  // The sketch open so far stays open until the server has taken the new one, so a file it
+  // refuses leaves that work as it was. Only a server full with ours among its sessions
+  // makes ours give way; a refusal after that leaves the page empty, never half of each.
+  async function newSession(file) {
+    const path = `/api/sessions${el.size.value ? `?size=${el.size.value}` : ""}`;
+    const upload = () => fetch(path, { method: "POST", body: file });
+    let response = await upload();
+    if (response.status === 503 && state.session) {
+      await closeSession();
+      clearPage();
+      response = await upload();
+    }
+    if (!response.ok) throw new Error(`Could not open ${file.name}: ${await errorText(response)}`);
+    return response.json();
   }
 
   async function showSketch(file) {
@@ -139,6 +157,29 @@
     state.session = null;
     delete document.body.dataset.session;
     await fetch(path, { method: "DELETE" }).catch(() => {});
+  }
+
+  // Back to the page before any sketch: nothing to colour, undo or download.
+  function clearPage() {
+    Object.assign(state, { session: null, name: "sketch", index: 0, history: [], points: [], used: [], masks: new Map() });
+    delete document.body.dataset.session;
+    delete document.body.dataset.rank;
+    URL.revokeObjectURL(el.sketch.src);
+    el.sketch.removeAttribute("src");
+    el.stage.hidden = true;
+    el.controls.hidden = true;
+    el.placeholder.hidden = false;
+    hideResult();
+    showAllRegions();
+    renderPalette();
+  }
+
+  // The last sketch's picture must not pass for the next one's, nor be downloaded as it.
+  function hideResult() {
+    if (el.result.src.startsWith("blob:")) URL.revokeObjectURL(el.result.src);
+    el.result.removeAttribute("src");
+    el.result.hidden = true;
+    el.resultPlaceholder.hidden = false;
   }
 
   // ---- The current region and its highlight -------------------------------------------------
@@ -257,7 +298,9 @@
   }
 
   function skip() {
-    if (!currentRegion()) return;
+    const region = currentRegion();
+    if (!region || state.busy) return;
+    state.history.push({ kind: "skip", rank: region.rank });
     state.index += 1;
     showRegion().then(() => say("Skipped: that region is left to the colorizer."), (e) => say(e.message, true));
     refreshControls();
@@ -266,10 +309,13 @@
   function undo() {
     const last = state.history[state.history.length - 1];
     if (!last) return;
+    const indexOf = (rank) => Math.max(0, state.session.regions.findIndex((r) => r.rank === rank));
     step("Undoing…", async () => {
-      if (last.kind === "hint") {
+      if (last.kind === "skip") {
+        state.index = indexOf(last.rank);
+      } else if (last.kind === "hint") {
         await api("DELETE", sessionPath(`/hints/${last.rank}`));
-        state.index = Math.max(0, state.session.regions.findIndex((r) => r.rank === last.rank));
+        state.index = indexOf(last.rank);
         el.colour.value = last.color;
       } else {
         await api("DELETE", sessionPath(`/points?x=${last.x}&y=${last.y}`));
@@ -277,6 +323,10 @@
       }
       state.history.pop();
       await showRegion();
+      if (last.kind === "skip") {
+        say(`Back to region ${last.rank}, which was skipped.`);  // a skip changed nothing on the server
+        return;
+      }
       await colorize();
       say(last.kind === "hint" ? `Removed the hint of region ${last.rank}.` : `Removed the area at ${last.x}, ${last.y}.`);
     });
@@ -330,7 +380,11 @@
 
   // ---- Wiring -----------------------------------------------------------------------------
 
-  el.file.addEventListener("change", () => openSketch(el.file.files[0]));
+  el.file.addEventListener("change", () => {
+    const file = el.file.files[0];
+    el.file.value = "";  // so that choosing the same file again, say after an error, opens it again
+    openSketch(file);
+  });
   el.apply.addEventListener("click", applyHint);
   el.skip.addEventListener("click", skip);
   el.undo.addEventListener("click", undo);
