@@ -15,7 +15,12 @@
 //    ldmatrix matrix reads then fall in 8 different 16-byte bank groups (conflict-free),
 //    and a warp's 16-byte stores fill whole 128-byte lines. 24 KB (64 x 64) to 30 KB.
 //  - "Vector" inputs (every channel count a multiple of 8, so 8 consecutive k never straddle
-//    a tap) gather per chunk; other inputs (cin = 1, 35, ...) gather per element.
+//    a tap) gather per chunk; other inputs (cin = 1, 35, ...) gather per element. Which one is
+//    a template argument, so each kernel's K loop holds one path only.
+//  - The K loop is issue-bound unless kept lean (tools/sass_report.py counts its SASS per
+//    MMA; bench/RESULTS.md): whatever a thread can know before it (row pointers, shared
+//    addresses, the K step in taps and channels) is worked out once, and no division is left
+//    inside it.
 //  - Epilogue straight from the accumulators: + bias, ReLU, rounded to T, paired stores.
 //  - Every output sums the same products in the same order whatever the tile (K chunk by
 //    chunk, k16 by k16), so the tiles give bit-identical results.
@@ -80,42 +85,69 @@ template <class T> __device__ __forceinline__ Chunk<T> load_chunk(const T* p) { 
 using gather::max2;
 
 // ---- gathers --------------------------------------------------------------------------
-// at(): one channel of the conv input inside the image, in fp32. With `vec`:
-// plain_source() gives the 16 bytes of channels ci .. ci+7 when they are a copy (else
-// null), compute8() evaluates them otherwise.
+// Each gather forms the conv input at (y, x, channel) of the output grid, inside the image
+// (the kernel does the padding). Two ways, chosen at compile time by the launcher:
+//  - vector (every channel count a multiple of 8, so a chunk of 8 k never straddles a tap
+//    or a concatenation): the kernel keeps, per A row, a pointer to its pixel (pixel, once)
+//    and, per K step, the offset of the tap and channel from it (tap_offset, once for all
+//    rows); a chunk that copies(ci) is one cp.async from pixel + offset, any other is
+//    computed by the thread (compute_chunk) and stored, 16 bytes;
+//  - per element: at(y, x, ch) in fp32, rounded to T (channel counts like 1, 4, 35).
 
 template <class T> struct PlainGather {
   const T* x;
   int w, c;
-  bool vec;
   __device__ __forceinline__ const T* base() const { return x; }
   __device__ __forceinline__ float at(int y, int xx, int ch) const { return to_float(x[(size_t(y) * w + xx) * c + ch]); }
-  __device__ __forceinline__ const T* plain_source(int y, int xx, int ch) const { return x + (size_t(y) * w + xx) * c + ch; }
-  __device__ __forceinline__ void compute8(int, int, int, Chunk<T>&) const {}
+  __device__ __forceinline__ const T* pixel(int y, int xx) const { return x + (size_t(y) * w + xx) * c; }
+  __device__ __forceinline__ int tap_offset(int dy, int dx, int ci) const { return (dy * w + dx) * c + ci; }
+  __device__ __forceinline__ bool copies(int) const { return true; }
 };
+
+// 8 channels of T as four pairs: the 2x2 max runs two channels an instruction, and the
+// max of values of T is one of them, so it is exact (the same bits as in fp32).
+template <class T> struct PairOf;
+template <> struct PairOf<__half> {
+  using type = __half2;
+};
+template <> struct PairOf<__nv_bfloat16> {
+  using type = __nv_bfloat162;
+};
+template <class T> __device__ __forceinline__ typename PairOf<T>::type pair_of(uint32_t word) {
+  typename PairOf<T>::type p;
+  memcpy(&p, &word, 4);
+  return p;
+}
+template <class T> __device__ __forceinline__ uint32_t word_of(typename PairOf<T>::type p) {
+  uint32_t word;
+  memcpy(&word, &p, 4);
+  return word;
+}
 
 template <class T> struct MaxPoolGather {
   const T* x;  // [2h or 2h+1][w_in][c]
   int w_in, c;
-  bool vec;
+  int row;  // w_in * c: the next input row (the launcher checks it fits)
   __device__ __forceinline__ const T* base() const { return x; }
   __device__ __forceinline__ const T* corner(int y, int xx, int ch) const {
     return x + (size_t(2 * y) * w_in + 2 * xx) * c + ch;
   }
   __device__ __forceinline__ float at(int y, int xx, int ch) const {
     const T* p = corner(y, xx, ch);
-    const size_t row = size_t(w_in) * c;
     return max2(max2(to_float(p[0]), to_float(p[c])), max2(to_float(p[row]), to_float(p[row + c])));
   }
-  __device__ __forceinline__ const T* plain_source(int, int, int) const { return nullptr; }
-  // The max of values of T is one of them: exact, no rounding.
-  __device__ __forceinline__ void compute8(int y, int xx, int ch, Chunk<T>& out) const {
-    const T* p = corner(y, xx, ch);
-    const size_t row = size_t(w_in) * c;
-    const Chunk<T> a = load_chunk(p), b = load_chunk(p + c), d = load_chunk(p + row), e = load_chunk(p + row + c);
+  __device__ __forceinline__ const T* pixel(int y, int xx) const { return corner(y, xx, 0); }
+  __device__ __forceinline__ int tap_offset(int dy, int dx, int ci) const { return 2 * (dy * w_in + dx) * c + ci; }
+  __device__ __forceinline__ bool copies(int) const { return false; }
+  __device__ __forceinline__ void compute8(const T* p, Chunk<T>& out) const {
+    // 16-byte loads, whole: a load per pair of channels would be four times the instructions.
+    const Bytes16 a = *reinterpret_cast<const Bytes16*>(p), b = *reinterpret_cast<const Bytes16*>(p + c),
+                  d = *reinterpret_cast<const Bytes16*>(p + row), e = *reinterpret_cast<const Bytes16*>(p + row + c);
+    Bytes16& o = reinterpret_cast<Bytes16&>(out);
 GP_MMA_UNROLL
-    for (int j = 0; j < 8; ++j)
-      out.v[j] = from_float<T>(max2(max2(to_float(a.v[j]), to_float(b.v[j])), max2(to_float(d.v[j]), to_float(e.v[j]))));
+    for (int j = 0; j < 4; ++j)
+      o.word[j] = word_of<T>(__hmax2(__hmax2(pair_of<T>(a.word[j]), pair_of<T>(b.word[j])),
+                                     __hmax2(pair_of<T>(d.word[j]), pair_of<T>(e.word[j]))));
   }
 };
 
@@ -124,7 +156,6 @@ template <class T> struct UpConcatGather {
   const T* low;   // [hl][wl][cl]
   int w, cs, cl, hl, wl, top, left;
   float scale_y, scale_x;  // (n - 1) / (2n - 1): align_corners=True source step (0 for n = 1)
-  bool vec;
   struct Taps {
     size_t o00, o01, o10, o11;
     float ay, ax;
@@ -149,9 +180,9 @@ template <class T> struct UpConcatGather {
     const T* l = low + (ch - cs);
     return lerp2(t, to_float(l[t.o00]), to_float(l[t.o01]), to_float(l[t.o10]), to_float(l[t.o11]));
   }
-  __device__ __forceinline__ const T* plain_source(int y, int xx, int ch) const {
-    return ch < cs ? skip + (size_t(y) * w + xx) * cs + ch : nullptr;
-  }
+  __device__ __forceinline__ const T* pixel(int y, int xx) const { return skip + (size_t(y) * w + xx) * cs; }
+  __device__ __forceinline__ int tap_offset(int dy, int dx, int ci) const { return (dy * w + dx) * cs + ci; }
+  __device__ __forceinline__ bool copies(int ci) const { return ci < cs; }
   __device__ __forceinline__ void compute8(int y, int xx, int ch, Chunk<T>& out) const {
     const int uy = y - top, ux = xx - left;
     if (!inside_up(uy, ux)) {
@@ -172,11 +203,8 @@ GP_MMA_UNROLL
 template <class T> struct FloatPlainGather {
   const float* x;
   int w, c;
-  bool vec;  // always false: read and rounded per element
   __device__ __forceinline__ const T* base() const { return nullptr; }
   __device__ __forceinline__ float at(int y, int xx, int ch) const { return x[(size_t(y) * w + xx) * c + ch]; }
-  __device__ __forceinline__ const T* plain_source(int, int, int) const { return nullptr; }
-  __device__ __forceinline__ void compute8(int, int, int, Chunk<T>&) const {}
 };
 
 template <class T> struct ColorizerGather {
@@ -186,15 +214,24 @@ template <class T> struct ColorizerGather {
   const uint8_t* active;
   int w;
   float center;
-  bool vec;  // always false: 35 channels
   __device__ __forceinline__ const T* base() const { return nullptr; }
   __device__ __forceinline__ float at(int y, int xx, int ch) const {
     const size_t p = size_t(y) * w + xx;
     return gather::colorizer_channel(sketch[p], labels[p], colors, active, center, ch);
   }
-  __device__ __forceinline__ const T* plain_source(int, int, int) const { return nullptr; }
-  __device__ __forceinline__ void compute8(int, int, int, Chunk<T>&) const {}
 };
+
+// The vector gathers' computed chunk: max-pool reads its 2x2 corner through the offsets the
+// kernel keeps; the upsample needs the pixel itself.
+template <class T>
+__device__ __forceinline__ void compute_chunk(const MaxPoolGather<T>& g, const T* at, int, int, int, Chunk<T>& out) {
+  g.compute8(at, out);
+}
+template <class T>
+__device__ __forceinline__ void compute_chunk(const UpConcatGather<T>& g, const T*, int y, int x, int ci, Chunk<T>& out) {
+  g.compute8(y, x, ci, out);
+}
+template <class T> __device__ __forceinline__ void compute_chunk(const PlainGather<T>&, const T*, int, int, int, Chunk<T>&) {}
 
 struct Geometry {
   int h, w, cin, cout;
@@ -205,7 +242,31 @@ struct Geometry {
 // Chunk `chunk` of row `row` in a stage of 64 rows x 4 chunks (in 16-byte units).
 __device__ __forceinline__ int swizzled(int row, int chunk) { return row * kChunksPerRow + (chunk ^ ((row >> 1) & 3)); }
 
-template <class T, class Gather, class Tile>
+// A coordinate so far outside the image that adding a tap offset keeps it outside: rows
+// past the last pixel and k past the 9 taps get it, so one bounds test covers all three.
+constexpr int kFar = -(1 << 28);
+
+// Where a thread's k stands: tap (0..8; 9 and beyond is the packing's zero padding) and
+// channel. A K step of BK moves it by a whole number of taps and channels worked out once
+// (the one division, before the loop), plus at most one carry.
+struct KCursor {
+  int tap, ci;
+  __device__ __forceinline__ void advance(int step_taps, int step_channels, int cin) {
+    ci += step_channels;
+    tap += step_taps;
+    if (ci >= cin) {
+      ci -= cin;
+      ++tap;
+    }
+  }
+  // The tap's row and column offsets -1..1 (tap / 3 by a multiply: exact for tap < 32),
+  // and the row offset for the bounds test: kFar past the 9 taps, so nothing is read there.
+  __device__ __forceinline__ int dy() const { return ((tap * 11) >> 5) - 1; }
+  __device__ __forceinline__ int dx() const { return tap - 3 * ((tap * 11) >> 5) - 1; }
+  __device__ __forceinline__ int dy_bounds() const { return tap < 9 ? dy() : kFar; }
+};
+
+template <class T, class Gather, class Tile, bool kVec>
 __global__ void __launch_bounds__(NT)
     conv3x3_mma_kernel(Gather g, const T* __restrict__ packed, const float* __restrict__ bias, T* __restrict__ out,
                        Geometry geo) {
@@ -213,6 +274,7 @@ __global__ void __launch_bounds__(NT)
   __trap();
 #else
   constexpr int BM = Tile::BM, BN = Tile::BN, MI = Tile::MI, NI = Tile::NI, A_ROWS = Tile::A_PER_THREAD;
+  constexpr int B_ROWS = (Tile::B_CHUNKS + NT - 1) / NT;
   __shared__ Bytes16 As[STAGES][BM * kChunksPerRow];
   __shared__ Bytes16 Bs[STAGES][BN * kChunksPerRow];
   const int tid = int(threadIdx.x), lane = tid % 32, warp = tid / 32;
@@ -220,58 +282,98 @@ __global__ void __launch_bounds__(NT)
   const int pixels = geo.h * geo.w;
   const int m0 = int(blockIdx.x) * BM, n0 = int(blockIdx.y) * BN;
 
-  // This thread's A rows (pixels) and its chunk column, fixed for the whole K loop.
+  // What stays fixed for the whole K loop, worked out once: this thread's chunk column,
+  // its A rows (pixels: coordinates and, for vector gathers, pointers), its B rows' weights,
+  // and the shared-memory addresses it writes and reads (offsets in a stage).
   const int my_chunk = tid % kChunksPerRow;
   int row_y[A_ROWS], row_x[A_ROWS];
-  bool row_valid[A_ROWS];
+  [[maybe_unused]] const T* row_at[A_ROWS];
+  uint32_t a_store[A_ROWS];
 GP_MMA_UNROLL
   for (int i = 0; i < A_ROWS; ++i) {
-    const int p = m0 + tid / kChunksPerRow + i * (NT / kChunksPerRow);
-    row_valid[i] = p < pixels;
-    row_y[i] = row_valid[i] ? p / geo.w : 0;
-    row_x[i] = row_valid[i] ? p % geo.w : 0;
+    const int row = tid / kChunksPerRow + i * (NT / kChunksPerRow);
+    const int p = m0 + row;
+    const bool valid = p < pixels;
+    row_y[i] = valid ? p / geo.w : kFar;
+    row_x[i] = valid ? p % geo.w : 0;
+    if constexpr (kVec) row_at[i] = valid ? g.pixel(row_y[i], row_x[i]) : g.base();
+    a_store[i] = 16 * swizzled(row, my_chunk);
   }
+  const T* b_row[B_ROWS];
+  uint32_t b_store[B_ROWS];
+GP_MMA_UNROLL
+  for (int j = 0; j < B_ROWS; ++j) {
+    const int row = (tid + j * NT) / kChunksPerRow;
+    b_row[j] = packed + size_t(n0 + row) * geo.k_rows + 8 * my_chunk;
+    b_store[j] = 16 * swizzled(row, my_chunk);
+  }
+  // The ldmatrix rows of this lane, for k16 step 0. The swizzle depends on (row / 2) % 4,
+  // which a step of 16 rows keeps, so the warp tile's other m16 / n16 rows lie a fixed
+  // 1024 bytes on; k16 step 1 is chunk 2 further, bit 1 of the chunk: XOR 32 bytes.
+  // A: lanes 0-15 address rows 0-15 at chunk 0, lanes 16-31 the same rows at chunk 1:
+  // matrices (rows 0-7, k 0-7), (8-15, 0-7), (0-7, 8-15), (8-15, 8-15) = a0..a3.
+  // B stored [n][k] is the mma's column-major B: matrices (n 0-7, k 0-7), (n 0-7, k 8-15),
+  // (n 8-15, k 0-7), (n 8-15, k 8-15) = b0, b1 of two n8 tiles.
+  constexpr uint32_t kRows16 = 16 * kChunksPerRow * 16;
+  uint32_t a_read[BK / 16], b_read[BK / 16];
+  a_read[0] = 16 * swizzled(wm + lane % 16, lane / 16);
+  b_read[0] = 16 * swizzled(wn + (lane / 16) * 8 + lane % 8, (lane / 8) % 2);
+  static_assert(BK / 16 == 2, "two k16 steps a chunk");
+  a_read[1] = a_read[0] ^ 32;
+  b_read[1] = b_read[0] ^ 32;
+  const uint32_t a_smem = ptx::shared_address(&As[0][0]), b_smem = ptx::shared_address(&Bs[0][0]);
+  constexpr uint32_t A_STAGE = sizeof(As[0]), B_STAGE = sizeof(Bs[0]);
+  KCursor at{(8 * my_chunk) / geo.cin, (8 * my_chunk) % geo.cin};
+  const int step_taps = BK / geo.cin, step_channels = BK % geo.cin;
+  int b_k = 0;  // this step's k offset in the packed weights
 
-  auto load_stage = [&](int slot, int k0) {
-    // B: weights of output channel n0 + row, k0 + 8 * chunk .. + 7 (always inside the padding).
+  auto load_stage = [&](int slot) {
+    // B: weights of output channels n0 + row at this step's k (always inside the padding).
 GP_MMA_UNROLL
-    for (int j = 0; j < (Tile::B_CHUNKS + NT - 1) / NT; ++j) {
-      const int i = tid + j * NT;  // a trip count fixed at compile time keeps this out of registers
-      if (Tile::B_CHUNKS % NT != 0 && i >= Tile::B_CHUNKS) break;
-      const int row = i / kChunksPerRow;
-      ptx::copy_16_or_zero(&Bs[slot][swizzled(row, my_chunk)], packed + size_t(n0 + row) * geo.k_rows + k0 + 8 * my_chunk, true);
+    for (int j = 0; j < B_ROWS; ++j) {
+      if (Tile::B_CHUNKS % NT != 0 && tid + j * NT >= Tile::B_CHUNKS) break;
+      ptx::copy_16_or_zero(b_smem + slot * B_STAGE + b_store[j], b_row[j] + b_k, true);
     }
+    b_k += BK;
+    // A: the gathered input of each row's pixel at this step's 8 k.
+    if constexpr (kVec) {
+      const int dy = at.dy_bounds(), dx = at.dx();
+      const bool copy = g.copies(at.ci);
+      const int tap = g.tap_offset(at.dy(), dx, at.ci);
 GP_MMA_UNROLL
-    for (int i = 0; i < A_ROWS; ++i) {
-      const int row = tid / kChunksPerRow + i * (NT / kChunksPerRow);
-      // A: the gathered input of pixel m0 + row at k0 + 8 * chunk .. + 7.
-      Bytes16* dst = &As[slot][swizzled(row, my_chunk)];
-      const int k = k0 + 8 * my_chunk;
-      if (g.vec) {
-        const int tap = k / geo.cin, ci = k - tap * geo.cin;
-        const int y = row_y[i] + tap / 3 - 1, x = row_x[i] + tap % 3 - 1;
-        const bool inside = row_valid[i] && k < geo.k_total && unsigned(y) < unsigned(geo.h) && unsigned(x) < unsigned(geo.w);
-        const T* src = inside ? g.plain_source(y, x, ci) : nullptr;
-        if (!inside || src) {
-          ptx::copy_16_or_zero(dst, inside ? src : g.base(), inside);
+      for (int i = 0; i < A_ROWS; ++i) {
+        const uint32_t dst = a_smem + slot * A_STAGE + a_store[i];
+        const int y = row_y[i] + dy, x = row_x[i] + dx;
+        const bool inside = unsigned(y) < unsigned(geo.h) && unsigned(x) < unsigned(geo.w);
+        const T* src = row_at[i] + (inside ? tap : 0);  // a valid address also when nothing is read
+        if (copy || !inside) {
+          ptx::copy_16_or_zero(dst, src, inside);
         } else {
           Chunk<T> c;
-          g.compute8(y, x, ci, c);
-          *reinterpret_cast<Chunk<T>*>(dst) = c;
+          compute_chunk(g, src, y, x, at.ci, c);
+          *reinterpret_cast<Chunk<T>*>(reinterpret_cast<char*>(&As[0][0]) + (dst - a_smem)) = c;
         }
-      } else {
+      }
+    } else {
+      // Row by row, so that one chunk is live at a time (the per-element gathers are long).
+GP_MMA_UNROLL
+      for (int i = 0; i < A_ROWS; ++i) {
         Chunk<T> c;
+        KCursor e = at;
 GP_MMA_UNROLL
         for (int j = 0; j < 8; ++j) {
-          const int kk = k + j;
-          const int tap = kk / geo.cin, ci = kk - tap * geo.cin;
-          const int y = row_y[i] + tap / 3 - 1, x = row_x[i] + tap % 3 - 1;
-          const bool inside = row_valid[i] && kk < geo.k_total && unsigned(y) < unsigned(geo.h) && unsigned(x) < unsigned(geo.w);
-          c.v[j] = from_float<T>(inside ? g.at(y, x, ci) : 0.0f);
+          const int y = row_y[i] + e.dy_bounds(), x = row_x[i] + e.dx();
+          const bool inside = unsigned(y) < unsigned(geo.h) && unsigned(x) < unsigned(geo.w);
+          c.v[j] = from_float<T>(inside ? g.at(y, x, e.ci) : 0.0f);
+          if (++e.ci == geo.cin) {
+            e.ci = 0;
+            ++e.tap;
+          }
         }
-        *reinterpret_cast<Chunk<T>*>(dst) = c;
+        *reinterpret_cast<Chunk<T>*>(reinterpret_cast<char*>(&As[slot][0]) + a_store[i]) = c;
       }
     }
+    at.advance(step_taps, step_channels, geo.cin);
   };
 
   float acc[MI][NI][4];
@@ -285,30 +387,26 @@ GP_MMA_UNROLL
   const int k_chunks = geo.k_rows / BK;
 GP_MMA_UNROLL
   for (int s = 0; s < STAGES - 1; ++s) {
-    if (s < k_chunks) load_stage(s, s * BK);
+    if (s < k_chunks) load_stage(s);
     ptx::commit_group();
   }
+  int read_slot = 0, write_slot = STAGES - 1;  // kt % STAGES and (kt + STAGES - 1) % STAGES, without the modulo
   for (int kt = 0; kt < k_chunks; ++kt) {
     ptx::wait_group<STAGES - 2>();  // stage kt has landed (this thread's copies) ...
     __syncthreads();                // ... and everyone's; stage kt - 1 is free again
-    const int ahead = kt + STAGES - 1;
-    if (ahead < k_chunks) load_stage(ahead % STAGES, ahead * BK);
+    if (kt + STAGES - 1 < k_chunks) load_stage(write_slot);
     ptx::commit_group();  // an empty group at the end keeps the count uniform
-    const int slot = kt % STAGES;
+    const int slot = read_slot;
+    read_slot = read_slot == STAGES - 1 ? 0 : read_slot + 1;
+    write_slot = write_slot == STAGES - 1 ? 0 : write_slot + 1;
 GP_MMA_UNROLL
     for (int kk = 0; kk < BK / 16; ++kk) {
-      // A: lanes 0-15 address rows 0-15 at k chunk 2kk, lanes 16-31 the same rows at 2kk + 1:
-      // matrices (rows 0-7, k 0-7), (8-15, 0-7), (0-7, 8-15), (8-15, 8-15) = a0..a3.
       uint32_t a[MI][4];
 GP_MMA_UNROLL
-      for (int mi = 0; mi < MI; ++mi)
-        ptx::ldmatrix_x4(a[mi], &As[slot][swizzled(wm + mi * 16 + lane % 16, 2 * kk + lane / 16)]);
-      // B stored [n][k] is the mma's column-major B: matrices (n 0-7, k 0-7), (n 0-7, k 8-15),
-      // (n 8-15, k 0-7), (n 8-15, k 8-15) = b0, b1 of two n8 tiles.
+      for (int mi = 0; mi < MI; ++mi) ptx::ldmatrix_x4(a[mi], a_smem + slot * A_STAGE + a_read[kk] + mi * kRows16);
       uint32_t b[NI / 2][4];
 GP_MMA_UNROLL
-      for (int nj = 0; nj < NI / 2; ++nj)
-        ptx::ldmatrix_x4(b[nj], &Bs[slot][swizzled(wn + nj * 16 + (lane / 16) * 8 + lane % 8, 2 * kk + (lane / 8) % 2)]);
+      for (int nj = 0; nj < NI / 2; ++nj) ptx::ldmatrix_x4(b[nj], b_smem + slot * B_STAGE + b_read[kk] + nj * kRows16);
 GP_MMA_UNROLL
       for (int mi = 0; mi < MI; ++mi)
 GP_MMA_UNROLL
@@ -346,16 +444,17 @@ GP_MMA_UNROLL
 
 bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
-template <class T, class Gather, class Tile>
+template <class T, class Gather, class Tile, bool kVec>
 cudaError_t launch_tile(const Gather& g, const Geometry& geo, const ConvMmaWeights<T>& wt, T* out, cudaStream_t stream) {
   cudaLaunchConfig_t config{};
   config.gridDim = dim3(ceil_div(size_t(geo.h) * geo.w, Tile::BM), unsigned(ceil_div(size_t(geo.cout), Tile::BN)));
   config.blockDim = dim3(NT);
   config.stream = stream;
-  return cudaLaunchKernelEx(&config, conv3x3_mma_kernel<T, Gather, Tile>, g, wt.packed, wt.bias, out, geo);
+  return cudaLaunchKernelEx(&config, conv3x3_mma_kernel<T, Gather, Tile, kVec>, g, wt.packed, wt.bias, out, geo);
 }
 
-template <class T, class Gather>
+// kVec: the vector gather (every channel count a multiple of 8), else per element.
+template <class T, bool kVec, class Gather>
 cudaError_t launch(const Gather& g, int h, int w, int cin, const ConvMmaWeights<T>& wt, T* out, cudaStream_t stream,
                    ConvMmaTile tile) {
   if (h < 0 || w < 0 || wt.cin != cin || wt.cout < 1 || !wt.packed || !wt.bias || !aligned16(wt.packed))
@@ -365,9 +464,9 @@ cudaError_t launch(const Gather& g, int h, int w, int cin, const ConvMmaWeights<
   const Geometry geo{h, w, cin, wt.cout, 9 * cin, int(conv_mma_packed_rows(cin))};
   if (tile == ConvMmaTile::Auto) tile = conv_mma_choose_tile(size_t(h) * w, wt.cout);
   switch (tile) {
-    case ConvMmaTile::M128N32: return launch_tile<T, Gather, Tile128x32>(g, geo, wt, out, stream);
-    case ConvMmaTile::M32N64: return launch_tile<T, Gather, Tile32x64>(g, geo, wt, out, stream);
-    case ConvMmaTile::M64N64: return launch_tile<T, Gather, Tile64x64>(g, geo, wt, out, stream);
+    case ConvMmaTile::M128N32: return launch_tile<T, Gather, Tile128x32, kVec>(g, geo, wt, out, stream);
+    case ConvMmaTile::M32N64: return launch_tile<T, Gather, Tile32x64, kVec>(g, geo, wt, out, stream);
+    case ConvMmaTile::M64N64: return launch_tile<T, Gather, Tile64x64, kVec>(g, geo, wt, out, stream);
     default: return cudaErrorInvalidValue;
   }
 }
@@ -388,14 +487,19 @@ template <class T>
 cudaError_t conv3x3_mma_bias_relu(const ConvPlainT<T>& in, const ConvMmaWeights<T>& wt, T* out, cudaStream_t stream,
                                   ConvMmaTile tile) {
   if (in.c < 1 || !in.x || !aligned16(in.x)) return cudaErrorInvalidValue;
-  return launch<T>(PlainGather<T>{in.x, in.w, in.c, in.c % 8 == 0}, in.h, in.w, in.c, wt, out, stream, tile);
+  const PlainGather<T> g{in.x, in.w, in.c};
+  return in.c % 8 == 0 ? launch<T, true>(g, in.h, in.w, in.c, wt, out, stream, tile)
+                       : launch<T, false>(g, in.h, in.w, in.c, wt, out, stream, tile);
 }
 
 template <class T>
 cudaError_t conv3x3_mma_bias_relu(const ConvMaxPoolT<T>& in, const ConvMmaWeights<T>& wt, T* out, cudaStream_t stream,
                                   ConvMmaTile tile) {
   if (in.c < 1 || in.h_in < 0 || in.w_in < 0 || !in.x || !aligned16(in.x)) return cudaErrorInvalidValue;
-  return launch<T>(MaxPoolGather<T>{in.x, in.w_in, in.c, in.c % 8 == 0}, in.h_in / 2, in.w_in / 2, in.c, wt, out, stream, tile);
+  if (size_t(in.w_in) * in.c > size_t(INT32_MAX) / 4) return cudaErrorInvalidValue;
+  const MaxPoolGather<T> g{in.x, in.w_in, in.c, in.w_in * in.c};
+  return in.c % 8 == 0 ? launch<T, true>(g, in.h_in / 2, in.w_in / 2, in.c, wt, out, stream, tile)
+                       : launch<T, false>(g, in.h_in / 2, in.w_in / 2, in.c, wt, out, stream, tile);
 }
 
 template <class T>
@@ -405,24 +509,25 @@ cudaError_t conv3x3_mma_bias_relu(const ConvUpConcatT<T>& in, const ConvMmaWeigh
       !in.skip || !in.low || !aligned16(in.skip) || !aligned16(in.low))
     return cudaErrorInvalidValue;
   const UpConcatGather<T> g{in.skip, in.low, in.w, in.c_skip, in.c_low, in.h_low, in.w_low,
-                            (in.h - 2 * in.h_low) / 2, (in.w - 2 * in.w_low) / 2, gather::up_step(in.h_low), gather::up_step(in.w_low),
-                            in.c_skip % 8 == 0 && in.c_low % 8 == 0};
-  return launch<T>(g, in.h, in.w, in.c_skip + in.c_low, wt, out, stream, tile);
+                            (in.h - 2 * in.h_low) / 2, (in.w - 2 * in.w_low) / 2, gather::up_step(in.h_low), gather::up_step(in.w_low)};
+  const int cin = in.c_skip + in.c_low;
+  return in.c_skip % 8 == 0 && in.c_low % 8 == 0 ? launch<T, true>(g, in.h, in.w, cin, wt, out, stream, tile)
+                                                 : launch<T, false>(g, in.h, in.w, cin, wt, out, stream, tile);
 }
 
 template <class T>
 cudaError_t conv3x3_mma_bias_relu(const ConvPlainFloatMma& in, const ConvMmaWeights<T>& wt, T* out, cudaStream_t stream,
                                   ConvMmaTile tile) {
   if (in.c < 1 || !in.x) return cudaErrorInvalidValue;
-  return launch<T>(FloatPlainGather<T>{in.x, in.w, in.c, false}, in.h, in.w, in.c, wt, out, stream, tile);
+  return launch<T, false>(FloatPlainGather<T>{in.x, in.w, in.c}, in.h, in.w, in.c, wt, out, stream, tile);
 }
 
 template <class T>
 cudaError_t conv3x3_mma_bias_relu(const ConvColorizerMma& in, const ConvMmaWeights<T>& wt, T* out, cudaStream_t stream,
                                   ConvMmaTile tile) {
   if (!in.sketch || !in.labels || !in.colors || !in.active) return cudaErrorInvalidValue;
-  const ColorizerGather<T> g{in.sketch, in.labels, in.colors, in.active, in.w, in.center, false};
-  return launch<T>(g, in.h, in.w, gp::ref::kColorizerChannels, wt, out, stream, tile);
+  const ColorizerGather<T> g{in.sketch, in.labels, in.colors, in.active, in.w, in.center};
+  return launch<T, false>(g, in.h, in.w, gp::ref::kColorizerChannels, wt, out, stream, tile);
 }
 
 #define GP_CONV_MMA_INSTANTIATE(T)                                                                                   \

@@ -1,7 +1,8 @@
 // The tensor-core 3x3 conv family (kernels/conv_mma.cuh) against the double-precision CPU
 // reference, in fp16 and bf16: every gather (plain, max-pool, upsample + pad + concat, the
-// colorizer's input) on awkward sizes (1 x 1, odd widths, cout not a multiple of the
-// tile, K longer than the pipeline), both A paths (cp.async / per-chunk when every
+// colorizer's input, an fp32 input) on awkward sizes (1 x 1, odd widths, cout not a
+// multiple of the tile, K longer than the pipeline, channel counts whose K steps cross taps
+// in every way: 8, 16, 24, 32, 40, 56, 64), both A paths (the vector gather when every
 // channel count is a multiple of 8, per element otherwise), and the argument checks.
 //
 // Tolerance, per output, derived rather than tuned. The reference runs on the inputs and
@@ -165,7 +166,38 @@ TEST_P(ConvMmaPlain, Bf16MatchesReference) {
 INSTANTIATE_TEST_SUITE_P(AwkwardSizes, ConvMmaPlain,
                          ::testing::Values(PlainCase{1, 1, 8, 8}, PlainCase{7, 9, 16, 24}, PlainCase{13, 11, 8, 70},
                                            PlainCase{5, 17, 3, 5}, PlainCase{2, 3, 1, 1}, PlainCase{9, 10, 40, 64},
-                                           PlainCase{4, 33, 24, 17}),
+                                           PlainCase{4, 33, 24, 17}, PlainCase{6, 7, 32, 40}, PlainCase{3, 70, 56, 9}),
+                         [](const auto& i) {
+                           const PlainCase& c = i.param;
+                           return std::to_string(c.h) + "x" + std::to_string(c.w) + "_c" + std::to_string(c.cin) + "_o" +
+                                  std::to_string(c.cout);
+                         });
+
+// ---- fp32 input (the segmentator's grey sketch), rounded to T as it is gathered ----------
+class ConvMmaFloatPlain : public ::testing::TestWithParam<PlainCase> {};
+
+template <class T> void check_float_plain(const PlainCase& c) {
+  const std::vector<float> x = random_floats(size_t(c.h) * c.w * c.cin, 13 + c.cin);
+  const DeviceBuffer<float> dx(x);
+  std::vector<float> rounded(x.size());
+  for (size_t i = 0; i < x.size(); ++i) rounded[i] = Elem<T>::to(Elem<T>::from(x[i]));
+  const Layer<T> layer(c.cout, c.cin, 29 + c.cout);
+  const auto out = run<T>(size_t(c.h) * c.w * c.cout, [&](T* o, k::ConvMmaTile tile) {
+    return k::conv3x3_mma_bias_relu<T>(k::ConvPlainFloatMma{dx.get(), c.h, c.w, c.cin}, layer.view(), o, nullptr, tile);
+  });
+  EXPECT_TRUE(matches(out, rounded, c.h, c.w, layer)) << c.h << " x " << c.w << ", cin " << c.cin << ", cout " << c.cout;
+}
+TEST_P(ConvMmaFloatPlain, Fp16MatchesReference) {
+  GP_REQUIRE_SM80();
+  check_float_plain<__half>(GetParam());
+}
+TEST_P(ConvMmaFloatPlain, Bf16MatchesReference) {
+  GP_REQUIRE_SM80();
+  check_float_plain<__nv_bfloat16>(GetParam());
+}
+INSTANTIATE_TEST_SUITE_P(AwkwardSizes, ConvMmaFloatPlain,
+                         ::testing::Values(PlainCase{5, 17, 1, 16}, PlainCase{9, 7, 3, 40}, PlainCase{1, 1, 1, 4},
+                                           PlainCase{11, 12, 8, 24}),
                          [](const auto& i) {
                            const PlainCase& c = i.param;
                            return std::to_string(c.h) + "x" + std::to_string(c.w) + "_c" + std::to_string(c.cin) + "_o" +
@@ -200,7 +232,7 @@ TEST_P(ConvMmaMaxPool, Bf16MatchesReference) {
 }
 INSTANTIATE_TEST_SUITE_P(AwkwardSizes, ConvMmaMaxPool,
                          ::testing::Values(PoolCase{9, 7, 16, 12}, PoolCase{14, 18, 8, 65}, PoolCase{3, 5, 3, 4},
-                                           PoolCase{2, 2, 8, 8}),
+                                           PoolCase{2, 2, 8, 8}, PoolCase{21, 18, 64, 33}),
                          [](const auto& i) {
                            const PoolCase& c = i.param;
                            return std::to_string(c.h_in) + "x" + std::to_string(c.w_in) + "_c" + std::to_string(c.cin) +
@@ -235,7 +267,8 @@ TEST_P(ConvMmaUpConcat, Bf16MatchesReference) {
 }
 INSTANTIATE_TEST_SUITE_P(AwkwardSizes, ConvMmaUpConcat,
                          ::testing::Values(UpCase{9, 11, 8, 4, 5, 16, 20}, UpCase{16, 16, 16, 8, 8, 16, 32},
-                                           UpCase{7, 6, 3, 3, 3, 5, 6}, UpCase{5, 4, 8, 1, 1, 8, 8}),
+                                           UpCase{7, 6, 3, 3, 3, 5, 6}, UpCase{5, 4, 8, 1, 1, 8, 8},
+                                           UpCase{13, 10, 24, 6, 5, 40, 33}),
                          [](const auto& i) {
                            const UpCase& c = i.param;
                            return std::to_string(c.h) + "x" + std::to_string(c.w) + "_s" + std::to_string(c.cs) + "_low" +

@@ -169,6 +169,8 @@ class Parsing(unittest.TestCase):
                "namespace)::Geometry)")
         key = sr.key_of(dem)
         self.assertEqual(key, "conv3x3_mma_kernel<__half, PlainGather<__half>, TileT<64, 64, 2> >")
+        self.assertEqual(sr.label_of(key.replace("2> >", "2>, true>")), "Plain<half> 64x64 vector")
+        self.assertEqual(sr.label_of(key.replace("2> >", "2>, false>")), "Plain<half> 64x64 per element")
         self.assertEqual(sr.label_of(key), "Plain<half> 64x64")
         self.assertEqual(sr.label_of("conv3x3_mma_kernel<__nv_bfloat16, UpConcatGather<__nv_bfloat16>, TileT<128, 32, 4> >"),
                          "UpConcat<bf16> 128x32")

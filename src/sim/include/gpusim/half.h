@@ -143,6 +143,14 @@ inline bool __hlt(__half a, __half b) { return float(a) < float(b); }
 inline bool __hge(__half a, __half b) { return float(a) >= float(b); }
 inline bool __hle(__half a, __half b) { return float(a) <= float(b); }
 inline bool __heq(__half a, __half b) { return float(a) == float(b); }
+inline __half2 __hmax2(__half2 a, __half2 b) { return {__hmax(a.x, b.x), __hmax(a.y, b.y)}; }
+// A NaN input yields the other input, as for __half.
+inline __nv_bfloat16 __hmax(__nv_bfloat16 a, __nv_bfloat16 b) {
+  if (float(a) != float(a)) return b;
+  if (float(b) != float(b)) return a;
+  return float(a) >= float(b) ? a : b;
+}
+inline __nv_bfloat162 __hmax2(__nv_bfloat162 a, __nv_bfloat162 b) { return {__hmax(a.x, b.x), __hmax(a.y, b.y)}; }
 inline __half2 __hadd2(__half2 a, __half2 b) { return {__hadd(a.x, b.x), __hadd(a.y, b.y)}; }
 inline __half2 __hsub2(__half2 a, __half2 b) { return {__hsub(a.x, b.x), __hsub(a.y, b.y)}; }
 inline __half2 __hmul2(__half2 a, __half2 b) { return {__hmul(a.x, b.x), __hmul(a.y, b.y)}; }
