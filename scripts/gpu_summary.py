@@ -212,9 +212,10 @@ def plan_convs(text, net="colorizer"):
         elif on and not line.strip():
             break
         elif on and "conv3x3_mma" in line:
+            # layer kernel gather out tile grid GFLOP MB blk/SM waves roof issue tensor latency est. bound
             t = line.split()
-            rows.append({"layer": t[0], "grid": t[-7], "gflop": float(t[-5]), "mb": float(t[-4]),
-                         "est_us": float(t[-2])})
+            rows.append({"layer": t[0], "grid": t[5], "gflop": float(t[6]), "mb": float(t[7]),
+                         "est_us": float(t[14])})
     return rows
 
 

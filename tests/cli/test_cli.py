@@ -72,7 +72,15 @@ class CliTest(CliCase):
         self.assertIn("colorize step: 19 conv launches", r.stdout)
         r = run("plan", "--width", "64", "--size", "256", "--gpu", "h100", "--precision", "fp16")
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertIn("colorize step: 19 conv launches, 82.39 GFLOP", r.stdout)
+        self.assertIn("colorize step: 19 conv launches, 82.39 GFLOP, roofline", r.stdout)
+        # The model's bounds per tensor-core conv (issue 23): occupancy, waves, roofline, issue,
+        # tensor and latency, and which holds; every 3x3 conv of the plan has them.
+        self.assertIn("blk/SM waves  roof us issue us   tensor  latency  est. us bound", r.stdout)
+        rows = [l.split() for l in r.stdout.splitlines() if "conv3x3_mma_bias_relu" in l]
+        self.assertEqual(len(rows), 36)
+        for row in rows:
+            self.assertIn(row[-1], ("issue", "tensor", "latency", "memory", "compute"), row)
+            self.assertGreaterEqual(float(row[14]), max(float(v) for v in row[10:14]), row)
         self.assert_bad_input(run("plan", "--width", "8", "--gpu", "tpu"), "--gpu tpu")
         self.assert_bad_input(run("plan", "--width", "8", "--size", "8"), "too small")
 

@@ -19,18 +19,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 SUMMARY = ROOT / "scripts" / "gpu_summary.py"
 
-PLAN = """plan of one inference, fp16, on NVIDIA H100 SXM (132 SMs, 67.0 TFLOP/s fp32, 989 TFLOP/s fp16/bf16 tensor, 3.35 TB/s)
+PLAN = """plan of one inference, fp16, on NVIDIA H100 SXM (132 SMs at 1.98 GHz, 67.0 TFLOP/s fp32, 989 TFLOP/s fp16/bf16 tensor, 3.35 TB/s)
 
 colorizer, width 64, 256 x 256:
-layer        kernel                               gather    out HxWxC       tile      grid          fill     GFLOP        MB  FLOP/B   est. us bound
-inc.conv1    conv3x3_mma_bias_relu (f16 mma)      colorizer 256x256x64      64x64x32  1024x1        100%     2.642      8.76   301.7      2.67 compute
-up1.conv1    conv3x3_mma_bias_relu (f16 mma)      upconcat  32x32x512       32x64x32  32x8          100%     9.664     11.80   819.1      9.77 compute
-up2.conv1    conv3x3_mma_bias_relu (f16 mma)      upconcat  64x64x256       32x64x32  128x4         100%     9.664      7.08  1365.1      9.77 compute
-up4.conv1    conv3x3_mma_bias_relu (f16 mma)      upconcat  256x256x64      64x64x32  1024x1        100%     9.664     19.02   508.0      9.77 compute
-outc         conv1x1_bias_tanh (16-bit in, fp32)  plain     256x256x3       64x64     1024x1        100%     0.025      8.78     2.9      2.62 memory
-total                                                                                                       82.393    170.55   483.1     90.22
+layer        kernel                         gather    out HxWxC     tile     grid        GFLOP       MB blk/SM waves  roof us issue us   tensor  latency  est. us bound
+inc.conv1    conv3x3_mma_bias_relu          colorizer 256x256x64    64x64    1024x1      2.642     8.76     5     2     4.11     1.10     1.20     1.00     2.67 roof
+up1.conv1    conv3x3_mma_bias_relu          upconcat  32x32x512     32x64    32x8        9.664    11.80     9     1    15.03     9.00     8.00     7.00     9.77 issue
+up2.conv1    conv3x3_mma_bias_relu          upconcat  64x64x256     32x64    128x4       9.664     7.08     9     1    15.03     9.00     8.00     7.00     9.77 issue
+up4.conv1    conv3x3_mma_bias_relu          upconcat  256x256x64    64x64    1024x1      9.664    19.02     5     2    15.03     9.00     8.00     7.00     9.77 issue
+outc         conv1x1_bias_tanh (16-bit in)  plain     256x256x3     64x64    1024x1      0.025     8.78     -     -     3.28        -        -        -     4.78 memory
+total                                                                                   82.393   170.55               141.24                              425.35
 
-colorize step: 19 conv launches, 82.39 GFLOP, est. 90.2 us
+colorize step: 19 conv launches, 82.39 GFLOP, roofline 141.2 us, est. 429.8 us
 """
 
 STEPS = ["bundle", "tensor_core_conformance", "graph_capture", "kernel_tests", "engine_tests", "cli_selftest",
