@@ -95,6 +95,7 @@ using gather::max2;
 //  - per element: at(y, x, ch) in fp32, rounded to T (channel counts like 1, 4, 35).
 
 template <class T> struct PlainGather {
+  static constexpr int kSources = 1;
   const T* x;
   int w, c;
   __device__ __forceinline__ const T* base() const { return x; }
@@ -125,6 +126,7 @@ template <class T> __device__ __forceinline__ uint32_t word_of(typename PairOf<T
 }
 
 template <class T> struct MaxPoolGather {
+  static constexpr int kSources = 1;
   const T* x;  // [2h or 2h+1][w_in][c]
   int w_in, c;
   int row;  // w_in * c: the next input row (the launcher checks it fits)
@@ -152,6 +154,7 @@ GP_MMA_UNROLL
 };
 
 template <class T> struct UpConcatGather {
+  static constexpr int kSources = 1;
   const T* skip;  // [h][w][cs]
   const T* low;   // [hl][wl][cl]
   int w, cs, cl, hl, wl, top, left;
@@ -200,7 +203,27 @@ GP_MMA_UNROLL
   }
 };
 
+// [skip, up]: two tensors of h x w concatenated (the decoder's input once its upsampled
+// half is written out, kernels/upsample.cuh); vector only. Per K step, the source its
+// channel lies in, that source's channel count and the tap's offset in it.
+template <class T> struct ConcatGather {
+  static constexpr int kSources = 2;
+  const T* skip;  // [h][w][cs]
+  const T* up;    // [h][w][cu]
+  int w, cs, cu;
+  struct Step {
+    const T* base;
+    int stride, offset;
+  };
+  __device__ __forceinline__ const T* base() const { return skip; }
+  __device__ __forceinline__ bool copies(int) const { return true; }
+  __device__ __forceinline__ Step step(int ci, int dy, int dx) const {
+    return ci < cs ? Step{skip, cs, (dy * w + dx) * cs + ci} : Step{up, cu, (dy * w + dx) * cu + (ci - cs)};
+  }
+};
+
 template <class T> struct FloatPlainGather {
+  static constexpr int kSources = 1;
   const float* x;
   int w, c;
   __device__ __forceinline__ const T* base() const { return nullptr; }
@@ -208,6 +231,7 @@ template <class T> struct FloatPlainGather {
 };
 
 template <class T> struct ColorizerGather {
+  static constexpr int kSources = 1;
   const float* sketch;
   const uint8_t* labels;
   const float* colors;
@@ -288,6 +312,7 @@ __global__ void __launch_bounds__(NT)
   const int my_chunk = tid % kChunksPerRow;
   int row_y[A_ROWS], row_x[A_ROWS];
   [[maybe_unused]] const T* row_at[A_ROWS];
+  [[maybe_unused]] int row_p[A_ROWS];  // two-source gathers: the pixel's index
   uint32_t a_store[A_ROWS];
 GP_MMA_UNROLL
   for (int i = 0; i < A_ROWS; ++i) {
@@ -296,7 +321,8 @@ GP_MMA_UNROLL
     const bool valid = p < pixels;
     row_y[i] = valid ? p / geo.w : kFar;
     row_x[i] = valid ? p % geo.w : 0;
-    if constexpr (kVec) row_at[i] = valid ? g.pixel(row_y[i], row_x[i]) : g.base();
+    if constexpr (kVec && Gather::kSources == 1) row_at[i] = valid ? g.pixel(row_y[i], row_x[i]) : g.base();
+    if constexpr (Gather::kSources == 2) row_p[i] = valid ? p : 0;
     a_store[i] = 16 * swizzled(row, my_chunk);
   }
   const T* b_row[B_ROWS];
@@ -336,7 +362,18 @@ GP_MMA_UNROLL
     }
     b_k += BK;
     // A: the gathered input of each row's pixel at this step's 8 k.
-    if constexpr (kVec) {
+    if constexpr (Gather::kSources == 2) {
+      // Every chunk a copy from the source its channel lies in.
+      const int dy = at.dy_bounds(), dx = at.dx();
+      const typename Gather::Step st = g.step(at.ci, at.dy(), dx);
+GP_MMA_UNROLL
+      for (int i = 0; i < A_ROWS; ++i) {
+        const int y = row_y[i] + dy, x = row_x[i] + dx;
+        const bool inside = unsigned(y) < unsigned(geo.h) && unsigned(x) < unsigned(geo.w);
+        const T* src = inside ? st.base + (size_t(row_p[i]) * st.stride + st.offset) : g.base();
+        ptx::copy_16_or_zero(a_smem + slot * A_STAGE + a_store[i], src, inside);
+      }
+    } else if constexpr (kVec) {
       const int dy = at.dy_bounds(), dx = at.dx();
       const bool copy = g.copies(at.ci);
       const int tap = g.tap_offset(at.dy(), dx, at.ci);
@@ -516,6 +553,16 @@ cudaError_t conv3x3_mma_bias_relu(const ConvUpConcatT<T>& in, const ConvMmaWeigh
 }
 
 template <class T>
+cudaError_t conv3x3_mma_bias_relu(const ConvConcatT<T>& in, const ConvMmaWeights<T>& wt, T* out, cudaStream_t stream,
+                                  ConvMmaTile tile) {
+  if (in.c_skip < 8 || in.c_up < 8 || in.c_skip % 8 != 0 || in.c_up % 8 != 0 || !in.skip || !in.up ||
+      !aligned16(in.skip) || !aligned16(in.up))
+    return cudaErrorInvalidValue;
+  const ConcatGather<T> g{in.skip, in.up, in.w, in.c_skip, in.c_up};
+  return launch<T, true>(g, in.h, in.w, in.c_skip + in.c_up, wt, out, stream, tile);
+}
+
+template <class T>
 cudaError_t conv3x3_mma_bias_relu(const ConvPlainFloatMma& in, const ConvMmaWeights<T>& wt, T* out, cudaStream_t stream,
                                   ConvMmaTile tile) {
   if (in.c < 1 || !in.x) return cudaErrorInvalidValue;
@@ -535,6 +582,7 @@ cudaError_t conv3x3_mma_bias_relu(const ConvColorizerMma& in, const ConvMmaWeigh
   template cudaError_t conv3x3_mma_bias_relu<T>(const ConvPlainT<T>&, const ConvMmaWeights<T>&, T*, cudaStream_t, ConvMmaTile);   \
   template cudaError_t conv3x3_mma_bias_relu<T>(const ConvMaxPoolT<T>&, const ConvMmaWeights<T>&, T*, cudaStream_t, ConvMmaTile); \
   template cudaError_t conv3x3_mma_bias_relu<T>(const ConvUpConcatT<T>&, const ConvMmaWeights<T>&, T*, cudaStream_t, ConvMmaTile); \
+  template cudaError_t conv3x3_mma_bias_relu<T>(const ConvConcatT<T>&, const ConvMmaWeights<T>&, T*, cudaStream_t, ConvMmaTile); \
   template cudaError_t conv3x3_mma_bias_relu<T>(const ConvPlainFloatMma&, const ConvMmaWeights<T>&, T*, cudaStream_t, ConvMmaTile); \
   template cudaError_t conv3x3_mma_bias_relu<T>(const ConvColorizerMma&, const ConvMmaWeights<T>&, T*, cudaStream_t, ConvMmaTile);
 GP_CONV_MMA_INSTANTIATE(__half)

@@ -63,6 +63,14 @@ template <class T> struct ConvUpConcatT {
   const T* low;  // [h_low][w_low][c_low]; 2 h_low <= h, 2 w_low <= w
   int h_low, w_low, c_low;
 };
+// [skip, up] of the same size, concatenated (the decoder's input with its upsampled half
+// written out by kernels/upsample.cuh); both channel counts multiples of 8.
+template <class T> struct ConvConcatT {
+  const T* skip;  // [h][w][c_skip]
+  const T* up;    // [h][w][c_up]
+  int h, w, c_skip, c_up;
+};
+
 // A plain fp32 input (the segmentator's grey sketch), rounded to T as it is gathered.
 struct ConvPlainFloatMma {
   const float* x;  // [h][w][c]
@@ -106,6 +114,9 @@ cudaError_t conv3x3_mma_bias_relu(const ConvMaxPoolT<T>& in, const ConvMmaWeight
 template <class T>
 cudaError_t conv3x3_mma_bias_relu(const ConvUpConcatT<T>& in, const ConvMmaWeights<T>& weights, T* out,
                                   cudaStream_t stream, ConvMmaTile tile = ConvMmaTile::Auto);
+template <class T>
+cudaError_t conv3x3_mma_bias_relu(const ConvConcatT<T>& in, const ConvMmaWeights<T>& weights, T* out, cudaStream_t stream,
+                                  ConvMmaTile tile = ConvMmaTile::Auto);
 template <class T>
 cudaError_t conv3x3_mma_bias_relu(const ConvPlainFloatMma& in, const ConvMmaWeights<T>& weights, T* out,
                                   cudaStream_t stream, ConvMmaTile tile = ConvMmaTile::Auto);

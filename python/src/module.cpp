@@ -198,13 +198,18 @@ struct PyProgress {
 std::atomic<std::atomic<bool>*> g_sigint_target{nullptr};
 struct sigaction g_python_sigint {};
 
+// Python's handler first, the cancel flag after: the signal may land on any thread, and
+// the run it cancels can reach the main thread's PyErr_CheckSignals (raising_pending)
+// before this handler returns; with the flag set last, whoever sees it also sees Python's
+// note of the signal (both are sequentially consistent stores), so Ctrl-C always ends in
+// KeyboardInterrupt, never in gp.Error "cancelled".
 extern "C" void chained_sigint(int sig, siginfo_t* info, void* context) {
-  if (std::atomic<bool>* flag = g_sigint_target.load()) flag->store(true);
   if (g_python_sigint.sa_flags & SA_SIGINFO) {
     if (g_python_sigint.sa_sigaction) g_python_sigint.sa_sigaction(sig, info, context);
   } else if (g_python_sigint.sa_handler != SIG_DFL && g_python_sigint.sa_handler != SIG_IGN) {
     g_python_sigint.sa_handler(sig);
   }
+  if (std::atomic<bool>* flag = g_sigint_target.load()) flag->store(true);
 }
 
 class SigintToCancel {

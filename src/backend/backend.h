@@ -121,8 +121,12 @@ class Backend {
                               void* out, Stream stream = nullptr) = 0;
   virtual void conv3x3_relu_pooled16(Precision p, const void* x, int h_in, int w_in, int c, const DeviceConv16& conv,
                                      void* out, Stream stream = nullptr) = 0;
+  // upsampled: scratch of h x w x c_low 16-bit elements, or null. Given, and both channel
+  // counts multiples of 8, the upsample is written there once and the conv gathers its
+  // input by copies (kernels/upsample.cuh says why); else the conv's gather computes it.
   virtual void conv3x3_relu_up16(Precision p, const void* skip, int h, int w, int c_skip, const void* low, int h_low,
-                                 int w_low, int c_low, const DeviceConv16& conv, void* out, Stream stream = nullptr) = 0;
+                                 int w_low, int c_low, const DeviceConv16& conv, void* out, void* upsampled,
+                                 Stream stream = nullptr) = 0;
   virtual void conv3x3_relu_colorizer16(Precision p, const ColorizerInput& in, const DeviceConv16& conv, void* out,
                                         Stream stream = nullptr) = 0;
   virtual void conv1x1_tanh16(Precision p, const void* x, int h, int w, int c, const DeviceConv& conv, float* out,

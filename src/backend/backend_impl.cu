@@ -16,6 +16,7 @@
 #include "kernels/hints.cuh"
 #include "kernels/image.cuh"
 #include "kernels/regions.cuh"
+#include "kernels/upsample.cuh"
 #include "src/backend/backend.h"
 #include "src/common/error.h"
 
@@ -292,9 +293,20 @@ class RuntimeBackend final : public gp::Backend {
     });
   }
   void conv3x3_relu_up16(gp::Precision p, const void* skip, int h, int w, int c_skip, const void* low, int h_low,
-                         int w_low, int c_low, const gp::DeviceConv16& conv, void* out, gp::Stream stream) override {
-                           DeviceGuard guard(device_);
+                         int w_low, int c_low, const gp::DeviceConv16& conv, void* out, void* upsampled,
+                         gp::Stream stream) override {
+    DeviceGuard guard(device_);
     with16(p, [&]<class T>(T*) {
+      if (upsampled && c_skip % 8 == 0 && c_low % 8 == 0) {
+        check(GP_KERNEL_NS::upsample2x_pad<T>(static_cast<const T*>(low), h_low, w_low, c_low, static_cast<T*>(upsampled),
+                                              h, w, cuda(stream)),
+              "upsample2x_pad");
+        const GP_KERNEL_NS::ConvConcatT<T> in{static_cast<const T*>(skip), static_cast<const T*>(upsampled), h, w, c_skip,
+                                              c_low};
+        check(GP_KERNEL_NS::conv3x3_mma_bias_relu<T>(in, weights16<T>(conv), static_cast<T*>(out), cuda(stream)),
+              "conv3x3_mma_bias_relu (concat gather)");
+        return;
+      }
       const GP_KERNEL_NS::ConvUpConcatT<T> in{static_cast<const T*>(skip), h, w, c_skip, static_cast<const T*>(low),
                                               h_low, w_low, c_low};
       check(GP_KERNEL_NS::conv3x3_mma_bias_relu<T>(in, weights16<T>(conv), static_cast<T*>(out), cuda(stream)),

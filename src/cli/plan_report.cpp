@@ -90,11 +90,13 @@ const char* gather_name(Gather g) {
 std::string kernel_label(const ConvStep& s, bool bf16) {
   const bool colorizer = s.gather == Gather::Colorizer;
   const bool first = s.gather == Gather::Plain && s.cin < 8;  // the segmentator's grey input, fp32
+  const bool vector = !colorizer && !first && s.in.c % 8 == 0 && (s.gather != Gather::UpConcat || s.low.c % 8 == 0);
+  // A vector up-concat step runs as the upsample written out and a conv gathering by copies
+  // (the backend's conv3x3_relu_up16).
   const char* gather = colorizer ? "Colorizer" : first ? "FloatPlain"
                        : s.gather == Gather::MaxPool ? "MaxPool"
-                       : s.gather == Gather::UpConcat ? "UpConcat"
+                       : s.gather == Gather::UpConcat ? (vector ? "Concat" : "UpConcat")
                                                       : "Plain";
-  const bool vector = !colorizer && !first && s.in.c % 8 == 0 && (s.gather != Gather::UpConcat || s.low.c % 8 == 0);
   const ConvMmaTileShape t = conv_mma_tile_shape(s.mma_tile);
   return std::string(gather) + (bf16 ? "<bf16> " : "<half> ") + std::to_string(t.m) + "x" + std::to_string(t.n) +
          (vector ? " vector" : " per element");
@@ -123,7 +125,17 @@ Estimate estimate(const ConvStep& s, const GpuSpec& gpu, bool fp16, bool bf16, d
   const int element = fp16 ? 2 : 4;  // the heads read 16-bit activations in the 16-bit plan but compute in fp32
   const ConvMmaTileShape shape = tensor ? conv_mma_tile_shape(s.mma_tile) : ConvMmaTileShape{kTileM, kTileN};
   const double blocks = std::ceil(double(s.out.h) * s.out.w / shape.m) * std::ceil(double(s.cout) / shape.n);
-  const double flops = s.flops(), bytes = s.bytes(element);
+  const double flops = s.flops();
+  double bytes = s.bytes(element);
+  // The 16-bit up-concat writes its upsampled input out first (another launch, memory-bound)
+  // and its conv reads that instead of the low-resolution tensor.
+  const bool written_up = tensor && s.gather == Gather::UpConcat && kernel_label(s, bf16).rfind("Concat", 0) == 0;
+  double before = 0;
+  if (written_up) {
+    const double low = double(s.low.elements()) * element, up = double(s.out.h) * s.out.w * s.low.c * element;
+    before = (low + up) / (gpu.bandwidth_tbs * 1e12 * c.memory_fraction) + c.node_us * 1e-6;
+    bytes += up - low;
+  }
   *flops_out = flops;
   *bytes_out = bytes;
   Estimate e;
@@ -163,7 +175,8 @@ Estimate estimate(const ConvStep& s, const GpuSpec& gpu, bool fp16, bool bf16, d
       }
     }
   }
-  e.seconds += c.node_us * 1e-6;
+  e.seconds += c.node_us * 1e-6 + before;
+  e.roofline += before;
   return e;
 }
 
@@ -232,7 +245,8 @@ void print_plan_report(const PlanOptions& o) {
       "(bandwidth x %.2f)); for a tensor-core 3x3 conv also, over the waves its occupancy gives (blk/SM from its\n"
       "sm_90 registers and shared memory), issue = its K loop's SASS instructions per MMA (bench/sass_baseline.json)\n"
       "x %.2f executed x its MMAs / 4 schedulers, tensor = its MMAs at that peak, latency = %.0f cycles a K step\n"
-      "for one warp; est. = the largest + %.1f us a graph node. The constants are assumptions in one place\n"
+      "for one warp; est. = the largest + %.1f us a graph node (an up-concat's upsample, written out first, is a\n"
+      "node more and its bytes). The constants are assumptions in one place\n"
       "(src/cli/plan_report.cpp, Calibration), to be refitted from the first GPU measurement.\n",
       c.mma_sync_fraction, c.memory_fraction, c.executed_fraction, c.k_step_latency_cycles, c.node_us);
   const Totals seg = print_unet(plan_unet(UNetKind::Segmentator, o.width, o.h, o.w), *gpu, fp16, bf16);

@@ -48,6 +48,17 @@ std::array<UploadedConv, 2> upload_double(Backend& backend, const DoubleConvWeig
   return {upload_conv(backend, d.conv1, p), upload_conv(backend, d.conv2, p)};
 }
 
+// The 16-bit path writes each decoder block's upsampled input out once (the backend's
+// conv3x3_relu_up16): room for the largest, h x w x c_low 16-bit elements.
+size_t upsampled_elements(const UNetPlan& a, const UNetPlan& b, Precision precision) {
+  if (precision == Precision::Fp32) return 0;
+  size_t n = 0;
+  for (const UNetPlan* plan : {&a, &b})
+    for (const ConvStep& s : plan->steps)
+      if (s.gather == Gather::UpConcat) n = std::max(n, size_t(s.out.h) * s.out.w * s.low.c);
+  return n;
+}
+
 }  // namespace
 
 bool fits_fp16(const UNetWeights& weights) {
@@ -87,6 +98,8 @@ UNetWorkspace::UNetWorkspace(Backend& backend, int width, int h, int w, Precisio
     const size_t floats = precision == Precision::Fp32 ? n : (n + 1) / 2;
     if (n) buffers_[b] = DeviceArray<float>(backend, floats, "U-Net activations");
   }
+  if (const size_t n = upsampled_elements(plan_[0], plan_[1], precision))
+    upsampled_ = DeviceArray<float>(backend, (n + 1) / 2, "U-Net upsampled decoder input");
 }
 
 size_t UNetWorkspace::bytes(int width, int h, int w, Precision precision) {
@@ -96,7 +109,7 @@ size_t UNetWorkspace::bytes(int width, int h, int w, Precision precision) {
     const size_t n = std::max(seg.buffer_elements(Buffer(b)), col.buffer_elements(Buffer(b)));
     total += (precision == Precision::Fp32 ? n : (n + 1) / 2) * sizeof(float);
   }
-  return total;
+  return total + (upsampled_elements(seg, col, precision) + 1) / 2 * sizeof(float);
 }
 
 void* UNetWorkspace::buffer(Buffer b) const { return buffers_[int(b)].get(); }
@@ -172,7 +185,7 @@ void UNetWorkspace::run(Backend& backend, const UploadedUNet& net, const UNetPla
       case Gather::MaxPool: backend.conv3x3_relu_pooled16(p, in, s.in.h, s.in.w, s.in.c, conv, out, stream); break;
       case Gather::UpConcat:
         backend.conv3x3_relu_up16(p, in, s.in.h, s.in.w, s.in.c, buffer(s.low.buffer), s.low.h, s.low.w, s.low.c, conv,
-                                  out, stream);
+                                  out, upsampled_.get(), stream);
         break;
       case Gather::Colorizer: backend.conv3x3_relu_colorizer16(p, *io.colorizer, conv, out, stream); break;
     }

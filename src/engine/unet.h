@@ -96,6 +96,7 @@ class UNetWorkspace {
   Precision precision_;
   UNetPlan plan_[2];  // by UNetKind
   std::array<DeviceArray<float>, kBufferCount> buffers_;
+  DeviceArray<float> upsampled_;  // 16-bit: a decoder block's upsampled input (see unet.cpp)
 };
 
 }  // namespace gp

@@ -18,6 +18,7 @@
 // weight moves an output by ~|w x| ~ 1/sqrt(K), far above this (S ~ sqrt(K) / 2 here).
 #include "kernels/conv.cuh"
 #include "kernels/conv_mma.cuh"
+#include "kernels/upsample.cuh"
 #include "tests/kernels/harness.h"
 
 #include <algorithm>
@@ -256,6 +257,26 @@ template <class T> void check_up(const UpCase& c) {
         nullptr, tile);
   });
   EXPECT_TRUE(matches(out, cat, c.h, c.w, layer)) << c.h << " x " << c.w << " from " << c.hl << " x " << c.wl;
+  if (c.cs % 8 != 0 || c.cl % 8 != 0) return;
+  // The engine's 16-bit path: the upsample written out once (kernels/upsample.cuh), then a
+  // conv gathering [skip, up] by copies. Its values are the fused gather's bits (one
+  // formula, one rounding to T), so the conv's output must be the fused conv's, bit for bit.
+  DeviceBuffer<T> up(size_t(c.h) * c.w * c.cl);
+  ASSERT_EQ(k::upsample2x_pad<T>(low.device.get(), c.hl, c.wl, c.cl, up.get(), c.h, c.w, nullptr), cudaSuccess);
+  ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+  const std::vector<T> upsampled = up.download();
+  int bad = 0;
+  for (size_t p = 0; p < size_t(c.h) * c.w; ++p)
+    for (int ch = 0; ch < c.cl; ++ch) {
+      const double ref = cat[p * (c.cs + c.cl) + c.cs + ch], got = Elem<T>::to(upsampled[p * c.cl + ch]);
+      bad += std::fabs(got - ref) > Elem<T>::kUnit * std::fabs(ref) + 1.0 / 16777216.0;  // one rounding to T
+    }
+  EXPECT_EQ(bad, 0) << "upsampled values off the reference by more than one rounding";
+  const auto concat = run<T>(size_t(c.h) * c.w * c.cout, [&](T* o, k::ConvMmaTile tile) {
+    return k::conv3x3_mma_bias_relu<T>(k::ConvConcatT<T>{skip.device.get(), up.get(), c.h, c.w, c.cs, c.cl}, layer.view(),
+                                       o, nullptr, tile);
+  });
+  EXPECT_EQ(std::memcmp(concat.data(), out.data(), out.size() * sizeof(T)), 0) << "written-out upsample differs from the fused gather";
 }
 TEST_P(ConvMmaUpConcat, Fp16MatchesReference) {
   GP_REQUIRE_SM80();
@@ -370,6 +391,18 @@ TEST(ConvHeads16, Bf16InputMatchesReference) {
 }
 
 // ---- argument checks --------------------------------------------------------------------
+TEST(ConvMmaLaunch, UpsampleAndConcatRejectBadShapes) {
+  GP_REQUIRE_SM80();
+  DeviceBuffer<__half> a(64 * 64), b(64 * 64);
+  EXPECT_EQ(k::upsample2x_pad<__half>(a.get(), 2, 2, 4, b.get(), 4, 4, nullptr), cudaErrorInvalidValue);  // c % 8
+  EXPECT_EQ(k::upsample2x_pad<__half>(a.get(), 3, 2, 8, b.get(), 5, 4, nullptr), cudaErrorInvalidValue);  // 2 hl > h
+  EXPECT_EQ(k::upsample2x_pad<__half>(nullptr, 2, 2, 8, b.get(), 4, 4, nullptr), cudaErrorInvalidValue);
+  const Layer<__half> layer(8, 16, 5);
+  EXPECT_EQ(k::conv3x3_mma_bias_relu<__half>(k::ConvConcatT<__half>{a.get(), b.get(), 4, 4, 8, 4}, layer.view(), a.get(),
+                                             nullptr),
+            cudaErrorInvalidValue);  // c_up % 8
+}
+
 TEST(ConvMmaTileChoice, NarrowLayersGetNarrowTilesAndSmallGridsShorterOnes) {
   EXPECT_EQ(k::conv_mma_choose_tile(128 * 128, 16), k::ConvMmaTile::M128N32);
   EXPECT_EQ(k::conv_mma_choose_tile(128 * 128, 4), k::ConvMmaTile::M128N32);
