@@ -372,7 +372,7 @@ cudaError_t cudaLaunchKernelEx(const cudaLaunchConfig_t* config, void (*kernel)(
     Args args;
   };
   Closure closure{kernel, Args(std::forward<ActTypes>(args)...)};
-  sim_internal::PointerArg pointers[sizeof...(ExpTypes) + 1];
+  sim_internal::PointerArg pointers[sizeof...(ExpTypes) + 1]{};  // zeroed: GCC cannot see that only `count` are read
   int count = 0;
   [&]<size_t... I>(std::index_sequence<I...>) {
     (sim_internal::note_pointer_arg(pointers, count, int(I), std::get<I>(closure.args)), ...);
