@@ -13,7 +13,7 @@
 //  - Shared memory: per stage A [BM pixels][32 k] and B [BN channels][32 k], rows of four
 //    16-byte chunks, chunk c of row r stored at chunk c ^ ((r / 2) % 4): the 8 rows one
 //    ldmatrix matrix reads then fall in 8 different 16-byte bank groups (conflict-free),
-//    and a warp's 16-byte stores fill whole 128-byte lines. 24 KB (64 x 64) to 30 KB.
+//    and a warp's 16-byte stores fill whole 128-byte lines. 18 KB (32 x 64) to 30 KB (128 x 32).
 //  - "Vector" inputs (every channel count a multiple of 8, so 8 consecutive k never straddle
 //    a tap) gather per chunk; other inputs (cin = 1, 35, ...) gather per element. Which one is
 //    a template argument, so each kernel's K loop holds one path only.
@@ -29,6 +29,8 @@
 #include "kernels/conv_mma.cuh"
 #include "kernels/gathers.cuh"
 #include "kernels/mma_ptx.cuh"
+
+#include <type_traits>
 
 #if defined(__CUDACC_SIM__)
 #define GP_MMA_UNROLL _Pragma("GCC unroll 16")
@@ -106,7 +108,9 @@ template <class T> struct PlainGather {
 };
 
 // 8 channels of T as four pairs: the 2x2 max runs two channels an instruction, and the
-// max of values of T is one of them, so it is exact (the same bits as in fp32).
+// max of values of T is one of them, so it is exact (the same bits as in fp32). Only for
+// a NaN input do they differ (__hmax2 takes the other operand, max2 the second): the
+// pooled tensors are ReLU outputs.
 template <class T> struct PairOf;
 template <> struct PairOf<__half> {
   using type = __half2;
@@ -145,11 +149,12 @@ template <class T> struct MaxPoolGather {
     // 16-byte loads, whole: a load per pair of channels would be four times the instructions.
     const Bytes16 a = *reinterpret_cast<const Bytes16*>(p), b = *reinterpret_cast<const Bytes16*>(p + c),
                   d = *reinterpret_cast<const Bytes16*>(p + row), e = *reinterpret_cast<const Bytes16*>(p + row + c);
-    Bytes16& o = reinterpret_cast<Bytes16&>(out);
+    Bytes16 o;
 GP_MMA_UNROLL
     for (int j = 0; j < 4; ++j)
       o.word[j] = word_of<T>(__hmax2(__hmax2(pair_of<T>(a.word[j]), pair_of<T>(b.word[j])),
                                      __hmax2(pair_of<T>(d.word[j]), pair_of<T>(e.word[j]))));
+    memcpy(&out, &o, sizeof o);
   }
 };
 
@@ -259,11 +264,10 @@ template <class T> __device__ __forceinline__ void compute_chunk(const PlainGath
 
 struct Geometry {
   int h, w, cin, cout;
-  int k_total;  // 9 * cin
-  int k_rows;   // packed row length (k_total rounded up to BK)
+  int k_rows;  // packed row length (9 cin rounded up to BK)
 };
 
-// Chunk `chunk` of row `row` in a stage of 64 rows x 4 chunks (in 16-byte units).
+// Chunk `chunk` of row `row` in a stage of rows of 4 chunks (in 16-byte units).
 __device__ __forceinline__ int swizzled(int row, int chunk) { return row * kChunksPerRow + (chunk ^ ((row >> 1) & 3)); }
 
 // A coordinate so far outside the image that adding a tap offset keeps it outside: rows
@@ -273,6 +277,7 @@ constexpr int kFar = -(1 << 28);
 // Where a thread's k stands: tap (0..8; 9 and beyond is the packing's zero padding) and
 // channel. A K step of BK moves it by a whole number of taps and channels worked out once
 // (the one division, before the loop), plus at most one carry.
+static_assert(BK <= 32, "KCursor::dy/dx are exact for tap < 32; with cin = 1 the last k of a BK chunk is tap BK - 1");
 struct KCursor {
   int tap, ci;
   __device__ __forceinline__ void advance(int step_taps, int step_channels, int cin) {
@@ -376,13 +381,16 @@ GP_MMA_UNROLL
     } else if constexpr (kVec) {
       const int dy = at.dy_bounds(), dx = at.dx();
       const bool copy = g.copies(at.ci);
-      const int tap = g.tap_offset(at.dy(), dx, at.ci);
+      const int offset = g.tap_offset(at.dy(), dx, at.ci);
+      // The source is formed only where it is read (a copy, or max-pool's corner), so that
+      // no pointer past its tensor is made; the zero fill takes the pixel itself.
+      constexpr bool kReadsAtPixel = !std::is_same_v<Gather, UpConcatGather<T>>;
 GP_MMA_UNROLL
       for (int i = 0; i < A_ROWS; ++i) {
         const uint32_t dst = a_smem + slot * A_STAGE + a_store[i];
         const int y = row_y[i] + dy, x = row_x[i] + dx;
         const bool inside = unsigned(y) < unsigned(geo.h) && unsigned(x) < unsigned(geo.w);
-        const T* src = row_at[i] + (inside ? tap : 0);  // a valid address also when nothing is read
+        const T* src = row_at[i] + (inside && (copy || kReadsAtPixel) ? offset : 0);
         if (copy || !inside) {
           ptx::copy_16_or_zero(dst, src, inside);
         } else {
@@ -498,7 +506,9 @@ cudaError_t launch(const Gather& g, int h, int w, int cin, const ConvMmaWeights<
     return cudaErrorInvalidValue;
   if (size_t(h) * w == 0) return cudaSuccess;
   if (!out || size_t(h) * w > size_t(INT32_MAX) / 2) return cudaErrorInvalidValue;
-  const Geometry geo{h, w, cin, wt.cout, 9 * cin, int(conv_mma_packed_rows(cin))};
+  // The vector gathers' tap offsets are ints: (dy w + dx) c within a quarter of the range.
+  if (kVec && size_t(w) * cin > size_t(INT32_MAX) / 4) return cudaErrorInvalidValue;
+  const Geometry geo{h, w, cin, wt.cout, int(conv_mma_packed_rows(cin))};
   if (tile == ConvMmaTile::Auto) tile = conv_mma_choose_tile(size_t(h) * w, wt.cout);
   switch (tile) {
     case ConvMmaTile::M128N32: return launch_tile<T, Gather, Tile128x32, kVec>(g, geo, wt, out, stream);

@@ -1,7 +1,8 @@
 // 3x3 convolutions (pad 1, stride 1) on tensor cores: fp16 or bf16 activations and
 // weights, fp32 accumulation (mma.sync m16n8k16), bias + ReLU, output in the same 16-bit
 // type. The same implicit GEMM and the same fused gathers as kernels/conv.cuh (see there
-// for what each gather computes), on NHWC tensors of T = __half or __nv_bfloat16.
+// for what each gather computes), on NHWC tensors of T = __half or __nv_bfloat16, and one
+// more: ConvConcatT, [skip, up] with the upsample already written (kernels/upsample.cuh).
 //
 // GEMM view: M = H * W output pixels, N = cout, K = 9 * cin with row k = tap * cin + ci.
 //

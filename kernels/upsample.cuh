@@ -8,7 +8,9 @@
 // conv after it gathers by copies (conv_mma.cuh's ConvConcatT).
 //
 // Numerics: the fused gather's formula (kernels/gathers.cuh, in fp32, rounded once to T),
-// so a conv over this tensor sees the same bits as the fused gather gives it.
+// so a conv over this tensor sees the same bits as the fused gather gives it (as long as
+// the compiler contracts lerp2 into FMAs alike in both kernels: tests/kernels/conv_mma_test
+// compares the two convs' outputs bit for bit).
 // Requirements: device pointers, 16-byte aligned, c a multiple of 8, 2 hl <= h, 2 wl <= w.
 // CPU reference: gp::ref::upsample2_pad_concat (kernels/conv_ref.h) with no skip channels.
 #pragma once

@@ -217,6 +217,13 @@ class SigintToCancel {
   SigintToCancel(std::atomic<bool>* flag, bool main_thread) : active_(main_thread) {
     flag->store(false);
     if (!active_) return;
+    // A process that ignores SIGINT (started in the background by a shell, or told so by
+    // signal.signal) has no KeyboardInterrupt to give: Ctrl-C must not cancel its runs.
+    struct sigaction current {};
+    if (::sigaction(SIGINT, nullptr, &current) != 0 || (!(current.sa_flags & SA_SIGINFO) && current.sa_handler == SIG_IGN)) {
+      active_ = false;
+      return;
+    }
     struct sigaction ours {};
     ours.sa_sigaction = chained_sigint;
     ours.sa_flags = SA_SIGINFO;

@@ -126,7 +126,7 @@ class Backend {
   // input by copies (kernels/upsample.cuh says why); else the conv's gather computes it.
   virtual void conv3x3_relu_up16(Precision p, const void* skip, int h, int w, int c_skip, const void* low, int h_low,
                                  int w_low, int c_low, const DeviceConv16& conv, void* out, void* upsampled,
-                                 Stream stream = nullptr) = 0;
+                                 Stream stream) = 0;  // no default: a stream must not pass for `upsampled`
   virtual void conv3x3_relu_colorizer16(Precision p, const ColorizerInput& in, const DeviceConv16& conv, void* out,
                                         Stream stream = nullptr) = 0;
   virtual void conv1x1_tanh16(Precision p, const void* x, int h, int w, int c, const DeviceConv& conv, float* out,

@@ -29,8 +29,10 @@ void check(cudaError_t e, const char* what) {
   if (e != cudaSuccess) {
     std::string message = std::string(what) + ": " + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")";
 #if defined(__CUDACC_SIM__)
-    // The simulator says what was wrong (an overrun, a bad GPUSIM_DEVICE_BYTES).
-    if (const char* why = gpusim::last_error_message(); why && *why) message += ": " + std::string(why);
+    // The simulator says what was wrong (an overrun, a bad GPUSIM_DEVICE_BYTES), when this
+    // error is the one it recorded (a launcher's own refusal never reaches it).
+    if (const char* why = gpusim::last_error_message(); cudaPeekAtLastError() == e && why && *why)
+      message += ": " + std::string(why);
 #endif
     cudaGetLastError();  // clear a non-sticky error so the session stays usable
     throw gp::Error(e == cudaErrorMemoryAllocation ? gp::ErrorKind::OutOfMemory : gp::ErrorKind::Device, message);

@@ -1,7 +1,8 @@
 // Running the bilinear "milesial" U-Net on a Backend: its weights on the device and the
 // activation buffers of one working size. The topology is src/engine/unet_plan.h's: the
-// workspace runs a plan's fused convolutions in order (no pooled, upsampled or
-// concatenated tensor is ever written to memory).
+// workspace runs a plan's fused convolutions in order (no pooled or concatenated tensor
+// is written to memory; on the 16-bit path each decoder block's upsampled input is, once,
+// because the tensor-core conv gathers it by copies far cheaper than it computes it).
 #pragma once
 
 #include <array>

@@ -401,6 +401,11 @@ TEST(ConvMmaLaunch, UpsampleAndConcatRejectBadShapes) {
   EXPECT_EQ(k::conv3x3_mma_bias_relu<__half>(k::ConvConcatT<__half>{a.get(), b.get(), 4, 4, 8, 4}, layer.view(), a.get(),
                                              nullptr),
             cudaErrorInvalidValue);  // c_up % 8
+  // A row of w x c beyond a quarter of the int range: the vector gathers' tap offsets would
+  // overflow, so the launch is refused before anything is read.
+  const Layer<__half> wide(8, 1024, 6);
+  EXPECT_EQ(k::conv3x3_mma_bias_relu<__half>(k::ConvPlainT<__half>{a.get(), 1, 1 << 20, 1024}, wide.view(), b.get(), nullptr),
+            cudaErrorInvalidValue);
 }
 
 TEST(ConvMmaTileChoice, NarrowLayersGetNarrowTilesAndSmallGridsShorterOnes) {

@@ -300,6 +300,9 @@ def test_progress_callback_reports_and_cancels(model):
 
 def test_ctrl_c_stops_a_long_run_on_the_simulator(model):
     import signal
+    # Python's own handler, whatever this process inherited: started in the background by
+    # a non-interactive shell it ignores SIGINT, and then Ctrl-C (rightly) stops nothing.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
     start = time.monotonic()
     timer.start()
@@ -308,6 +311,7 @@ def test_ctrl_c_stops_a_long_run_on_the_simulator(model):
             gp.Session(model, SAMPLE, size=2048)  # many seconds of work without the interrupt
     finally:
         timer.cancel()
+        signal.signal(signal.SIGINT, previous)
     assert time.monotonic() - start < 3.0
     s = gp.Session(model, SAMPLE, size=SIZE)  # nothing left broken
     assert s.colorize().shape[2] == 3
