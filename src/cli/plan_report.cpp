@@ -129,7 +129,8 @@ Estimate estimate(const ConvStep& s, const GpuSpec& gpu, bool fp16, bool bf16, d
   double bytes = s.bytes(element);
   // The 16-bit up-concat writes its upsampled input out first (another launch, memory-bound)
   // and its conv reads that instead of the low-resolution tensor.
-  const bool written_up = tensor && s.gather == Gather::UpConcat && kernel_label(s, bf16).rfind("Concat", 0) == 0;
+  const std::string label = tensor ? kernel_label(s, bf16) : std::string();
+  const bool written_up = tensor && s.gather == Gather::UpConcat && label.rfind("Concat", 0) == 0;
   double before = 0;
   if (written_up) {
     const double low = double(s.low.elements()) * element, up = double(s.out.h) * s.out.w * s.low.c * element;
@@ -149,7 +150,7 @@ Estimate estimate(const ConvStep& s, const GpuSpec& gpu, bool fp16, bool bf16, d
   e.seconds = e.roofline;
   e.bound = t_memory >= flops * padded / peak ? "memory" : "compute";
   if (tensor) {
-    const auto it = sass_counts().find(kernel_label(s, bf16));
+    const auto it = sass_counts().find(label);
     if (it != sass_counts().end()) {
       const KernelCounts& k = it->second;
       // Occupancy: registers (allocated in 8s, 64K a SM), shared memory, 16 blocks of 4 warps.
@@ -199,8 +200,8 @@ Totals print_unet(const UNetPlan& plan, const GpuSpec& gpu, bool fp16, bool bf16
     const ConvMmaTileShape shape = tensor ? conv_mma_tile_shape(s.mma_tile) : ConvMmaTileShape{kTileM, kTileN};
     const unsigned gx = unsigned((size_t(s.out.h) * s.out.w + shape.m - 1) / shape.m);
     const unsigned gy = unsigned((s.cout + shape.n - 1) / shape.n);
-    char out[32], tile[16], grid[24], occupancy[8] = "-", waves[8] = "-", issue[16] = "-", tensor_us[16] = "-",
-                                                   latency[16] = "-";
+    char out[48], tile[32], grid[32], occupancy[16] = "-", waves[32] = "-", issue[32] = "-", tensor_us[32] = "-",
+                                                   latency[32] = "-";
     std::snprintf(out, sizeof out, "%dx%dx%d", s.out.h, s.out.w, s.out.c);
     std::snprintf(tile, sizeof tile, "%dx%d", shape.m, shape.n);
     std::snprintf(grid, sizeof grid, "%ux%u", gx, gy);

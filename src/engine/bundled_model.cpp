@@ -60,12 +60,14 @@ std::vector<fs::path> candidates() {
 
 }  // namespace
 
+// The lenient form: where nothing holds the model, the source tree's path (its load then
+// names the file it cannot open).
 std::string bundled_model_path() {
-  if (const char* env = std::getenv("GP_MODEL"); env && *env) return env;
-  std::error_code ec;
-  for (const fs::path& candidate : candidates())
-    if (fs::is_regular_file(candidate, ec)) return candidate.string();
-  return GP_SOURCE_MODEL;
+  try {
+    return find_bundled_model();
+  } catch (const Error&) {
+    return GP_SOURCE_MODEL;
+  }
 }
 
 std::string find_bundled_model() {
