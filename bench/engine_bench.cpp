@@ -212,7 +212,8 @@ void BM_Engine(benchmark::State& state, Backend* backend, Net which, Path path, 
   std::unique_ptr<MaterializedUNet> unfused;
 #endif
   if (path == Path::Fused || path == Path::FusedF16 || path == Path::FusedBf16) {
-    fused_net = upload_unet(*backend, weights, width, precision_of(path));
+    fused_net = upload_unet(*backend, weights, which == Net::Segment ? UNetKind::Segmentator : UNetKind::Colorizer, width,
+                            precision_of(path));
     workspace = std::make_unique<UNetWorkspace>(*backend, width, size, size, precision_of(path));
     if (which == Net::Segment)
       run = [&] { workspace->segment(*backend, fused_net, x.get(), out_labels.get(), nullptr, stream.s); };

@@ -22,8 +22,13 @@
 //    addresses, the K step in taps and channels) is worked out once, and no division is left
 //    inside it.
 //  - Epilogue straight from the accumulators: + bias, ReLU, rounded to T, paired stores.
+//  - Split-K (gridDim.z = splits > 1, chosen per layer by the plan, conv_mma_tile.h): the
+//    deep levels have too few tiles to keep the SMs' schedulers busy, so each tile's K
+//    chunks are shared by several blocks; each stores its fp32 accumulators and the last to
+//    arrive (one atomic per tile) adds them in split order and runs the epilogue.
 //  - Every output sums the same products in the same order whatever the tile (K chunk by
-//    chunk, k16 by k16), so the tiles give bit-identical results.
+//    chunk, k16 by k16), so the tiles give bit-identical results. A split launch adds the
+//    splits' fp32 partial sums in split order: deterministic, different bits.
 // Compiled for sm_80 and later; on older architectures the kernel body is a trap and the
 // engine never chooses it there.
 #include "kernels/conv_mma.cuh"
@@ -295,10 +300,20 @@ struct KCursor {
   __device__ __forceinline__ int dy_bounds() const { return tap < 9 ? dy() : kFar; }
 };
 
-template <class T, class Gather, class Tile, bool kVec>
+// Split-K (gridDim.z > 1): block z multiplies K chunks [z k_chunks / splits, (z + 1)
+// k_chunks / splits) and stores its accumulators to `partials`; the block that counts
+// itself last for its tile (an atomic per tile, then reset to 0 for the next launch) sums
+// the splits' accumulators in split order and runs the epilogue. No block waits for
+// another, and the sum's order does not depend on which block comes last: deterministic.
+struct SplitK {
+  float* partials;     // [tiles][splits][MI * NI][NT] float4: BM x BN floats per tile and split
+  unsigned* counters;  // [tiles], zero between launches
+};
+
+template <class T, class Gather, class Tile, bool kVec, bool kSplit>
 __global__ void __launch_bounds__(NT)
     conv3x3_mma_kernel(Gather g, const T* __restrict__ packed, const float* __restrict__ bias, T* __restrict__ out,
-                       Geometry geo) {
+                       Geometry geo, SplitK split_k) {
 #ifdef GP_CONV_MMA_UNSUPPORTED
   __trap();
 #else
@@ -335,7 +350,7 @@ GP_MMA_UNROLL
 GP_MMA_UNROLL
   for (int j = 0; j < B_ROWS; ++j) {
     const int row = (tid + j * NT) / kChunksPerRow;
-    b_row[j] = packed + size_t(n0 + row) * geo.k_rows + 8 * my_chunk;
+    b_row[j] = packed + size_t(n0 + row) * geo.k_rows + 8 * my_chunk;  // + this split's first k below
     b_store[j] = 16 * swizzled(row, my_chunk);
   }
   // The ldmatrix rows of this lane, for k16 step 0. The swizzle depends on (row / 2) % 4,
@@ -354,9 +369,16 @@ GP_MMA_UNROLL
   b_read[1] = b_read[0] ^ 32;
   const uint32_t a_smem = ptx::shared_address(&As[0][0]), b_smem = ptx::shared_address(&Bs[0][0]);
   constexpr uint32_t A_STAGE = sizeof(As[0]), B_STAGE = sizeof(Bs[0]);
-  KCursor at{(8 * my_chunk) / geo.cin, (8 * my_chunk) % geo.cin};
+  // kSplit is a template argument so that an unsplit kernel keeps no trace of it (its
+  // registers and K loop as before: tools/sass_report.py).
+  const int k_chunks_all = geo.k_rows / BK, split = kSplit ? int(blockIdx.z) : 0, splits = kSplit ? int(gridDim.z) : 1;
+  const int chunk_begin = split * k_chunks_all / splits, k_chunks = (split + 1) * k_chunks_all / splits - chunk_begin;
+  const int k_first = chunk_begin * BK + 8 * my_chunk;
+  KCursor at{k_first / geo.cin, k_first % geo.cin};
   const int step_taps = BK / geo.cin, step_channels = BK % geo.cin;
-  int b_k = 0;  // this step's k offset in the packed weights
+GP_MMA_UNROLL
+  for (int j = 0; j < B_ROWS; ++j) b_row[j] += chunk_begin * BK;
+  int b_k = 0;  // this step's k offset from the split's first, in the packed weights
 
   auto load_stage = [&](int slot) {
     // B: weights of output channels n0 + row at this step's k (always inside the padding).
@@ -429,7 +451,6 @@ GP_MMA_UNROLL
 GP_MMA_UNROLL
       for (int e = 0; e < 4; ++e) acc[mi][ni][e] = 0.0f;
 
-  const int k_chunks = geo.k_rows / BK;
 GP_MMA_UNROLL
   for (int s = 0; s < STAGES - 1; ++s) {
     if (s < k_chunks) load_stage(s);
@@ -458,6 +479,46 @@ GP_MMA_UNROLL
         for (int ni = 0; ni < NI; ++ni)
           ptx::mma_16816<T>(acc[mi][ni], a[mi], b[ni / 2][(ni % 2) * 2], b[ni / 2][(ni % 2) * 2 + 1]);
     }
+  }
+
+  if constexpr (kSplit) {
+    const size_t tile = size_t(blockIdx.y) * gridDim.x + blockIdx.x;
+    float4* const part = reinterpret_cast<float4*>(split_k.partials) + tile * splits * (MI * NI * NT) + tid;
+GP_MMA_UNROLL
+    for (int mi = 0; mi < MI; ++mi)
+GP_MMA_UNROLL
+      for (int ni = 0; ni < NI; ++ni)
+        part[(split * MI * NI + mi * NI + ni) * NT] =
+            make_float4(acc[mi][ni][0], acc[mi][ni][1], acc[mi][ni][2], acc[mi][ni][3]);
+    __shared__ int last_split;
+    __threadfence();  // this block's partials visible before it is counted
+    __syncthreads();
+    if (tid == 0) {
+      const bool last = atomicAdd(split_k.counters + tile, 1u) == unsigned(splits - 1);
+      if (last) split_k.counters[tile] = 0;  // every split has counted: ready for the next launch
+      last_split = last;
+    }
+    __syncthreads();
+    if (!last_split) return;
+    __threadfence();
+GP_MMA_UNROLL
+    for (int mi = 0; mi < MI; ++mi)
+GP_MMA_UNROLL
+      for (int ni = 0; ni < NI; ++ni) {
+        float4 sum = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+        for (int z = 0; z < splits; ++z) {
+          const float4 v = z == split ? make_float4(acc[mi][ni][0], acc[mi][ni][1], acc[mi][ni][2], acc[mi][ni][3])
+                                      : __ldcg(part + (z * MI * NI + mi * NI + ni) * NT);
+          sum.x += v.x;
+          sum.y += v.y;
+          sum.z += v.z;
+          sum.w += v.w;
+        }
+        acc[mi][ni][0] = sum.x;
+        acc[mi][ni][1] = sum.y;
+        acc[mi][ni][2] = sum.z;
+        acc[mi][ni][3] = sum.w;
+      }
   }
 
   // Accumulator e of tile (mi, ni): row lane / 4 (+ 8 for e >= 2), column 2 (lane % 4) + e % 2.
@@ -489,19 +550,36 @@ GP_MMA_UNROLL
 
 bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
-template <class T, class Gather, class Tile, bool kVec>
-cudaError_t launch_tile(const Gather& g, const Geometry& geo, const ConvMmaWeights<T>& wt, T* out, cudaStream_t stream) {
+template <class T, class Gather, class Tile, bool kVec, bool kSplit>
+cudaError_t launch_tile(const Gather& g, const Geometry& geo, const ConvMmaWeights<T>& wt, T* out,
+                        const ConvMmaLaunch& lc, cudaStream_t stream) {
   cudaLaunchConfig_t config{};
-  config.gridDim = dim3(ceil_div(size_t(geo.h) * geo.w, Tile::BM), unsigned(ceil_div(size_t(geo.cout), Tile::BN)));
+  config.gridDim = dim3(ceil_div(size_t(geo.h) * geo.w, Tile::BM), unsigned(ceil_div(size_t(geo.cout), Tile::BN)),
+                        unsigned(lc.splits));
   config.blockDim = dim3(NT);
   config.stream = stream;
-  return cudaLaunchKernelEx(&config, conv3x3_mma_kernel<T, Gather, Tile, kVec>, g, wt.packed, wt.bias, out, geo);
+  const SplitK split_k{lc.partials, lc.counters};
+  return cudaLaunchKernelEx(&config, conv3x3_mma_kernel<T, Gather, Tile, kVec, kSplit>, g, wt.packed, wt.bias, out,
+                            geo, split_k);
+}
+
+// Split K is built for the vector gathers the engine runs (plain, max-pool, concat); the
+// per-element gathers and the fused up-concat never have enough K chunks and too few tiles
+// at once in the U-Net, and each variant is a kernel more to compile.
+template <class T, class Gather, bool kVec> constexpr bool kSplittable = kVec && !std::is_same_v<Gather, UpConcatGather<T>>;
+
+template <class T, class Gather, class Tile, bool kVec>
+cudaError_t launch_tile(const Gather& g, const Geometry& geo, const ConvMmaWeights<T>& wt, T* out,
+                        const ConvMmaLaunch& lc, cudaStream_t stream) {
+  if (lc.splits == 1) return launch_tile<T, Gather, Tile, kVec, false>(g, geo, wt, out, lc, stream);
+  if constexpr (kSplittable<T, Gather, kVec>) return launch_tile<T, Gather, Tile, kVec, true>(g, geo, wt, out, lc, stream);
+  return cudaErrorInvalidValue;
 }
 
 // kVec: the vector gather (every channel count a multiple of 8), else per element.
 template <class T, bool kVec, class Gather>
 cudaError_t launch(const Gather& g, int h, int w, int cin, const ConvMmaWeights<T>& wt, T* out, cudaStream_t stream,
-                   ConvMmaTile tile) {
+                   ConvMmaLaunch lc) {
   if (h < 0 || w < 0 || wt.cin != cin || wt.cout < 1 || !wt.packed || !wt.bias || !aligned16(wt.packed))
     return cudaErrorInvalidValue;
   if (size_t(h) * w == 0) return cudaSuccess;
@@ -509,11 +587,13 @@ cudaError_t launch(const Gather& g, int h, int w, int cin, const ConvMmaWeights<
   // The vector gathers' tap offsets are ints: (dy w + dx) c within a quarter of the range.
   if (kVec && size_t(w) * cin > size_t(INT32_MAX) / 4) return cudaErrorInvalidValue;
   const Geometry geo{h, w, cin, wt.cout, int(conv_mma_packed_rows(cin))};
-  if (tile == ConvMmaTile::Auto) tile = conv_mma_choose_tile(size_t(h) * w, wt.cout);
-  switch (tile) {
-    case ConvMmaTile::M128N32: return launch_tile<T, Gather, Tile128x32, kVec>(g, geo, wt, out, stream);
-    case ConvMmaTile::M32N64: return launch_tile<T, Gather, Tile32x64, kVec>(g, geo, wt, out, stream);
-    case ConvMmaTile::M64N64: return launch_tile<T, Gather, Tile64x64, kVec>(g, geo, wt, out, stream);
+  if (lc.tile == ConvMmaTile::Auto) lc.tile = conv_mma_choose_tile(size_t(h) * w, wt.cout);
+  if (lc.splits < 1 || lc.splits > kConvMmaMaxSplits || lc.splits > geo.k_rows / BK) return cudaErrorInvalidValue;
+  if (lc.splits > 1 && (!lc.partials || !lc.counters || !aligned16(lc.partials))) return cudaErrorInvalidValue;
+  switch (lc.tile) {
+    case ConvMmaTile::M128N32: return launch_tile<T, Gather, Tile128x32, kVec>(g, geo, wt, out, lc, stream);
+    case ConvMmaTile::M32N64: return launch_tile<T, Gather, Tile32x64, kVec>(g, geo, wt, out, lc, stream);
+    case ConvMmaTile::M64N64: return launch_tile<T, Gather, Tile64x64, kVec>(g, geo, wt, out, lc, stream);
     default: return cudaErrorInvalidValue;
   }
 }
@@ -532,69 +612,69 @@ template <class T> std::vector<T> conv_mma_pack_weights(const float* torch_weigh
 
 template <class T>
 cudaError_t conv3x3_mma_bias_relu(const ConvPlainT<T>& in, const ConvMmaWeights<T>& wt, T* out, cudaStream_t stream,
-                                  ConvMmaTile tile) {
+                                  ConvMmaLaunch lc) {
   if (in.c < 1 || !in.x || !aligned16(in.x)) return cudaErrorInvalidValue;
   const PlainGather<T> g{in.x, in.w, in.c};
-  return in.c % 8 == 0 ? launch<T, true>(g, in.h, in.w, in.c, wt, out, stream, tile)
-                       : launch<T, false>(g, in.h, in.w, in.c, wt, out, stream, tile);
+  return in.c % 8 == 0 ? launch<T, true>(g, in.h, in.w, in.c, wt, out, stream, lc)
+                       : launch<T, false>(g, in.h, in.w, in.c, wt, out, stream, lc);
 }
 
 template <class T>
 cudaError_t conv3x3_mma_bias_relu(const ConvMaxPoolT<T>& in, const ConvMmaWeights<T>& wt, T* out, cudaStream_t stream,
-                                  ConvMmaTile tile) {
+                                  ConvMmaLaunch lc) {
   if (in.c < 1 || in.h_in < 0 || in.w_in < 0 || !in.x || !aligned16(in.x)) return cudaErrorInvalidValue;
   if (size_t(in.w_in) * in.c > size_t(INT32_MAX) / 4) return cudaErrorInvalidValue;
   const MaxPoolGather<T> g{in.x, in.w_in, in.c, in.w_in * in.c};
-  return in.c % 8 == 0 ? launch<T, true>(g, in.h_in / 2, in.w_in / 2, in.c, wt, out, stream, tile)
-                       : launch<T, false>(g, in.h_in / 2, in.w_in / 2, in.c, wt, out, stream, tile);
+  return in.c % 8 == 0 ? launch<T, true>(g, in.h_in / 2, in.w_in / 2, in.c, wt, out, stream, lc)
+                       : launch<T, false>(g, in.h_in / 2, in.w_in / 2, in.c, wt, out, stream, lc);
 }
 
 template <class T>
 cudaError_t conv3x3_mma_bias_relu(const ConvUpConcatT<T>& in, const ConvMmaWeights<T>& wt, T* out, cudaStream_t stream,
-                                  ConvMmaTile tile) {
+                                  ConvMmaLaunch lc) {
   if (in.c_skip < 1 || in.c_low < 1 || in.h_low < 1 || in.w_low < 1 || 2 * in.h_low > in.h || 2 * in.w_low > in.w ||
       !in.skip || !in.low || !aligned16(in.skip) || !aligned16(in.low))
     return cudaErrorInvalidValue;
   const UpConcatGather<T> g{in.skip, in.low, in.w, in.c_skip, in.c_low, in.h_low, in.w_low,
                             (in.h - 2 * in.h_low) / 2, (in.w - 2 * in.w_low) / 2, gather::up_step(in.h_low), gather::up_step(in.w_low)};
   const int cin = in.c_skip + in.c_low;
-  return in.c_skip % 8 == 0 && in.c_low % 8 == 0 ? launch<T, true>(g, in.h, in.w, cin, wt, out, stream, tile)
-                                                 : launch<T, false>(g, in.h, in.w, cin, wt, out, stream, tile);
+  return in.c_skip % 8 == 0 && in.c_low % 8 == 0 ? launch<T, true>(g, in.h, in.w, cin, wt, out, stream, lc)
+                                                 : launch<T, false>(g, in.h, in.w, cin, wt, out, stream, lc);
 }
 
 template <class T>
 cudaError_t conv3x3_mma_bias_relu(const ConvConcatT<T>& in, const ConvMmaWeights<T>& wt, T* out, cudaStream_t stream,
-                                  ConvMmaTile tile) {
+                                  ConvMmaLaunch lc) {
   if (in.c_skip < 8 || in.c_up < 8 || in.c_skip % 8 != 0 || in.c_up % 8 != 0 || !in.skip || !in.up ||
       !aligned16(in.skip) || !aligned16(in.up))
     return cudaErrorInvalidValue;
   const ConcatGather<T> g{in.skip, in.up, in.w, in.c_skip, in.c_up};
-  return launch<T, true>(g, in.h, in.w, in.c_skip + in.c_up, wt, out, stream, tile);
+  return launch<T, true>(g, in.h, in.w, in.c_skip + in.c_up, wt, out, stream, lc);
 }
 
 template <class T>
 cudaError_t conv3x3_mma_bias_relu(const ConvPlainFloatMma& in, const ConvMmaWeights<T>& wt, T* out, cudaStream_t stream,
-                                  ConvMmaTile tile) {
+                                  ConvMmaLaunch lc) {
   if (in.c < 1 || !in.x) return cudaErrorInvalidValue;
-  return launch<T, false>(FloatPlainGather<T>{in.x, in.w, in.c}, in.h, in.w, in.c, wt, out, stream, tile);
+  return launch<T, false>(FloatPlainGather<T>{in.x, in.w, in.c}, in.h, in.w, in.c, wt, out, stream, lc);
 }
 
 template <class T>
 cudaError_t conv3x3_mma_bias_relu(const ConvColorizerMma& in, const ConvMmaWeights<T>& wt, T* out, cudaStream_t stream,
-                                  ConvMmaTile tile) {
+                                  ConvMmaLaunch lc) {
   if (!in.sketch || !in.labels || !in.colors || !in.active) return cudaErrorInvalidValue;
   const ColorizerGather<T> g{in.sketch, in.labels, in.colors, in.active, in.w, in.center};
-  return launch<T, false>(g, in.h, in.w, gp::ref::kColorizerChannels, wt, out, stream, tile);
+  return launch<T, false>(g, in.h, in.w, gp::ref::kColorizerChannels, wt, out, stream, lc);
 }
 
 #define GP_CONV_MMA_INSTANTIATE(T)                                                                                   \
   template std::vector<T> conv_mma_pack_weights<T>(const float*, int, int);                                          \
-  template cudaError_t conv3x3_mma_bias_relu<T>(const ConvPlainT<T>&, const ConvMmaWeights<T>&, T*, cudaStream_t, ConvMmaTile);   \
-  template cudaError_t conv3x3_mma_bias_relu<T>(const ConvMaxPoolT<T>&, const ConvMmaWeights<T>&, T*, cudaStream_t, ConvMmaTile); \
-  template cudaError_t conv3x3_mma_bias_relu<T>(const ConvUpConcatT<T>&, const ConvMmaWeights<T>&, T*, cudaStream_t, ConvMmaTile); \
-  template cudaError_t conv3x3_mma_bias_relu<T>(const ConvConcatT<T>&, const ConvMmaWeights<T>&, T*, cudaStream_t, ConvMmaTile); \
-  template cudaError_t conv3x3_mma_bias_relu<T>(const ConvPlainFloatMma&, const ConvMmaWeights<T>&, T*, cudaStream_t, ConvMmaTile); \
-  template cudaError_t conv3x3_mma_bias_relu<T>(const ConvColorizerMma&, const ConvMmaWeights<T>&, T*, cudaStream_t, ConvMmaTile);
+  template cudaError_t conv3x3_mma_bias_relu<T>(const ConvPlainT<T>&, const ConvMmaWeights<T>&, T*, cudaStream_t, ConvMmaLaunch);   \
+  template cudaError_t conv3x3_mma_bias_relu<T>(const ConvMaxPoolT<T>&, const ConvMmaWeights<T>&, T*, cudaStream_t, ConvMmaLaunch); \
+  template cudaError_t conv3x3_mma_bias_relu<T>(const ConvUpConcatT<T>&, const ConvMmaWeights<T>&, T*, cudaStream_t, ConvMmaLaunch); \
+  template cudaError_t conv3x3_mma_bias_relu<T>(const ConvConcatT<T>&, const ConvMmaWeights<T>&, T*, cudaStream_t, ConvMmaLaunch); \
+  template cudaError_t conv3x3_mma_bias_relu<T>(const ConvPlainFloatMma&, const ConvMmaWeights<T>&, T*, cudaStream_t, ConvMmaLaunch); \
+  template cudaError_t conv3x3_mma_bias_relu<T>(const ConvColorizerMma&, const ConvMmaWeights<T>&, T*, cudaStream_t, ConvMmaLaunch);
 GP_CONV_MMA_INSTANTIATE(__half)
 GP_CONV_MMA_INSTANTIATE(__nv_bfloat16)
 

@@ -43,12 +43,17 @@ constexpr int kConvMmaTileN = 64;
 constexpr int kConvMmaTileK = 32;
 constexpr int kConvMmaStages = 3;
 constexpr int kConvMmaThreads = 128;
+static_assert(kConvMmaTileK == 32, "conv_mma_k_chunks (conv_mma_tile.h) counts chunks of 32");
 
 // The block tiles and the rule choosing one per layer (kernels/conv_mma_tile.h).
 using gp::ConvMmaTile;
 using gp::conv_mma_choose_tile;
 using gp::conv_mma_tile_name;
 using gp::conv_mma_tile_shape;
+using gp::conv_mma_choose_schedule;
+using gp::ConvMmaLaunch;
+using gp::ConvMmaSchedule;
+using gp::kConvMmaMaxSplits;
 
 template <class T> struct ConvPlainT {
   const T* x;  // [h][w][c]
@@ -105,24 +110,28 @@ template <class T> struct ConvMmaWeights {
 };
 
 // out [H][W][cout] = relu(conv3x3(input) + bias) in T; H x W is the gather's output size.
-// `tile` forces a block tile (the tests run every one); the result does not depend on it.
+// `launch` forces a block tile (the tests run every one; the result does not depend on
+// it) and may split K over several blocks (splits <= kConvMmaMaxSplits and <= the K
+// chunks, with the scratch conv_mma_tile.h describes; only for vector inputs, every
+// channel count a multiple of 8, and not the fused up-concat). A split sum adds the
+// splits' fp32 partial sums in split order: deterministic, but not the unsplit sum's bits.
 template <class T>
 cudaError_t conv3x3_mma_bias_relu(const ConvPlainT<T>& in, const ConvMmaWeights<T>& weights, T* out, cudaStream_t stream,
-                                  ConvMmaTile tile = ConvMmaTile::Auto);
+                                  ConvMmaLaunch launch = {});
 template <class T>
 cudaError_t conv3x3_mma_bias_relu(const ConvMaxPoolT<T>& in, const ConvMmaWeights<T>& weights, T* out, cudaStream_t stream,
-                                  ConvMmaTile tile = ConvMmaTile::Auto);
+                                  ConvMmaLaunch launch = {});
 template <class T>
 cudaError_t conv3x3_mma_bias_relu(const ConvUpConcatT<T>& in, const ConvMmaWeights<T>& weights, T* out,
-                                  cudaStream_t stream, ConvMmaTile tile = ConvMmaTile::Auto);
+                                  cudaStream_t stream, ConvMmaLaunch launch = {});
 template <class T>
 cudaError_t conv3x3_mma_bias_relu(const ConvConcatT<T>& in, const ConvMmaWeights<T>& weights, T* out, cudaStream_t stream,
-                                  ConvMmaTile tile = ConvMmaTile::Auto);
+                                  ConvMmaLaunch launch = {});
 template <class T>
 cudaError_t conv3x3_mma_bias_relu(const ConvPlainFloatMma& in, const ConvMmaWeights<T>& weights, T* out,
-                                  cudaStream_t stream, ConvMmaTile tile = ConvMmaTile::Auto);
+                                  cudaStream_t stream, ConvMmaLaunch launch = {});
 template <class T>
 cudaError_t conv3x3_mma_bias_relu(const ConvColorizerMma& in, const ConvMmaWeights<T>& weights, T* out,
-                                  cudaStream_t stream, ConvMmaTile tile = ConvMmaTile::Auto);
+                                  cudaStream_t stream, ConvMmaLaunch launch = {});
 
 }  // namespace GP_KERNEL_NS

@@ -19,6 +19,7 @@ CLI: reference.py MODEL.safetensors SKETCH.png OUT.png [--reference COLOR.png --
 """
 
 import argparse
+import math
 import sys
 
 import numpy as np
@@ -172,9 +173,22 @@ def region_counts(labels, num_regions=NUM_REGIONS):
     return torch.bincount(labels.reshape(-1).long(), minlength=num_regions)
 
 
-def ranked_regions(labels, num_regions=NUM_REGIONS):
-    """Non-empty channel ids in ascending order: entry k is the region of rank k."""
-    return torch.nonzero(region_counts(labels, num_regions) > 0).flatten()
+MIN_REGION = 0.001        # the engine's SessionOptions::min_region default
+MIN_REGION_FLOOR = 4      # src/engine/min_region.h: kMinRegionFloorPixels
+
+
+def min_region_pixels(fraction, pixels):
+    """The fewest pixels a ranked region has (src/engine/min_region.h, the rule written
+    there): max(4, ceil(fraction x pixels)); 1 (every non-empty region) for fraction 0."""
+    if not 0.0 <= fraction < 1.0:
+        raise ValueError(f"min_region {fraction}: expected a fraction of the working size's pixels in [0, 1)")
+    return 1 if fraction == 0.0 else max(MIN_REGION_FLOOR, math.ceil(fraction * pixels))
+
+
+def ranked_regions(labels, num_regions=NUM_REGIONS, min_pixels=1):
+    """Channel ids of at least min_pixels pixels (1: every non-empty one) in ascending
+    order: entry k is the region of rank k."""
+    return torch.nonzero(region_counts(labels, num_regions) >= max(1, min_pixels)).flatten()
 
 
 def region_means(labels, y, num_regions=NUM_REGIONS):

@@ -364,18 +364,21 @@ def label_of(key):
     """'conv3x3_mma_kernel<__half, PlainGather<__half>, TileT<64, 64, 2>, true>' -> 'Plain<half> 64x64 vector'.
 
     The fourth argument, where there is one, is the gather's kind: the vector gather
-    (every channel count a multiple of 8) or per element."""
+    (every channel count a multiple of 8) or per element; a fifth, true, the split-K
+    variant ('... vector split-K')."""
     m = re.match(r"^conv3x3_mma_kernel<(.*)>$", key)
     if not m:
         return key
     args = split_top(m.group(1))
-    if len(args) not in (3, 4):
+    if len(args) not in (3, 4, 5):
         return key
     t = TYPE_NAMES.get(args[0], args[0])
     gather = re.sub(r"Gather(<.*>)?$", "", args[1])
     tile = re.match(r"TileT<\s*(\d+),\s*(\d+)", args[2])
     shape = f"{tile.group(1)}x{tile.group(2)}" if tile else args[2]
-    kind = {"true": " vector", "false": " per element"}.get(args[3].strip(), " " + args[3]) if len(args) == 4 else ""
+    kind = {"true": " vector", "false": " per element"}.get(args[3].strip(), " " + args[3]) if len(args) >= 4 else ""
+    if len(args) == 5 and args[4].strip() == "true":
+        kind += " split-K"
     return f"{gather}<{t}> {shape}{kind}"
 
 

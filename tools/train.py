@@ -1,10 +1,14 @@
 #!/usr/bin/python3
-"""Train GuidingPainter on the EmojiOne data set on the CPU, and evaluate it in PyTorch.
+"""Train GuidingPainter on the CPU (EmojiOne and OpenMoji), and evaluate it in PyTorch.
 
-Data: tools/build_dataset.py DATA (train/color at 256; val128 for evaluation). Training
-images are the 256 renders reduced to --size by area averaging, like val128; each sample
-gets a fresh sketch style (colour-step threshold, line width 1-3 px at 256, line grey)
-from tools/make_sketch.py's line maps, plus a random horizontal flip.
+Data: tools/build_dataset.py DATA (EmojiOne: train/color at 256; val128 for evaluation),
+whose samples get a fresh synthetic sketch style (colour-step threshold, line width 1-3 px
+at 256, line grey) from tools/make_sketch.py's line maps; and --pairs DIR
+(tools/build_openmoji.py: the artist's line layer as the sketch, rendered at 256 and 128),
+a --pairs-frac share of each batch. A sample is the whole picture at --size (EmojiOne's
+256 render area-reduced, the pair's 128 render) or, with probability --crop-frac, a
+--size crop of the 256 render, so the model sees both scales the app works at; every
+sample may be flipped horizontally.
 
 Recipe (shared/docs/MODEL.md): segmentation U-Net -> straight-through Gumbel-softmax
 regions S (temperature decayed --tau-start -> --tau-end), one Nh per image from the
@@ -54,51 +58,44 @@ def _png_names(d):
     return sorted(n for n in os.listdir(d) if n.endswith(".png") and not n.endswith(".tmp.png"))
 
 
-def area_reduce(a, factor):
-    """uint8 [H,W,C] -> mean of factor x factor blocks, rounded (factor 1: unchanged)."""
-    if factor == 1:
-        return a
-    h, w, c = a.shape
-    f = a.astype(np.float32).reshape(h // factor, factor, w // factor, factor, c).mean(axis=(1, 3))
-    return np.floor(f + 0.5).astype(np.uint8)
-
-
 class TrainSet:
-    """Training images held in memory as the inputs of the sketch style generator:
-    edge strength (uint8) and thin dark strokes (bool) at 256, colour at --size."""
+    """EmojiOne training images held in memory as the inputs of the sketch style generator:
+    edge strength (uint8) and thin dark strokes (bool) at 256, colour at 256."""
 
-    def __init__(self, data_dir, size, log):
+    def __init__(self, data_dir, log):
         cdir = os.path.join(data_dir, "train", "color")
         self.names = _png_names(cdir)
-        cache = os.path.join(data_dir, f"cache_train_{size}.pt")
+        cache = os.path.join(data_dir, "cache_train_256.pt")
         if os.path.exists(cache):
             blob = torch.load(cache)
             if blob["names"] == self.names:
                 self.strength, self.thin, self.color = blob["strength"], blob["thin"], blob["color"]
-                log(f"train set: {len(self.names)} images from {cache}")
+                log(f"EmojiOne train set: {len(self.names)} images from {cache}")
                 return
         t0 = time.time()
         st, th, co = [], [], []
         for n in self.names:
             rgb = make_sketch.load_rgb(os.path.join(cdir, n))
-            if rgb.shape[0] % size:
-                raise ValueError(f"{n}: side {rgb.shape[0]} is not a multiple of --size {size}")
+            if rgb.shape[:2] != (256, 256):
+                raise ValueError(f"{os.path.join(cdir, n)}: {rgb.shape[1]} x {rgb.shape[0]}, expected 256 x 256")
             st.append(make_sketch.edge_strength(rgb))
             th.append(make_sketch.thin_dark(rgb))
-            co.append(area_reduce(rgb, rgb.shape[0] // size).transpose(2, 0, 1))
+            co.append(rgb.transpose(2, 0, 1))
         self.strength = torch.from_numpy(np.stack(st))
         self.thin = torch.from_numpy(np.stack(th))
         self.color = torch.from_numpy(np.stack(co))
         torch.save({"names": self.names, "strength": self.strength, "thin": self.thin,
                     "color": self.color}, cache + ".tmp")
         os.replace(cache + ".tmp", cache)
-        log(f"train set: {len(self.names)} images prepared in {time.time() - t0:.0f} s, cached in {cache}")
+        log(f"EmojiOne train set: {len(self.names)} images prepared in {time.time() - t0:.0f} s, cached in {cache}")
 
     def __len__(self):
         return len(self.names)
 
-    def batch(self, idx, rng, size, style=True):
-        """X [N,1,size,size] in [-1,1] (sketch), Y [N,3,size,size] in [-1,1]."""
+    def batch(self, idx, rng, size, style=True, crops=None):
+        """X [N,1,size,size] in [-1,1] (sketch), Y [N,3,size,size] in [-1,1]. crops[i] is
+        None (the whole 256 image area-reduced to size) or (top, left) of a size x size
+        window of the 256 image (the line widths and details of the 256 scale)."""
         idx = torch.as_tensor(idx)
         n = len(idx)
         strength = self.strength[idx].float()
@@ -122,17 +119,130 @@ class TrainSet:
         grey = 1.0 - out * torch.from_numpy(dark).float().view(-1, 1, 1, 1)
         # the 256 sketch is stored as uint8 in the val files; quantize the same way
         grey = torch.round(grey * 255.0) / 255.0
-        factor = grey.shape[-1] // size
-        if factor > 1:
-            grey = F.avg_pool2d(grey, factor)
-            grey = torch.floor(grey * 255.0 + 0.5) / 255.0
-        x = 2.0 * grey - 1.0
-        y = self.color[idx].float() * (2.0 / 255.0) - 1.0
+        color = self.color[idx].float() / 255.0
+        xs, ys = [], []
+        for i in range(n):
+            g, c = grey[i:i + 1], color[i:i + 1]
+            if crops is not None and crops[i] is not None:
+                t, l = crops[i]
+                g, c = g[..., t:t + size, l:l + size], c[..., t:t + size, l:l + size]
+            elif g.shape[-1] != size:
+                factor = g.shape[-1] // size
+                g = torch.floor(F.avg_pool2d(g, factor) * 255.0 + 0.5) / 255.0
+                c = torch.floor(F.avg_pool2d(c * 255.0, factor) + 0.5) / 255.0
+            xs.append(g)
+            ys.append(c)
+        x = 2.0 * torch.cat(xs) - 1.0
+        y = 2.0 * torch.cat(ys) - 1.0
         if style:
-            flip = torch.from_numpy(rng.random(n) < 0.5)
-            x = torch.where(flip.view(-1, 1, 1, 1), x.flip(-1), x)
-            y = torch.where(flip.view(-1, 1, 1, 1), y.flip(-1), y)
+            x, y = random_flip(x, y, rng)
         return x.contiguous(), y.contiguous()
+
+
+def random_flip(x, y, rng):
+    flip = torch.from_numpy(rng.random(x.shape[0]) < 0.5).view(-1, 1, 1, 1)
+    return torch.where(flip, x.flip(-1), x), torch.where(flip, y.flip(-1), y)
+
+
+class PairSet:
+    """Real sketch / colour pairs (tools/build_openmoji.py's layout): the artist's line
+    layer as the sketch, rendered at 256 (train/) and at 128 (train128/), held as uint8."""
+
+    def __init__(self, data_dir, log):
+        self.dir = data_dir
+        self.names = _png_names(os.path.join(data_dir, "train", "color"))
+        cache = os.path.join(data_dir, "cache_pairs.pt")
+        if os.path.exists(cache):
+            blob = torch.load(cache)
+            if blob["names"] == self.names:
+                self.x = blob["x"]
+                self.y = blob["y"]
+                log(f"pair set {data_dir}: {len(self.names)} pairs from {cache}")
+                return
+        t0 = time.time()
+        self.x, self.y = {}, {}
+        for split, side in (("train", 256), ("train128", 128)):
+            xs, ys = [], []
+            for n in self.names:
+                xs.append(self._load(os.path.join(data_dir, split, "sketch", n), "L", side))
+                ys.append(self._load(os.path.join(data_dir, split, "color", n), "RGB", side).transpose(2, 0, 1))
+            self.x[side] = torch.from_numpy(np.stack(xs))
+            self.y[side] = torch.from_numpy(np.stack(ys))
+        torch.save({"names": self.names, "x": self.x, "y": self.y}, cache + ".tmp")
+        os.replace(cache + ".tmp", cache)
+        log(f"pair set {data_dir}: {len(self.names)} pairs read in {time.time() - t0:.0f} s, cached in {cache}")
+
+    @staticmethod
+    def _load(path, mode, side):
+        a = np.asarray(Image.open(path).convert(mode))
+        if a.shape[:2] != (side, side):
+            raise ValueError(f"{path}: {a.shape[1]} x {a.shape[0]}, expected {side} x {side}")
+        return a
+
+    def __len__(self):
+        return len(self.names)
+
+    def batch(self, idx, rng, size, style=True, crops=None):
+        """As TrainSet.batch: the whole picture rendered at size, or a size x size crop of
+        the 256 render; style adds a flip and, for half the samples, lighter lines."""
+        xs, ys = [], []
+        for j, i in enumerate(idx):
+            if crops is not None and crops[j] is not None:
+                t, l = crops[j]
+                xs.append(self.x[256][i, t:t + size, l:l + size])
+                ys.append(self.y[256][i, :, t:t + size, l:l + size])
+            else:
+                xs.append(self.x[size][i])
+                ys.append(self.y[size][i])
+        x = torch.stack(xs).unsqueeze(1).float() / 255.0
+        y = torch.stack(ys).float() * (2.0 / 255.0) - 1.0
+        if style:
+            dark = np.where(rng.random(len(idx)) < 0.5, rng.uniform(0.6, 1.0, len(idx)), 1.0)
+            x = 1.0 - (1.0 - x) * torch.from_numpy(dark).float().view(-1, 1, 1, 1)
+            x = torch.round(x * 255.0) / 255.0
+        x = 2.0 * x - 1.0
+        if style:
+            x, y = random_flip(x, y, rng)
+        return x.contiguous(), y.contiguous()
+
+
+class Sampler:
+    """Endless shuffled index stream over one data set (a new permutation per epoch)."""
+
+    def __init__(self, n, rng):
+        self.n, self.perm, self.pos = n, rng.permutation(n), 0
+
+    def take(self, k, rng):
+        out = []
+        while len(out) < k:
+            if self.pos == self.n:
+                self.perm, self.pos = rng.permutation(self.n), 0
+            out.append(int(self.perm[self.pos]))
+            self.pos += 1
+        return out
+
+
+def draw_batch(sets, samplers, a, rng):
+    """One training batch: each sample from the pair set with probability --pairs-frac
+    (else from EmojiOne), and a 256-scale crop with probability --crop-frac."""
+    n = a.batch
+    use_pairs = rng.random(n) < (a.pairs_frac if "pairs" in sets else 0.0)
+    if "emojione" not in sets:
+        use_pairs[:] = True
+    crop = rng.random(n) < a.crop_frac
+    tops = rng.integers(0, 256 - a.size + 1, n)
+    lefts = rng.integers(0, 256 - a.size + 1, n)
+    xs, ys = [], []
+    for key, mask in (("pairs", use_pairs), ("emojione", ~use_pairs)):
+        k = int(mask.sum())
+        if k == 0:
+            continue
+        idx = samplers[key].take(k, rng)
+        crops = [(int(t), int(l)) if c else None for t, l, c in zip(tops[mask], lefts[mask], crop[mask])]
+        x, y = sets[key].batch(idx, rng, a.size, style=bool(a.style), crops=crops)
+        xs.append(x)
+        ys.append(y)
+    return torch.cat(xs), torch.cat(ys)
 
 
 def load_eval_set(data_dir, split="val128"):
@@ -315,10 +425,12 @@ def segment_labels(gp, x, chunk=32):
 
 
 @torch.no_grad()
-def evaluate(gp, x, gt, ks=EVAL_KS, seed=0, chunk=32, orders=("priority", "random"), model=True):
+def evaluate(gp, x, gt, ks=EVAL_KS, seed=0, chunk=32, orders=("priority", "random"), model=True,
+             min_region=ref.MIN_REGION):
     """PSNR on an eval set for K hints in priority and random order, model and flat fill.
 
-    Hints: the k chosen non-empty regions get their mean ground-truth colour (GT uint8
+    Regions: those the engine ranks (at least ref.min_region_pixels(min_region) pixels).
+    Hints: the k chosen ranked regions get their mean ground-truth colour (GT uint8
     values mapped to [-1,1]). Random order: a permutation of each image's non-empty
     regions (nested over K), drawn as `guidingpainter eval --seed` draws it: one
     mt19937_64 seeded once, images in file-name order.
@@ -330,7 +442,8 @@ def evaluate(gp, x, gt, ks=EVAL_KS, seed=0, chunk=32, orders=("priority", "rando
     labels = segment_labels(gp, x, chunk)
     S = F.one_hot(labels, NC).permute(0, 3, 1, 2).float()
     colors = torch.stack([ref.region_means(labels[i], y[i]) for i in range(n)])   # [N,NC,3]
-    ranked = [ref.ranked_regions(labels[i]) for i in range(n)]
+    min_pixels = ref.min_region_pixels(min_region, x.shape[-2] * x.shape[-1])   # the engine's rule
+    ranked = [ref.ranked_regions(labels[i], min_pixels=min_pixels) for i in range(n)]
     mt = MT19937_64(seed)
     perms = [r[torch.tensor(random_order(len(r), mt), dtype=torch.long)] for r in ranked]
     res = {"regions": float(np.mean([len(r) for r in ranked])), "n": n}
@@ -413,13 +526,20 @@ def parse_args(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     ap.add_argument("--name", help="run name: outputs in runs/NAME")
-    ap.add_argument("--data", default=os.path.join(ROOT, "data"))
+    ap.add_argument("--data", default=os.path.join(ROOT, "data"),
+                    help="EmojiOne data (tools/build_dataset.py), synthetic sketches; '' for none")
+    ap.add_argument("--pairs", default="", metavar="DIR",
+                    help="real sketch/colour pairs (tools/build_openmoji.py's layout)")
+    ap.add_argument("--pairs-frac", type=float, default=0.75, help="share of each batch drawn from --pairs")
+    ap.add_argument("--crop-frac", type=float, default=0.0,
+                    help="share of samples that are --size crops of the 256 render (the 256 scale)")
     ap.add_argument("--runs", default=os.path.join(ROOT, "runs"))
     ap.add_argument("--resume", action="store_true", help="continue runs/NAME/ckpt.pt")
     ap.add_argument("--init", metavar="WEIGHTS",
                     help="start from these generator weights (.safetensors or checkpoint) instead of random ones; "
                          "optimiser and schedules start fresh")
     ap.add_argument("--eval-only", metavar="CKPT", help="evaluate a checkpoint (or exported weights) on val128 and exit")
+    ap.add_argument("--eval-split", default="val128", help="with --eval-only: the split of --data (val128, val)")
     ap.add_argument("--eval-json", metavar="OUT", help="with --eval-only: also write the table as JSON")
     ap.add_argument("--width", type=int, default=16)
     ap.add_argument("--size", type=int, default=128, help="training side (256 renders area-reduced)")
@@ -502,8 +622,17 @@ def train(a, argv):
     rng = np.random.default_rng(a.seed)
     gen = torch.Generator().manual_seed(a.seed + 1)
 
-    data = TrainSet(a.data, a.size, log)
-    _, vx, vgt = load_eval_set(a.data)
+    sets = {}
+    if a.data:
+        sets["emojione"] = TrainSet(a.data, log)
+    if a.pairs:
+        sets["pairs"] = PairSet(a.pairs, log)
+    if not sets:
+        log("error: no training data (--data '' and no --pairs)")
+        return 2
+    samplers = {k: Sampler(len(v), rng) for k, v in sets.items()}
+    eval_dir = a.pairs or a.data
+    _, vx, vgt = load_eval_set(eval_dir)
     eval_ks = tuple(int(k) for k in a.eval_ks.split(","))
 
     gp = ref.GuidingPainter(a.width)
@@ -535,25 +664,26 @@ def train(a, argv):
         blob = {"gp": gp.state_dict(), "opt": opt.state_dict(), "step": step,
                 "elapsed": elapsed + time.time() - t_start, "history": history, "args": vars(a),
                 "rng": rng.bit_generator.state, "gen": gen.get_state(),
-                "torch_rng": torch.get_rng_state()}
+                "torch_rng": torch.get_rng_state(),
+                "samplers": {k: (v.perm.tolist(), v.pos) for k, v in samplers.items()}}
         if disc is not None:
             blob["disc"], blob["opt_d"] = disc.state_dict(), opt_d.state_dict()
         atomic_save(blob, ckpt_path)
 
     nparam = sum(p.numel() for p in gp.parameters())
-    log(f"GuidingPainter width {a.width}: {nparam / 1e6:.2f} M parameters; {len(data)} train images, "
-        f"{vx.shape[0]} val; {a.steps} steps of {a.batch} = {a.steps * a.batch / len(data):.1f} epochs")
+    ntrain = sum(len(v) for v in sets.values())
+    log(f"GuidingPainter width {a.width}: {nparam / 1e6:.2f} M parameters; "
+        + ", ".join(f"{len(v)} {k}" for k, v in sets.items()) + f" train images, {vx.shape[0]} val "
+        f"({eval_dir}); {a.steps} steps of {a.batch} = {a.steps * a.batch / ntrain:.1f} epochs")
     t_start = time.time()
     t_ckpt = t_start
     acc = {}
     t_log, steps_log = time.time(), 0
-    perm, pos = rng.permutation(len(data)), 0
+    if state is not None and "samplers" in state:
+        for k, (perm, pos) in state["samplers"].items():
+            samplers[k].perm, samplers[k].pos = np.asarray(perm), pos
     while step < a.steps:
-        if pos + a.batch > len(perm):
-            perm, pos = rng.permutation(len(data)), 0
-        idx = perm[pos:pos + a.batch]
-        pos += a.batch
-        x, y = data.batch(idx, rng, a.size, style=bool(a.style))
+        x, y = draw_batch(sets, samplers, a, rng)
         tau = tau_at(a, step)
         lr = lr_at(a, step)
         for g in opt.param_groups:
@@ -637,9 +767,17 @@ def train(a, argv):
     log(f"training done: {step} steps in {total / 60:.1f} min; wrote {final}")
     res = evaluate(gp, vx, vgt, model=not a.seg_only)
     res["step"], res["train_minutes"] = step, total / 60
+    others = {}
+    for d, split in ((a.data, "val128"), (a.pairs, "val")):
+        if d and (d != eval_dir or split != "val128") and os.path.isdir(os.path.join(d, split)):
+            ox, ogt = load_eval_set(d, split)[1:]
+            others[f"{d}:{split}"] = evaluate(gp, ox, ogt, ks=(0, 1, 2, 3, 5, 10), model=not a.seg_only)
     with open(os.path.join(run, "eval.json"), "w") as f:
-        json.dump({"final": res, "history": history, "args": vars(a)}, f, indent=1)
-    log("\n" + format_eval(res))
+        json.dump({"final": res, "eval_set": f"{eval_dir}:val128", "others": others,
+                   "history": history, "args": vars(a)}, f, indent=1)
+    log(f"\n{eval_dir}:val128\n" + format_eval(res))
+    for k, r in others.items():
+        log(f"\n{k}\n" + format_eval(r))
     append_experiment(a, res, argv)
     return 0
 
@@ -667,7 +805,7 @@ def main(argv=None):
     if a.eval_only:
         torch.set_num_threads(a.threads)
         gp = load_generator(a.eval_only)
-        _, vx, vgt = load_eval_set(a.data)
+        _, vx, vgt = load_eval_set(a.data, a.eval_split)
         t0 = time.time()
         res = evaluate(gp, vx, vgt)
         print(format_eval(res))

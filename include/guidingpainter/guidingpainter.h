@@ -85,6 +85,10 @@ typedef struct gp_session_options {
    * graph replay instead of launch by launch. */
   int (*progress)(const char* stage, int done, int total, void* progress_user);
   void* progress_user;
+  /* Regions under max(4, ceil(min_region x the working size's pixels)) pixels get no rank
+   * (the colorizer fills them unhinted); 0: every non-empty region is ranked. In [0, 1);
+   * default 0.001. */
+  double min_region;
 } gp_session_options;
 
 /* ---- library -------------------------------------------------------------------------- */

@@ -124,6 +124,10 @@ using ProgressCallback = std::function<bool(const char* stage, int done, int tot
 
 struct SessionOptions {
   int size = 0;                // long side of the working size; 0: the model's train_size
+  // Regions too small to see are not ranked (no rank, so no hint; the colorizer fills them
+  // unhinted): a region is ranked when it has at least max(4, ceil(min_region x the
+  // working size's pixels)) pixels. 0: every non-empty region is ranked. In [0, 1).
+  double min_region = 0.001;
   void* cuda_stream = nullptr; // a cudaStream_t to run on (GPU only); null: the session's own
   // With a callback, each step runs launch by launch (a synchronisation after each)
   // instead of as one graph replay, so that it can be reported.

@@ -330,13 +330,14 @@ std::shared_ptr<PyModel> load_model(const std::optional<py::object>& path, const
 }
 
 std::unique_ptr<PySession> new_session(const PyModel& model, const py::object& image, std::optional<int> size,
-                                       const py::object& progress) {
+                                       const py::object& progress, std::optional<double> min_region) {
   gp::Image sketch = image_argument(image, "the sketch");
   gp::SessionOptions options;
   if (size) {
     if (*size < 1) throw argument_error("guidingpainter: size must be positive, not " + std::to_string(*size));
     options.size = *size;
   }
+  if (min_region) options.min_region = *min_region;
   if (!progress.is_none() && !PyCallable_Check(progress.ptr()))
     throw argument_error("guidingpainter: progress must be callable (stage, done, total) or None");
   // Reports cost a synchronisation per launch; on a GPU (milliseconds a step) only a
@@ -423,9 +424,10 @@ PYBIND11_MODULE(_core, m) {
   py::class_<PySession>(m, "Session", "One sketch being coloured: segmentation runs once, here; each colorize() runs the "
                                       "colorizer.")
       .def(py::init(&new_session), py::arg("model"), py::arg("image"), py::arg("size") = py::none(),
-           py::arg("progress") = py::none(), py::keep_alive<1, 2>(),
+           py::arg("progress") = py::none(), py::arg("min_region") = py::none(), py::keep_alive<1, 2>(),
            "image: a path, or an H x W / H x W x 3 uint8 array. size: long side of the working size (None: the "
-           "model's training size). progress: called as progress(stage, done, total) between the networks' "
+           "model's training size). min_region: regions under this fraction of the working size's pixels (and "
+           "under 4 pixels) get no rank, 0 ranks every region (None: 0.001). progress: called as progress(stage, done, total) between the networks' "
            "launches ('segment' here, 'colorize' in colorize()); returning False (or raising) cancels. Ctrl-C "
            "(KeyboardInterrupt) stops a run on the simulator between launches.")
       .def_property_readonly("width", [](PySession& s) { return locked(s, [](gp::Session& x) { return x.width(); }); })

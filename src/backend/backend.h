@@ -13,6 +13,7 @@
 
 #include "guidingpainter/precision.hpp"
 #include "kernels/areas_ref.h"
+#include "kernels/conv_mma_tile.h"
 #include "kernels/regions_ref.h"
 
 namespace gp {
@@ -65,6 +66,8 @@ class Backend {
   virtual void release(void* p) noexcept = 0;
   virtual void upload(void* dst, const void* src, size_t bytes, Stream stream = nullptr) = 0;
   virtual void download(void* dst, const void* src, size_t bytes, Stream stream = nullptr) = 0;
+  // Sets `bytes` bytes of device memory to zero, in stream order (a graph node when captured).
+  virtual void fill_zero(void* dst, size_t bytes, Stream stream) = 0;
   // Waits for the stream's work and throws gp::Error naming `what` if any of it failed.
   virtual void synchronize(const char* what, Stream stream = nullptr) = 0;
   // The calling thread's cancel flag (null: none). The simulator stops a running launch
@@ -115,20 +118,25 @@ class Backend {
 
   // The 16-bit path (precision Fp16 or Bf16; tensor cores): activations are [h][w][c] of
   // that type (2 bytes each) behind void pointers; the 3x3 convs write it, the heads read it.
+  // `launch` is the step's tile and K split (the plan's ConvStep::mma) with the split-K
+  // scratch it needs (kernels/conv_mma_tile.h).
   virtual std::vector<uint16_t> pack_conv_weights16(const float* torch_weight, int cout, int cin, Precision p) const = 0;
   // out = relu(conv3x3(x) + bias); x_is_float: x is fp32 (the network input), else 16-bit
   virtual void conv3x3_relu16(Precision p, const void* x, bool x_is_float, int h, int w, int c, const DeviceConv16& conv,
-                              void* out, Stream stream = nullptr) = 0;
+                              void* out, const ConvMmaLaunch& launch, Stream stream) = 0;
   virtual void conv3x3_relu_pooled16(Precision p, const void* x, int h_in, int w_in, int c, const DeviceConv16& conv,
-                                     void* out, Stream stream = nullptr) = 0;
+                                     void* out, const ConvMmaLaunch& launch, Stream stream) = 0;
   // upsampled: scratch of h x w x c_low 16-bit elements, or null. Given, and both channel
   // counts multiples of 8, the upsample is written there once and the conv gathers its
   // input by copies (kernels/upsample.cuh says why); else the conv's gather computes it.
   virtual void conv3x3_relu_up16(Precision p, const void* skip, int h, int w, int c_skip, const void* low, int h_low,
                                  int w_low, int c_low, const DeviceConv16& conv, void* out, void* upsampled,
-                                 Stream stream) = 0;  // no default: a stream must not pass for `upsampled`
+                                 const ConvMmaLaunch& launch, Stream stream) = 0;
+  // written: scratch of h x w x kConvMmaColorizerChannels 16-bit elements, or null. Given,
+  // the input is written there once (kernels/colorizer_input.cuh) and conv must be packed
+  // for kConvMmaColorizerChannels input channels; else the conv gathers its 35 channels.
   virtual void conv3x3_relu_colorizer16(Precision p, const ColorizerInput& in, const DeviceConv16& conv, void* out,
-                                        Stream stream = nullptr) = 0;
+                                        void* written, const ConvMmaLaunch& launch, Stream stream) = 0;
   virtual void conv1x1_tanh16(Precision p, const void* x, int h, int w, int c, const DeviceConv& conv, float* out,
                               Stream stream = nullptr) = 0;
   virtual void conv1x1_argmax16(Precision p, const void* x, int h, int w, int c, const DeviceConv& conv, uint8_t* labels,

@@ -10,6 +10,7 @@
 
 #include "kernels/areas.cuh"
 #include "kernels/argmax.cuh"
+#include "kernels/colorizer_input.cuh"
 #include "kernels/compose.cuh"
 #include "kernels/conv.cuh"
 #include "kernels/conv_mma.cuh"
@@ -126,6 +127,10 @@ class RuntimeBackend final : public gp::Backend {
   void upload(void* dst, const void* src, size_t bytes, gp::Stream stream) override {
     DeviceGuard guard(device_);
     check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, cuda(stream)), "upload to device");
+  }
+  void fill_zero(void* dst, size_t bytes, gp::Stream stream) override {
+    DeviceGuard guard(device_);
+    check(cudaMemsetAsync(dst, 0, bytes, cuda(stream)), "fill_zero");
   }
   void download(void* dst, const void* src, size_t bytes, gp::Stream stream) override {
     DeviceGuard guard(device_);
@@ -272,31 +277,31 @@ class RuntimeBackend final : public gp::Backend {
     return bits;
   }
   void conv3x3_relu16(gp::Precision p, const void* x, bool x_is_float, int h, int w, int c, const gp::DeviceConv16& conv,
-                      void* out, gp::Stream stream) override {
+                      void* out, const gp::ConvMmaLaunch& launch, gp::Stream stream) override {
                         DeviceGuard guard(device_);
     with16(p, [&]<class T>(T*) {
       const auto wt = weights16<T>(conv);
       const cudaError_t e =
           x_is_float
               ? GP_KERNEL_NS::conv3x3_mma_bias_relu<T>(GP_KERNEL_NS::ConvPlainFloatMma{static_cast<const float*>(x), h, w, c},
-                                                       wt, static_cast<T*>(out), cuda(stream))
+                                                       wt, static_cast<T*>(out), cuda(stream), launch)
               : GP_KERNEL_NS::conv3x3_mma_bias_relu<T>(GP_KERNEL_NS::ConvPlainT<T>{static_cast<const T*>(x), h, w, c}, wt,
-                                                       static_cast<T*>(out), cuda(stream));
+                                                       static_cast<T*>(out), cuda(stream), launch);
       check(e, "conv3x3_mma_bias_relu");
     });
   }
   void conv3x3_relu_pooled16(gp::Precision p, const void* x, int h_in, int w_in, int c, const gp::DeviceConv16& conv,
-                             void* out, gp::Stream stream) override {
+                             void* out, const gp::ConvMmaLaunch& launch, gp::Stream stream) override {
                                DeviceGuard guard(device_);
     with16(p, [&]<class T>(T*) {
       check(GP_KERNEL_NS::conv3x3_mma_bias_relu<T>(GP_KERNEL_NS::ConvMaxPoolT<T>{static_cast<const T*>(x), h_in, w_in, c},
-                                                   weights16<T>(conv), static_cast<T*>(out), cuda(stream)),
+                                                   weights16<T>(conv), static_cast<T*>(out), cuda(stream), launch),
             "conv3x3_mma_bias_relu (max-pool gather)");
     });
   }
   void conv3x3_relu_up16(gp::Precision p, const void* skip, int h, int w, int c_skip, const void* low, int h_low,
                          int w_low, int c_low, const gp::DeviceConv16& conv, void* out, void* upsampled,
-                         gp::Stream stream) override {
+                         const gp::ConvMmaLaunch& launch, gp::Stream stream) override {
     DeviceGuard guard(device_);
     with16(p, [&]<class T>(T*) {
       if (upsampled && c_skip % 8 == 0 && c_low % 8 == 0) {
@@ -305,22 +310,29 @@ class RuntimeBackend final : public gp::Backend {
               "upsample2x_pad");
         const GP_KERNEL_NS::ConvConcatT<T> in{static_cast<const T*>(skip), static_cast<const T*>(upsampled), h, w, c_skip,
                                               c_low};
-        check(GP_KERNEL_NS::conv3x3_mma_bias_relu<T>(in, weights16<T>(conv), static_cast<T*>(out), cuda(stream)),
+        check(GP_KERNEL_NS::conv3x3_mma_bias_relu<T>(in, weights16<T>(conv), static_cast<T*>(out), cuda(stream), launch),
               "conv3x3_mma_bias_relu (concat gather)");
         return;
       }
       const GP_KERNEL_NS::ConvUpConcatT<T> in{static_cast<const T*>(skip), h, w, c_skip, static_cast<const T*>(low),
                                               h_low, w_low, c_low};
-      check(GP_KERNEL_NS::conv3x3_mma_bias_relu<T>(in, weights16<T>(conv), static_cast<T*>(out), cuda(stream)),
+      check(GP_KERNEL_NS::conv3x3_mma_bias_relu<T>(in, weights16<T>(conv), static_cast<T*>(out), cuda(stream), launch),
             "conv3x3_mma_bias_relu (upsample gather)");
     });
   }
   void conv3x3_relu_colorizer16(gp::Precision p, const gp::ColorizerInput& c, const gp::DeviceConv16& conv, void* out,
-                                gp::Stream stream) override {
-                                  DeviceGuard guard(device_);
+                                void* written, const gp::ConvMmaLaunch& launch, gp::Stream stream) override {
+    DeviceGuard guard(device_);
     with16(p, [&]<class T>(T*) {
       const GP_KERNEL_NS::ConvColorizerMma in{c.sketch, c.labels, c.colors, c.active, c.h, c.w, c.center};
-      check(GP_KERNEL_NS::conv3x3_mma_bias_relu<T>(in, weights16<T>(conv), static_cast<T*>(out), cuda(stream)),
+      if (written) {
+        check(GP_KERNEL_NS::colorizer_input16<T>(in, static_cast<T*>(written), cuda(stream)), "colorizer_input16");
+        const GP_KERNEL_NS::ConvPlainT<T> x{static_cast<const T*>(written), c.h, c.w, gp::kConvMmaColorizerChannels};
+        check(GP_KERNEL_NS::conv3x3_mma_bias_relu<T>(x, weights16<T>(conv), static_cast<T*>(out), cuda(stream), launch),
+              "conv3x3_mma_bias_relu (written colorizer input)");
+        return;
+      }
+      check(GP_KERNEL_NS::conv3x3_mma_bias_relu<T>(in, weights16<T>(conv), static_cast<T*>(out), cuda(stream), launch),
             "conv3x3_mma_bias_relu (colorizer gather)");
     });
   }

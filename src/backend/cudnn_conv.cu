@@ -20,6 +20,7 @@
 #include "kernels/conv_ref.h"
 #include "src/backend/cudnn_conv.h"
 #include "src/common/error.h"
+#include "src/engine/unet.h"
 
 // ---- materialising kernels (both targets) -------------------------------------------------
 
@@ -548,6 +549,7 @@ struct MaterializedUNet::Conv {
   DeviceArray<float> weights, bias;
   DeviceArray<uint16_t> weights16, bias16;
   int cin = 0, cout = 0, ksize = 0;
+  int cin16 = 0;  // the 16-bit Backend path: the input channels weights16 is packed for (ConvStep::mma_cin)
 };
 
 MaterializedUNet::MaterializedUNet(Backend& backend, const UNetWeights& weights, int width, int h, int w,
@@ -559,13 +561,19 @@ MaterializedUNet::MaterializedUNet(Backend& backend, const UNetWeights& weights,
       plan_{plan_unet(UNetKind::Segmentator, width, h, w, weights.outc.cout), plan_unet(UNetKind::Colorizer, width, h, w)} {
   if (convs == PlainConvs::Cudnn && !cudnn) throw Error("MaterializedUNet: the cuDNN path needs a CudnnConv");
   const bool wide = precision == Precision::Fp32;
+  // Which network the weights are (its first layer's input): the plan whose mma_cin packs them.
+  const UNetPlan& own = weights.inc.conv1.cin == plan_[int(UNetKind::Colorizer)].steps.front().cin
+                            ? plan_[int(UNetKind::Colorizer)]
+                            : plan_[int(UNetKind::Segmentator)];
   std::vector<const ConvLayer*> order{&weights.inc.conv1, &weights.inc.conv2};
   for (const auto& d : weights.down) order.insert(order.end(), {&d.conv1, &d.conv2});
   for (const auto& u : weights.up) order.insert(order.end(), {&u.conv1, &u.conv2});
   order.push_back(&weights.outc);
   for (const ConvLayer* l : order) {
     Conv c;
-    c.cin = l->cin;
+    c.cin = c.cin16 = l->cin;
+    for (const ConvStep& s : own.steps)
+      if (s.layer == int(layers_.size())) c.cin16 = s.mma_cin;
     c.cout = l->cout;
     c.ksize = l->ksize;
     const char* name = l->name.c_str();
@@ -583,8 +591,9 @@ MaterializedUNet::MaterializedUNet(Backend& backend, const UNetWeights& weights,
       c.weights16 = DeviceArray<uint16_t>(backend, CudnnConv::to16(filter.data(), filter.size(), precision), name);
       c.bias16 = DeviceArray<uint16_t>(backend, CudnnConv::to16(l->bias.data(), l->bias.size(), precision), name);
     } else {
+      const std::vector<float> padded = pad_input_channels(*l, c.cin16);
       c.weights16 =
-          DeviceArray<uint16_t>(backend, backend.pack_conv_weights16(l->weight.data(), l->cout, l->cin, precision), name);
+          DeviceArray<uint16_t>(backend, backend.pack_conv_weights16(padded.data(), l->cout, c.cin16, precision), name);
       c.bias = DeviceArray<float>(backend, l->bias, name);
     }
     layers_.push_back(std::move(c));
@@ -594,7 +603,7 @@ MaterializedUNet::MaterializedUNet(Backend& backend, const UNetWeights& weights,
   for (const UNetPlan& plan : plan_)
     for (const ConvStep& s : plan.steps)
       if (s.gather != Gather::Plain || (!wide && s.in.buffer == Buffer::Input))
-        gathered = std::max(gathered, size_t(s.out.h) * s.out.w * s.cin);
+        gathered = std::max(gathered, size_t(s.out.h) * s.out.w * (wide ? s.cin : s.mma_cin));
   const size_t element = wide ? sizeof(float) : sizeof(uint16_t);
   for (int b = 0; b < kBufferCount; ++b) {
     const size_t n = std::max(plan_[0].buffer_elements(Buffer(b)), plan_[1].buffer_elements(Buffer(b)));
@@ -603,12 +612,19 @@ MaterializedUNet::MaterializedUNet(Backend& backend, const UNetWeights& weights,
   gathered_ = DeviceArray<float>(backend, (gathered * element + 3) / 4, "materialised gathers");
   if (convs == PlainConvs::Cudnn && wide)
     logits_ = DeviceArray<float>(backend, size_t(h) * w * weights.outc.cout, "logits");
+  if (convs == PlainConvs::Backend) {
+    const SplitScratch split = split_scratch(plan_[0], plan_[1], precision);
+    if (split.partials) {
+      split_partials_ = DeviceArray<float>(backend, split.partials, "split-K partial sums");
+      split_counters_ = DeviceArray<unsigned>(backend, split.counters, "split-K tile counters");
+    }
+  }
 }
 
 MaterializedUNet::~MaterializedUNet() = default;
 
-void MaterializedUNet::conv3x3_relu(const void* x, bool x_is_float, int h, int w, const Conv& conv, void* out,
-                                    Stream stream) {
+void MaterializedUNet::conv3x3_relu(const void* x, bool x_is_float, int h, int w, const Conv& conv,
+                                    const ConvMmaSchedule& schedule, void* out, Stream stream) {
   const bool wide = precision_ == Precision::Fp32;
   if (convs_ == PlainConvs::Cudnn) {
     if (wide)
@@ -622,8 +638,9 @@ void MaterializedUNet::conv3x3_relu(const void* x, bool x_is_float, int h, int w
                           DeviceConv{conv.weights.get(), conv.bias.get(), conv.cout, conv.cin, 3}, static_cast<float*>(out),
                           stream);
   } else {
-    backend_.conv3x3_relu16(precision_, x, x_is_float, h, w, conv.cin,
-                            DeviceConv16{conv.weights16.get(), conv.bias.get(), conv.cout, conv.cin}, out, stream);
+    backend_.conv3x3_relu16(precision_, x, x_is_float, h, w, conv.cin16,
+                            DeviceConv16{conv.weights16.get(), conv.bias.get(), conv.cout, conv.cin16}, out,
+                            ConvMmaLaunch(schedule, split_partials_.get(), split_counters_.get()), stream);
   }
 }
 
@@ -631,6 +648,7 @@ void MaterializedUNet::run(const UNetPlan& plan, const float* x, const Colorizer
                            float* logits, float* out, Stream stream) {
   const Precision p = precision_;
   const bool wide = p == Precision::Fp32;
+  if (split_counters_.size()) backend_.fill_zero(split_counters_.get(), split_counters_.size() * sizeof(unsigned), stream);
   for (const ConvStep& s : plan.steps) {
     const Conv& conv = layers_[size_t(s.layer)];
     if (conv.cin != s.cin || conv.cout != s.cout || conv.ksize != s.ksize)
@@ -660,6 +678,15 @@ void MaterializedUNet::run(const UNetPlan& plan, const float* x, const Colorizer
         in = gathered;
         break;
       case Gather::Colorizer:
+        if (!wide && convs_ == PlainConvs::Backend) {
+          // The engine's own materialisation: the input written out padded to mma_cin
+          // (kernels/colorizer_input.cuh), then the plain conv over it.
+          backend_.conv3x3_relu_colorizer16(p, *colorizer,
+                                            DeviceConv16{conv.weights16.get(), conv.bias.get(), conv.cout, conv.cin16},
+                                            buffer(s.out.buffer), gathered,
+                                            ConvMmaLaunch(s.mma, split_partials_.get(), split_counters_.get()), stream);
+          continue;
+        }
         materialize_colorizer(backend_, p, *colorizer, gathered, stream);
         in = gathered;
         in_is_float = wide;
@@ -668,7 +695,7 @@ void MaterializedUNet::run(const UNetPlan& plan, const float* x, const Colorizer
     const int h = s.out.h, w = s.out.w;
     const DeviceConv plain{conv.weights.get(), conv.bias.get(), conv.cout, conv.cin, conv.ksize};
     switch (s.epilogue) {
-      case Epilogue::BiasRelu: conv3x3_relu(in, in_is_float, h, w, conv, buffer(s.out.buffer), stream); break;
+      case Epilogue::BiasRelu: conv3x3_relu(in, in_is_float, h, w, conv, s.mma, buffer(s.out.buffer), stream); break;
       case Epilogue::Argmax:
         if (!wide) {
           backend_.conv1x1_argmax16(p, in, h, w, conv.cin, plain, labels, logits, stream);

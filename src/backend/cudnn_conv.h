@@ -145,7 +145,10 @@ class MaterializedUNet {
  private:
   struct Conv;  // one layer's weights in the layout of the chosen path
   // x_is_float: x is the fp32 network input (the 16-bit Backend path reads it as it is).
-  void conv3x3_relu(const void* x, bool x_is_float, int h, int w, const Conv& conv, void* out, Stream stream);
+  // schedule: the plan step's tile and K split (the 16-bit Backend path runs it as the
+  // fused engine does, so that the two give the same bits).
+  void conv3x3_relu(const void* x, bool x_is_float, int h, int w, const Conv& conv, const ConvMmaSchedule& schedule,
+                    void* out, Stream stream);
   // One run of `plan` (src/engine/unet_plan.h, the topology the fused engine runs).
   void run(const UNetPlan& plan, const float* x, const ColorizerInput* colorizer, uint8_t* labels, float* logits,
            float* out, Stream stream);
@@ -160,6 +163,8 @@ class MaterializedUNet {
   std::vector<Conv> layers_;  // by ConvStep::layer: inc 0-1, down 2-9, up 10-17, outc 18
   std::array<DeviceArray<float>, kBufferCount> buffers_;
   DeviceArray<float> gathered_, logits_;
+  DeviceArray<float> split_partials_;  // the 16-bit Backend path's split-K scratch (src/engine/unet.h)
+  DeviceArray<unsigned> split_counters_;
 };
 
 }  // namespace gp

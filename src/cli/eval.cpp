@@ -85,6 +85,7 @@ EvalResult run_eval(const std::shared_ptr<const Model>& model, const EvalOptions
   for (const std::string& name : names) {
     SessionOptions session_options;
     session_options.size = options.size;
+    session_options.min_region = options.min_region;
     const Image sketch = Image::load((dir / "sketch" / name).string());
     const Image colour = Image::load((dir / "color" / name).string());
     if (colour.width != sketch.width || colour.height != sketch.height)

@@ -42,6 +42,7 @@ struct Common {
   std::string device = "auto";
   std::string precision;  // empty: the device's default (ModelOptions::precision)
   int size = 0;
+  double min_region = gp::SessionOptions{}.min_region;
   bool progress = false;  // --progress: report even when stderr is no terminal
 };
 
@@ -53,9 +54,10 @@ struct Watched {
     const bool terminal = ::isatty(2) == 1;
     if (terminal || c.progress) line = std::make_unique<gp::cli::ProgressLine>(terminal);
   }
-  gp::SessionOptions options(int size) const {
+  gp::SessionOptions options(const Common& c) const {
     gp::SessionOptions o;
-    o.size = size;
+    o.size = c.size;
+    o.min_region = c.min_region;
     o.cancel = &gp::cli::g_cancel;
     if (line) o.progress = line->callback();
     return o;
@@ -245,7 +247,7 @@ int cmd_regions(const Common& c, const std::string& sketch, const std::string& o
                 const std::string& json) {
   Watched watched(c);
   const auto model = load_model(c);
-  gp::Session s = open_session(model, sketch, watched.options(c.size));
+  gp::Session s = open_session(model, sketch, watched.options(c));
   watched.finish();
   Outputs files;
   files.add(out, gp::encode_png(s.region_overlay(), out));
@@ -279,7 +281,7 @@ int cmd_colorize(const Common& c, const std::string& sketch, const std::string& 
     throw gp::Error("--reference and --hints go together (the first K ranked regions get the reference's colours)");
   Watched watched(c);
   const auto model = load_model(c);
-  gp::Session s = open_session(model, sketch, watched.options(c.size));
+  gp::Session s = open_session(model, sketch, watched.options(c));
   const int regions = int(s.regions().size());
   for (const auto& h : hints)
     if (h.rank > regions)
@@ -350,6 +352,7 @@ int cmd_eval(const Common& c, gp::cli::EvalOptions options, const std::string& o
   }
   if (options.hints.empty()) throw gp::Error("--hints '" + hints + "': give at least one hint count, like 0,1,2,5");
   options.size = c.size;
+  options.min_region = c.min_region;
   const auto model = load_model(c);
   const auto r = gp::cli::run_eval(model, options, print_progress);
   std::printf("%d images, %.2f non-empty regions per image, order %s\n", r.images, r.mean_regions, order.c_str());
@@ -432,6 +435,12 @@ int main(int argc, char** argv) {
               },
               "1.." + std::to_string(kMaxSize)));
   };
+  auto add_min_region = [&](CLI::App* cmd) {
+    cmd->add_option("--min-region", common.min_region,
+                    "regions under this fraction of the working size's pixels (and under 4 pixels) get no rank; 0: rank "
+                    "every region (default 0.001)")
+        ->check(CLI::Range(0.0, 0.999999));
+  };
 
   auto* selftest = app.add_subcommand("selftest", "run a kernel on the chosen device and check it against the CPU");
   selftest->add_option("--device", common.device, "auto, cuda or sim");
@@ -446,6 +455,7 @@ int main(int argc, char** argv) {
   int reference_hints = -1;
   auto* regions = app.add_subcommand("regions", "rank the regions of a sketch and draw them");
   add_common(regions, true);
+  add_min_region(regions);
   regions->add_option("--sketch", sketch, "sketch (PNG or JPEG)")->required();
   regions->add_option("-o", out, "region overlay PNG")->required();
   regions->add_option("--labels", labels, "region ids as int32 H x W .npy (working size)");
@@ -454,6 +464,7 @@ int main(int argc, char** argv) {
 
   auto* colorize = app.add_subcommand("colorize", "colorize a sketch");
   add_common(colorize, true);
+  add_min_region(colorize);
   colorize->add_option("--sketch", sketch, "sketch (PNG or JPEG)")->required();
   colorize->add_option("-o", out, "colorized PNG at the sketch's size")->required();
   colorize->add_option("--hint", hint_texts, "RANK=#RRGGBB, repeatable; overrides the reference's colour");
@@ -475,6 +486,7 @@ int main(int argc, char** argv) {
   std::string eval_hints = "0,1,2,5,10,20,30", order = "priority";
   auto* eval = app.add_subcommand("eval", "PSNR against ground truth by number of hints");
   add_common(eval, true);
+  add_min_region(eval);
   eval->add_option("--data", eval_options.data_dir, "DIR with sketch/*.png and color/*.png")->required();
   eval->add_option("--hints", eval_hints, "comma-separated hint counts (default 0,1,2,5,10,20,30)");
   eval->add_option("--order", order, "priority or random (default priority)");
@@ -492,6 +504,7 @@ int main(int argc, char** argv) {
   gp::cli::ServeOptions serve_options;
   auto* serve = app.add_subcommand("serve", "a local web app for the interactive loop (page and JSON API)");
   add_common(serve, false);
+  add_min_region(serve);
   serve->add_option("--host", serve_options.host, "address to listen on (default 127.0.0.1: this machine only)");
   serve->add_option("--port", serve_options.port, "port (default 8080; 0: any free port)")->check(CLI::Range(0, 65535));
   serve->add_option("--max-sessions", serve_options.max_sessions, "sketches open at once (default 16)")
@@ -540,6 +553,7 @@ int main(int argc, char** argv) {
     if (*plan) return cmd_plan(common, plan_options, plan_width);
     if (*serve) {
       gp::cli::block_stop_signals();  // before the model's loading starts the simulator's threads
+      serve_options.min_region = common.min_region;
       return gp::cli::serve(load_model(common), serve_options);
     }
   } catch (const gp::Error& e) {

@@ -47,6 +47,9 @@ struct Calibration {
   double k_step_latency_cycles = 160;
   // A kernel node of a replayed CUDA graph, launch to launch.
   double node_us = 1.5;
+  // Split K: the last block of a tile reads the other splits' partials (from L2) before
+  // its epilogue, a dependent round trip after its own K loop.
+  double split_epilogue_cycles = 600;
   // Of the HBM peak, what a streaming kernel gets.
   double memory_fraction = 0.8;
 };
@@ -88,18 +91,19 @@ const char* gather_name(Gather g) {
 
 // The label tools/sass_report.py gives the kernel a tensor-core step runs.
 std::string kernel_label(const ConvStep& s, bool bf16) {
-  const bool colorizer = s.gather == Gather::Colorizer;
-  const bool first = s.gather == Gather::Plain && s.cin < 8;  // the segmentator's grey input, fp32
-  const bool vector = !colorizer && !first && s.in.c % 8 == 0 && (s.gather != Gather::UpConcat || s.low.c % 8 == 0);
+  // The colorizer's input is written out padded to mma_cin channels and read by a plain
+  // vector conv (the backend's conv3x3_relu_colorizer16).
+  const bool first = s.gather == Gather::Plain && s.in.buffer == Buffer::Input;  // the segmentator's fp32 sketch
+  const bool vector = mma_vector_gather(s);
   // A vector up-concat step runs as the upsample written out and a conv gathering by copies
   // (the backend's conv3x3_relu_up16).
-  const char* gather = colorizer ? "Colorizer" : first ? "FloatPlain"
+  const char* gather = first ? "FloatPlain"
                        : s.gather == Gather::MaxPool ? "MaxPool"
                        : s.gather == Gather::UpConcat ? (vector ? "Concat" : "UpConcat")
                                                       : "Plain";
-  const ConvMmaTileShape t = conv_mma_tile_shape(s.mma_tile);
+  const ConvMmaTileShape t = conv_mma_tile_shape(s.mma.tile);
   return std::string(gather) + (bf16 ? "<bf16> " : "<half> ") + std::to_string(t.m) + "x" + std::to_string(t.n) +
-         (vector ? " vector" : " per element");
+         (vector ? " vector" : " per element") + (s.mma.splits > 1 ? " split-K" : "");
 }
 
 std::string kernel_name(const ConvStep& s, bool fp16) {
@@ -123,10 +127,14 @@ Estimate estimate(const ConvStep& s, const GpuSpec& gpu, bool fp16, bool bf16, d
   const bool head = s.ksize == 1;
   const bool tensor = fp16 && !head;
   const int element = fp16 ? 2 : 4;  // the heads read 16-bit activations in the 16-bit plan but compute in fp32
-  const ConvMmaTileShape shape = tensor ? conv_mma_tile_shape(s.mma_tile) : ConvMmaTileShape{kTileM, kTileN};
-  const double blocks = std::ceil(double(s.out.h) * s.out.w / shape.m) * std::ceil(double(s.cout) / shape.n);
+  const ConvMmaTileShape shape = tensor ? conv_mma_tile_shape(s.mma.tile) : ConvMmaTileShape{kTileM, kTileN};
+  const double tiles = std::ceil(double(s.out.h) * s.out.w / shape.m) * std::ceil(double(s.cout) / shape.n);
+  const int splits = tensor ? s.mma.splits : 1;
+  const double blocks = tiles * splits;
   const double flops = s.flops();
   double bytes = s.bytes(element);
+  // Split K: every split block stores its tile's fp32 partials, the last reads the others'.
+  if (splits > 1) bytes += (2.0 * splits - 1) * tiles * shape.m * shape.n * 4;
   // The 16-bit up-concat writes its upsampled input out first (another launch, memory-bound)
   // and its conv reads that instead of the low-resolution tensor.
   const std::string label = tensor ? kernel_label(s, bf16) : std::string();
@@ -137,13 +145,20 @@ Estimate estimate(const ConvStep& s, const GpuSpec& gpu, bool fp16, bool bf16, d
     before = (low + up) / (gpu.bandwidth_tbs * 1e12 * c.memory_fraction) + c.node_us * 1e-6;
     bytes += up - low;
   }
+  // The 16-bit colorizer's input is written out first (sketch fp32 and labels in, mma_cin
+  // 16-bit channels out) and its conv reads that instead.
+  if (tensor && s.gather == Gather::Colorizer) {
+    const double pixels = double(s.out.h) * s.out.w, sources = pixels * 5, written = pixels * s.mma_cin * element;
+    before = (sources + written) / (gpu.bandwidth_tbs * 1e12 * c.memory_fraction) + c.node_us * 1e-6;
+    bytes += written - sources;
+  }
   *flops_out = flops;
   *bytes_out = bytes;
   Estimate e;
   const double t_memory = bytes / (gpu.bandwidth_tbs * 1e12 * c.memory_fraction);
   // A tensor-core tile multiplies its padding too (cout below the tile's width, a last
   // partial row); the fp32 kernels' threads skip theirs.
-  const double padded = tensor ? blocks * shape.m * shape.n / (double(s.out.h) * s.out.w * s.cout) : 1.0;
+  const double padded = tensor ? tiles * shape.m * shape.n / (double(s.out.h) * s.out.w * s.cout) : 1.0;
   const double fill = std::min(1.0, blocks / gpu.sms);
   const double peak = (tensor ? gpu.fp16_tflops * c.mma_sync_fraction : gpu.fp32_tflops) * 1e12 * fill;
   e.roofline = std::max(t_memory, flops * padded / peak);
@@ -162,13 +177,13 @@ Estimate estimate(const ConvStep& s, const GpuSpec& gpu, bool fp16, bool bf16, d
       e.waves = std::ceil(per_sm / e.blocks_per_sm);
       // Each block has one warp on each of the SM's 4 schedulers; per K step a warp issues
       // (instructions per MMA x its MMAs) and its sub-partition's tensor core runs its MMAs.
-      const double k_steps = std::ceil(9.0 * s.cin / kChunkK);
+      const double k_steps = std::ceil(double(conv_mma_k_chunks(s.mma_cin)) / splits);  // per block
       const double mma_per_step = double(shape.m) * shape.n * kChunkK / (16.0 * 8 * 16) / 4;
       const double mma_cycles = 4096.0 * gpu.sms * 4 * gpu.clock_ghz * 1e9 / (gpu.fp16_tflops * 1e12 * c.mma_sync_fraction);
       const double hz = gpu.clock_ghz * 1e9;
       e.issue = e.waves * resident * k_steps * mma_per_step * k.instructions_per_mma * c.executed_fraction / hz;
       e.tensor = e.waves * resident * k_steps * mma_per_step * mma_cycles / hz;
-      e.latency = e.waves * k_steps * c.k_step_latency_cycles / hz;
+      e.latency = e.waves * (k_steps * c.k_step_latency_cycles + (splits > 1 ? c.split_epilogue_cycles : 0)) / hz;
       const double core = std::max({e.issue, e.tensor, e.latency});
       if (core > e.seconds) {
         e.seconds = core;
@@ -193,18 +208,23 @@ Totals print_unet(const UNetPlan& plan, const GpuSpec& gpu, bool fp16, bool bf16
               "out HxWxC", "tile", "grid", "GFLOP", "MB", "blk/SM", "waves", "roof us", "issue us", "tensor", "latency",
               "est. us", "bound");
   Totals t;
+  int splits = 1;
   for (const ConvStep& s : plan.steps) {
     double flops = 0, bytes = 0;
     const Estimate e = estimate(s, gpu, fp16, bf16, &flops, &bytes);
     const bool tensor = fp16 && s.ksize == 3;
-    const ConvMmaTileShape shape = tensor ? conv_mma_tile_shape(s.mma_tile) : ConvMmaTileShape{kTileM, kTileN};
+    const ConvMmaTileShape shape = tensor ? conv_mma_tile_shape(s.mma.tile) : ConvMmaTileShape{kTileM, kTileN};
     const unsigned gx = unsigned((size_t(s.out.h) * s.out.w + shape.m - 1) / shape.m);
     const unsigned gy = unsigned((s.cout + shape.n - 1) / shape.n);
+    splits = std::max(splits, tensor ? s.mma.splits : 1);
     char out[48], tile[32], grid[32], occupancy[16] = "-", waves[32] = "-", issue[32] = "-", tensor_us[32] = "-",
                                                    latency[32] = "-";
     std::snprintf(out, sizeof out, "%dx%dx%d", s.out.h, s.out.w, s.out.c);
     std::snprintf(tile, sizeof tile, "%dx%d", shape.m, shape.n);
-    std::snprintf(grid, sizeof grid, "%ux%u", gx, gy);
+    if (tensor && s.mma.splits > 1)
+      std::snprintf(grid, sizeof grid, "%ux%ux%d", gx, gy, s.mma.splits);
+    else
+      std::snprintf(grid, sizeof grid, "%ux%u", gx, gy);
     if (e.blocks_per_sm > 0) {
       std::snprintf(occupancy, sizeof occupancy, "%d", e.blocks_per_sm);
       std::snprintf(waves, sizeof waves, "%.0f", e.waves);
@@ -220,6 +240,13 @@ Totals print_unet(const UNetPlan& plan, const GpuSpec& gpu, bool fp16, bool bf16
     t.seconds += e.seconds;
     t.roofline += e.roofline;
     ++t.launches;
+  }
+  if (splits > 1) {  // the split-K tile counters are cleared once a run: a memset node
+    const double node = kCalibration.node_us * 1e-6;
+    std::printf("%-12s %-30s %-9s %-13s %-8s %-9s %7.3f %8.2f %5s %5s %8.2f %8s %8s %8s %8.2f %s\n", "split.clear",
+                "memset (split-K counters)", "-", "-", "-", "-", 0.0, 0.0, "-", "-", 0.0, "-", "-", "-", node * 1e6,
+                "node");
+    t.seconds += node;
   }
   std::printf("%-12s %-30s %-9s %-13s %-8s %-9s %7.3f %8.2f %5s %5s %8.2f %8s %8s %8s %8.2f\n", "total", "", "", "", "", "",
               t.flops * 1e-9, t.bytes * 1e-6, "", "", t.roofline * 1e6, "", "", "", t.seconds * 1e6);
@@ -246,10 +273,13 @@ void print_plan_report(const PlanOptions& o) {
       "(bandwidth x %.2f)); for a tensor-core 3x3 conv also, over the waves its occupancy gives (blk/SM from its\n"
       "sm_90 registers and shared memory), issue = its K loop's SASS instructions per MMA (bench/sass_baseline.json)\n"
       "x %.2f executed x its MMAs / 4 schedulers, tensor = its MMAs at that peak, latency = %.0f cycles a K step\n"
-      "for one warp; est. = the largest + %.1f us a graph node (an up-concat's upsample, written out first, is a\n"
-      "node more and its bytes). The constants are assumptions in one place\n"
-      "(src/cli/plan_report.cpp, Calibration), to be refitted from the first GPU measurement.\n",
-      c.mma_sync_fraction, c.memory_fraction, c.executed_fraction, c.k_step_latency_cycles, c.node_us);
+      "for one warp (grid AxBxS: K split over S blocks, each with 1/S of the K steps, the last of a tile reading\n"
+      "the others' fp32 partials: their bytes, and %.0f cycles more); est. = the largest + %.1f us a graph node\n"
+      "(the upsample of an up-concat and the colorizer's input, written out first, are a node more and their\n"
+      "bytes). The constants are assumptions in one place (src/cli/plan_report.cpp, Calibration), to be refitted\n"
+      "from the first GPU measurement.\n",
+      c.mma_sync_fraction, c.memory_fraction, c.executed_fraction, c.k_step_latency_cycles, c.split_epilogue_cycles,
+      c.node_us);
   const Totals seg = print_unet(plan_unet(UNetKind::Segmentator, o.width, o.h, o.w), *gpu, fp16, bf16);
   const Totals col = print_unet(plan_unet(UNetKind::Colorizer, o.width, o.h, o.w), *gpu, fp16, bf16);
   // A colorize step's graph also uploads the hint table, composes the picture and

@@ -178,6 +178,7 @@ void Server::create_session(const Request& req, Response& res) {
                              " sessions are in use; try again when one is closed or idle");
   SessionOptions session_options;
   session_options.size = size;
+  session_options.min_region = options_.min_region;
   session_options.cancel = &stopping_;
   const SessionFootprint footprint = Session::footprint(*model_, sketch.width, sketch.height, session_options);
   auto live = std::make_shared<LiveSession>(Session(model_, sketch, session_options));

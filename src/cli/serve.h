@@ -38,6 +38,7 @@ struct ServeOptions {
   int max_upload_mb = 20;
   int session_ttl = 600;           // seconds
   int max_size = 2048;             // largest ?size= accepted
+  double min_region = SessionOptions{}.min_region;  // SessionOptions::min_region of every session
 };
 
 // Serves until SIGINT or SIGTERM; returns the exit status (0 after a signal, 2 when the

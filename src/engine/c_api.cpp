@@ -153,6 +153,7 @@ gp::SessionOptions session_options(const gp_session_options* o) {
   if (o) {
     options.size = o->size;
     options.cuda_stream = o->cuda_stream;
+    options.min_region = o->min_region;
     if (o->progress) {
       auto* callback = o->progress;
       void* user = o->progress_user;
@@ -257,7 +258,7 @@ gp_status gp_model_config(const gp_model* model, int* width, int* num_regions, i
 }
 
 void gp_session_options_default(gp_session_options* options) {
-  if (options) *options = gp_session_options{0, nullptr, nullptr, nullptr};
+  if (options) *options = gp_session_options{0, nullptr, nullptr, nullptr, gp::SessionOptions{}.min_region};
 }
 
 gp_status gp_session_create_with(gp_model* model, const gp_image* sketch, const gp_session_options* options,

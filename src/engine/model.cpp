@@ -31,8 +31,8 @@ std::shared_ptr<const Model> Model::load(const std::string& path, const ModelOpt
                 impl->backend->name() + " is sm_" + std::to_string(impl->backend->compute_capability()) +
                 "; use fp32");
   impl->precision = precision;
-  impl->segmentator = upload_unet(*impl->backend, weights.segmentator, weights.config.width, precision);
-  impl->colorizer = upload_unet(*impl->backend, weights.colorizer, weights.config.width, precision);
+  impl->segmentator = upload_unet(*impl->backend, weights.segmentator, UNetKind::Segmentator, weights.config.width, precision);
+  impl->colorizer = upload_unet(*impl->backend, weights.colorizer, UNetKind::Colorizer, weights.config.width, precision);
   // The uploads ran on the default stream from pageable memory; sessions run on their own
   // non-blocking streams, which do not wait for it: finish them before any session exists.
   impl->backend->synchronize("uploading the model's weights");

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "src/engine/min_region.h"
 #include "src/engine/session_impl.h"
 #include "src/image/image_io.h"
 #include "src/image/overlay.h"
@@ -78,6 +79,7 @@ SessionFootprint Session::footprint(const Model& model, int sketch_width, int sk
 
 Session::Session(std::shared_ptr<const Model> model, const Image& sketch, const SessionOptions& options) {
   if (!model) throw Error(ErrorKind::Argument, "Session: no model");
+  (void)min_region_pixels(options.min_region, 0);  // a bad fraction refused before any work
   const Size size = session_size(*model, sketch, options);
   check_memory(*model, size, sketch);
   impl_ = std::make_unique<Impl>(std::move(model), sketch, size, options.cuda_stream);
@@ -96,8 +98,10 @@ Session::Session(std::shared_ptr<const Model> model, const Image& sketch, const 
   watch.synchronize(*s.backend, stream);
   s.labels = s.labels_d.download(stream);
   const std::vector<RegionStats> stats = s.region_stats(nullptr);
+  const uint32_t min_pixels = min_region_pixels(options.min_region, size_t(s.w) * s.h);
   for (const int id : ranked_regions(stats.data(), s.num_regions())) {
     const RegionStats& r = stats[id];
+    if (r.count < min_pixels) continue;
     s.regions.push_back(Region{int(s.regions.size()) + 1, id, int64_t(r.count), int(r.x0), int(r.y0), int(r.x1), int(r.y1)});
   }
   s.hints.assign(s.regions.size(), std::nullopt);

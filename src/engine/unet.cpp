@@ -9,7 +9,7 @@
 namespace gp {
 
 DeviceConv UploadedConv::view() const { return DeviceConv{packed.get(), bias.get(), cout, cin, ksize}; }
-DeviceConv16 UploadedConv::view16() const { return DeviceConv16{packed16.get(), bias.get(), cout, cin}; }
+DeviceConv16 UploadedConv::view16() const { return DeviceConv16{packed16.get(), bias.get(), cout, cin16}; }
 
 namespace {
 
@@ -22,10 +22,11 @@ float largest_weight(const ConvLayer& layer) {
   return largest;
 }
 
-UploadedConv upload_conv(Backend& backend, const ConvLayer& layer, Precision precision) {
+UploadedConv upload_conv(Backend& backend, const ConvLayer& layer, Precision precision, int cin16) {
   UploadedConv c;
   c.cout = layer.cout;
   c.cin = layer.cin;
+  c.cin16 = std::max(cin16, layer.cin);
   c.ksize = layer.ksize;
   if (precision != Precision::Fp32 && layer.ksize == 3) {
     if (precision == Precision::Fp16) {
@@ -34,7 +35,8 @@ UploadedConv upload_conv(Backend& backend, const ConvLayer& layer, Precision pre
         throw Error(ErrorKind::Argument, "layer " + layer.name + ": a folded weight of magnitude " + std::to_string(largest) +
                     " is outside fp16's range (65504); use --precision bf16 or fp32");
     }
-    c.packed16 = DeviceArray<uint16_t>(backend, backend.pack_conv_weights16(layer.weight.data(), layer.cout, layer.cin, precision),
+    const std::vector<float> weight = pad_input_channels(layer, c.cin16);
+    c.packed16 = DeviceArray<uint16_t>(backend, backend.pack_conv_weights16(weight.data(), layer.cout, c.cin16, precision),
                                        layer.name.c_str());
   } else {
     c.packed = DeviceArray<float>(backend, backend.pack_conv_weights(layer.weight.data(), layer.cout, layer.cin, layer.ksize),
@@ -44,8 +46,8 @@ UploadedConv upload_conv(Backend& backend, const ConvLayer& layer, Precision pre
   return c;
 }
 
-std::array<UploadedConv, 2> upload_double(Backend& backend, const DoubleConvWeights& d, Precision p) {
-  return {upload_conv(backend, d.conv1, p), upload_conv(backend, d.conv2, p)};
+std::array<UploadedConv, 2> upload_double(Backend& backend, const DoubleConvWeights& d, Precision p, const int* cin16) {
+  return {upload_conv(backend, d.conv1, p, cin16[0]), upload_conv(backend, d.conv2, p, cin16[1])};
 }
 
 // The 16-bit path writes each decoder block's upsampled input out once (the backend's
@@ -59,7 +61,39 @@ size_t upsampled_elements(const UNetPlan& a, const UNetPlan& b, Precision precis
   return n;
 }
 
+// The 16-bit path writes the colorizer's input out once, padded (conv3x3_relu_colorizer16).
+size_t colorizer_input_elements(const UNetPlan& colorizer, Precision precision) {
+  if (precision == Precision::Fp32) return 0;
+  for (const ConvStep& s : colorizer.steps)
+    if (s.gather == Gather::Colorizer) return size_t(s.out.h) * s.out.w * s.mma_cin;
+  return 0;
+}
+
 }  // namespace
+
+// [cout][cin][k][k] -> [cout][cin16][k][k], the extra input channels' weights zero.
+std::vector<float> pad_input_channels(const ConvLayer& layer, int cin16) {
+  if (cin16 == layer.cin) return layer.weight;
+  const size_t taps = size_t(layer.ksize) * layer.ksize;
+  std::vector<float> padded(size_t(layer.cout) * cin16 * taps, 0.0f);
+  for (int co = 0; co < layer.cout; ++co)
+    std::copy_n(layer.weight.begin() + std::ptrdiff_t(size_t(co) * layer.cin * taps), size_t(layer.cin) * taps,
+                padded.begin() + std::ptrdiff_t(size_t(co) * cin16 * taps));
+  return padded;
+}
+
+SplitScratch split_scratch(const UNetPlan& a, const UNetPlan& b, Precision precision) {
+  SplitScratch n;
+  if (precision == Precision::Fp32) return n;
+  for (const UNetPlan* plan : {&a, &b})
+    for (const ConvStep& s : plan->steps) {
+      if (s.ksize != 3) continue;
+      const size_t pixels = size_t(s.out.h) * s.out.w;
+      n.partials = std::max(n.partials, conv_mma_split_partials(pixels, s.cout, s.mma));
+      n.counters = std::max(n.counters, conv_mma_split_counters(pixels, s.cout, s.mma));
+    }
+  return n;
+}
 
 bool fits_fp16(const UNetWeights& weights) {
   auto fits = [](const ConvLayer& l) { return largest_weight(l) <= kFp16Max; };
@@ -69,16 +103,19 @@ bool fits_fp16(const UNetWeights& weights) {
   return ok;
 }
 
-UploadedUNet upload_unet(Backend& backend, const UNetWeights& weights, int width, Precision precision) {
+UploadedUNet upload_unet(Backend& backend, const UNetWeights& weights, UNetKind kind, int width, Precision precision) {
   UploadedUNet net;
   net.width = width;
   net.precision = precision;
-  net.inc = upload_double(backend, weights.inc, precision);
+  // The channels each layer's 16-bit conv reads do not depend on the working size.
+  int cin16[kUNetLayers] = {};
+  for (const ConvStep& s : plan_unet(kind, width, 16, 16).steps) cin16[s.layer] = s.mma_cin;
+  net.inc = upload_double(backend, weights.inc, precision, &cin16[0]);
   for (int k = 0; k < 4; ++k) {
-    net.down[k] = upload_double(backend, weights.down[k], precision);
-    net.up[k] = upload_double(backend, weights.up[k], precision);
+    net.down[k] = upload_double(backend, weights.down[k], precision, &cin16[2 + 2 * k]);
+    net.up[k] = upload_double(backend, weights.up[k], precision, &cin16[10 + 2 * k]);
   }
-  net.outc = upload_conv(backend, weights.outc, precision);
+  net.outc = upload_conv(backend, weights.outc, precision, cin16[18]);
   return net;
 }
 
@@ -100,6 +137,13 @@ UNetWorkspace::UNetWorkspace(Backend& backend, int width, int h, int w, Precisio
   }
   if (const size_t n = upsampled_elements(plan_[0], plan_[1], precision))
     upsampled_ = DeviceArray<float>(backend, (n + 1) / 2, "U-Net upsampled decoder input");
+  if (const size_t n = colorizer_input_elements(plan_[1], precision))
+    colorizer_input_ = DeviceArray<float>(backend, (n + 1) / 2, "colorizer input");
+  const SplitScratch split = split_scratch(plan_[0], plan_[1], precision);
+  if (split.partials) {
+    split_partials_ = DeviceArray<float>(backend, split.partials, "split-K partial sums");
+    split_counters_ = DeviceArray<unsigned>(backend, split.counters, "split-K tile counters");
+  }
 }
 
 size_t UNetWorkspace::bytes(int width, int h, int w, Precision precision) {
@@ -109,7 +153,10 @@ size_t UNetWorkspace::bytes(int width, int h, int w, Precision precision) {
     const size_t n = std::max(seg.buffer_elements(Buffer(b)), col.buffer_elements(Buffer(b)));
     total += (precision == Precision::Fp32 ? n : (n + 1) / 2) * sizeof(float);
   }
-  return total + (upsampled_elements(seg, col, precision) + 1) / 2 * sizeof(float);
+  const SplitScratch split = split_scratch(seg, col, precision);
+  return total + (upsampled_elements(seg, col, precision) + 1) / 2 * sizeof(float) +
+         (colorizer_input_elements(col, precision) + 1) / 2 * sizeof(float) + split.partials * sizeof(float) +
+         split.counters * sizeof(unsigned);
 }
 
 void* UNetWorkspace::buffer(Buffer b) const { return buffers_[int(b)].get(); }
@@ -148,6 +195,8 @@ void UNetWorkspace::run(Backend& backend, const UploadedUNet& net, const UNetPla
                         const LaunchObserver* observer) {
   const int total = int(plan.steps.size());
   int done = 0;
+  if (precision_ != Precision::Fp32 && split_counters_.size())
+    backend.fill_zero(split_counters_.get(), split_counters_.size() * sizeof(unsigned), stream);
   for (const ConvStep& s : plan.steps) {
     if (observer) {
       if (done > 0) observer->after_launch(backend, done, total, stream);
@@ -180,14 +229,22 @@ void UNetWorkspace::run(Backend& backend, const UploadedUNet& net, const UNetPla
       continue;
     }
     const DeviceConv16 conv = layer.view16();
+    if (conv.cin != s.mma_cin)
+      throw Error("U-Net layer " + s.name + ": 16-bit weights packed for " + std::to_string(conv.cin) +
+                  " input channels, the plan's conv reads " + std::to_string(s.mma_cin));
+    const ConvMmaLaunch launch(s.mma, split_partials_.get(), split_counters_.get());
     switch (s.gather) {
-      case Gather::Plain: backend.conv3x3_relu16(p, in, input, s.in.h, s.in.w, s.in.c, conv, out, stream); break;
-      case Gather::MaxPool: backend.conv3x3_relu_pooled16(p, in, s.in.h, s.in.w, s.in.c, conv, out, stream); break;
+      case Gather::Plain: backend.conv3x3_relu16(p, in, input, s.in.h, s.in.w, s.in.c, conv, out, launch, stream); break;
+      case Gather::MaxPool:
+        backend.conv3x3_relu_pooled16(p, in, s.in.h, s.in.w, s.in.c, conv, out, launch, stream);
+        break;
       case Gather::UpConcat:
         backend.conv3x3_relu_up16(p, in, s.in.h, s.in.w, s.in.c, buffer(s.low.buffer), s.low.h, s.low.w, s.low.c, conv,
-                                  out, upsampled_.get(), stream);
+                                  out, upsampled_.get(), launch, stream);
         break;
-      case Gather::Colorizer: backend.conv3x3_relu_colorizer16(p, *io.colorizer, conv, out, stream); break;
+      case Gather::Colorizer:
+        backend.conv3x3_relu_colorizer16(p, *io.colorizer, conv, out, colorizer_input_.get(), launch, stream);
+        break;
     }
   }
   if (observer) observer->after_launch(backend, done, total, stream);

@@ -18,13 +18,14 @@
 namespace gp {
 
 // One conv on the device: packed weights (fp32, or 16-bit for a 3x3 conv of the
-// 16-bit path) and bias.
+// 16-bit path, packed for the plan's ConvStep::mma_cin input channels) and bias.
 struct UploadedConv {
   DeviceArray<float> packed, bias;
   DeviceArray<uint16_t> packed16;
   DeviceConv view() const;
   DeviceConv16 view16() const;
   int cout = 0, cin = 0, ksize = 0;
+  int cin16 = 0;  // the input channels packed16 is packed for (>= cin; the extra weights zero)
 };
 
 struct UploadedUNet {
@@ -37,10 +38,23 @@ struct UploadedUNet {
   const UploadedConv& layer(int i) const;
 };
 
+// The split-K scratch of two plans' 16-bit steps (they run one at a time: the largest
+// step's), in floats and tile counters (kernels/conv_mma_tile.h); none for fp32.
+struct SplitScratch {
+  size_t partials = 0, counters = 0;
+};
+SplitScratch split_scratch(const UNetPlan& a, const UNetPlan& b, Precision precision);
+
+// [cout][cin][k][k] -> [cout][cin16][k][k], the extra input channels' weights zero (the
+// 16-bit colorizer's first layer reads its input padded, ConvStep::mma_cin).
+std::vector<float> pad_input_channels(const ConvLayer& layer, int cin16);
+
 // Whether every folded 3x3 weight is within fp16's range (65504).
 bool fits_fp16(const UNetWeights& weights);
-// fp16: folded weights beyond fp16's range (65504) are refused, naming the layer.
-UploadedUNet upload_unet(Backend& backend, const UNetWeights& weights, int width, Precision precision = Precision::Fp32);
+// fp16: folded weights beyond fp16's range (65504) are refused, naming the layer. The
+// 16-bit weights are packed as the plan of `kind` reads them (ConvStep::mma_cin).
+UploadedUNet upload_unet(Backend& backend, const UNetWeights& weights, UNetKind kind, int width,
+                         Precision precision = Precision::Fp32);
 
 // Watches a run launch by launch: stops it when `cancel` is set (checked between
 // launches; the simulator also stops between thread blocks, see Backend::set_interrupt)
@@ -98,6 +112,12 @@ class UNetWorkspace {
   UNetPlan plan_[2];  // by UNetKind
   std::array<DeviceArray<float>, kBufferCount> buffers_;
   DeviceArray<float> upsampled_;  // 16-bit: a decoder block's upsampled input (see unet.cpp)
+  DeviceArray<float> colorizer_input_;  // 16-bit: the colorizer's input, written out (see unet.cpp)
+  // 16-bit split-K scratch (kernels/conv_mma_tile.h): the largest step's fp32 partials and
+  // tile counters, zeroed at the start of every run that splits (a launch the simulator
+  // interrupts between blocks may leave a count behind).
+  DeviceArray<float> split_partials_;
+  DeviceArray<unsigned> split_counters_;
 };
 
 }  // namespace gp

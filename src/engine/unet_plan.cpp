@@ -53,6 +53,12 @@ double UNetPlan::flops() const {
   return f;
 }
 
+bool mma_vector_gather(const ConvStep& s) {
+  if (s.gather == Gather::Colorizer) return true;
+  if (s.in.buffer == Buffer::Input) return false;  // the segmentator's fp32 sketch
+  return s.in.c % 8 == 0 && (s.gather != Gather::UpConcat || s.low.c % 8 == 0);
+}
+
 UNetPlan plan_unet(UNetKind kind, int width, int h, int w, int classes) {
   if (h < 16 || w < 16)
     throw Error(ErrorKind::Argument, "the working size " + std::to_string(w) + " x " + std::to_string(h) +
@@ -81,7 +87,9 @@ UNetPlan plan_unet(UNetKind kind, int width, int h, int w, int classes) {
     s.out = out;
     s.cin = cin;
     s.cout = out.c;
-    s.mma_tile = conv_mma_choose_tile(size_t(out.h) * out.w, out.c);
+    s.mma_cin = g == Gather::Colorizer ? kConvMmaColorizerChannels : cin;
+    s.mma = conv_mma_choose_schedule(size_t(out.h) * out.w, out.c, conv_mma_k_chunks(s.mma_cin));
+    if (!mma_vector_gather(s)) s.mma.splits = 1;
     plan.steps.push_back(std::move(s));
   };
 

@@ -44,9 +44,12 @@ struct ConvStep {
   TensorRef in, low, out;
   int ksize = 3, cin = 0, cout = 0;
   Epilogue epilogue = Epilogue::BiasRelu;
-  // The block tile of the 16-bit (tensor-core) path for a 3x3 step: the one its launcher
-  // picks (conv_mma_choose_tile, for 132 SMs). The fp32 kernels' tile is 64 x 64.
-  ConvMmaTile mma_tile = ConvMmaTile::M64N64;
+  // The 16-bit (tensor-core) path of a 3x3 step: the channels its conv reads (the
+  // colorizer's input is written out padded to kConvMmaColorizerChannels; else cin), and
+  // its block tile and K split (conv_mma_choose_schedule, for 132 SMs), which the engine
+  // hands to the launcher. The fp32 kernels' tile is 64 x 64, unsplit.
+  int mma_cin = 0;
+  ConvMmaSchedule mma{ConvMmaTile::M64N64, 1};
 
   double flops() const;  // 2 h w cin cout k^2 of the output
   // Bytes a kernel must move at least: sources once, weights, output, with activations
@@ -54,6 +57,11 @@ struct ConvStep {
   // sketch 4 bytes and labels 1 byte per pixel).
   double bytes(int element_bytes) const;
 };
+
+// Whether a 3x3 step's 16-bit conv gathers its input by 16-byte copies or computed chunks
+// (every channel count a multiple of 8, or the colorizer's input written out padded), not
+// element by element (the fp32 network input, odd channel counts). Only these split K.
+bool mma_vector_gather(const ConvStep& s);
 
 struct UNetPlan {
   UNetKind kind = UNetKind::Segmentator;

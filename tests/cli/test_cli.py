@@ -4,6 +4,7 @@ Run by ctest with GP_CLI=<path of the built binary>; uses the small fixture mode
 and the bundled sample pictures, on the simulator.
 """
 import json
+import math
 import os
 import shutil
 import stat
@@ -434,6 +435,26 @@ class SmallFindingsTest(CliCase):
     def test_size_that_is_no_number(self):
         self.assert_bad_input(run("colorize", "--model", MODEL, "--sketch", SKETCH, "--size", "abc", "-o",
                                   self.out("o.png")), "'abc' is not a whole number from 1 to 8192")
+
+    def test_min_region_out_of_range(self):
+        r = run("regions", "--model", MODEL, "--sketch", SKETCH, "--min-region", "1.5", "-o", self.out("o.png"))
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("--min-region", r.stderr)
+        self.assertFalse(os.path.exists(self.out("o.png")))
+
+    def test_min_region_zero_ranks_every_region(self):
+        every = run("regions", "--model", MODEL, "--device", "sim", "--sketch", SKETCH, "--size", "48", "--min-region",
+                    "0", "-o", self.out("a.png"), "--json", self.out("a.json"))
+        self.assertEqual(every.returncode, 0, every.stderr)
+        fewer = run("regions", "--model", MODEL, "--device", "sim", "--sketch", SKETCH, "--size", "48", "--min-region",
+                    "0.05", "-o", self.out("b.png"), "--json", self.out("b.json"))
+        self.assertEqual(fewer.returncode, 0, fewer.stderr)
+        with open(self.out("a.json")) as f:
+            a = json.load(f)
+        with open(self.out("b.json")) as f:
+            b = json.load(f)
+        least = math.ceil(0.05 * 48 * 48)
+        self.assertEqual([r["id"] for r in b], [r["id"] for r in a if r["pixels"] >= least])
 
     def test_empty_hint_counts(self):
         self.assert_bad_input(run("eval", "--model", MODEL, "--data", ROOT, "--hints", ""), "at least one hint count")

@@ -374,7 +374,7 @@ UNetOutputs run_fused(Backend& b, const Fixture& f, Precision precision = Precis
   DeviceArray<float> dx(b, f.floats("x"), "x"), dlogits(b, size_t(f.h) * f.w * 30, "logits");
   DeviceArray<uint8_t> dlabels(b, size_t(f.h) * f.w, "labels");
   {
-    const UploadedUNet net = upload_unet(b, f.weights.segmentator, width, precision);
+    const UploadedUNet net = upload_unet(b, f.weights.segmentator, UNetKind::Segmentator, width, precision);
     UNetWorkspace ws(b, width, f.h, f.w, precision);
     ws.segment(b, net, dx.get(), dlabels.get(), dlogits.get());
   }
@@ -383,7 +383,7 @@ UNetOutputs run_fused(Backend& b, const Fixture& f, Precision precision = Precis
   DeviceArray<float> dtable(b, f.floats("region_means"), "table"), dout(b, size_t(f.h) * f.w * 3, "out");
   DeviceArray<uint8_t> dflabels(b, f.bytes("labels"), "labels"), dactive(b, f.bytes("hints_active"), "active");
   const ColorizerInput in{dx.get(), dflabels.get(), dtable.get(), dactive.get(), f.h, f.w, f.weights.config.center};
-  const UploadedUNet net = upload_unet(b, f.weights.colorizer, width, precision);
+  const UploadedUNet net = upload_unet(b, f.weights.colorizer, UNetKind::Colorizer, width, precision);
   UNetWorkspace ws(b, width, f.h, f.w, precision);
   ws.colorize(b, net, in, dout.get());
   o.raw = dout.download();

@@ -4,7 +4,9 @@
 // the session usable; const methods run concurrently; a moved-from Session says so.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <chrono>
 #include <filesystem>
 #include <string>
@@ -136,6 +138,48 @@ TEST(SessionControl, CancelFlagStopsALongRunFromAnotherThread) {
   plain.size = 45;
   Session reference(model, sample(), plain);
   EXPECT_EQ(picture.rgb, reference.colorize().rgb);
+}
+
+// SessionOptions::min_region: a region under max(4, ceil(min_region x pixels)) pixels gets
+// no rank (src/engine/min_region.h); 0 ranks every non-empty region; the ranks keep
+// their order (ascending channel), only the small ones drop out.
+TEST(SessionRegions, RegionsUnderTheMinimumGetNoRank) {
+  const auto model = fixture_model();
+  auto regions_with = [&](double min_region) {
+    SessionOptions o;
+    o.size = 45;
+    o.min_region = min_region;
+    Session s(model, sample(), o);
+    std::vector<std::pair<int, int64_t>> out;  // (channel, pixels)
+    for (const Region& r : s.regions()) out.emplace_back(r.id, r.pixels);
+    return std::make_pair(out, size_t(s.width()) * s.height());
+  };
+  const auto [all, pixels] = regions_with(0.0);
+  std::vector<int64_t> counts(30, 0);
+  {
+    SessionOptions o;
+    o.size = 45;
+    o.min_region = 0.0;
+    Session s(model, sample(), o);
+    for (const uint8_t l : s.labels()) ++counts[l];
+  }
+  size_t non_empty = 0;
+  for (const int64_t c : counts) non_empty += c > 0;
+  EXPECT_EQ(all.size(), non_empty) << "min_region 0 ranks every non-empty region";
+  for (const double fraction : {0.001, 0.02, 0.1}) {
+    const int64_t min_pixels = std::max<int64_t>(4, int64_t(std::ceil(fraction * double(pixels))));
+    std::vector<std::pair<int, int64_t>> expected;
+    for (const auto& r : all)
+      if (r.second >= min_pixels) expected.push_back(r);
+    EXPECT_EQ(regions_with(fraction).first, expected) << "min_region " << fraction << " (" << min_pixels << " pixels)";
+  }
+  EXPECT_LT(regions_with(0.1).first.size(), all.size()) << "the fixture has regions under 10% of the picture";
+  for (const double bad : {-0.01, 1.0, std::nan("")}) {
+    SessionOptions o;
+    o.size = 45;
+    o.min_region = bad;
+    EXPECT_EQ(kind_of([&] { Session s(model, sample(), o); }), ErrorKind::Argument) << bad;
+  }
 }
 
 TEST(SessionControl, ConstMethodsRunConcurrently) {

@@ -96,7 +96,7 @@ TEST_P(Stages, SegmentationMatchesPyTorch) {
   const auto gap = f.floats("top2_gap");
   for (auto& backend : backends()) {
     SCOPED_TRACE(backend->name());
-    const UploadedUNet net = upload_unet(*backend, f.weights.segmentator, f.weights.config.width);
+    const UploadedUNet net = upload_unet(*backend, f.weights.segmentator, UNetKind::Segmentator, f.weights.config.width);
     UNetWorkspace ws(*backend, f.weights.config.width, f.h, f.w);
     DeviceArray<float> dx(*backend, x, "x"), dlogits(*backend, size_t(f.h) * f.w * 30, "logits");
     DeviceArray<uint8_t> dlabels(*backend, size_t(f.h) * f.w, "labels");
@@ -126,7 +126,7 @@ TEST_P(Stages, ColorizerOnFixtureLabelsMatchesPyTorch) {
   const auto m_ref = f.floats("M");
   for (auto& backend : backends()) {
     SCOPED_TRACE(backend->name());
-    const UploadedUNet net = upload_unet(*backend, f.weights.colorizer, f.weights.config.width);
+    const UploadedUNet net = upload_unet(*backend, f.weights.colorizer, UNetKind::Colorizer, f.weights.config.width);
     UNetWorkspace ws(*backend, f.weights.config.width, f.h, f.w);
     DeviceArray<float> dx(*backend, x, "x"), dtable(*backend, means, "table"), dout(*backend, size_t(f.h) * f.w * 3, "out");
     DeviceArray<uint8_t> dlabels(*backend, labels, "labels"), dactive(*backend, active, "active");
@@ -192,7 +192,7 @@ TEST_P(Stages16, SegmentationAndColorizerMatchPyTorch) {
   const int width = f.weights.config.width;
   UNetWorkspace ws(*backend, width, f.h, f.w, precision);
 
-  const UploadedUNet seg = upload_unet(*backend, f.weights.segmentator, width, precision);
+  const UploadedUNet seg = upload_unet(*backend, f.weights.segmentator, UNetKind::Segmentator, width, precision);
   DeviceArray<float> dx(*backend, x, "x"), dlogits(*backend, size_t(f.h) * f.w * 30, "logits");
   DeviceArray<uint8_t> dlabels(*backend, size_t(f.h) * f.w, "labels");
   ws.segment(*backend, seg, dx.get(), dlabels.get(), dlogits.get());
@@ -215,7 +215,7 @@ TEST_P(Stages16, SegmentationAndColorizerMatchPyTorch) {
   std::printf("  %s labels: %zu of %zu pixels have a clear winner, %zu differ\n", precision_name(precision), compared,
               got.size(), differ);
 
-  const UploadedUNet col = upload_unet(*backend, f.weights.colorizer, width, precision);
+  const UploadedUNet col = upload_unet(*backend, f.weights.colorizer, UNetKind::Colorizer, width, precision);
   DeviceArray<float> dtable(*backend, means, "table"), dout(*backend, size_t(f.h) * f.w * 3, "out");
   DeviceArray<uint8_t> dref_labels(*backend, labels, "labels"), dactive(*backend, active, "active");
   ColorizerInput in;
@@ -245,12 +245,12 @@ TEST(Stages16, Fp16RefusesWeightsBeyondItsRange) {
   weights.up[1].conv2.weight[3] = 1e5f;
   auto backend = open_backend(Device::Simulator);
   try {
-    upload_unet(*backend, weights, f.weights.config.width, Precision::Fp16);
+    upload_unet(*backend, weights, UNetKind::Colorizer, f.weights.config.width, Precision::Fp16);
     FAIL() << "no error";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("outside fp16's range"), std::string::npos) << e.what();
   }
-  EXPECT_NO_THROW(upload_unet(*backend, weights, f.weights.config.width, Precision::Bf16));
+  EXPECT_NO_THROW(upload_unet(*backend, weights, UNetKind::Colorizer, f.weights.config.width, Precision::Bf16));
 }
 
 }  // namespace

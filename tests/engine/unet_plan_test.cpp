@@ -75,6 +75,36 @@ TEST(UNetPlan, SegmentatorOnOddSizes) {
   }
 }
 
+// The 16-bit schedule: K split only where the tensor-core conv gathers by 16-byte chunks,
+// and at 256 x 256 / width 64 on the deep levels, whose tiles are too few for 132 SMs; the
+// colorizer's first conv reads its input written out padded to 40 channels.
+TEST(UNetPlan, SplitsKOnlyOnVectorStepsOfTheDeepLevels) {
+  for (const UNetKind kind : {UNetKind::Segmentator, UNetKind::Colorizer})
+    for (const int width : {4, 8, 64}) {
+      const UNetPlan plan = plan_unet(kind, width, 256, 256);
+      for (const ConvStep& s : plan.steps) {
+        EXPECT_GE(s.mma.splits, 1) << s.name;
+        EXPECT_LE(s.mma.splits, conv_mma_k_chunks(s.mma_cin)) << s.name;
+        if (!mma_vector_gather(s)) {
+          EXPECT_EQ(s.mma.splits, 1) << s.name << " (per element)";
+        }
+        EXPECT_EQ(s.mma_cin, s.gather == Gather::Colorizer ? kConvMmaColorizerChannels : s.cin) << s.name;
+      }
+    }
+  const UNetPlan plan = plan_unet(UNetKind::Colorizer, 64, 256, 256);
+  int split = 0;
+  for (const ConvStep& s : plan.steps) {
+    if (s.name == "down4.conv2") {
+      EXPECT_GT(s.mma.splits, 1);
+    }
+    if (s.name == "inc.conv2") {
+      EXPECT_EQ(s.mma.splits, 1);
+    }
+    split += s.mma.splits > 1;
+  }
+  EXPECT_GE(split, 4);
+}
+
 TEST(UNetPlan, RefusesTooSmallSizes) {
   EXPECT_THROW(plan_unet(UNetKind::Colorizer, 16, 15, 64), Error);
   EXPECT_THROW(plan_unet(UNetKind::Colorizer, 0, 64, 64), Error);

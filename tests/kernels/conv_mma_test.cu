@@ -18,6 +18,7 @@
 // weight moves an output by ~|w x| ~ 1/sqrt(K), far above this (S ~ sqrt(K) / 2 here).
 #include "kernels/conv.cuh"
 #include "kernels/conv_mma.cuh"
+#include "kernels/colorizer_input.cuh"
 #include "kernels/upsample.cuh"
 #include "tests/kernels/harness.h"
 
@@ -25,6 +26,7 @@
 #include <cmath>
 #include <cstring>
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -123,8 +125,15 @@ bool has_sm80() {
 
 // Runs the launch with the tile Auto picks and with every tile forced; every tile must give
 // the bit pattern of the first (each output sums the same products in the same order), and
-// that output is returned for the check against the reference.
-template <class T> std::vector<T> run(size_t count, const std::function<cudaError_t(T*, k::ConvMmaTile)>& launch) {
+// that output must pass `check` (the reference). Then, for a gather that may split K
+// (`splits`: the vector gathers but the fused up-concat; the others must refuse), K split
+// over 2, 3 and as many blocks as there are K chunks (at most kConvMmaMaxSplits), on every
+// tile: each must pass `check`, give the same bits when run again, and leave its tile
+// counters at zero. Returns the first.
+template <class T>
+std::vector<T> run(size_t pixels, int cout, int cin, const std::function<cudaError_t(T*, k::ConvMmaLaunch)>& launch,
+                   const std::function<::testing::AssertionResult(const std::vector<T>&)>& check, bool splits) {
+  const size_t count = pixels * cout;
   std::vector<T> first;
   for (const k::ConvMmaTile tile : {k::ConvMmaTile::Auto, k::ConvMmaTile::M64N64, k::ConvMmaTile::M128N32,
                                     k::ConvMmaTile::M32N64}) {
@@ -139,6 +148,42 @@ template <class T> std::vector<T> run(size_t count, const std::function<cudaErro
           << "tile " << k::conv_mma_tile_name(tile) << " differs from the tile Auto chose";
     }
   }
+  EXPECT_TRUE(check(first)) << "unsplit";
+  const int k_chunks = int(k::conv_mma_packed_rows(cin) / k::kConvMmaTileK);
+  if (!splits) {
+    if (k_chunks >= 2) {
+      DeviceBuffer<float> partials(gp::conv_mma_split_partials(pixels, cout, {k::ConvMmaTile::M64N64, 2}));
+      DeviceBuffer<unsigned> counters(std::vector<unsigned>(gp::conv_mma_split_counters(pixels, cout, {k::ConvMmaTile::M64N64, 2}), 0u));
+      DeviceBuffer<T> out(count);
+      EXPECT_EQ(launch(out.get(), k::ConvMmaLaunch({k::ConvMmaTile::M64N64, 2}, partials.get(), counters.get())),
+                cudaErrorInvalidValue)
+          << "a gather without split K took a split launch";
+    }
+    return first;
+  }
+  for (const k::ConvMmaTile tile : {k::ConvMmaTile::M64N64, k::ConvMmaTile::M128N32, k::ConvMmaTile::M32N64})
+    for (const int splits : std::set<int>{2, 3, std::min(k_chunks, k::kConvMmaMaxSplits)}) {
+      if (splits > k_chunks) continue;
+      const k::ConvMmaSchedule schedule{tile, splits};
+      const std::string label = std::string(k::conv_mma_tile_name(tile)) + " split " + std::to_string(splits);
+      DeviceBuffer<float> partials(gp::conv_mma_split_partials(pixels, cout, schedule));
+      DeviceBuffer<unsigned> counters(std::vector<unsigned>(gp::conv_mma_split_counters(pixels, cout, schedule), 0u));
+      std::vector<T> again;
+      for (int run = 0; run < 2; ++run) {
+        DeviceBuffer<T> out(count);
+        EXPECT_EQ(launch(out.get(), k::ConvMmaLaunch(schedule, partials.get(), counters.get())), cudaSuccess) << label;
+        EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess) << label;
+        std::vector<T> got = out.download();
+        if (run == 0) {
+          EXPECT_TRUE(check(got)) << label;
+          again = std::move(got);
+        } else {
+          EXPECT_EQ(std::memcmp(again.data(), got.data(), count * sizeof(T)), 0) << label << ": not deterministic";
+        }
+      }
+      const std::vector<unsigned> left = counters.download();
+      EXPECT_EQ(std::count(left.begin(), left.end(), 0u), std::ptrdiff_t(left.size())) << label << ": tile counters left non-zero";
+    }
   return first;
 }
 
@@ -151,10 +196,9 @@ class ConvMmaPlain : public ::testing::TestWithParam<PlainCase> {};
 template <class T> void check_plain(const PlainCase& c) {
   const Tensor<T> x(size_t(c.h) * c.w * c.cin, 11 + c.cin);
   const Layer<T> layer(c.cout, c.cin, 23 + c.cout);
-  const auto out = run<T>(size_t(c.h) * c.w * c.cout, [&](T* o, k::ConvMmaTile tile) {
+  const auto out = run<T>(size_t(c.h) * c.w, c.cout, c.cin, [&](T* o, k::ConvMmaLaunch tile) {
     return k::conv3x3_mma_bias_relu<T>(k::ConvPlainT<T>{x.device.get(), c.h, c.w, c.cin}, layer.view(), o, nullptr, tile);
-  });
-  EXPECT_TRUE(matches(out, x.value, c.h, c.w, layer)) << c.h << " x " << c.w << ", cin " << c.cin << ", cout " << c.cout;
+  }, [&](const std::vector<T>& o) { return matches(o, x.value, c.h, c.w, layer); }, c.cin % 8 == 0);
 }
 TEST_P(ConvMmaPlain, Fp16MatchesReference) {
   GP_REQUIRE_SM80();
@@ -183,10 +227,9 @@ template <class T> void check_float_plain(const PlainCase& c) {
   std::vector<float> rounded(x.size());
   for (size_t i = 0; i < x.size(); ++i) rounded[i] = Elem<T>::to(Elem<T>::from(x[i]));
   const Layer<T> layer(c.cout, c.cin, 29 + c.cout);
-  const auto out = run<T>(size_t(c.h) * c.w * c.cout, [&](T* o, k::ConvMmaTile tile) {
+  const auto out = run<T>(size_t(c.h) * c.w, c.cout, c.cin, [&](T* o, k::ConvMmaLaunch tile) {
     return k::conv3x3_mma_bias_relu<T>(k::ConvPlainFloatMma{dx.get(), c.h, c.w, c.cin}, layer.view(), o, nullptr, tile);
-  });
-  EXPECT_TRUE(matches(out, rounded, c.h, c.w, layer)) << c.h << " x " << c.w << ", cin " << c.cin << ", cout " << c.cout;
+  }, [&](const std::vector<T>& o) { return matches(o, rounded, c.h, c.w, layer); }, false);
 }
 TEST_P(ConvMmaFloatPlain, Fp16MatchesReference) {
   GP_REQUIRE_SM80();
@@ -217,11 +260,10 @@ template <class T> void check_pool(const PoolCase& c) {
   const int h = c.h_in / 2, w = c.w_in / 2;
   std::vector<float> pooled(size_t(h) * w * c.cin);
   gp::ref::maxpool2(x.value.data(), c.h_in, c.w_in, c.cin, pooled.data());
-  const auto out = run<T>(size_t(h) * w * c.cout, [&](T* o, k::ConvMmaTile tile) {
+  const auto out = run<T>(size_t(h) * w, c.cout, c.cin, [&](T* o, k::ConvMmaLaunch tile) {
     return k::conv3x3_mma_bias_relu<T>(k::ConvMaxPoolT<T>{x.device.get(), c.h_in, c.w_in, c.cin}, layer.view(), o,
                                        nullptr, tile);
-  });
-  EXPECT_TRUE(matches(out, pooled, h, w, layer)) << c.h_in << " x " << c.w_in << ", cin " << c.cin;
+  }, [&](const std::vector<T>& o) { return matches(o, pooled, h, w, layer); }, c.cin % 8 == 0);
 }
 TEST_P(ConvMmaMaxPool, Fp16MatchesReference) {
   GP_REQUIRE_SM80();
@@ -251,12 +293,11 @@ template <class T> void check_up(const UpCase& c) {
   const Layer<T> layer(c.cout, c.cs + c.cl, 47 + c.cout);
   std::vector<float> cat(size_t(c.h) * c.w * (c.cs + c.cl));
   gp::ref::upsample2_pad_concat(skip.value.data(), c.h, c.w, c.cs, low.value.data(), c.hl, c.wl, c.cl, cat.data());
-  const auto out = run<T>(size_t(c.h) * c.w * c.cout, [&](T* o, k::ConvMmaTile tile) {
+  const auto out = run<T>(size_t(c.h) * c.w, c.cout, c.cs + c.cl, [&](T* o, k::ConvMmaLaunch tile) {
     return k::conv3x3_mma_bias_relu<T>(
         k::ConvUpConcatT<T>{skip.device.get(), c.h, c.w, c.cs, low.device.get(), c.hl, c.wl, c.cl}, layer.view(), o,
         nullptr, tile);
-  });
-  EXPECT_TRUE(matches(out, cat, c.h, c.w, layer)) << c.h << " x " << c.w << " from " << c.hl << " x " << c.wl;
+  }, [&](const std::vector<T>& o) { return matches(o, cat, c.h, c.w, layer); }, false);
   if (c.cs % 8 != 0 || c.cl % 8 != 0) return;
   // The engine's 16-bit path: the upsample written out once (kernels/upsample.cuh), then a
   // conv gathering [skip, up] by copies. Its values are the fused gather's bits (one
@@ -272,10 +313,10 @@ template <class T> void check_up(const UpCase& c) {
       bad += std::fabs(got - ref) > Elem<T>::kUnit * std::fabs(ref) + 1.0 / 16777216.0;  // one rounding to T
     }
   EXPECT_EQ(bad, 0) << "upsampled values off the reference by more than one rounding";
-  const auto concat = run<T>(size_t(c.h) * c.w * c.cout, [&](T* o, k::ConvMmaTile tile) {
+  const auto concat = run<T>(size_t(c.h) * c.w, c.cout, c.cs + c.cl, [&](T* o, k::ConvMmaLaunch tile) {
     return k::conv3x3_mma_bias_relu<T>(k::ConvConcatT<T>{skip.device.get(), up.get(), c.h, c.w, c.cs, c.cl}, layer.view(),
                                        o, nullptr, tile);
-  });
+  }, [&](const std::vector<T>& o) { return matches(o, cat, c.h, c.w, layer); }, true);
   EXPECT_EQ(std::memcmp(concat.data(), out.data(), out.size() * sizeof(T)), 0) << "written-out upsample differs from the fused gather";
 }
 TEST_P(ConvMmaUpConcat, Fp16MatchesReference) {
@@ -315,12 +356,35 @@ template <class T> void check_colorizer(const ColorizerCase& c) {
   const Layer<T> layer(c.cout, gp::ref::kColorizerChannels, 57 + c.cout);
   std::vector<float> x(pixels * gp::ref::kColorizerChannels);
   gp::ref::colorizer_input(sketch.data(), labels.data(), colors.data(), active.data(), center, c.h, c.w, x.data());
-  const auto out = run<T>(pixels * c.cout, [&](T* o, k::ConvMmaTile tile) {
+  const auto out = run<T>(pixels, c.cout, gp::ref::kColorizerChannels, [&](T* o, k::ConvMmaLaunch tile) {
     return k::conv3x3_mma_bias_relu<T>(k::ConvColorizerMma{d_sketch.get(), d_labels.get(), d_colors.get(),
                                                            d_active.get(), c.h, c.w, center},
                                        layer.view(), o, nullptr, tile);
-  });
-  EXPECT_TRUE(matches(out, x, c.h, c.w, layer)) << c.h << " x " << c.w;
+  }, [&](const std::vector<T>& o) { return matches(o, x, c.h, c.w, layer); }, false);
+
+  // The engine's 16-bit path: the input written out once, padded to 40 channels (each
+  // value the gather's, rounded once to T; the padding zero), then a plain vector conv.
+  constexpr int kPadded = k::kColorizerInputChannels16;
+  DeviceBuffer<T> written(pixels * kPadded);
+  ASSERT_EQ(k::colorizer_input16<T>(k::ConvColorizerMma{d_sketch.get(), d_labels.get(), d_colors.get(), d_active.get(),
+                                                        c.h, c.w, center},
+                                    written.get(), nullptr),
+            cudaSuccess);
+  ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+  const std::vector<T> got = written.download();
+  std::vector<float> x40(pixels * kPadded, 0.0f);
+  int bad = 0;
+  for (size_t p = 0; p < pixels; ++p)
+    for (int ch = 0; ch < kPadded; ++ch) {
+      const float want = ch < gp::ref::kColorizerChannels ? Elem<T>::to(Elem<T>::from(x[p * gp::ref::kColorizerChannels + ch])) : 0.0f;
+      x40[p * kPadded + ch] = want;
+      bad += Elem<T>::to(got[p * kPadded + ch]) != want;
+    }
+  EXPECT_EQ(bad, 0) << "written colorizer input differs from the reference rounded to T";
+  const Layer<T> layer40(c.cout, kPadded, 59 + c.cout);
+  run<T>(pixels, c.cout, kPadded, [&](T* o, k::ConvMmaLaunch tile) {
+    return k::conv3x3_mma_bias_relu<T>(k::ConvPlainT<T>{written.get(), c.h, c.w, kPadded}, layer40.view(), o, nullptr, tile);
+  }, [&](const std::vector<T>& o) { return matches(o, x40, c.h, c.w, layer40); }, true);
 }
 TEST_P(ConvMmaColorizer, Fp16MatchesReference) {
   GP_REQUIRE_SM80();
@@ -419,6 +483,50 @@ TEST(ConvMmaTileChoice, NarrowLayersGetNarrowTilesAndSmallGridsShorterOnes) {
   EXPECT_EQ(k::conv_mma_choose_tile(16 * 16, 512, 16), k::ConvMmaTile::M64N64);  // a small GPU
   for (const k::ConvMmaTile t : {k::ConvMmaTile::M64N64, k::ConvMmaTile::M128N32, k::ConvMmaTile::M32N64})
     EXPECT_EQ(k::kConvMmaTileN % k::conv_mma_tile_shape(t).n, 0) << k::conv_mma_tile_name(t);
+}
+
+TEST(ConvMmaTileChoice, SplitsKWhereBlocksAreTooFewToHideLatency) {
+  // The U-Net's levels at 256 x 256, width 64, 132 SMs: (pixels, cout, cin) -> splits.
+  auto splits = [](size_t pixels, int cout, int cin, int sms = 132) {
+    return k::conv_mma_choose_schedule(pixels, cout, int(k::conv_mma_packed_rows(cin) / k::kConvMmaTileK), sms).splits;
+  };
+  EXPECT_EQ(splits(256 * 256, 64, 64), 1);   // 1024 blocks
+  EXPECT_EQ(splits(64 * 64, 256, 256), 1);   // 512 blocks of 32 x 64
+  EXPECT_EQ(splits(32 * 32, 512, 512), 2);   // 256 blocks
+  EXPECT_EQ(splits(16 * 16, 512, 512), 8);   // 64 blocks
+  EXPECT_EQ(splits(32 * 32, 256, 512), 4);   // 128 blocks
+  EXPECT_EQ(splits(16 * 16, 512, 8), 1);     // 3 K chunks: too few to split
+  EXPECT_EQ(splits(16 * 16, 512, 512, 16), 2);  // a small GPU: 32 blocks of 64 x 64 on 16 SMs, split to 4 a SM
+  for (const size_t pixels : {size_t(1), size_t(100), size_t(4096)})
+    for (const int cin : {1, 8, 64, 1024}) {
+      const int chunks = int(k::conv_mma_packed_rows(cin) / k::kConvMmaTileK);
+      const k::ConvMmaSchedule s = k::conv_mma_choose_schedule(pixels, 64, chunks);
+      EXPECT_GE(s.splits, 1);
+      EXPECT_LE(s.splits, std::min(chunks, k::kConvMmaMaxSplits)) << pixels << " px, cin " << cin;
+      EXPECT_NE(s.tile, k::ConvMmaTile::Auto);
+    }
+}
+
+TEST(ConvMmaLaunch, SplitKRejectsBadSplitsAndMissingScratch) {
+  GP_REQUIRE_SM80();
+  const Tensor<__half> x(4 * 4 * 8, 1);
+  const Layer<__half> layer(8, 8, 2);  // 72 k: 3 chunks
+  DeviceBuffer<__half> out(4 * 4 * 8);
+  DeviceBuffer<float> partials(64 * 64 * 16 + 4);
+  DeviceBuffer<unsigned> counters(std::vector<unsigned>(4, 0u));
+  const k::ConvPlainT<__half> in{x.device.get(), 4, 4, 8};
+  auto launch = [&](int splits, float* p, unsigned* c) {
+    return k::conv3x3_mma_bias_relu<__half>(
+        in, layer.view(), out.get(), nullptr, k::ConvMmaLaunch(k::ConvMmaSchedule{k::ConvMmaTile::M64N64, splits}, p, c));
+  };
+  EXPECT_EQ(launch(4, partials.get(), counters.get()), cudaErrorInvalidValue);  // more splits than K chunks
+  EXPECT_EQ(launch(0, partials.get(), counters.get()), cudaErrorInvalidValue);
+  EXPECT_EQ(launch(2, nullptr, counters.get()), cudaErrorInvalidValue);
+  EXPECT_EQ(launch(2, partials.get(), nullptr), cudaErrorInvalidValue);
+  EXPECT_EQ(launch(2, partials.get() + 1, counters.get()), cudaErrorInvalidValue);  // partials not 16-byte aligned
+  EXPECT_EQ(launch(1, nullptr, nullptr), cudaSuccess);                             // unsplit needs no scratch
+  EXPECT_EQ(launch(3, partials.get(), counters.get()), cudaSuccess);
+  EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
 }
 
 TEST(ConvMmaLaunch, RejectsMismatchedShapes) {

@@ -132,6 +132,23 @@ class TrainingSketches(unittest.TestCase):
     """tools/train.py draws training sketches in torch; with the style off they must be
     exactly the canonical val sketches (make_sketch at 256, then 2 x 2 area average)."""
 
+    def test_pair_samples_are_whole_pictures_or_crops_of_the_256_render(self):
+        try:
+            import torch
+            import train
+        except ImportError as err:
+            self.skipTest(f"torch not available: {err}")
+        g = np.random.default_rng(1)
+        ps = train.PairSet.__new__(train.PairSet)
+        ps.x = {side: torch.from_numpy(g.integers(0, 256, (2, side, side), dtype=np.uint8)) for side in (256, 128)}
+        ps.y = {side: torch.from_numpy(g.integers(0, 256, (2, 3, side, side), dtype=np.uint8)) for side in (256, 128)}
+        x, y = ps.batch([1, 0], np.random.default_rng(0), 128, style=False, crops=[None, (10, 20)])
+        self.assertEqual(tuple(x.shape), (2, 1, 128, 128))
+        np.testing.assert_allclose(x[0, 0].numpy(), ps.x[128][1].numpy() / 255.0 * 2 - 1, atol=1e-6)
+        np.testing.assert_allclose(x[1, 0].numpy(), ps.x[256][0, 10:138, 20:148].numpy() / 255.0 * 2 - 1, atol=1e-6)
+        np.testing.assert_allclose(y[0].numpy(), ps.y[128][1].numpy() / 255.0 * 2 - 1, atol=1e-6)
+        np.testing.assert_allclose(y[1].numpy(), ps.y[256][0, :, 10:138, 20:148].numpy() / 255.0 * 2 - 1, atol=1e-6)
+
     def test_canonical_style_matches_val_pipeline(self):
         try:
             import torch
@@ -143,12 +160,17 @@ class TrainingSketches(unittest.TestCase):
         ts.names = ["s.png"]
         ts.strength = torch.from_numpy(make_sketch.edge_strength(rgb)[None])
         ts.thin = torch.from_numpy(make_sketch.thin_dark(rgb)[None])
-        ts.color = torch.from_numpy(train.area_reduce(rgb, 2).transpose(2, 0, 1)[None])
+        ts.color = torch.from_numpy(rgb.transpose(2, 0, 1)[None].copy())   # at 256 (here 64); reduced in batch()
         x, y = ts.batch([0], np.random.default_rng(0), 32, style=False)
         want = build_dataset.area_half(make_sketch.make_sketch(rgb)).astype(np.float64) / 255.0 * 2 - 1
         np.testing.assert_allclose(x[0, 0].numpy(), want, atol=1e-6)
         np.testing.assert_allclose(y[0].numpy().transpose(1, 2, 0),
                                    build_dataset.area_half(rgb) / 255.0 * 2 - 1, atol=1e-6)
+        # a crop of the full-size render instead of the whole picture reduced
+        xc, yc = ts.batch([0], np.random.default_rng(0), 32, style=False, crops=[(5, 17)])
+        full = make_sketch.make_sketch(rgb).astype(np.float64) / 255.0 * 2 - 1
+        np.testing.assert_allclose(xc[0, 0].numpy(), full[5:37, 17:49], atol=1e-6)
+        np.testing.assert_allclose(yc[0].numpy().transpose(1, 2, 0), rgb[5:37, 17:49] / 255.0 * 2 - 1, atol=1e-6)
         # random styles: widths 1-3 dilate the same way as make_sketch
         for w in (2, 3):
             m = make_sketch._max_filter(make_sketch.line_mask(rgb), w)

@@ -5,6 +5,7 @@ Run by ctest (`python.api`, on the build tree's package) and by scripts/check_py
 guidingpainter program to compare with; GP_DEVICE=sim is set by both.
 """
 
+import math
 import os
 import subprocess
 import sys
@@ -76,7 +77,7 @@ def test_bad_options_are_argument_errors():
 
 
 def test_regions_cover_the_working_picture(model):
-    s = gp.Session(model, SAMPLE, size=SIZE)
+    s = gp.Session(model, SAMPLE, size=SIZE, min_region=0)   # every non-empty region ranked
     assert (s.width, s.height) == (SIZE, SIZE)
     regions = s.regions
     assert [r.rank for r in regions] == list(range(1, len(regions) + 1))
@@ -92,6 +93,19 @@ def test_regions_cover_the_working_picture(model):
         assert r.box == (xs.min(), ys.min(), xs.max(), ys.max())
         assert r.pixels == len(xs)
         assert repr(r).startswith(f"Region(rank={r.rank}, id={r.id}")
+
+
+def test_small_regions_get_no_rank(model):
+    every = gp.Session(model, SAMPLE, size=SIZE, min_region=0).regions
+    for fraction in (None, 0.001, 0.05):
+        s = gp.Session(model, SAMPLE, size=SIZE) if fraction is None else gp.Session(model, SAMPLE, size=SIZE,
+                                                                                     min_region=fraction)
+        least = max(4, math.ceil((0.001 if fraction is None else fraction) * SIZE * SIZE))
+        assert [r.id for r in s.regions] == [r.id for r in every if r.pixels >= least], fraction
+    for bad in (-0.5, 1.0):
+        with pytest.raises(gp.Error) as e:
+            gp.Session(model, SAMPLE, size=SIZE, min_region=bad)
+        assert e.value.kind == "argument" and "min_region" in str(e.value)
 
 
 def test_array_path_grey_and_strided_inputs_agree(model):
