@@ -495,7 +495,7 @@ GP_MMA_UNROLL
     __syncthreads();
     if (tid == 0) {
       const bool last = atomicAdd(split_k.counters + tile, 1u) == unsigned(splits - 1);
-      if (last) split_k.counters[tile] = 0;  // every split has counted: ready for the next launch
+      if (last) atomicExch(split_k.counters + tile, 0u);  // every split has counted: ready for the next launch
       last_split = last;
     }
     __syncthreads();

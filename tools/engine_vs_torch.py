@@ -69,15 +69,17 @@ def compare(args):
         differ = (labels_torch != labels_engine)
         real = differ & (gap >= label_gap)
         means = reference.region_means(labels_engine, y)
-        active = reference.first_ranked_active(labels_engine, args.hints)
+        # the engine hints its first K ranked regions: its --min-region rule (the default)
+        min_pixels = reference.min_region_pixels(args.min_region, labels_engine.numel())
+        active = reference.first_ranked_active(labels_engine, args.hints, min_pixels=min_pixels)
         c, m = reference.hint_maps(labels_engine, means, active)
         raw_torch = model.colorize(x, labels_engine, c, m)
         if args.precision != "fp32":
             raw_tolerance = per_range * float(raw_torch.abs().max())
     diff = (raw_torch - raw_engine).abs().max().item()
-    regions = len(reference.ranked_regions(labels_engine))
+    regions = len(reference.ranked_regions(labels_engine, min_pixels=min_pixels))
     print(f"{args.precision}: labels: {int(differ.sum())} of {differ.numel()} pixels differ, {int(real.sum())} where "
-          f"the top two logits are >= {label_gap:.3g} apart; {regions} non-empty regions, {int(active.sum())} hinted")
+          f"the top two logits are >= {label_gap:.3g} apart; {regions} ranked regions, {int(active.sum())} hinted")
     if int(differ.sum()):
         print(f"  the largest top-two gap among the pixels that differ: {float(gap[differ].max()):.3g} "
               f"(max |logit| {float(logits.abs().max()):.3g})")
@@ -99,6 +101,8 @@ def main(argv=None):
     for name in ("--model", "--sketch", "--reference", "--raw", "--labels"):
         p.add_argument(name, required=True)
     p.add_argument("--hints", type=int, required=True)
+    p.add_argument("--min-region", type=float, default=reference.MIN_REGION,
+                   help="the --min-region the engine ran with (default: its default)")
     p.add_argument("--precision", choices=("fp32", "fp16", "bf16"), default="fp32")
     args = parser.parse_args(argv)
     if args.command == "checkpoint":

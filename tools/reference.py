@@ -215,10 +215,11 @@ def hint_maps(labels, colors, active):
     return c, on.to(colors.dtype).unsqueeze(0)
 
 
-def first_ranked_active(labels, k, num_regions=NUM_REGIONS):
-    """Active flags [num_regions] bool for the k highest-priority non-empty regions."""
+def first_ranked_active(labels, k, num_regions=NUM_REGIONS, min_pixels=1):
+    """Active flags [num_regions] bool for the k highest-priority ranked regions (of at
+    least min_pixels pixels; 1: every non-empty one)."""
     active = torch.zeros(num_regions, dtype=torch.bool, device=labels.device)
-    active[ranked_regions(labels, num_regions)[:k]] = True
+    active[ranked_regions(labels, num_regions, min_pixels)[:k]] = True
     return active
 
 
