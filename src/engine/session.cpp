@@ -91,8 +91,8 @@ Session::Session(std::shared_ptr<const Model> model, const Image& sketch, const 
   InterruptScope interrupt(*s.backend, s.cancel);
   watch.before_launch(*s.backend, stream);
   s.sketch_d.upload(sketch.rgb, stream);
-  const Image working = resize(sketch, size);
-  s.rgb_d.upload(working.rgb, stream);
+  s.working = resize(sketch, size);
+  s.rgb_d.upload(s.working.rgb, stream);
   s.backend->rgb8_to_grey(s.rgb_d.get(), size_t(s.w) * s.h, s.x.get(), stream);
   s.workspace.segment(*s.backend, s.m().segmentator, s.x.get(), s.labels_d.get(), nullptr, stream, &watch);
   watch.synchronize(*s.backend, stream);
@@ -137,20 +137,20 @@ void Session::set_hint(int rank, const Colour& colour) {
   for (float c : colour)
     if (!(c >= 0.0f && c <= 255.0f)) throw Error(ErrorKind::Argument, "hint colour component " + std::to_string(c) + " is outside 0..255");
   s.hints[rank - 1] = colour;
-  s.output_current = s.image_current = false;
+  s.hints_changed();
 }
 
 void Session::clear_hint(int rank) {
   Impl& s = live(impl_);
   s.check_rank(rank);
   s.hints[rank - 1].reset();
-  s.output_current = s.image_current = false;
+  s.hints_changed();
 }
 
 void Session::clear_hints() {
   Impl& s = live(impl_);
   std::fill(s.hints.begin(), s.hints.end(), std::nullopt);
-  s.output_current = s.image_current = false;
+  s.hints_changed();
 }
 
 bool Session::hint(int rank, Colour* colour) const {
@@ -187,7 +187,7 @@ void Session::hints_from_reference(const Image& reference, int n) {
   const std::vector<Colour> means = region_mean_colours(reference);
   const int count = std::min<int>(n, int(means.size()));
   for (int k = 0; k < count; ++k) s.hints[k] = means[k];
-  s.output_current = s.image_current = false;
+  s.hints_changed();
 }
 
 std::vector<float> Session::colorize_raw() {
@@ -204,7 +204,7 @@ Image Session::colorize() { return live(impl_).picture(); }
 
 Image Session::hint_picture() const {
   const Impl& s = live(impl_);
-  const Image sketch = resize(s.original, Size{s.w, s.h});
+  const Image& sketch = s.working;
   std::vector<Colour> by_id(size_t(s.num_regions()), Colour{255.0f, 255.0f, 255.0f});
   for (size_t k = 0; k < s.hints.size(); ++k)
     if (s.hints[k]) by_id[s.regions[k].id] = *s.hints[k];
@@ -220,7 +220,7 @@ Image Session::hint_picture() const {
 
 Image Session::region_overlay() const {
   const Impl& s = live(impl_);
-  return gp::region_overlay(resize(s.original, Size{s.w, s.h}), s.labels, s.regions);
+  return gp::region_overlay(s.working, s.labels, s.regions);
 }
 
 }  // namespace gp

@@ -116,7 +116,7 @@ void Session::set_point_hint(int x, int y, Rgb colour) {
     s.points.push_back(PointHint{x, y, colour, area, channel});
     s.area_channel_h.get()[area] = int8_t(channel);
   }
-  s.output_current = s.image_current = false;
+  s.hints_changed();
 }
 
 bool Session::clear_point_hint(int x, int y) {
@@ -126,7 +126,7 @@ bool Session::clear_point_hint(int x, int y) {
   if (area < 0 || it == s.points.end()) return false;
   s.points.erase(it);
   s.area_channel_h.get()[area] = -1;
-  s.output_current = s.image_current = false;
+  s.hints_changed();
   return true;
 }
 
@@ -134,7 +134,7 @@ void Session::clear_point_hints() {
   Impl& s = live(impl_);
   for (const PointHint& p : s.points) s.area_channel_h.get()[p.area] = -1;
   s.points.clear();
-  s.output_current = s.image_current = false;
+  s.hints_changed();
 }
 
 // The colorized picture before its lines, at the sketch's size, in plain_d (for the
@@ -147,6 +147,15 @@ void compose_plain(Session::Impl& s) {
 
 ImageRgba Session::flats() {
   Impl& s = live(impl_);
+  if (s.flats_version != s.hints_version) {
+    s.flats = s.compute_flats();
+    s.flats_version = s.hints_version;
+  }
+  return s.flats;
+}
+
+ImageRgba Session::Impl::compute_flats() {
+  Session::Impl& s = *this;
   const int W = s.original.width, H = s.original.height;
   ImageRgba out{W, H, {}};
   if (s.areas.empty()) {  // all line: nothing but transparency

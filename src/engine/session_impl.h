@@ -62,6 +62,7 @@ struct Session::Impl {
   Backend* backend;
   SessionStream stream;
   Image original;       // the sketch as given
+  Image working;        // the sketch at the working size (the segmentator's input, the overlays' background)
   int w = 0, h = 0;     // working size
   UNetWorkspace workspace;
   DeviceArray<float> x;            // [h][w] grey sketch in [-1, 1]
@@ -92,10 +93,22 @@ struct Session::Impl {
   std::vector<uint8_t> labels;
   std::vector<Region> regions;
   std::vector<std::optional<Colour>> hints;  // by rank - 1
-  std::vector<float> output;                 // [h][w][3] of the last colorizer run
-  bool output_current = false;               // false once a hint changed since then
-  Image image;                               // colorize()'s picture for the current hints
-  bool image_current = false;
+  // The stages after segmentation, each cached for the hints it was made from: the
+  // colorizer's output on the device (out_d), its host copy (output), the picture (image,
+  // and colours8_d on the device), the flats. Every change of the hints (region or point)
+  // bumps hints_version, in one place (hints_changed); a stage is current when its version
+  // equals it, so one call's outputs all come from one colorizer run.
+  static constexpr uint64_t kNever = ~uint64_t(0);
+  uint64_t hints_version = 0;
+  uint64_t out_version = kNever;
+  uint64_t output_version = kNever;
+  uint64_t image_version = kNever;
+  uint64_t flats_version = kNever;
+  std::vector<float> output;  // [h][w][3], host copy of out_d
+  Image image;                // colorize()'s picture
+  ImageRgba flats;            // Session::flats()'s
+  void hints_changed() { ++hints_version; }
+  ImageRgba compute_flats();  // session_areas.cpp; Session::flats() caches it
   DeviceGraph colorize_graph;                // captured by the first colorize()
   ProgressCallback progress;
   const std::atomic<bool>* cancel = nullptr;
@@ -145,12 +158,15 @@ struct Session::Impl {
                   std::to_string(regions.size()) + " regions (ranks 1.." + std::to_string(regions.size()) + ")");
   }
 
-  // The colorizer's output for the current hints, run only if they changed.
+  // The colorizer's output for the current hints: run only if out_d is not current.
   const std::vector<float>& colorized() {
-    if (!output_current) {
-      run_colorizer();
+    if (output_version != hints_version) {
+      if (out_version != hints_version) {
+        run_colorizer();
+        out_version = hints_version;
+      }
       output = out_d.download(stream.get());
-      output_current = true;
+      output_version = hints_version;
     }
     return output;
   }
@@ -202,6 +218,10 @@ struct Session::Impl {
   // The picture at the sketch's size: the colorizer, uint8, resampled, lines kept.
   void queue_picture(const LaunchObserver* watch = nullptr) {
     queue_colorizer(watch);
+    queue_composition();
+  }
+  // The picture from the colorizer's output in out_d.
+  void queue_composition() {
     backend->float_to_rgb8(out_d.get(), size_t(w) * h, colours8_d.get(), stream.get());
     backend->compose_rgb8(colours8_d.get(), w, h, sketch_d.get(), original.width, original.height, true, image_d.get(),
                           stream.get());
@@ -219,23 +239,29 @@ struct Session::Impl {
     colorize_graph = DeviceGraph(*backend, backend->end_capture(stream.get()));
   }
 
+  // The picture for the current hints: one graph replay (colorizer and composition), or
+  // the composition alone when the colorizer's output is already current.
   const Image& picture() {
-    if (!image_current) {
+    if (image_version != hints_version) {
       const LaunchObserver watch = observer("colorize");
       InterruptScope interrupt(*backend, cancel);
       watch.before_launch(*backend, stream.get());
-      fill_hint_table();
-      if (observed()) {
-        queue_picture(&watch);  // launch by launch, to report each
+      if (out_version == hints_version) {
+        queue_composition();
       } else {
-        if (!colorize_graph) capture_picture_graph();
-        backend->launch_graph(colorize_graph.get(), stream.get());
+        fill_hint_table();
+        if (observed()) {
+          queue_picture(&watch);  // launch by launch, to report each
+        } else {
+          if (!colorize_graph) capture_picture_graph();
+          backend->launch_graph(colorize_graph.get(), stream.get());
+        }
       }
       watch.synchronize(*backend, stream.get());
       image.width = original.width;
       image.height = original.height;
       image.rgb.assign(image_h.get(), image_h.get() + image_h.size());
-      image_current = true;
+      out_version = image_version = hints_version;
     }
     return image;
   }

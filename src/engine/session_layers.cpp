@@ -55,8 +55,8 @@ std::vector<uint8_t> Session::layers_ora() {
   Impl& s = live(impl_);
   const int W = s.original.width, H = s.original.height;
   const Image merged = s.picture();
-  const ImageRgba flat = flats();  // also leaves the picture before its lines in plain_d
-  if (s.areas.empty()) compose_plain(s);
+  const ImageRgba flat = flats();
+  compose_plain(s);  // the picture before its lines, into plain_d (no colorizer run: picture() is current)
   const Image plain{W, H, s.plain_d.download(s.stream.get())};
 
   std::vector<OraLayer> layers;

@@ -182,6 +182,46 @@ TEST(SessionRegions, RegionsUnderTheMinimumGetNoRank) {
   }
 }
 
+// Every output of the current hints comes from one colorizer run (the picture, the raw
+// output, the flats, the layers, in any order), and a change of the hints runs it once
+// more: counted by the progress reports that end a colorizer run.
+TEST(SessionControl, OneColorizerRunFeedsEveryOutputOfTheSameHints) {
+  const auto model = fixture_model();
+  int runs = 0;
+  SessionOptions o;
+  o.size = 45;
+  o.progress = [&](const char* stage, int done, int total) {
+    runs += std::string(stage) == "colorize" && done == total;
+    return true;
+  };
+  Session s(model, sample(), o);
+  s.set_hint(1, Rgb{200, 40, 40});
+  const Image picture = s.colorize();
+  const std::vector<float> raw = s.colorize_raw();
+  const ImageRgba flats = s.flats();
+  const std::vector<uint8_t> ora = s.layers_ora();
+  EXPECT_EQ(s.colorize().rgb, picture.rgb);
+  EXPECT_EQ(s.flats().rgba, flats.rgba);
+  EXPECT_EQ(runs, 1) << "the outputs of one set of hints ran the colorizer more than once";
+
+  s.set_hint(2, Rgb{20, 40, 220});
+  const std::vector<float> raw2 = s.colorize_raw();  // raw first this time, then the rest
+  const Image picture2 = s.colorize();
+  s.flats();
+  s.layers_ora();
+  EXPECT_EQ(runs, 2);
+  EXPECT_NE(raw2, raw);
+
+  SessionOptions plain;
+  plain.size = 45;
+  Session fresh(model, sample(), plain);
+  fresh.set_hint(1, Rgb{200, 40, 40});
+  fresh.set_hint(2, Rgb{20, 40, 220});
+  EXPECT_EQ(picture2.rgb, fresh.colorize().rgb) << "the picture after a change of hints is not the current one";
+  EXPECT_EQ(raw2, fresh.colorize_raw());
+  EXPECT_EQ(s.flats().rgba, fresh.flats().rgba);
+}
+
 TEST(SessionControl, ConstMethodsRunConcurrently) {
   const auto model = fixture_model();
   SessionOptions o;
