@@ -288,12 +288,16 @@ gp_status gp_session_create_from_file_with(gp_model* model, const char* sketch_p
 }
 
 gp_status gp_session_create(gp_model* model, const gp_image* sketch, int size, gp_session** out) {
-  const gp_session_options options{size, nullptr, nullptr, nullptr};
+  gp_session_options options;
+  gp_session_options_default(&options);
+  options.size = size;
   return gp_session_create_with(model, sketch, &options, out);
 }
 
 gp_status gp_session_create_from_file(gp_model* model, const char* sketch_path, int size, gp_session** out) {
-  const gp_session_options options{size, nullptr, nullptr, nullptr};
+  gp_session_options options;
+  gp_session_options_default(&options);
+  options.size = size;
   return gp_session_create_from_file_with(model, sketch_path, &options, out);
 }
 

@@ -39,6 +39,35 @@ gp_session* open_session(gp_model* model, int size) {
   return s;
 }
 
+// The C defaults are the C++ ones: gp_session_options_default and the size-only
+// constructors rank regions as SessionOptions{} does (min_region).
+TEST(CApi, SessionDefaultsAreTheCppOnes) {
+  gp_session_options so;
+  gp_session_options_default(&so);
+  EXPECT_EQ(so.min_region, gp::SessionOptions{}.min_region);
+  EXPECT_EQ(so.size, 0);
+  gp_model* m = load_sim();
+  ASSERT_NE(m, nullptr);
+  gp_session* by_size = nullptr;
+  ASSERT_EQ(gp_session_create_from_file(m, kSketch.c_str(), 45, &by_size), GP_OK) << error();
+  gp_session* by_options = open_session(m, 45);
+  ASSERT_NE(by_options, nullptr);
+  EXPECT_EQ(gp_session_region_count(by_size), gp_session_region_count(by_options));
+  so.size = 45;
+  so.min_region = 0.0;
+  gp_session* every = nullptr;
+  ASSERT_EQ(gp_session_create_from_file_with(m, kSketch.c_str(), &so, &every), GP_OK) << error();
+  EXPECT_GE(gp_session_region_count(every), gp_session_region_count(by_size));
+  so.min_region = 1.5;
+  gp_session* bad = nullptr;
+  EXPECT_EQ(gp_session_create_from_file_with(m, kSketch.c_str(), &so, &bad), GP_ERROR_ARGUMENT);
+  EXPECT_NE(error().find("min_region"), std::string::npos) << error();
+  gp_session_free(every);
+  gp_session_free(by_options);
+  gp_session_free(by_size);
+  gp_model_free(m);
+}
+
 TEST(CApi, StatusCodesTellFailuresApart) {
   gp_model* m = reinterpret_cast<gp_model*>(1);
   EXPECT_EQ(gp_model_load((kRoot + "/no/such/model.safetensors").c_str(), "sim", &m), GP_ERROR_IO);
