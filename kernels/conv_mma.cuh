@@ -92,9 +92,7 @@ struct ConvColorizerMma {
   float center;
 };
 
-inline size_t conv_mma_packed_rows(int cin) {
-  return (size_t(9) * cin + kConvMmaTileK - 1) / kConvMmaTileK * kConvMmaTileK;
-}
+inline size_t conv_mma_packed_rows(int cin) { return size_t(gp::conv_mma_k_chunks(cin)) * kConvMmaTileK; }
 inline size_t conv_mma_packed_cols(int cout) {
   return (size_t(cout) + kConvMmaTileN - 1) / kConvMmaTileN * kConvMmaTileN;
 }

@@ -20,7 +20,6 @@
 #include "kernels/conv_ref.h"
 #include "src/backend/cudnn_conv.h"
 #include "src/common/error.h"
-#include "src/engine/unet.h"
 
 // ---- materialising kernels (both targets) -------------------------------------------------
 
@@ -565,15 +564,15 @@ MaterializedUNet::MaterializedUNet(Backend& backend, const UNetWeights& weights,
   const UNetPlan& own = weights.inc.conv1.cin == plan_[int(UNetKind::Colorizer)].steps.front().cin
                             ? plan_[int(UNetKind::Colorizer)]
                             : plan_[int(UNetKind::Segmentator)];
+  const std::array<int, kUNetLayers> mma_cin = mma_cin_by_layer(own);
   std::vector<const ConvLayer*> order{&weights.inc.conv1, &weights.inc.conv2};
   for (const auto& d : weights.down) order.insert(order.end(), {&d.conv1, &d.conv2});
   for (const auto& u : weights.up) order.insert(order.end(), {&u.conv1, &u.conv2});
   order.push_back(&weights.outc);
   for (const ConvLayer* l : order) {
     Conv c;
-    c.cin = c.cin16 = l->cin;
-    for (const ConvStep& s : own.steps)
-      if (s.layer == int(layers_.size())) c.cin16 = s.mma_cin;
+    c.cin = l->cin;
+    c.cin16 = mma_cin[layers_.size()];
     c.cout = l->cout;
     c.ksize = l->ksize;
     const char* name = l->name.c_str();
@@ -612,13 +611,7 @@ MaterializedUNet::MaterializedUNet(Backend& backend, const UNetWeights& weights,
   gathered_ = DeviceArray<float>(backend, (gathered * element + 3) / 4, "materialised gathers");
   if (convs == PlainConvs::Cudnn && wide)
     logits_ = DeviceArray<float>(backend, size_t(h) * w * weights.outc.cout, "logits");
-  if (convs == PlainConvs::Backend) {
-    const SplitScratch split = split_scratch(plan_[0], plan_[1], precision);
-    if (split.partials) {
-      split_partials_ = DeviceArray<float>(backend, split.partials, "split-K partial sums");
-      split_counters_ = DeviceArray<unsigned>(backend, split.counters, "split-K tile counters");
-    }
-  }
+  if (convs == PlainConvs::Backend) split_k_ = SplitKScratch(backend, plan_[0], plan_[1], precision);
 }
 
 MaterializedUNet::~MaterializedUNet() = default;
@@ -640,7 +633,7 @@ void MaterializedUNet::conv3x3_relu(const void* x, bool x_is_float, int h, int w
   } else {
     backend_.conv3x3_relu16(precision_, x, x_is_float, h, w, conv.cin16,
                             DeviceConv16{conv.weights16.get(), conv.bias.get(), conv.cout, conv.cin16}, out,
-                            ConvMmaLaunch(schedule, split_partials_.get(), split_counters_.get()), stream);
+                            split_k_.launch(schedule), stream);
   }
 }
 
@@ -648,7 +641,7 @@ void MaterializedUNet::run(const UNetPlan& plan, const float* x, const Colorizer
                            float* logits, float* out, Stream stream) {
   const Precision p = precision_;
   const bool wide = p == Precision::Fp32;
-  if (split_counters_.size()) backend_.fill_zero(split_counters_.get(), split_counters_.size() * sizeof(unsigned), stream);
+  split_k_.clear(backend_, stream);
   for (const ConvStep& s : plan.steps) {
     const Conv& conv = layers_[size_t(s.layer)];
     if (conv.cin != s.cin || conv.cout != s.cout || conv.ksize != s.ksize)
@@ -684,7 +677,7 @@ void MaterializedUNet::run(const UNetPlan& plan, const float* x, const Colorizer
           backend_.conv3x3_relu_colorizer16(p, *colorizer,
                                             DeviceConv16{conv.weights16.get(), conv.bias.get(), conv.cout, conv.cin16},
                                             buffer(s.out.buffer), gathered,
-                                            ConvMmaLaunch(s.mma, split_partials_.get(), split_counters_.get()), stream);
+                                            split_k_.launch(s.mma), stream);
           continue;
         }
         materialize_colorizer(backend_, p, *colorizer, gathered, stream);

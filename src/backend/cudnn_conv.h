@@ -23,6 +23,7 @@
 
 #include "src/backend/backend.h"
 #include "src/engine/device_array.h"
+#include "src/engine/unet.h"
 #include "src/engine/unet_plan.h"
 #include "src/weights/model_weights.h"
 
@@ -163,8 +164,7 @@ class MaterializedUNet {
   std::vector<Conv> layers_;  // by ConvStep::layer: inc 0-1, down 2-9, up 10-17, outc 18
   std::array<DeviceArray<float>, kBufferCount> buffers_;
   DeviceArray<float> gathered_, logits_;
-  DeviceArray<float> split_partials_;  // the 16-bit Backend path's split-K scratch (src/engine/unet.h)
-  DeviceArray<unsigned> split_counters_;
+  SplitKScratch split_k_;  // the 16-bit Backend path's (src/engine/unet.h)
 };
 
 }  // namespace gp

@@ -82,8 +82,12 @@ std::vector<float> pad_input_channels(const ConvLayer& layer, int cin16) {
   return padded;
 }
 
-SplitScratch split_scratch(const UNetPlan& a, const UNetPlan& b, Precision precision) {
-  SplitScratch n;
+namespace {
+struct SplitKSizes {
+  size_t partials = 0, counters = 0;
+};
+SplitKSizes split_k_sizes(const UNetPlan& a, const UNetPlan& b, Precision precision) {
+  SplitKSizes n;
   if (precision == Precision::Fp32) return n;
   for (const UNetPlan* plan : {&a, &b})
     for (const ConvStep& s : plan->steps) {
@@ -93,6 +97,23 @@ SplitScratch split_scratch(const UNetPlan& a, const UNetPlan& b, Precision preci
       n.counters = std::max(n.counters, conv_mma_split_counters(pixels, s.cout, s.mma));
     }
   return n;
+}
+}  // namespace
+
+SplitKScratch::SplitKScratch(Backend& backend, const UNetPlan& a, const UNetPlan& b, Precision precision) {
+  const SplitKSizes n = split_k_sizes(a, b, precision);
+  if (!n.partials) return;
+  partials_ = DeviceArray<float>(backend, n.partials, "split-K partial sums");
+  counters_ = DeviceArray<unsigned>(backend, n.counters, "split-K tile counters");
+}
+
+size_t SplitKScratch::bytes(const UNetPlan& a, const UNetPlan& b, Precision precision) {
+  const SplitKSizes n = split_k_sizes(a, b, precision);
+  return n.partials * sizeof(float) + n.counters * sizeof(unsigned);
+}
+
+void SplitKScratch::clear(Backend& backend, Stream stream) const {
+  if (counters_.size()) backend.fill_zero(counters_.get(), counters_.size() * sizeof(unsigned), stream);
 }
 
 bool fits_fp16(const UNetWeights& weights) {
@@ -108,8 +129,7 @@ UploadedUNet upload_unet(Backend& backend, const UNetWeights& weights, UNetKind 
   net.width = width;
   net.precision = precision;
   // The channels each layer's 16-bit conv reads do not depend on the working size.
-  int cin16[kUNetLayers] = {};
-  for (const ConvStep& s : plan_unet(kind, width, 16, 16).steps) cin16[s.layer] = s.mma_cin;
+  const std::array<int, kUNetLayers> cin16 = mma_cin_by_layer(plan_unet(kind, width, 16, 16));
   net.inc = upload_double(backend, weights.inc, precision, &cin16[0]);
   for (int k = 0; k < 4; ++k) {
     net.down[k] = upload_double(backend, weights.down[k], precision, &cin16[2 + 2 * k]);
@@ -139,11 +159,7 @@ UNetWorkspace::UNetWorkspace(Backend& backend, int width, int h, int w, Precisio
     upsampled_ = DeviceArray<float>(backend, (n + 1) / 2, "U-Net upsampled decoder input");
   if (const size_t n = colorizer_input_elements(plan_[1], precision))
     colorizer_input_ = DeviceArray<float>(backend, (n + 1) / 2, "colorizer input");
-  const SplitScratch split = split_scratch(plan_[0], plan_[1], precision);
-  if (split.partials) {
-    split_partials_ = DeviceArray<float>(backend, split.partials, "split-K partial sums");
-    split_counters_ = DeviceArray<unsigned>(backend, split.counters, "split-K tile counters");
-  }
+  split_k_ = SplitKScratch(backend, plan_[0], plan_[1], precision);
 }
 
 size_t UNetWorkspace::bytes(int width, int h, int w, Precision precision) {
@@ -153,10 +169,8 @@ size_t UNetWorkspace::bytes(int width, int h, int w, Precision precision) {
     const size_t n = std::max(seg.buffer_elements(Buffer(b)), col.buffer_elements(Buffer(b)));
     total += (precision == Precision::Fp32 ? n : (n + 1) / 2) * sizeof(float);
   }
-  const SplitScratch split = split_scratch(seg, col, precision);
   return total + (upsampled_elements(seg, col, precision) + 1) / 2 * sizeof(float) +
-         (colorizer_input_elements(col, precision) + 1) / 2 * sizeof(float) + split.partials * sizeof(float) +
-         split.counters * sizeof(unsigned);
+         (colorizer_input_elements(col, precision) + 1) / 2 * sizeof(float) + SplitKScratch::bytes(seg, col, precision);
 }
 
 void* UNetWorkspace::buffer(Buffer b) const { return buffers_[int(b)].get(); }
@@ -195,8 +209,7 @@ void UNetWorkspace::run(Backend& backend, const UploadedUNet& net, const UNetPla
                         const LaunchObserver* observer) {
   const int total = int(plan.steps.size());
   int done = 0;
-  if (precision_ != Precision::Fp32 && split_counters_.size())
-    backend.fill_zero(split_counters_.get(), split_counters_.size() * sizeof(unsigned), stream);
+  split_k_.clear(backend, stream);
   for (const ConvStep& s : plan.steps) {
     if (observer) {
       if (done > 0) observer->after_launch(backend, done, total, stream);
@@ -232,7 +245,7 @@ void UNetWorkspace::run(Backend& backend, const UploadedUNet& net, const UNetPla
     if (conv.cin != s.mma_cin)
       throw Error("U-Net layer " + s.name + ": 16-bit weights packed for " + std::to_string(conv.cin) +
                   " input channels, the plan's conv reads " + std::to_string(s.mma_cin));
-    const ConvMmaLaunch launch(s.mma, split_partials_.get(), split_counters_.get());
+    const ConvMmaLaunch launch = split_k_.launch(s.mma);
     switch (s.gather) {
       case Gather::Plain: backend.conv3x3_relu16(p, in, input, s.in.h, s.in.w, s.in.c, conv, out, launch, stream); break;
       case Gather::MaxPool:

@@ -38,12 +38,25 @@ struct UploadedUNet {
   const UploadedConv& layer(int i) const;
 };
 
-// The split-K scratch of two plans' 16-bit steps (they run one at a time: the largest
-// step's), in floats and tile counters (kernels/conv_mma_tile.h); none for fp32.
-struct SplitScratch {
-  size_t partials = 0, counters = 0;
+// The split-K scratch of two plans' 16-bit steps (kernels/conv_mma_tile.h): the largest
+// step's partial sums and tile counters (the steps run one at a time); none for fp32.
+// clear() zeroes the counters, once a run: a launch the simulator interrupts between
+// blocks (a cancellation) can leave a count behind.
+class SplitKScratch {
+ public:
+  SplitKScratch() = default;
+  SplitKScratch(Backend& backend, const UNetPlan& a, const UNetPlan& b, Precision precision);
+  static size_t bytes(const UNetPlan& a, const UNetPlan& b, Precision precision);
+  void clear(Backend& backend, Stream stream) const;
+  // A step's launch: its schedule with this scratch.
+  ConvMmaLaunch launch(const ConvMmaSchedule& schedule) const {
+    return ConvMmaLaunch(schedule, partials_.get(), counters_.get());
+  }
+
+ private:
+  DeviceArray<float> partials_;
+  DeviceArray<unsigned> counters_;
 };
-SplitScratch split_scratch(const UNetPlan& a, const UNetPlan& b, Precision precision);
 
 // [cout][cin][k][k] -> [cout][cin16][k][k], the extra input channels' weights zero (the
 // 16-bit colorizer's first layer reads its input padded, ConvStep::mma_cin).
@@ -113,11 +126,7 @@ class UNetWorkspace {
   std::array<DeviceArray<float>, kBufferCount> buffers_;
   DeviceArray<float> upsampled_;  // 16-bit: a decoder block's upsampled input (see unet.cpp)
   DeviceArray<float> colorizer_input_;  // 16-bit: the colorizer's input, written out (see unet.cpp)
-  // 16-bit split-K scratch (kernels/conv_mma_tile.h): the largest step's fp32 partials and
-  // tile counters, zeroed at the start of every run that splits (a launch the simulator
-  // interrupts between blocks may leave a count behind).
-  DeviceArray<float> split_partials_;
-  DeviceArray<unsigned> split_counters_;
+  SplitKScratch split_k_;  // 16-bit: cleared at the start of every run
 };
 
 }  // namespace gp

@@ -59,6 +59,12 @@ bool mma_vector_gather(const ConvStep& s) {
   return s.in.c % 8 == 0 && (s.gather != Gather::UpConcat || s.low.c % 8 == 0);
 }
 
+std::array<int, kUNetLayers> mma_cin_by_layer(const UNetPlan& plan) {
+  std::array<int, kUNetLayers> cin{};
+  for (const ConvStep& s : plan.steps) cin[size_t(s.layer)] = s.mma_cin;
+  return cin;
+}
+
 UNetPlan plan_unet(UNetKind kind, int width, int h, int w, int classes) {
   if (h < 16 || w < 16)
     throw Error(ErrorKind::Argument, "the working size " + std::to_string(w) + " x " + std::to_string(h) +

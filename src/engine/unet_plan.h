@@ -8,6 +8,7 @@
 // weights it uses, and its epilogue.
 #pragma once
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -73,6 +74,9 @@ struct UNetPlan {
 };
 
 constexpr int kUNetLayers = 19;
+
+// ConvStep::mma_cin of each layer (by ConvStep::layer): how its 16-bit weights are packed.
+std::array<int, kUNetLayers> mma_cin_by_layer(const UNetPlan& plan);
 
 // The plan of a U-Net of base width `width` at h x w (both >= 16: four 2x poolings).
 // The segmentator reads the grey sketch (1 channel) and ends in the argmax head over
