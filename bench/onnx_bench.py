@@ -75,8 +75,9 @@ def bench_ort(onnx_dir, rgb, threads, reps):
     x = export_onnx.sketch_from_rgb8(rgb)
     logits = seg.run(None, {export_onnx.SEG_INPUT: x})[0][0]
     labels = np.argmax(logits, axis=0)
-    colors, active = export_onnx.hint_table(labels, {k: v for k, v in HINTS.items()
-                                                     if k <= len(np.unique(labels))})
+    min_pixels = reference.min_region_pixels(reference.MIN_REGION, labels.size)
+    ranked = int((np.bincount(labels.ravel(), minlength=reference.NUM_REGIONS) >= min_pixels).sum())
+    colors, active = export_onnx.hint_table(labels, {k: v for k, v in HINTS.items() if k <= ranked})
     inp = export_onnx.colorizer_input(x, labels, colors, active)
     seg_ms = median_ms(lambda: seg.run(None, {export_onnx.SEG_INPUT: x}), reps)
     col_ms = median_ms(lambda: col.run(None, {export_onnx.COL_INPUT: inp}), reps)

@@ -111,15 +111,22 @@ def sketch_from_rgb8(rgb):
     return x.astype(np.float32)[None, None]
 
 
-def hint_table(labels, hints, num_regions=reference.NUM_REGIONS):
+def hint_table(labels, hints, num_regions=reference.NUM_REGIONS, min_region=reference.MIN_REGION):
     """(colors [num_regions,3] float32, active [num_regions] bool) from {rank: (r,g,b)} in 0..255.
 
-    Rank k (1-based) is the k-th non-empty channel of `labels` in ascending order.
+    Rank k (1-based) is the k-th channel of `labels`, in ascending order, among those with
+    at least reference.min_region_pixels(min_region, labels.size) pixels: the engine's rule
+    (SessionOptions::min_region; 0 ranks every non-empty channel).
     """
-    ranked = np.nonzero(np.bincount(np.asarray(labels).ravel(), minlength=num_regions) > 0)[0]
+    labels = np.asarray(labels)
+    min_pixels = reference.min_region_pixels(min_region, labels.size)
+    ranked = np.nonzero(np.bincount(labels.ravel(), minlength=num_regions) >= min_pixels)[0]
     colors = np.zeros((num_regions, 3), np.float32)
     active = np.zeros(num_regions, bool)
     for rank, rgb in hints.items():
+        if not 1 <= rank <= len(ranked):
+            raise ValueError(f"hint rank {rank}: the labels rank {len(ranked)} regions "
+                             f"(of at least {min_pixels} pixels)")
         rid = ranked[rank - 1]
         active[rid] = True
         colors[rid] = [np.float32(2.0 * float(v) / 255.0 - 1.0) for v in rgb]
