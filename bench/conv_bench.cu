@@ -14,7 +14,7 @@
 //   BM_Conv1x1Tanh/H/W/Cin/Cout, BM_Conv1x1Argmax/H/W/Cin/Cout   the output heads
 //   BM_Conv3x3MmaPlain{Fp16,Bf16}/H/W/Cin/Cout   the tensor-core conv (kernels/conv_mma.cuh)
 //                         on the same ConvPlain input in 16-bit, to compare with BM_Conv3x3Plain
-//   BM_UNetPair/S/width   every conv of both U-Nets (the steps of src/engine/unet_plan.h) (segmentator 1 -> 30 with the argmax
+//   BM_UNetPair/S/width   every conv of both U-Nets (the steps of src/plan/unet_plan.h) (segmentator 1 -> 30 with the argmax
 //                         head, then colorizer 35 -> 3 with tanh) at S x S, in model
 //                         order with the fused gathers: the conv part of one full
 //                         inference (the pooling, upsampling, concatenation and hint
@@ -30,7 +30,7 @@
 #include "tests/random_data.h"
 #include "kernels/conv.cuh"
 #include "kernels/conv_mma.cuh"
-#include "src/engine/unet_plan.h"
+#include "src/plan/unet_plan.h"
 
 namespace {
 
@@ -183,7 +183,7 @@ template <class T> void conv3x3_mma_plain(benchmark::State& state) {
 void BM_Conv3x3MmaPlainFp16(benchmark::State& state) { conv3x3_mma_plain<__half>(state); }
 void BM_Conv3x3MmaPlainBf16(benchmark::State& state) { conv3x3_mma_plain<__nv_bfloat16>(state); }
 
-// Both U-Nets as the engine runs them: the steps of src/engine/unet_plan.h, with random
+// Both U-Nets as the engine runs them: the steps of src/plan/unet_plan.h, with random
 // weights of each step's shape, launched straight on the kernels (no engine around them).
 struct PlannedUNet {
   gp::UNetPlan plan;

@@ -25,7 +25,7 @@
 // Time: wall clock per run, as "manual time": std::chrono around the run and a
 // synchronize on the simulator; CUDA events around the run on its stream on a GPU
 // (after one untimed warm-up run, which is also when cuDNN picks its algorithms).
-// Counters: ms (per run), GFLOP (per run, from the plan, src/engine/unet_plan.h:
+// Counters: ms (per run), GFLOP (per run, from the plan, src/plan/unet_plan.h:
 // 2 * H * W * cin * cout * k * k summed over its convs; the padding a kernel multiplies
 // is not counted), GFLOP/s = GFLOP / (ms / 1000); on a GPU the data sheet knows, also
 // peak = the fraction of its dense peak for the path's arithmetic (fp32 CUDA cores,
@@ -48,7 +48,7 @@
 #include "src/backend/select.h"
 #include "src/engine/device_array.h"
 #include "src/engine/unet.h"
-#include "src/engine/unet_plan.h"
+#include "src/plan/unet_plan.h"
 #include "src/weights/model_weights.h"
 #if defined(GP_HAVE_CUDNN)
 #include "src/backend/cudnn_conv.h"

@@ -1,6 +1,7 @@
-// The engine's view of a device: memory, copies, and the kernel families, behind one
-// interface with two implementations compiled from the same source
-// (backend_impl.cu): gp_cuda (nvcc, a real GPU) and gp_sim (the gpusim simulator).
+// The engine's view of a device: memory, copies, graphs, the U-Net's plan steps and the
+// few other kernel families the Session needs, behind one interface with two
+// implementations compiled from the same source (backend_impl.cu, conv_step.cu): gp_cuda
+// (nvcc, a real GPU) and gp_sim (the gpusim simulator).
 // Plain C++: no CUDA header is needed to use it.
 #pragma once
 
@@ -13,8 +14,8 @@
 
 #include "guidingpainter/precision.hpp"
 #include "kernels/areas_ref.h"
-#include "kernels/conv_mma_tile.h"
 #include "kernels/regions_ref.h"
+#include "src/plan/unet_plan.h"
 
 namespace gp {
 
@@ -23,20 +24,6 @@ enum class DeviceKind { Cuda, Simulator };
 // A cudaStream_t of the backend's device (null: the default stream). Every operation
 // is queued on the stream it is given; download and synchronize wait for it.
 using Stream = void*;
-
-// One convolution's weights on the device, packed by Backend::pack_conv_weights.
-struct DeviceConv {
-  const float* packed = nullptr;
-  const float* bias = nullptr;  // [cout]
-  int cout = 0, cin = 0, ksize = 0;
-};
-
-// One 3x3 convolution's weights for the 16-bit path (kernels/conv_mma.cuh's packing).
-struct DeviceConv16 {
-  const void* packed = nullptr;  // __half or __nv_bfloat16, from Backend::pack_conv_weights16
-  const float* bias = nullptr;   // [cout]
-  int cout = 0, cin = 0;
-};
 
 // The colorizer's first-layer input, gathered on the fly (kernels/conv.cuh).
 struct ColorizerInput {
@@ -48,6 +35,38 @@ struct ColorizerInput {
   float center = 0.0f;
 };
 
+
+// One plan step's weights on the device: Backend::pack_step's bytes, and the bias [cout].
+struct StepWeights {
+  const void* packed = nullptr;
+  const float* bias = nullptr;
+};
+
+// The device tensors one plan step reads and writes, [h][w][c] as its TensorRefs say.
+struct StepTensors {
+  const void* in = nullptr;                   // step.in (not read by Gather::Colorizer)
+  const void* low = nullptr;                  // step.low (Gather::UpConcat)
+  void* out = nullptr;                        // step.out; Epilogue::BiasTanh: float [h][w][3]
+  const ColorizerInput* colorizer = nullptr;  // Gather::Colorizer
+  uint8_t* labels = nullptr;                  // Epilogue::Argmax: [h][w]
+  float* logits = nullptr;                    // Epilogue::Argmax: [h][w][cout], or null
+};
+
+// Device scratch the 16-bit path's steps use (UNetWorkspace sizes it from the plan).
+struct StepScratch {
+  // Gather::UpConcat: h x w x low.c 16-bit elements, or null. Given, and both channel
+  // counts multiples of 8, the upsampled input is written there once and the conv
+  // gathers it by copies (kernels/upsample.cuh says why); else the gather computes it.
+  void* upsampled = nullptr;
+  // Gather::Colorizer: h x w x step.mma_cin 16-bit elements, or null. Given, the input
+  // is written there once (kernels/colorizer_input.cuh) and the weights must be packed
+  // for step.mma_cin input channels; else the conv gathers its 35 channels.
+  void* colorizer_input = nullptr;
+  // step.mma's split-K partial sums and tile counters (kernels/conv_mma_tile.h), or null
+  // when no step splits K.
+  float* split_partials = nullptr;
+  unsigned* split_counters = nullptr;
+};
 
 class Backend {
  public:
@@ -96,51 +115,21 @@ class Backend {
 
   // Kernel families (device pointers; see kernels/*.cuh for the contracts).
   virtual void rgb8_to_grey(const uint8_t* rgb, size_t pixels, float* x, Stream stream = nullptr) = 0;
-  virtual void rgb8_to_float(const uint8_t* rgb, size_t pixels, float* y, Stream stream = nullptr) = 0;
   virtual void float_to_rgb8(const float* y, size_t pixels, uint8_t* rgb, Stream stream = nullptr) = 0;
   virtual void argmax_channels(const float* logits, size_t pixels, int channels, uint8_t* labels, Stream stream = nullptr) = 0;
 
-  // Convolutions (NHWC, batch 1). Host-side packing is the kernel family's layout.
-  virtual std::vector<float> pack_conv_weights(const float* torch_weight, int cout, int cin, int ksize) const = 0;
-  // out [h][w][cout] = relu(conv3x3(x) + bias)
-  virtual void conv3x3_relu(const float* x, int h, int w, int c, const DeviceConv& conv, float* out, Stream stream = nullptr) = 0;
-  // the same on the 2x2 max-pool of x [h_in][w_in][c] (output h_in/2 x w_in/2)
-  virtual void conv3x3_relu_pooled(const float* x, int h_in, int w_in, int c, const DeviceConv& conv, float* out, Stream stream = nullptr) = 0;
-  // the same on [skip, pad(upsample2x(low))] (output h x w)
-  virtual void conv3x3_relu_up(const float* skip, int h, int w, int c_skip, const float* low, int h_low, int w_low,
-                               int c_low, const DeviceConv& conv, float* out, Stream stream = nullptr) = 0;
-  virtual void conv3x3_relu_colorizer(const ColorizerInput& in, const DeviceConv& conv, float* out, Stream stream = nullptr) = 0;
-  // out [h][w][cout] = tanh(conv1x1(x) + bias)
-  virtual void conv1x1_tanh(const float* x, int h, int w, int c, const DeviceConv& conv, float* out, Stream stream = nullptr) = 0;
-  // labels [h][w] = argmax_c(conv1x1(x) + bias); logits [h][w][cout] too unless null
-  virtual void conv1x1_argmax(const float* x, int h, int w, int c, const DeviceConv& conv, uint8_t* labels,
-                              float* logits, Stream stream = nullptr) = 0;
-
-  // The 16-bit path (precision Fp16 or Bf16; tensor cores): activations are [h][w][c] of
-  // that type (2 bytes each) behind void pointers; the 3x3 convs write it, the heads read it.
-  // `launch` is the step's tile and K split (the plan's ConvStep::mma) with the split-K
-  // scratch it needs (kernels/conv_mma_tile.h).
-  virtual std::vector<uint16_t> pack_conv_weights16(const float* torch_weight, int cout, int cin, Precision p) const = 0;
-  // out = relu(conv3x3(x) + bias); x_is_float: x is fp32 (the network input), else 16-bit
-  virtual void conv3x3_relu16(Precision p, const void* x, bool x_is_float, int h, int w, int c, const DeviceConv16& conv,
-                              void* out, const ConvMmaLaunch& launch, Stream stream) = 0;
-  virtual void conv3x3_relu_pooled16(Precision p, const void* x, int h_in, int w_in, int c, const DeviceConv16& conv,
-                                     void* out, const ConvMmaLaunch& launch, Stream stream) = 0;
-  // upsampled: scratch of h x w x c_low 16-bit elements, or null. Given, and both channel
-  // counts multiples of 8, the upsample is written there once and the conv gathers its
-  // input by copies (kernels/upsample.cuh says why); else the conv's gather computes it.
-  virtual void conv3x3_relu_up16(Precision p, const void* skip, int h, int w, int c_skip, const void* low, int h_low,
-                                 int w_low, int c_low, const DeviceConv16& conv, void* out, void* upsampled,
-                                 const ConvMmaLaunch& launch, Stream stream) = 0;
-  // written: scratch of h x w x kConvMmaColorizerChannels 16-bit elements, or null. Given,
-  // the input is written there once (kernels/colorizer_input.cuh) and conv must be packed
-  // for kConvMmaColorizerChannels input channels; else the conv gathers its 35 channels.
-  virtual void conv3x3_relu_colorizer16(Precision p, const ColorizerInput& in, const DeviceConv16& conv, void* out,
-                                        void* written, const ConvMmaLaunch& launch, Stream stream) = 0;
-  virtual void conv1x1_tanh16(Precision p, const void* x, int h, int w, int c, const DeviceConv& conv, float* out,
-                              Stream stream = nullptr) = 0;
-  virtual void conv1x1_argmax16(Precision p, const void* x, int h, int w, int c, const DeviceConv& conv, uint8_t* labels,
-                                float* logits, Stream stream = nullptr) = 0;
+  // ---- the U-Net's convolutions: one plan step at a time (src/plan/unet_plan.h) ----
+  // A step's weights, PyTorch's [cout][cin][k][k] with BatchNorm folded (step.cin,
+  // step.cout, step.ksize), packed as run_step reads them in precision p: the fp32
+  // kernels' layout; for a 3x3 step of the 16-bit path the tensor-core layout for
+  // step.mma_cin input channels (the extra ones zero). Host memory, uploaded by the caller.
+  virtual std::vector<uint8_t> pack_step(const ConvStep& step, const float* weight, Precision p) const = 0;
+  // Runs one step in precision p: its gather, the conv on `weights` (pack_step's bytes
+  // and the fp32 bias) and its epilogue, on the pointers of `tensors` (activations of
+  // the precision's storage type; the network input is fp32), with the 16-bit path's
+  // `scratch`. Queued on `stream`; throws gp::Error naming the launch that failed.
+  virtual void run_step(const ConvStep& step, Precision p, const StepWeights& weights, const StepTensors& tensors,
+                        const StepScratch& scratch, Stream stream) = 0;
 
   // out [H][W][3] uint8: colours [h][w][3] resampled to W x H and, with keep_lines,
   // times the sketch's grey (kernels/compose.cuh; bit-identical to gp::compose_output).
@@ -150,9 +139,6 @@ class Backend {
   // stats [num_regions]; rgb [h][w][3] may be null (sums stay 0).
   virtual void region_stats(const uint8_t* labels, const uint8_t* rgb, int w, int h, int num_regions,
                             RegionStats* stats, Stream stream = nullptr) = 0;
-  // C [pixels][3], M [pixels] from labels and a hint table (for pictures and checks).
-  virtual void hint_scatter(const uint8_t* labels, size_t pixels, int num_regions, const float* table,
-                            const uint8_t* active, float* colour, float* mask, Stream stream = nullptr) = 0;
 
   // Closed areas of a sketch (kernels/areas.cuh has the contracts). scratch: at least
   // label_areas_scratch_bytes(w, h) bytes of device memory; num_areas one device int32.

@@ -10,15 +10,11 @@
 
 #include "kernels/areas.cuh"
 #include "kernels/argmax.cuh"
-#include "kernels/colorizer_input.cuh"
 #include "kernels/compose.cuh"
-#include "kernels/conv.cuh"
-#include "kernels/conv_mma.cuh"
-#include "kernels/hints.cuh"
 #include "kernels/image.cuh"
 #include "kernels/regions.cuh"
-#include "kernels/upsample.cuh"
 #include "src/backend/backend.h"
+#include "src/backend/conv_step.cuh"
 #include "src/common/error.h"
 
 namespace GP_KERNEL_NS {
@@ -214,10 +210,7 @@ class RuntimeBackend final : public gp::Backend {
     DeviceGuard guard(device_);
     check(GP_KERNEL_NS::rgb8_to_grey(rgb, pixels, x, cuda(stream)), "rgb8_to_grey");
   }
-  void rgb8_to_float(const uint8_t* rgb, size_t pixels, float* y, gp::Stream stream) override {
-    DeviceGuard guard(device_);
-    check(GP_KERNEL_NS::rgb8_to_float(rgb, pixels, y, cuda(stream)), "rgb8_to_float");
-  }
+
   void float_to_rgb8(const float* y, size_t pixels, uint8_t* rgb, gp::Stream stream) override {
     DeviceGuard guard(device_);
     check(GP_KERNEL_NS::float_to_rgb8(y, pixels, rgb, cuda(stream)), "float_to_rgb8");
@@ -227,136 +220,15 @@ class RuntimeBackend final : public gp::Backend {
     check(GP_KERNEL_NS::argmax_channels(logits, pixels, channels, labels, cuda(stream)), "argmax_channels");
   }
 
-  std::vector<float> pack_conv_weights(const float* torch_weight, int cout, int cin, int ksize) const override {
+  std::vector<uint8_t> pack_step(const gp::ConvStep& step, const float* weight, gp::Precision p) const override {
+    return GP_KERNEL_NS::pack_conv_step(step, weight, p);
+  }
+  void run_step(const gp::ConvStep& step, gp::Precision p, const gp::StepWeights& weights, const gp::StepTensors& tensors,
+                const gp::StepScratch& scratch, gp::Stream stream) override {
     DeviceGuard guard(device_);
-    return GP_KERNEL_NS::conv_pack_weights(torch_weight, cout, cin, ksize);
-  }
-  void conv3x3_relu(const float* x, int h, int w, int c, const gp::DeviceConv& conv, float* out, gp::Stream stream) override {
-    DeviceGuard guard(device_);
-    check(GP_KERNEL_NS::conv3x3_bias_relu(GP_KERNEL_NS::ConvPlain{x, h, w, c}, weights(conv), out, cuda(stream)),
-          "conv3x3_bias_relu");
-  }
-  void conv3x3_relu_pooled(const float* x, int h_in, int w_in, int c, const gp::DeviceConv& conv, float* out, gp::Stream stream) override {
-    DeviceGuard guard(device_);
-    check(GP_KERNEL_NS::conv3x3_bias_relu(GP_KERNEL_NS::ConvMaxPool{x, h_in, w_in, c}, weights(conv), out, cuda(stream)),
-          "conv3x3_bias_relu (max-pool gather)");
-  }
-  void conv3x3_relu_up(const float* skip, int h, int w, int c_skip, const float* low, int h_low, int w_low, int c_low,
-                       const gp::DeviceConv& conv, float* out, gp::Stream stream) override {
-                         DeviceGuard guard(device_);
-    const GP_KERNEL_NS::ConvUpConcat in{skip, h, w, c_skip, low, h_low, w_low, c_low};
-    check(GP_KERNEL_NS::conv3x3_bias_relu(in, weights(conv), out, cuda(stream)), "conv3x3_bias_relu (upsample gather)");
-  }
-  void conv3x3_relu_colorizer(const gp::ColorizerInput& c, const gp::DeviceConv& conv, float* out, gp::Stream stream) override {
-    DeviceGuard guard(device_);
-    const GP_KERNEL_NS::ConvColorizer in{c.sketch, c.labels, c.colors, c.active, c.h, c.w, c.center};
-    check(GP_KERNEL_NS::conv3x3_bias_relu(in, weights(conv), out, cuda(stream)), "conv3x3_bias_relu (colorizer gather)");
-  }
-  void conv1x1_tanh(const float* x, int h, int w, int c, const gp::DeviceConv& conv, float* out, gp::Stream stream) override {
-    DeviceGuard guard(device_);
-    check(GP_KERNEL_NS::conv1x1_bias_tanh(GP_KERNEL_NS::ConvPlain{x, h, w, c}, weights(conv), out, cuda(stream)),
-          "conv1x1_bias_tanh");
-  }
-  void conv1x1_argmax(const float* x, int h, int w, int c, const gp::DeviceConv& conv, uint8_t* labels,
-                      float* logits, gp::Stream stream) override {
-                        DeviceGuard guard(device_);
-    check(GP_KERNEL_NS::conv1x1_argmax(GP_KERNEL_NS::ConvPlain{x, h, w, c}, weights(conv), labels, logits, cuda(stream)),
-          "conv1x1_argmax");
-  }
-
-  std::vector<uint16_t> pack_conv_weights16(const float* w, int cout, int cin, gp::Precision p) const override {
-    DeviceGuard guard(device_);
-    std::vector<uint16_t> bits(GP_KERNEL_NS::conv_mma_packed_count(cout, cin));
-    if (p == gp::Precision::Bf16) {
-      const auto v = GP_KERNEL_NS::conv_mma_pack_weights<__nv_bfloat16>(w, cout, cin);
-      std::memcpy(bits.data(), v.data(), bits.size() * 2);
-    } else {
-      const auto v = GP_KERNEL_NS::conv_mma_pack_weights<__half>(w, cout, cin);
-      std::memcpy(bits.data(), v.data(), bits.size() * 2);
-    }
-    return bits;
-  }
-  void conv3x3_relu16(gp::Precision p, const void* x, bool x_is_float, int h, int w, int c, const gp::DeviceConv16& conv,
-                      void* out, const gp::ConvMmaLaunch& launch, gp::Stream stream) override {
-                        DeviceGuard guard(device_);
-    with16(p, [&]<class T>(T*) {
-      const auto wt = weights16<T>(conv);
-      const cudaError_t e =
-          x_is_float
-              ? GP_KERNEL_NS::conv3x3_mma_bias_relu<T>(GP_KERNEL_NS::ConvPlainFloatMma{static_cast<const float*>(x), h, w, c},
-                                                       wt, static_cast<T*>(out), cuda(stream), launch)
-              : GP_KERNEL_NS::conv3x3_mma_bias_relu<T>(GP_KERNEL_NS::ConvPlainT<T>{static_cast<const T*>(x), h, w, c}, wt,
-                                                       static_cast<T*>(out), cuda(stream), launch);
-      check(e, "conv3x3_mma_bias_relu");
-    });
-  }
-  void conv3x3_relu_pooled16(gp::Precision p, const void* x, int h_in, int w_in, int c, const gp::DeviceConv16& conv,
-                             void* out, const gp::ConvMmaLaunch& launch, gp::Stream stream) override {
-                               DeviceGuard guard(device_);
-    with16(p, [&]<class T>(T*) {
-      check(GP_KERNEL_NS::conv3x3_mma_bias_relu<T>(GP_KERNEL_NS::ConvMaxPoolT<T>{static_cast<const T*>(x), h_in, w_in, c},
-                                                   weights16<T>(conv), static_cast<T*>(out), cuda(stream), launch),
-            "conv3x3_mma_bias_relu (max-pool gather)");
-    });
-  }
-  void conv3x3_relu_up16(gp::Precision p, const void* skip, int h, int w, int c_skip, const void* low, int h_low,
-                         int w_low, int c_low, const gp::DeviceConv16& conv, void* out, void* upsampled,
-                         const gp::ConvMmaLaunch& launch, gp::Stream stream) override {
-    DeviceGuard guard(device_);
-    with16(p, [&]<class T>(T*) {
-      if (upsampled && c_skip % 8 == 0 && c_low % 8 == 0) {
-        check(GP_KERNEL_NS::upsample2x_pad<T>(static_cast<const T*>(low), h_low, w_low, c_low, static_cast<T*>(upsampled),
-                                              h, w, cuda(stream)),
-              "upsample2x_pad");
-        const GP_KERNEL_NS::ConvConcatT<T> in{static_cast<const T*>(skip), static_cast<const T*>(upsampled), h, w, c_skip,
-                                              c_low};
-        check(GP_KERNEL_NS::conv3x3_mma_bias_relu<T>(in, weights16<T>(conv), static_cast<T*>(out), cuda(stream), launch),
-              "conv3x3_mma_bias_relu (concat gather)");
-        return;
-      }
-      const GP_KERNEL_NS::ConvUpConcatT<T> in{static_cast<const T*>(skip), h, w, c_skip, static_cast<const T*>(low),
-                                              h_low, w_low, c_low};
-      check(GP_KERNEL_NS::conv3x3_mma_bias_relu<T>(in, weights16<T>(conv), static_cast<T*>(out), cuda(stream), launch),
-            "conv3x3_mma_bias_relu (upsample gather)");
-    });
-  }
-  void conv3x3_relu_colorizer16(gp::Precision p, const gp::ColorizerInput& c, const gp::DeviceConv16& conv, void* out,
-                                void* written, const gp::ConvMmaLaunch& launch, gp::Stream stream) override {
-    DeviceGuard guard(device_);
-    with16(p, [&]<class T>(T*) {
-      const GP_KERNEL_NS::ConvColorizerMma in{c.sketch, c.labels, c.colors, c.active, c.h, c.w, c.center};
-      if (written) {
-        check(GP_KERNEL_NS::colorizer_input16<T>(in, static_cast<T*>(written), cuda(stream)), "colorizer_input16");
-        const GP_KERNEL_NS::ConvPlainT<T> x{static_cast<const T*>(written), c.h, c.w, gp::kConvMmaColorizerChannels};
-        check(GP_KERNEL_NS::conv3x3_mma_bias_relu<T>(x, weights16<T>(conv), static_cast<T*>(out), cuda(stream), launch),
-              "conv3x3_mma_bias_relu (written colorizer input)");
-        return;
-      }
-      check(GP_KERNEL_NS::conv3x3_mma_bias_relu<T>(in, weights16<T>(conv), static_cast<T*>(out), cuda(stream), launch),
-            "conv3x3_mma_bias_relu (colorizer gather)");
-    });
-  }
-  void conv1x1_tanh16(gp::Precision p, const void* x, int h, int w, int c, const gp::DeviceConv& conv, float* out,
-                      gp::Stream stream) override {
-                        DeviceGuard guard(device_);
-    const cudaError_t e =
-        p == gp::Precision::Bf16
-            ? GP_KERNEL_NS::conv1x1_bias_tanh(GP_KERNEL_NS::ConvPlainBF16{static_cast<const __nv_bfloat16*>(x), h, w, c},
-                                              weights(conv), out, cuda(stream))
-            : GP_KERNEL_NS::conv1x1_bias_tanh(GP_KERNEL_NS::ConvPlainF16{static_cast<const __half*>(x), h, w, c},
-                                              weights(conv), out, cuda(stream));
-    check(e, "conv1x1_bias_tanh (16-bit input)");
-  }
-  void conv1x1_argmax16(gp::Precision p, const void* x, int h, int w, int c, const gp::DeviceConv& conv, uint8_t* labels,
-                        float* logits, gp::Stream stream) override {
-                          DeviceGuard guard(device_);
-    const cudaError_t e =
-        p == gp::Precision::Bf16
-            ? GP_KERNEL_NS::conv1x1_argmax(GP_KERNEL_NS::ConvPlainBF16{static_cast<const __nv_bfloat16*>(x), h, w, c},
-                                           weights(conv), labels, logits, cuda(stream))
-            : GP_KERNEL_NS::conv1x1_argmax(GP_KERNEL_NS::ConvPlainF16{static_cast<const __half*>(x), h, w, c},
-                                           weights(conv), labels, logits, cuda(stream));
-    check(e, "conv1x1_argmax (16-bit input)");
+    const char* what = "conv step";
+    const cudaError_t e = GP_KERNEL_NS::run_conv_step(step, p, weights, tensors, scratch, cuda(stream), &what);
+    if (e != cudaSuccess) check(e, (step.name + ": " + what).c_str());
   }
 
   void region_stats(const uint8_t* labels, const uint8_t* rgb, int w, int h, int num_regions,
@@ -364,12 +236,7 @@ class RuntimeBackend final : public gp::Backend {
                       DeviceGuard guard(device_);
     check(GP_KERNEL_NS::region_stats(labels, rgb, w, h, num_regions, stats, cuda(stream)), "region_stats");
   }
-  void hint_scatter(const uint8_t* labels, size_t pixels, int num_regions, const float* table, const uint8_t* active,
-                    float* colour, float* mask, gp::Stream stream) override {
-                      DeviceGuard guard(device_);
-    check(GP_KERNEL_NS::hint_scatter(labels, pixels, num_regions, table, active, colour, mask, cuda(stream)),
-          "hint_scatter");
-  }
+
 
   size_t label_areas_scratch_bytes(int w, int h) const override { return GP_KERNEL_NS::label_areas_scratch_bytes(w, h); }
   void label_areas(const uint8_t* rgb, int w, int h, int threshold, int32_t* labels, int32_t* num_areas, void* scratch,
@@ -401,21 +268,6 @@ class RuntimeBackend final : public gp::Backend {
 
  private:
   static cudaStream_t cuda(gp::Stream s) { return static_cast<cudaStream_t>(s); }
-  static GP_KERNEL_NS::ConvWeights weights(const gp::DeviceConv& c) {
-    return GP_KERNEL_NS::ConvWeights{c.packed, c.bias, c.cout, c.cin, c.ksize};
-  }
-
-  // Calls f((T*)nullptr) with T the element type of precision p (Fp16 or Bf16).
-  template <class F> static void with16(gp::Precision p, F&& f) {
-    if (p == gp::Precision::Bf16)
-      f.template operator()<__nv_bfloat16>(nullptr);
-    else
-      f.template operator()<__half>(nullptr);
-  }
-  template <class T> static GP_KERNEL_NS::ConvMmaWeights<T> weights16(const gp::DeviceConv16& c) {
-    return {static_cast<const T*>(c.packed), c.bias, c.cout, c.cin};
-  }
-
   gp::DeviceKind kind_;
   int device_;
   int capability_ = 0;

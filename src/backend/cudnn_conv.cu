@@ -542,13 +542,13 @@ std::vector<std::string> CudnnConv::plans() const {
 // ---- MaterializedUNet ------------------------------------------------------------------------
 
 struct MaterializedUNet::Conv {
-  // fp32 weights: packed (Backend), cuDNN filter layout, or, for a 1x1 head of the 16-bit
-  // path, packed for the engine's head kernels. 16-bit 3x3 weights: packed for the
-  // engine's tensor-core kernels (Backend) or the 16-bit cuDNN filter and bias.
-  DeviceArray<float> weights, bias;
-  DeviceArray<uint16_t> weights16, bias16;
-  int cin = 0, cout = 0, ksize = 0;
-  int cin16 = 0;  // the 16-bit Backend path: the input channels weights16 is packed for (ConvStep::mma_cin)
+  // The Backend path, and the 16-bit path's 1x1 heads in both modes: Backend::pack_step's
+  // bytes for the step (a plain conv packs as its gather's). cuDNN: its filter layout,
+  // fp32 or 16-bit, and for 16 bits the bias rounded too.
+  DeviceArray<uint8_t> packed;
+  DeviceArray<float> bias;
+  DeviceArray<float> filter;
+  DeviceArray<uint16_t> filter16, bias16;
 };
 
 MaterializedUNet::MaterializedUNet(Backend& backend, const UNetWeights& weights, int width, int h, int w,
@@ -560,40 +560,31 @@ MaterializedUNet::MaterializedUNet(Backend& backend, const UNetWeights& weights,
       plan_{plan_unet(UNetKind::Segmentator, width, h, w, weights.outc.cout), plan_unet(UNetKind::Colorizer, width, h, w)} {
   if (convs == PlainConvs::Cudnn && !cudnn) throw Error("MaterializedUNet: the cuDNN path needs a CudnnConv");
   const bool wide = precision == Precision::Fp32;
-  // Which network the weights are (its first layer's input): the plan whose mma_cin packs them.
+  // Which network the weights are (its first layer's input): the plan whose steps they run.
   const UNetPlan& own = weights.inc.conv1.cin == plan_[int(UNetKind::Colorizer)].steps.front().cin
                             ? plan_[int(UNetKind::Colorizer)]
                             : plan_[int(UNetKind::Segmentator)];
-  const std::array<int, kUNetLayers> mma_cin = mma_cin_by_layer(own);
-  std::vector<const ConvLayer*> order{&weights.inc.conv1, &weights.inc.conv2};
-  for (const auto& d : weights.down) order.insert(order.end(), {&d.conv1, &d.conv2});
-  for (const auto& u : weights.up) order.insert(order.end(), {&u.conv1, &u.conv2});
-  order.push_back(&weights.outc);
-  for (const ConvLayer* l : order) {
+  for (const ConvStep& s : own.steps) {
+    const ConvLayer& l = weights.conv(s.name);
+    if (l.cin != s.cin || l.cout != s.cout || l.ksize != s.ksize)
+      throw Error("MaterializedUNet: layer " + l.name + " has weights " + std::to_string(l.cout) + " x " +
+                  std::to_string(l.cin) + " x " + std::to_string(l.ksize) + ", the network needs " +
+                  std::to_string(s.cout) + " x " + std::to_string(s.cin) + " x " + std::to_string(s.ksize));
     Conv c;
-    c.cin = l->cin;
-    c.cin16 = mma_cin[layers_.size()];
-    c.cout = l->cout;
-    c.ksize = l->ksize;
-    const char* name = l->name.c_str();
+    const char* name = l.name.c_str();
+    c.bias = DeviceArray<float>(backend, l.bias, name);
     // The 16-bit path's heads run on the engine's own 1x1 kernels (fp32 weights, 16-bit
     // input) in both modes: they are under 1% of the FLOPs.
-    const bool head16 = !wide && l->ksize == 1;
-    if (wide || head16) {
-      c.weights = DeviceArray<float>(backend, convs == PlainConvs::Cudnn && wide
-                                                  ? CudnnConv::filter_from_torch(l->weight.data(), l->cout, l->cin, l->ksize)
-                                                  : backend.pack_conv_weights(l->weight.data(), l->cout, l->cin, l->ksize),
-                                     name);
-      c.bias = DeviceArray<float>(backend, l->bias, name);
-    } else if (convs == PlainConvs::Cudnn) {
-      const std::vector<float> filter = CudnnConv::filter_from_torch(l->weight.data(), l->cout, l->cin, l->ksize);
-      c.weights16 = DeviceArray<uint16_t>(backend, CudnnConv::to16(filter.data(), filter.size(), precision), name);
-      c.bias16 = DeviceArray<uint16_t>(backend, CudnnConv::to16(l->bias.data(), l->bias.size(), precision), name);
+    if (convs == PlainConvs::Backend || (!wide && s.ksize == 1)) {
+      c.packed = DeviceArray<uint8_t>(backend, backend.pack_step(s, l.weight.data(), precision), name);
     } else {
-      const std::vector<float> padded = pad_input_channels(*l, c.cin16);
-      c.weights16 =
-          DeviceArray<uint16_t>(backend, backend.pack_conv_weights16(padded.data(), l->cout, c.cin16, precision), name);
-      c.bias = DeviceArray<float>(backend, l->bias, name);
+      const std::vector<float> filter = CudnnConv::filter_from_torch(l.weight.data(), l.cout, l.cin, l.ksize);
+      if (wide) {
+        c.filter = DeviceArray<float>(backend, filter, name);
+      } else {
+        c.filter16 = DeviceArray<uint16_t>(backend, CudnnConv::to16(filter.data(), filter.size(), precision), name);
+        c.bias16 = DeviceArray<uint16_t>(backend, CudnnConv::to16(l.bias.data(), l.bias.size(), precision), name);
+      }
     }
     layers_.push_back(std::move(c));
   }
@@ -616,99 +607,80 @@ MaterializedUNet::MaterializedUNet(Backend& backend, const UNetWeights& weights,
 
 MaterializedUNet::~MaterializedUNet() = default;
 
-void MaterializedUNet::conv3x3_relu(const void* x, bool x_is_float, int h, int w, const Conv& conv,
-                                    const ConvMmaSchedule& schedule, void* out, Stream stream) {
-  const bool wide = precision_ == Precision::Fp32;
-  if (convs_ == PlainConvs::Cudnn) {
-    if (wide)
-      cudnn_->forward(precision_, x, h, w, conv.cin, conv.weights.get(), conv.bias.get(), conv.cout, 3, Activation::Relu,
-                      out, stream);
-    else
-      cudnn_->forward(precision_, x, h, w, conv.cin, conv.weights16.get(), conv.bias16.get(), conv.cout, 3,
-                      Activation::Relu, out, stream);
-  } else if (wide) {
-    backend_.conv3x3_relu(static_cast<const float*>(x), h, w, conv.cin,
-                          DeviceConv{conv.weights.get(), conv.bias.get(), conv.cout, conv.cin, 3}, static_cast<float*>(out),
-                          stream);
-  } else {
-    backend_.conv3x3_relu16(precision_, x, x_is_float, h, w, conv.cin16,
-                            DeviceConv16{conv.weights16.get(), conv.bias.get(), conv.cout, conv.cin16}, out,
-                            split_k_.launch(schedule), stream);
-  }
-}
-
 void MaterializedUNet::run(const UNetPlan& plan, const float* x, const ColorizerInput* colorizer, uint8_t* labels,
                            float* logits, float* out, Stream stream) {
   const Precision p = precision_;
   const bool wide = p == Precision::Fp32;
+  const bool cudnn = convs_ == PlainConvs::Cudnn;
+  if (layers_.size() != plan.steps.size()) throw Error("MaterializedUNet: weights of another network");
   split_k_.clear(backend_, stream);
-  for (const ConvStep& s : plan.steps) {
-    const Conv& conv = layers_[size_t(s.layer)];
-    if (conv.cin != s.cin || conv.cout != s.cout || conv.ksize != s.ksize)
-      throw Error("MaterializedUNet: layer " + s.name + " has weights " + std::to_string(conv.cout) + " x " +
-                  std::to_string(conv.cin) + " x " + std::to_string(conv.ksize) + ", the network needs " +
-                  std::to_string(s.cout) + " x " + std::to_string(s.cin) + " x " + std::to_string(s.ksize));
+  for (size_t i = 0; i < plan.steps.size(); ++i) {
+    const ConvStep& s = plan.steps[i];
+    const Conv& conv = layers_[i];
+    const StepWeights weights{conv.packed.get(), conv.bias.get()};
+    StepTensors t;
+    t.out = s.epilogue == Epilogue::BiasTanh ? static_cast<void*>(out) : buffer(s.out.buffer);
+    t.colorizer = colorizer;
+    t.labels = labels;
+    t.logits = logits;
+    if (s.gather == Gather::Colorizer && !wide && !cudnn) {
+      // The engine's own materialisation: the input written out padded to mma_cin
+      // (kernels/colorizer_input.cuh), then the plain conv over it.
+      backend_.run_step(s, p, weights, t, StepScratch{nullptr, gathered_.get(), split_k_.partials(), split_k_.counters()},
+                        stream);
+      continue;
+    }
+    // The step as a plain conv on its materialised input: `in` is the network input
+    // (fp32) or a tensor of the precision's type (any buffer but Input says so).
+    ConvStep plain = s;
+    plain.gather = Gather::Plain;
+    plain.in = TensorRef{s.in.buffer, s.out.h, s.out.w, s.cin};
+    plain.low = TensorRef{};
     const bool from_input = s.in.buffer == Buffer::Input;
-    const void* in = from_input ? static_cast<const void*>(x) : buffer(s.in.buffer);
-    bool in_is_float = wide || from_input;
+    t.in = from_input ? static_cast<const void*>(x) : buffer(s.in.buffer);
     void* gathered = gathered_.get();
     switch (s.gather) {
       case Gather::Plain:
         // cuDNN's 16-bit convolutions take 16-bit input only.
-        if (from_input && !wide && convs_ == PlainConvs::Cudnn) {
+        if (from_input && !wide && cudnn) {
           materialize_convert(backend_, p, x, size_t(s.in.h) * s.in.w * s.in.c, gathered, stream);
-          in = gathered;
-          in_is_float = false;
+          t.in = gathered;
+          plain.in.buffer = Buffer::Mid;
         }
         break;
-      case Gather::MaxPool:
-        materialize_maxpool(backend_, p, in, s.in.h, s.in.w, s.in.c, gathered, stream);
-        in = gathered;
-        break;
+      case Gather::MaxPool: materialize_maxpool(backend_, p, t.in, s.in.h, s.in.w, s.in.c, gathered, stream); break;
       case Gather::UpConcat:
-        materialize_up_concat(backend_, p, in, s.in.h, s.in.w, s.in.c, buffer(s.low.buffer), s.low.h, s.low.w, s.low.c,
+        materialize_up_concat(backend_, p, t.in, s.in.h, s.in.w, s.in.c, buffer(s.low.buffer), s.low.h, s.low.w, s.low.c,
                               gathered, stream);
-        in = gathered;
         break;
-      case Gather::Colorizer:
-        if (!wide && convs_ == PlainConvs::Backend) {
-          // The engine's own materialisation: the input written out padded to mma_cin
-          // (kernels/colorizer_input.cuh), then the plain conv over it.
-          backend_.conv3x3_relu_colorizer16(p, *colorizer,
-                                            DeviceConv16{conv.weights16.get(), conv.bias.get(), conv.cout, conv.cin16},
-                                            buffer(s.out.buffer), gathered,
-                                            split_k_.launch(s.mma), stream);
-          continue;
-        }
-        materialize_colorizer(backend_, p, *colorizer, gathered, stream);
-        in = gathered;
-        in_is_float = wide;
-        break;
+      case Gather::Colorizer: materialize_colorizer(backend_, p, *colorizer, gathered, stream); break;
+    }
+    if (s.gather != Gather::Plain) {
+      t.in = gathered;
+      plain.in.buffer = Buffer::Mid;
     }
     const int h = s.out.h, w = s.out.w;
-    const DeviceConv plain{conv.weights.get(), conv.bias.get(), conv.cout, conv.cin, conv.ksize};
+    if (!cudnn || (!wide && s.ksize == 1)) {
+      backend_.run_step(plain, p, weights, t, StepScratch{nullptr, nullptr, split_k_.partials(), split_k_.counters()},
+                        stream);
+      continue;
+    }
+    const void* filter = wide ? static_cast<const void*>(conv.filter.get()) : conv.filter16.get();
+    const void* bias = wide ? static_cast<const void*>(conv.bias.get()) : conv.bias16.get();
     switch (s.epilogue) {
-      case Epilogue::BiasRelu: conv3x3_relu(in, in_is_float, h, w, conv, s.mma, buffer(s.out.buffer), stream); break;
-      case Epilogue::Argmax:
-        if (!wide) {
-          backend_.conv1x1_argmax16(p, in, h, w, conv.cin, plain, labels, logits, stream);
-        } else if (convs_ == PlainConvs::Cudnn) {
-          float* l = logits ? logits : logits_.get();
-          cudnn_->forward(static_cast<const float*>(in), h, w, conv.cin, conv.weights.get(), conv.bias.get(), conv.cout,
-                          1, Activation::Identity, l, stream);
-          backend_.argmax_channels(l, size_t(h) * w, conv.cout, labels, stream);
-        } else {
-          backend_.conv1x1_argmax(static_cast<const float*>(in), h, w, conv.cin, plain, labels, logits, stream);
-        }
+      case Epilogue::BiasRelu:
+        cudnn_->forward(p, t.in, h, w, s.cin, filter, bias, s.cout, 3, Activation::Relu, t.out, stream);
         break;
+      case Epilogue::Argmax: {
+        float* l = logits ? logits : logits_.get();
+        cudnn_->forward(static_cast<const float*>(t.in), h, w, s.cin, conv.filter.get(), conv.bias.get(), s.cout, 1,
+                        Activation::Identity, l, stream);
+        backend_.argmax_channels(l, size_t(h) * w, s.cout, labels, stream);
+        break;
+      }
       case Epilogue::BiasTanh:
-        if (!wide)
-          backend_.conv1x1_tanh16(p, in, h, w, conv.cin, plain, out, stream);
-        else if (convs_ == PlainConvs::Cudnn)
-          cudnn_->forward(static_cast<const float*>(in), h, w, conv.cin, conv.weights.get(), conv.bias.get(), conv.cout, 1,
-                          Activation::Tanh, out, stream);
-        else
-          backend_.conv1x1_tanh(static_cast<const float*>(in), h, w, conv.cin, plain, out, stream);
+        cudnn_->forward(static_cast<const float*>(t.in), h, w, s.cin, conv.filter.get(), conv.bias.get(), s.cout, 1,
+                        Activation::Tanh, out, stream);
         break;
     }
   }

@@ -24,7 +24,7 @@
 #include "src/backend/backend.h"
 #include "src/engine/device_array.h"
 #include "src/engine/unet.h"
-#include "src/engine/unet_plan.h"
+#include "src/plan/unet_plan.h"
 #include "src/weights/model_weights.h"
 
 namespace gp {
@@ -145,12 +145,7 @@ class MaterializedUNet {
 
  private:
   struct Conv;  // one layer's weights in the layout of the chosen path
-  // x_is_float: x is the fp32 network input (the 16-bit Backend path reads it as it is).
-  // schedule: the plan step's tile and K split (the 16-bit Backend path runs it as the
-  // fused engine does, so that the two give the same bits).
-  void conv3x3_relu(const void* x, bool x_is_float, int h, int w, const Conv& conv, const ConvMmaSchedule& schedule,
-                    void* out, Stream stream);
-  // One run of `plan` (src/engine/unet_plan.h, the topology the fused engine runs).
+  // One run of `plan` (src/plan/unet_plan.h, the topology the fused engine runs).
   void run(const UNetPlan& plan, const float* x, const ColorizerInput* colorizer, uint8_t* labels, float* logits,
            float* out, Stream stream);
   // Activations of the precision's storage type (the arrays hold that many bytes).
@@ -161,7 +156,7 @@ class MaterializedUNet {
   CudnnConv* cudnn_;
   Precision precision_;
   UNetPlan plan_[2];          // by UNetKind
-  std::vector<Conv> layers_;  // by ConvStep::layer: inc 0-1, down 2-9, up 10-17, outc 18
+  std::vector<Conv> layers_;  // one per step of the weights' plan, in its order
   std::array<DeviceArray<float>, kBufferCount> buffers_;
   DeviceArray<float> gathered_, logits_;
   SplitKScratch split_k_;  // the 16-bit Backend path's (src/engine/unet.h)

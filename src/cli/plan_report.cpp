@@ -9,7 +9,7 @@
 #include <string>
 
 #include "src/common/error.h"
-#include "src/engine/unet_plan.h"
+#include "src/plan/unet_plan.h"
 
 namespace gp::cli {
 namespace {

@@ -1,5 +1,5 @@
 // `guidingpainter plan`: the static per-layer plan of both U-Nets at a working size
-// (src/engine/unet_plan.h), with each layer's kernel, tile, grid, FLOPs, bytes and a
+// (src/plan/unet_plan.h), with each layer's kernel, tile, grid, FLOPs, bytes and a
 // roofline estimate for a named GPU.
 #pragma once
 

@@ -8,9 +8,6 @@
 
 namespace gp {
 
-DeviceConv UploadedConv::view() const { return DeviceConv{packed.get(), bias.get(), cout, cin, ksize}; }
-DeviceConv16 UploadedConv::view16() const { return DeviceConv16{packed16.get(), bias.get(), cout, cin16}; }
-
 namespace {
 
 // fp16's largest finite value; a larger folded weight would become infinity.
@@ -22,32 +19,26 @@ float largest_weight(const ConvLayer& layer) {
   return largest;
 }
 
-UploadedConv upload_conv(Backend& backend, const ConvLayer& layer, Precision precision, int cin16) {
-  UploadedConv c;
-  c.cout = layer.cout;
-  c.cin = layer.cin;
-  c.cin16 = std::max(cin16, layer.cin);
-  c.ksize = layer.ksize;
-  if (precision != Precision::Fp32 && layer.ksize == 3) {
-    if (precision == Precision::Fp16) {
-      const float largest = largest_weight(layer);
-      if (!(largest <= kFp16Max))
-        throw Error(ErrorKind::Argument, "layer " + layer.name + ": a folded weight of magnitude " + std::to_string(largest) +
-                    " is outside fp16's range (65504); use --precision bf16 or fp32");
-    }
-    const std::vector<float> weight = pad_input_channels(layer, c.cin16);
-    c.packed16 = DeviceArray<uint16_t>(backend, backend.pack_conv_weights16(weight.data(), layer.cout, c.cin16, precision),
-                                       layer.name.c_str());
-  } else {
-    c.packed = DeviceArray<float>(backend, backend.pack_conv_weights(layer.weight.data(), layer.cout, layer.cin, layer.ksize),
-                                  layer.name.c_str());
-  }
-  c.bias = DeviceArray<float>(backend, layer.bias, layer.name.c_str());
-  return c;
+std::string shape_text(int cout, int cin, int ksize) {
+  return std::to_string(cout) + " x " + std::to_string(cin) + " x " + std::to_string(ksize) + " x " + std::to_string(ksize);
 }
 
-std::array<UploadedConv, 2> upload_double(Backend& backend, const DoubleConvWeights& d, Precision p, const int* cin16) {
-  return {upload_conv(backend, d.conv1, p, cin16[0]), upload_conv(backend, d.conv2, p, cin16[1])};
+UploadedConv upload_conv(Backend& backend, const ConvStep& step, const ConvLayer& layer, Precision precision) {
+  if (layer.cin != step.cin || layer.cout != step.cout || layer.ksize != step.ksize)
+    throw Error(ErrorKind::Argument, "U-Net layer " + layer.name + " has weights " +
+                shape_text(layer.cout, layer.cin, layer.ksize) + ", but the network's step " + step.name + " needs " +
+                shape_text(step.cout, step.cin, step.ksize));
+  if (precision == Precision::Fp16 && layer.ksize == 3) {
+    const float largest = largest_weight(layer);
+    if (!(largest <= kFp16Max))
+      throw Error(ErrorKind::Argument, "layer " + layer.name + ": a folded weight of magnitude " + std::to_string(largest) +
+                  " is outside fp16's range (65504); use --precision bf16 or fp32");
+  }
+  UploadedConv c;
+  c.step = step.name;
+  c.packed = DeviceArray<uint8_t>(backend, backend.pack_step(step, layer.weight.data(), precision), layer.name.c_str());
+  c.bias = DeviceArray<float>(backend, layer.bias, layer.name.c_str());
+  return c;
 }
 
 // The 16-bit path writes each decoder block's upsampled input out once (the backend's
@@ -70,17 +61,6 @@ size_t colorizer_input_elements(const UNetPlan& colorizer, Precision precision) 
 }
 
 }  // namespace
-
-// [cout][cin][k][k] -> [cout][cin16][k][k], the extra input channels' weights zero.
-std::vector<float> pad_input_channels(const ConvLayer& layer, int cin16) {
-  if (cin16 == layer.cin) return layer.weight;
-  const size_t taps = size_t(layer.ksize) * layer.ksize;
-  std::vector<float> padded(size_t(layer.cout) * cin16 * taps, 0.0f);
-  for (int co = 0; co < layer.cout; ++co)
-    std::copy_n(layer.weight.begin() + std::ptrdiff_t(size_t(co) * layer.cin * taps), size_t(layer.cin) * taps,
-                padded.begin() + std::ptrdiff_t(size_t(co) * cin16 * taps));
-  return padded;
-}
 
 namespace {
 struct SplitKSizes {
@@ -126,24 +106,13 @@ bool fits_fp16(const UNetWeights& weights) {
 
 UploadedUNet upload_unet(Backend& backend, const UNetWeights& weights, UNetKind kind, int width, Precision precision) {
   UploadedUNet net;
+  net.kind = kind;
   net.width = width;
   net.precision = precision;
-  // The channels each layer's 16-bit conv reads do not depend on the working size.
-  const std::array<int, kUNetLayers> cin16 = mma_cin_by_layer(plan_unet(kind, width, 16, 16));
-  net.inc = upload_double(backend, weights.inc, precision, &cin16[0]);
-  for (int k = 0; k < 4; ++k) {
-    net.down[k] = upload_double(backend, weights.down[k], precision, &cin16[2 + 2 * k]);
-    net.up[k] = upload_double(backend, weights.up[k], precision, &cin16[10 + 2 * k]);
-  }
-  net.outc = upload_conv(backend, weights.outc, precision, cin16[18]);
+  // A step's conv (its shape, its 16-bit packing) does not depend on the working size.
+  for (const ConvStep& step : plan_unet(kind, width, 16, 16, weights.outc.cout).steps)
+    net.steps.push_back(upload_conv(backend, step, weights.conv(step.name), precision));
   return net;
-}
-
-const UploadedConv& UploadedUNet::layer(int i) const {
-  if (i < 2) return inc[i];
-  if (i < 10) return down[(i - 2) / 2][(i - 2) % 2];
-  if (i < 18) return up[(i - 10) / 2][(i - 10) % 2];
-  return outc;
 }
 
 UNetWorkspace::UNetWorkspace(Backend& backend, int width, int h, int w, Precision precision)
@@ -207,81 +176,34 @@ void LaunchObserver::after_launch(Backend& backend, int done, int total, Stream 
 
 void UNetWorkspace::run(Backend& backend, const UploadedUNet& net, const UNetPlan& plan, const Io& io, Stream stream,
                         const LaunchObserver* observer) {
+  if (net.kind != plan.kind || net.width != plan.width || net.steps.size() != plan.steps.size())
+    throw Error(std::string("a U-Net of width ") + std::to_string(net.width) + " uploaded for another network run as the " +
+                (plan.kind == UNetKind::Segmentator ? "segmentator" : "colorizer") + " of width " +
+                std::to_string(plan.width));
+  if (net.precision != precision_)
+    throw Error(std::string("a U-Net uploaded in ") + precision_name(net.precision) + " run in a " +
+                precision_name(precision_) + " workspace");
+  const StepScratch scratch{upsampled_.get(), colorizer_input_.get(), split_k_.partials(), split_k_.counters()};
   const int total = int(plan.steps.size());
-  int done = 0;
   split_k_.clear(backend, stream);
-  for (const ConvStep& s : plan.steps) {
+  for (int i = 0; i < total; ++i) {
+    const ConvStep& s = plan.steps[size_t(i)];
+    const UploadedConv& conv = net.steps[size_t(i)];
+    if (conv.step != s.name) throw Error("U-Net step " + s.name + " given the weights of " + conv.step);
     if (observer) {
-      if (done > 0) observer->after_launch(backend, done, total, stream);
+      if (i > 0) observer->after_launch(backend, i, total, stream);
       observer->before_launch(backend, stream);
     }
-    ++done;
-    const UploadedConv& layer = net.layer(s.layer);
-    if (layer.cin != s.cin || layer.cout != s.cout || layer.ksize != s.ksize)
-      throw Error("U-Net layer " + s.name + " has weights " + std::to_string(layer.cout) + " x " +
-                  std::to_string(layer.cin) + " x " + std::to_string(layer.ksize) + " x " + std::to_string(layer.ksize) +
-                  ", but the network needs " + std::to_string(s.cout) + " x " + std::to_string(s.cin) + " x " +
-                  std::to_string(s.ksize) + " x " + std::to_string(s.ksize));
-    if (net.precision != precision_)
-      throw Error(std::string("a U-Net uploaded in ") + precision_name(net.precision) + " run in a " +
-                  precision_name(precision_) + " workspace");
-    const bool input = s.in.buffer == Buffer::Input;
-    const void* in = input ? static_cast<const void*>(io.x) : buffer(s.in.buffer);
-    void* out = buffer(s.out.buffer);
-    if (precision_ == Precision::Fp32) {
-      run_fp32(backend, s, layer.view(), static_cast<const float*>(in), static_cast<float*>(out), io, stream);
-      continue;
-    }
-    const Precision p = precision_;
-    if (s.epilogue == Epilogue::Argmax) {
-      backend.conv1x1_argmax16(p, in, s.in.h, s.in.w, s.in.c, layer.view(), io.labels, io.logits, stream);
-      continue;
-    }
-    if (s.epilogue == Epilogue::BiasTanh) {
-      backend.conv1x1_tanh16(p, in, s.in.h, s.in.w, s.in.c, layer.view(), io.out, stream);
-      continue;
-    }
-    const DeviceConv16 conv = layer.view16();
-    if (conv.cin != s.mma_cin)
-      throw Error("U-Net layer " + s.name + ": 16-bit weights packed for " + std::to_string(conv.cin) +
-                  " input channels, the plan's conv reads " + std::to_string(s.mma_cin));
-    const ConvMmaLaunch launch = split_k_.launch(s.mma);
-    switch (s.gather) {
-      case Gather::Plain: backend.conv3x3_relu16(p, in, input, s.in.h, s.in.w, s.in.c, conv, out, launch, stream); break;
-      case Gather::MaxPool:
-        backend.conv3x3_relu_pooled16(p, in, s.in.h, s.in.w, s.in.c, conv, out, launch, stream);
-        break;
-      case Gather::UpConcat:
-        backend.conv3x3_relu_up16(p, in, s.in.h, s.in.w, s.in.c, buffer(s.low.buffer), s.low.h, s.low.w, s.low.c, conv,
-                                  out, upsampled_.get(), launch, stream);
-        break;
-      case Gather::Colorizer:
-        backend.conv3x3_relu_colorizer16(p, *io.colorizer, conv, out, colorizer_input_.get(), launch, stream);
-        break;
-    }
+    StepTensors t;
+    t.in = s.in.buffer == Buffer::Input ? static_cast<const void*>(io.x) : buffer(s.in.buffer);
+    if (s.gather == Gather::UpConcat) t.low = buffer(s.low.buffer);
+    t.out = s.epilogue == Epilogue::BiasTanh ? static_cast<void*>(io.out) : buffer(s.out.buffer);
+    t.colorizer = io.colorizer;
+    t.labels = io.labels;
+    t.logits = io.logits;
+    backend.run_step(s, precision_, conv.view(), t, scratch, stream);
   }
-  if (observer) observer->after_launch(backend, done, total, stream);
-}
-
-void UNetWorkspace::run_fp32(Backend& backend, const ConvStep& s, const DeviceConv& conv, const float* in, float* out,
-                             const Io& io, Stream stream) {
-  if (s.epilogue == Epilogue::Argmax) {
-    backend.conv1x1_argmax(in, s.in.h, s.in.w, s.in.c, conv, io.labels, io.logits, stream);
-    return;
-  }
-  if (s.epilogue == Epilogue::BiasTanh) {
-    backend.conv1x1_tanh(in, s.in.h, s.in.w, s.in.c, conv, io.out, stream);
-    return;
-  }
-  switch (s.gather) {
-    case Gather::Plain: backend.conv3x3_relu(in, s.in.h, s.in.w, s.in.c, conv, out, stream); break;
-    case Gather::MaxPool: backend.conv3x3_relu_pooled(in, s.in.h, s.in.w, s.in.c, conv, out, stream); break;
-    case Gather::UpConcat:
-      backend.conv3x3_relu_up(in, s.in.h, s.in.w, s.in.c, static_cast<const float*>(buffer(s.low.buffer)), s.low.h,
-                              s.low.w, s.low.c, conv, out, stream);
-      break;
-    case Gather::Colorizer: backend.conv3x3_relu_colorizer(*io.colorizer, conv, out, stream); break;
-  }
+  if (observer) observer->after_launch(backend, total, total, stream);
 }
 
 void UNetWorkspace::segment(Backend& backend, const UploadedUNet& net, const float* x, uint8_t* labels, float* logits,

@@ -1,5 +1,5 @@
 // Running the bilinear "milesial" U-Net on a Backend: its weights on the device and the
-// activation buffers of one working size. The topology is src/engine/unet_plan.h's: the
+// activation buffers of one working size. The topology is src/plan/unet_plan.h's: the
 // workspace runs a plan's fused convolutions in order (no pooled or concatenated tensor
 // is written to memory; on the 16-bit path each decoder block's upsampled input is, once,
 // because the tensor-core conv gathers it by copies far cheaper than it computes it).
@@ -7,35 +7,34 @@
 
 #include <array>
 #include <atomic>
-#include <functional>
 #include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
 
 #include "src/backend/backend.h"
 #include "src/engine/device_array.h"
-#include "src/engine/unet_plan.h"
+#include "src/plan/unet_plan.h"
 #include "src/weights/model_weights.h"
 
 namespace gp {
 
-// One conv on the device: packed weights (fp32, or 16-bit for a 3x3 conv of the
-// 16-bit path, packed for the plan's ConvStep::mma_cin input channels) and bias.
+// One plan step's conv on the device: its weights as Backend::pack_step packs them for
+// the precision, and its bias.
 struct UploadedConv {
-  DeviceArray<float> packed, bias;
-  DeviceArray<uint16_t> packed16;
-  DeviceConv view() const;
-  DeviceConv16 view16() const;
-  int cout = 0, cin = 0, ksize = 0;
-  int cin16 = 0;  // the input channels packed16 is packed for (>= cin; the extra weights zero)
+  std::string step;  // ConvStep::name
+  DeviceArray<uint8_t> packed;
+  DeviceArray<float> bias;
+  StepWeights view() const { return StepWeights{packed.get(), bias.get()}; }
 };
 
+// A U-Net's convs on the device, one per step of its plan, in the plan's order (the
+// plan of its kind and width; what a step's conv is does not depend on the working size).
 struct UploadedUNet {
-  std::array<UploadedConv, 2> inc;
-  std::array<std::array<UploadedConv, 2>, 4> down, up;
-  UploadedConv outc;
+  UNetKind kind = UNetKind::Segmentator;
   int width = 0;
   Precision precision = Precision::Fp32;
-  // Layer i of a plan step (ConvStep::layer).
-  const UploadedConv& layer(int i) const;
+  std::vector<UploadedConv> steps;
 };
 
 // The split-K scratch of two plans' 16-bit steps (kernels/conv_mma_tile.h): the largest
@@ -48,24 +47,19 @@ class SplitKScratch {
   SplitKScratch(Backend& backend, const UNetPlan& a, const UNetPlan& b, Precision precision);
   static size_t bytes(const UNetPlan& a, const UNetPlan& b, Precision precision);
   void clear(Backend& backend, Stream stream) const;
-  // A step's launch: its schedule with this scratch.
-  ConvMmaLaunch launch(const ConvMmaSchedule& schedule) const {
-    return ConvMmaLaunch(schedule, partials_.get(), counters_.get());
-  }
+  float* partials() const { return partials_.get(); }
+  unsigned* counters() const { return counters_.get(); }
 
  private:
   DeviceArray<float> partials_;
   DeviceArray<unsigned> counters_;
 };
 
-// [cout][cin][k][k] -> [cout][cin16][k][k], the extra input channels' weights zero (the
-// 16-bit colorizer's first layer reads its input padded, ConvStep::mma_cin).
-std::vector<float> pad_input_channels(const ConvLayer& layer, int cin16);
-
 // Whether every folded 3x3 weight is within fp16's range (65504).
 bool fits_fp16(const UNetWeights& weights);
-// fp16: folded weights beyond fp16's range (65504) are refused, naming the layer. The
-// 16-bit weights are packed as the plan of `kind` reads them (ConvStep::mma_cin).
+// Each step's conv of the plan of `kind` and `width`, looked up by the step's name and
+// packed by the backend for `precision`. A conv whose shape is not the step's is refused,
+// naming both; fp16: folded weights beyond fp16's range (65504) are refused, naming the layer.
 UploadedUNet upload_unet(Backend& backend, const UNetWeights& weights, UNetKind kind, int width,
                          Precision precision = Precision::Fp32);
 
@@ -117,8 +111,6 @@ class UNetWorkspace {
   };
   void run(Backend& backend, const UploadedUNet& net, const UNetPlan& plan, const Io& io, Stream stream,
            const LaunchObserver* observer);
-  void run_fp32(Backend& backend, const ConvStep& step, const DeviceConv& conv, const float* in, float* out, const Io& io,
-                Stream stream);
   void* buffer(Buffer b) const;
 
   Precision precision_;

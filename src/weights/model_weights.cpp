@@ -188,6 +188,27 @@ ModelConfig read_model_config(const SafetensorsFile& file) {
   return config;
 }
 
+const ConvLayer& UNetWeights::conv(std::string_view step) const {
+  if (step == "outc") return outc;
+  // "<block>.conv1" or "<block>.conv2", block one of inc, down1..4, up1..4.
+  const size_t dot = step.find('.');
+  const std::string_view block = step.substr(0, dot == std::string_view::npos ? step.size() : dot);
+  const std::string_view which = dot == std::string_view::npos ? std::string_view{} : step.substr(dot + 1);
+  auto pick = [&](const DoubleConvWeights& d) -> const ConvLayer* {
+    if (which == "conv1") return &d.conv1;
+    if (which == "conv2") return &d.conv2;
+    return nullptr;
+  };
+  const ConvLayer* found = nullptr;
+  if (block == "inc") found = pick(inc);
+  for (int k = 0; k < 4; ++k) {
+    if (block == "down" + std::to_string(k + 1)) found = pick(down[size_t(k)]);
+    if (block == "up" + std::to_string(k + 1)) found = pick(up[size_t(k)]);
+  }
+  if (!found) throw Error(ErrorKind::Argument, "the U-Net has no conv '" + std::string(step) + "'");
+  return *found;
+}
+
 std::array<BlockChannels, 9> unet_blocks(int in_channels, int width) {
   const int w = width;
   return {{{"inc", in_channels, w, w},

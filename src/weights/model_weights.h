@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "../../include/guidingpainter/model_config.hpp"
@@ -51,6 +52,11 @@ struct UNetWeights {
   std::array<DoubleConvWeights, 4> down;  // down1..down4
   std::array<DoubleConvWeights, 4> up;    // up1..up4 (input: [skip, upsampled] channels)
   ConvLayer outc;                         // 1x1, width -> classes
+
+  // The conv a plan step runs (ConvStep::name, as the weight file names it within the
+  // net: "inc.conv1", "down3.conv2", "up1.conv1", "outc"). Throws gp::Error for a name
+  // this U-Net does not have.
+  const ConvLayer& conv(std::string_view step) const;
 };
 
 struct ModelWeights {

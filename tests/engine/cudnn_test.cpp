@@ -107,16 +107,30 @@ std::vector<std::unique_ptr<Backend>> backends() {
   return list;
 }
 
-// A layer uploaded for the fused kernels (packed) and, on a GPU, for cuDNN.
+// A tensor of the test, [h][w][c] (any buffer but Input: of the precision's type).
+TensorRef tensor(int h, int w, int c) { return TensorRef{Buffer::Skip0, h, w, c}; }
+// One fused conv as the plan makes it, writing [h][w][cout].
+ConvStep step(Gather g, TensorRef in, TensorRef low, int h, int w, int cout, int ksize = 3,
+              Epilogue e = Epilogue::BiasRelu) {
+  return conv_step("test conv", 0, g, in, low, TensorRef{Buffer::Mid, h, w, cout}, ksize, e);
+}
+
+// A layer uploaded for the fused kernels in fp32 (Backend::pack_step, the same for every
+// gather of its shape) and, on a GPU, for cuDNN.
 struct Uploaded {
-  DeviceArray<float> packed, filter, bias;
-  int cout, cin, ksize;
+  DeviceArray<uint8_t> packed;
+  DeviceArray<float> filter, bias;
   Uploaded(Backend& b, const ConvLayer& l, bool for_cudnn)
-      : packed(b, b.pack_conv_weights(l.weight.data(), l.cout, l.cin, l.ksize), "packed"),
-        bias(b, l.bias, "bias"), cout(l.cout), cin(l.cin), ksize(l.ksize) {
+      : packed(b, b.pack_step(step(Gather::Plain, tensor(1, 1, l.cin), {}, 1, 1, l.cout, l.ksize), l.weight.data(),
+                              Precision::Fp32),
+               "packed"),
+        bias(b, l.bias, "bias") {
     if (for_cudnn) filter = DeviceArray<float>(b, CudnnConv::filter_from_torch(l.weight.data(), l.cout, l.cin, l.ksize), "filter");
   }
-  DeviceConv view() const { return DeviceConv{packed.get(), bias.get(), cout, cin, ksize}; }
+  // The fused kernel of step s (Backend::run_step) on these weights, in fp32.
+  void run(Backend& b, const ConvStep& s, const StepTensors& t) const {
+    b.run_step(s, Precision::Fp32, StepWeights{packed.get(), bias.get()}, t, StepScratch{}, nullptr);
+  }
 };
 
 // ---- the shapes of the gather checks ---------------------------------------------------
@@ -184,8 +198,9 @@ TEST(MaterializedGathers, MaxPoolMatchesReferenceAndFusedConv) {
 
       const Uploaded conv(*backend, random_layer(t.cout, t.c, 3, 12), false);
       DeviceArray<float> fused(*backend, size_t(h) * w * t.cout, "fused"), plain(*backend, size_t(h) * w * t.cout, "plain");
-      backend->conv3x3_relu_pooled(dx.get(), t.h_in, t.w_in, t.c, conv.view(), fused.get());
-      backend->conv3x3_relu(dpool.get(), h, w, t.c, conv.view(), plain.get());
+      conv.run(*backend, step(Gather::MaxPool, tensor(t.h_in, t.w_in, t.c), {}, h, w, t.cout),
+               {.in = dx.get(), .out = fused.get()});
+      conv.run(*backend, step(Gather::Plain, tensor(h, w, t.c), {}, h, w, t.cout), {.in = dpool.get(), .out = plain.get()});
       EXPECT_TRUE(close(fused.download(), plain.download(), kSameSumRel, "pooled conv vs plain conv of the materialised"));
     }
   }
@@ -210,8 +225,10 @@ TEST(MaterializedGathers, UpConcatMatchesReferenceAndFusedConv) {
 
       const Uploaded conv(*backend, random_layer(t.cout, c, 3, 23), false);
       DeviceArray<float> fused(*backend, size_t(t.h) * t.w * t.cout, "fused"), plain(*backend, size_t(t.h) * t.w * t.cout, "plain");
-      backend->conv3x3_relu_up(dskip.get(), t.h, t.w, t.cs, dlow.get(), t.hl, t.wl, t.cl, conv.view(), fused.get());
-      backend->conv3x3_relu(dcat.get(), t.h, t.w, c, conv.view(), plain.get());
+      conv.run(*backend, step(Gather::UpConcat, tensor(t.h, t.w, t.cs), tensor(t.hl, t.wl, t.cl), t.h, t.w, t.cout),
+               {.in = dskip.get(), .low = dlow.get(), .out = fused.get()});
+      conv.run(*backend, step(Gather::Plain, tensor(t.h, t.w, c), {}, t.h, t.w, t.cout),
+               {.in = dcat.get(), .out = plain.get()});
       EXPECT_TRUE(close(fused.download(), plain.download(), kSameSumRel, "up conv vs plain conv of the materialised"));
     }
   }
@@ -234,8 +251,10 @@ TEST(MaterializedGathers, ColorizerMatchesReferenceAndFusedConv) {
 
       const Uploaded conv(*backend, random_layer(t.cout, C, 3, 32), false);
       DeviceArray<float> fused(*backend, size_t(t.h) * t.w * t.cout, "fused"), plain(*backend, size_t(t.h) * t.w * t.cout, "plain");
-      backend->conv3x3_relu_colorizer(dev.in, conv.view(), fused.get());
-      backend->conv3x3_relu(dmat.get(), t.h, t.w, C, conv.view(), plain.get());
+      conv.run(*backend, step(Gather::Colorizer, TensorRef{Buffer::Input, t.h, t.w, C}, {}, t.h, t.w, t.cout),
+               {.out = fused.get(), .colorizer = &dev.in});
+      conv.run(*backend, step(Gather::Plain, tensor(t.h, t.w, C), {}, t.h, t.w, t.cout),
+               {.in = dmat.get(), .out = plain.get()});
       EXPECT_TRUE(close(fused.download(), plain.download(), kSameSumRel, "colorizer conv vs plain conv of the materialised"));
     }
   }
@@ -470,7 +489,7 @@ TEST(Cudnn, PlainConvsMatchFusedKernelsAndReference) {
     const auto x = random_floats(size_t(t.h) * t.w * t.cin, 52);
     const size_t n = size_t(t.h) * t.w * t.cout;
     DeviceArray<float> dx(*gpu, x, "x"), fused(*gpu, n, "fused"), ours(*gpu, n, "cudnn");
-    gpu->conv3x3_relu(dx.get(), t.h, t.w, t.cin, conv.view(), fused.get());
+    conv.run(*gpu, step(Gather::Plain, tensor(t.h, t.w, t.cin), {}, t.h, t.w, t.cout), {.in = dx.get(), .out = fused.get()});
     cudnn.forward(dx.get(), t.h, t.w, t.cin, conv.filter.get(), conv.bias.get(), t.cout, 3, Activation::Relu, ours.get());
     EXPECT_TRUE(close(fused.download(), ours.download(), kCudnnRel, "plain conv3x3+relu, fused vs cuDNN"));
 
@@ -496,7 +515,7 @@ TEST(Cudnn, GathersMatchFusedKernels) {
     DeviceArray<float> dx(*gpu, random_floats(size_t(t.h_in) * t.w_in * t.c, 62), "x");
     DeviceArray<float> pooled(*gpu, size_t(h) * w * t.c, "pooled"), fused(*gpu, size_t(h) * w * t.cout, "fused"),
         ours(*gpu, size_t(h) * w * t.cout, "cudnn");
-    gpu->conv3x3_relu_pooled(dx.get(), t.h_in, t.w_in, t.c, conv.view(), fused.get());
+    conv.run(*gpu, step(Gather::MaxPool, tensor(t.h_in, t.w_in, t.c), {}, h, w, t.cout), {.in = dx.get(), .out = fused.get()});
     materialize_maxpool(*gpu, dx.get(), t.h_in, t.w_in, t.c, pooled.get());
     cudnn.forward(pooled.get(), h, w, t.c, conv.filter.get(), conv.bias.get(), t.cout, 3, Activation::Relu, ours.get());
     EXPECT_TRUE(close(fused.download(), ours.download(), kCudnnRel, "max-pool gather, fused vs cuDNN"));
@@ -508,7 +527,8 @@ TEST(Cudnn, GathersMatchFusedKernels) {
     DeviceArray<float> low(*gpu, random_floats(size_t(t.hl) * t.wl * t.cl, 65), "low");
     const size_t n = size_t(t.h) * t.w * t.cout;
     DeviceArray<float> cat(*gpu, size_t(t.h) * t.w * c, "concat"), fused(*gpu, n, "fused"), ours(*gpu, n, "cudnn");
-    gpu->conv3x3_relu_up(skip.get(), t.h, t.w, t.cs, low.get(), t.hl, t.wl, t.cl, conv.view(), fused.get());
+    conv.run(*gpu, step(Gather::UpConcat, tensor(t.h, t.w, t.cs), tensor(t.hl, t.wl, t.cl), t.h, t.w, t.cout),
+             {.in = skip.get(), .low = low.get(), .out = fused.get()});
     materialize_up_concat(*gpu, skip.get(), t.h, t.w, t.cs, low.get(), t.hl, t.wl, t.cl, cat.get());
     cudnn.forward(cat.get(), t.h, t.w, c, conv.filter.get(), conv.bias.get(), t.cout, 3, Activation::Relu, ours.get());
     EXPECT_TRUE(close(fused.download(), ours.download(), kCudnnRel, "up-concat gather, fused vs cuDNN"));
@@ -520,7 +540,8 @@ TEST(Cudnn, GathersMatchFusedKernels) {
     const Uploaded conv(*gpu, random_layer(t.cout, C, 3, 67), true);
     const size_t n = size_t(t.h) * t.w * t.cout;
     DeviceArray<float> mat(*gpu, size_t(t.h) * t.w * C, "colorizer input"), fused(*gpu, n, "fused"), ours(*gpu, n, "cudnn");
-    gpu->conv3x3_relu_colorizer(dev.in, conv.view(), fused.get());
+    conv.run(*gpu, step(Gather::Colorizer, TensorRef{Buffer::Input, t.h, t.w, C}, {}, t.h, t.w, t.cout),
+             {.out = fused.get(), .colorizer = &dev.in});
     materialize_colorizer(*gpu, dev.in, mat.get());
     cudnn.forward(mat.get(), t.h, t.w, C, conv.filter.get(), conv.bias.get(), t.cout, 3, Activation::Relu, ours.get());
     EXPECT_TRUE(close(fused.download(), ours.download(), kCudnnRel, "colorizer gather, fused vs cuDNN"));
@@ -538,14 +559,16 @@ TEST(Cudnn, HeadsMatchFusedKernels) {
     // tanh head, 3 channels
     const Uploaded tanh_conv(*gpu, random_layer(3, width, 1, 72), true);
     DeviceArray<float> fused(*gpu, pixels * 3, "fused"), ours(*gpu, pixels * 3, "cudnn");
-    gpu->conv1x1_tanh(x.get(), h, w, width, tanh_conv.view(), fused.get());
+    tanh_conv.run(*gpu, step(Gather::Plain, tensor(h, w, width), {}, h, w, 3, 1, Epilogue::BiasTanh),
+                  {.in = x.get(), .out = fused.get()});
     cudnn.forward(x.get(), h, w, width, tanh_conv.filter.get(), tanh_conv.bias.get(), 3, 1, Activation::Tanh, ours.get());
     EXPECT_TRUE(close(fused.download(), ours.download(), kCudnnRel, "conv1x1+tanh, fused vs cuDNN"));
     // argmax head, 30 channels
     const Uploaded seg(*gpu, random_layer(30, width, 1, 73), true);
     DeviceArray<float> logits(*gpu, pixels * 30, "logits"), cudnn_logits(*gpu, pixels * 30, "cudnn logits");
     DeviceArray<uint8_t> labels(*gpu, pixels, "labels"), cudnn_labels(*gpu, pixels, "cudnn labels");
-    gpu->conv1x1_argmax(x.get(), h, w, width, seg.view(), labels.get(), logits.get());
+    seg.run(*gpu, step(Gather::Plain, tensor(h, w, width), {}, h, w, 30, 1, Epilogue::Argmax),
+            {.in = x.get(), .labels = labels.get(), .logits = logits.get()});
     cudnn.forward(x.get(), h, w, width, seg.filter.get(), seg.bias.get(), 30, 1, Activation::Identity, cudnn_logits.get());
     gpu->argmax_channels(cudnn_logits.get(), pixels, 30, cudnn_labels.get());
     const auto ref_logits = logits.download();

@@ -1,4 +1,4 @@
-// The U-Net plan (src/engine/unet_plan.h) against MODEL.md's topology: 19 steps in
+// The U-Net plan (src/plan/unet_plan.h) against MODEL.md's topology: 19 steps in
 // order, every step reading what an earlier step wrote with the shape it was written
 // in, the layer dimensions of the bilinear U-Net, and the FLOP count of a colorize step
 // at 256 x 256, width 64 (82.4 GFLOP, the figure the roofline of issue 9 starts from).
@@ -7,7 +7,7 @@
 #include <map>
 
 #include "src/common/error.h"
-#include "src/engine/unet_plan.h"
+#include "src/plan/unet_plan.h"
 
 namespace gp {
 namespace {

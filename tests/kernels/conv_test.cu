@@ -14,7 +14,7 @@
 #include "kernels/conv.cuh"
 #include "src/weights/model_weights.h"
 #include "src/weights/safetensors.h"
-#include "src/engine/unet_plan.h"
+#include "src/plan/unet_plan.h"
 #include "tests/kernels/harness.h"
 #include "tests/source_dir.h"
 
@@ -435,14 +435,11 @@ std::vector<float> to_hwc(const Fixture::Tensor& t) {
 // A layer of the fixture model as the engine's loader gives it (BatchNorm folded),
 // by name: "segmentator.up2.conv1", "colorizer.outc", ...
 Layer layer(const gp::ModelWeights& model, const std::string& name) {
-  for (const gp::UNetWeights* net : {&model.segmentator, &model.colorizer}) {
-    std::vector<const gp::ConvLayer*> all = {&net->inc.conv1, &net->inc.conv2, &net->outc};
-    for (const auto* blocks : {&net->down, &net->up})
-      for (const auto& d : *blocks) all.insert(all.end(), {&d.conv1, &d.conv2});
-    for (const gp::ConvLayer* l : all)
-      if (l->name == name) return Layer(l->cout, l->cin, l->ksize, l->weight, l->bias);
-  }
-  throw std::runtime_error("fixture model has no layer '" + name + "'");
+  const size_t dot = name.find('.');
+  const std::string net = name.substr(0, dot);
+  if (net != "segmentator" && net != "colorizer") throw std::runtime_error("fixture model has no net '" + net + "'");
+  const gp::ConvLayer& l = (net == "segmentator" ? model.segmentator : model.colorizer).conv(name.substr(dot + 1));
+  return Layer(l.cout, l.cin, l.ksize, l.weight, l.bias);
 }
 
 class ConvFixture : public ::testing::TestWithParam<const char*> {
@@ -471,7 +468,7 @@ class ConvFixture : public ::testing::TestWithParam<const char*> {
   }
 
   // The U-Net body of `net` block by block as the engine's plan lays it out
-  // (src/engine/unet_plan.h), each block from the stored outputs of the blocks that
+  // (src/plan/unet_plan.h), each block from the stored outputs of the blocks that
   // wrote its inputs. `inc` is the first block's gather. Returns the stage name of the
   // buffer the head reads.
   template <class Inc>

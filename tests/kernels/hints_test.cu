@@ -1,6 +1,12 @@
 // Hint scatter against its CPU reference: exact equality.
 #include "kernels/hints.cuh"
+
+#include <algorithm>
+#include <cstring>
+
+#include "src/weights/safetensors.h"
 #include "tests/kernels/harness.h"
+#include "tests/source_dir.h"
 
 namespace gp::test {
 namespace {
@@ -70,6 +76,43 @@ TEST(HintScatter, KnownValues) {
   EXPECT_EQ(dc.download(), expect_c);
   EXPECT_EQ(dm.download(), expect_m);
 }
+
+// The golden fixtures' C and M (tools/make_fixtures.py: PyTorch's hint maps of the
+// fixture's labels, region means and active hints), exactly.
+class HintScatterFixture : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(HintScatterFixture, MatchesPyTorchsHintMaps) {
+  GP_REQUIRE_DEVICE();
+  const gp::SafetensorsFile file =
+      gp::SafetensorsFile::open(gp::test::source_dir() / "tests" / "fixtures" / GetParam() / "stages.safetensors");
+  auto tensor = [&](const char* name) -> const gp::TensorView& {
+    for (const gp::TensorView& t : file.tensors())
+      if (t.name == name) return t;
+    throw std::runtime_error(std::string("fixture has no tensor ") + name);
+  };
+  auto bytes_of_ints = [&](const char* name) {
+    const gp::TensorView& t = tensor(name);
+    std::vector<int32_t> ints(size_t(t.numel()));
+    std::memcpy(ints.data(), t.bytes.data(), t.bytes.size());
+    std::vector<uint8_t> out(ints.size());
+    std::transform(ints.begin(), ints.end(), out.begin(), [](int32_t v) { return uint8_t(v); });
+    return out;
+  };
+  const std::vector<uint8_t> labels = bytes_of_ints("labels"), active = bytes_of_ints("hints_active");
+  const std::vector<float> table = gp::decode_to_float(file, tensor("region_means"));
+  const std::vector<float> c_chw = gp::decode_to_float(file, tensor("C")), m = gp::decode_to_float(file, tensor("M"));
+  const size_t pixels = labels.size();
+  ASSERT_EQ(c_chw.size(), 3 * pixels);
+  std::vector<float> c_hwc(3 * pixels);
+  for (size_t p = 0; p < pixels; ++p)
+    for (size_t ch = 0; ch < 3; ++ch) c_hwc[p * 3 + ch] = c_chw[ch * pixels + p];
+  DeviceBuffer<uint8_t> dl(labels), da(active);
+  DeviceBuffer<float> dt(table), dc(3 * pixels), dm(pixels);
+  GP_ASSERT_CUDA(k::hint_scatter(dl.get(), pixels, 30, dt.get(), da.get(), dc.get(), dm.get(), nullptr));
+  EXPECT_TRUE(all_close(c_hwc, dc.download(), 0, 0));
+  EXPECT_TRUE(all_close(m, dm.download(), 0, 0));
+}
+INSTANTIATE_TEST_SUITE_P(Golden, HintScatterFixture, ::testing::Values("w4_48x40", "w8_33x47", "w4_17x19"));
 
 TEST(HintScatter, RejectsBadRegionCount) {
   EXPECT_EQ(k::hint_scatter(nullptr, 4, 0, nullptr, nullptr, nullptr, nullptr, nullptr), cudaErrorInvalidValue);

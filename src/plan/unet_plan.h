@@ -64,6 +64,13 @@ struct ConvStep {
 // element by element (the fp32 network input, odd channel counts). Only these split K.
 bool mma_vector_gather(const ConvStep& s);
 
+// One fused conv as the plan makes it: cin from the gather's sources (in.c, plus low.c
+// for UpConcat), cout from `out`, the 16-bit path's mma_cin and schedule chosen by the
+// one rule of the plan. The U-Net's steps are made by it; so are single convs of the
+// kernel checks and benchmarks.
+ConvStep conv_step(std::string name, int layer, Gather gather, TensorRef in, TensorRef low, TensorRef out, int ksize = 3,
+                   Epilogue epilogue = Epilogue::BiasRelu);
+
 struct UNetPlan {
   UNetKind kind = UNetKind::Segmentator;
   int width = 0, h = 0, w = 0;

@@ -1,4 +1,4 @@
-#include "src/engine/unet_plan.h"
+#include "src/plan/unet_plan.h"
 
 #include <algorithm>
 #include <string>
@@ -65,6 +65,25 @@ std::array<int, kUNetLayers> mma_cin_by_layer(const UNetPlan& plan) {
   return cin;
 }
 
+ConvStep conv_step(std::string name, int layer, Gather gather, TensorRef in, TensorRef low, TensorRef out, int ksize,
+                   Epilogue epilogue) {
+  ConvStep s;
+  s.name = std::move(name);
+  s.layer = layer;
+  s.gather = gather;
+  s.in = in;
+  s.low = low;
+  s.out = out;
+  s.ksize = ksize;
+  s.epilogue = epilogue;
+  s.cin = in.c + (gather == Gather::UpConcat ? low.c : 0);
+  s.cout = out.c;
+  s.mma_cin = gather == Gather::Colorizer ? kConvMmaColorizerChannels : s.cin;
+  s.mma = conv_mma_choose_schedule(size_t(out.h) * out.w, out.c, conv_mma_k_chunks(s.mma_cin));
+  if (!mma_vector_gather(s)) s.mma.splits = 1;
+  return s;
+}
+
 UNetPlan plan_unet(UNetKind kind, int width, int h, int w, int classes) {
   if (h < 16 || w < 16)
     throw Error(ErrorKind::Argument, "the working size " + std::to_string(w) + " x " + std::to_string(h) +
@@ -83,35 +102,21 @@ UNetPlan plan_unet(UNetKind kind, int width, int h, int w, int classes) {
   const int ch[5] = {width, 2 * width, 4 * width, 8 * width, 8 * width};
   const Buffer skip[5] = {Buffer::Skip0, Buffer::Skip1, Buffer::Skip2, Buffer::Skip3, Buffer::Skip4};
   auto at = [&](Buffer b, int level, int c) { return TensorRef{b, lh[level], lw[level], c}; };
-  auto add = [&](std::string name, int layer, Gather g, TensorRef in, TensorRef low, TensorRef out, int cin) {
-    ConvStep s;
-    s.name = std::move(name);
-    s.layer = layer;
-    s.gather = g;
-    s.in = in;
-    s.low = low;
-    s.out = out;
-    s.cin = cin;
-    s.cout = out.c;
-    s.mma_cin = g == Gather::Colorizer ? kConvMmaColorizerChannels : cin;
-    s.mma = conv_mma_choose_schedule(size_t(out.h) * out.w, out.c, conv_mma_k_chunks(s.mma_cin));
-    if (!mma_vector_gather(s)) s.mma.splits = 1;
-    plan.steps.push_back(std::move(s));
+  auto add = [&](std::string name, int layer, Gather g, TensorRef in, TensorRef low, TensorRef out) {
+    plan.steps.push_back(conv_step(std::move(name), layer, g, in, low, out));
   };
 
   // inc
   if (kind == UNetKind::Segmentator)
-    add("inc.conv1", 0, Gather::Plain, at(Buffer::Input, 0, 1), {}, at(Buffer::Mid, 0, width), 1);
+    add("inc.conv1", 0, Gather::Plain, at(Buffer::Input, 0, 1), {}, at(Buffer::Mid, 0, width));
   else
-    add("inc.conv1", 0, Gather::Colorizer, at(Buffer::Input, 0, ref::kColorizerChannels), {}, at(Buffer::Mid, 0, width),
-        ref::kColorizerChannels);
-  add("inc.conv2", 1, Gather::Plain, at(Buffer::Mid, 0, width), {}, at(skip[0], 0, width), width);
+    add("inc.conv1", 0, Gather::Colorizer, at(Buffer::Input, 0, ref::kColorizerChannels), {}, at(Buffer::Mid, 0, width));
+  add("inc.conv2", 1, Gather::Plain, at(Buffer::Mid, 0, width), {}, at(skip[0], 0, width));
   // down1..4: conv on the 2x2 max of the previous level, then a plain conv.
   for (int k = 1; k <= 4; ++k) {
     const std::string block = "down" + std::to_string(k);
-    add(block + ".conv1", 2 + 2 * (k - 1), Gather::MaxPool, at(skip[k - 1], k - 1, ch[k - 1]), {}, at(Buffer::Mid, k, ch[k]),
-        ch[k - 1]);
-    add(block + ".conv2", 3 + 2 * (k - 1), Gather::Plain, at(Buffer::Mid, k, ch[k]), {}, at(skip[k], k, ch[k]), ch[k]);
+    add(block + ".conv1", 2 + 2 * (k - 1), Gather::MaxPool, at(skip[k - 1], k - 1, ch[k - 1]), {}, at(Buffer::Mid, k, ch[k]));
+    add(block + ".conv2", 3 + 2 * (k - 1), Gather::Plain, at(Buffer::Mid, k, ch[k]), {}, at(skip[k], k, ch[k]));
   }
   // up1..4: conv on [skip, upsampled low], halving the channels, then a plain conv.
   TensorRef low = at(skip[4], 4, ch[4]);
@@ -122,16 +127,15 @@ UNetPlan plan_unet(UNetKind kind, int width, int h, int w, int classes) {
     const int mid = cin / 2;
     const int cout = s == 0 ? width : mid / 2;
     const std::string block = "up" + std::to_string(j + 1);
-    add(block + ".conv1", 10 + 2 * j, Gather::UpConcat, at(skip[s], s, ch[s]), low, at(Buffer::Mid, s, mid), cin);
-    add(block + ".conv2", 11 + 2 * j, Gather::Plain, at(Buffer::Mid, s, mid), {}, at(out, s, cout), mid);
+    add(block + ".conv1", 10 + 2 * j, Gather::UpConcat, at(skip[s], s, ch[s]), low, at(Buffer::Mid, s, mid));
+    add(block + ".conv2", 11 + 2 * j, Gather::Plain, at(Buffer::Mid, s, mid), {}, at(out, s, cout));
     low = at(out, s, cout);
     out = out == Buffer::UpA ? Buffer::UpB : Buffer::UpA;
   }
   // outc: 1x1 with the head fused.
   const bool seg = kind == UNetKind::Segmentator;
-  add("outc", 18, Gather::Plain, low, {}, at(Buffer::Output, 0, seg ? classes : 3), width);
-  plan.steps.back().ksize = 1;
-  plan.steps.back().epilogue = seg ? Epilogue::Argmax : Epilogue::BiasTanh;
+  plan.steps.push_back(conv_step("outc", 18, Gather::Plain, low, {}, at(Buffer::Output, 0, seg ? classes : 3), 1,
+                                 seg ? Epilogue::Argmax : Epilogue::BiasTanh));
   return plan;
 }
 
