@@ -12,7 +12,7 @@
 //         sim_fp16, sim_bf16   the same in 16-bit (tensor-core 3x3 convs)
 //         cuda        the fused kernels on the GPU (when there is one)
 //         cuda_fp16, cuda_bf16 the 16-bit path on the GPU (sm_80 and later)
-//         cudnn       MaterializedUNet on cuDNN, strict fp32 (GP_CUDNN builds, GPU only):
+//         cudnn       the plan unfused on cuDNN, strict fp32 (GP_CUDNN builds, GPU only):
 //                     the gathers written out, every conv a cuDNN call
 //         cudnn_tf32  the same with TF32 tensor cores allowed
 //         cudnn_fp16, cudnn_bf16   the same in 16-bit (cuDNN's 16-bit convs, fp32
@@ -51,7 +51,8 @@
 #include "src/plan/unet_plan.h"
 #include "src/weights/model_weights.h"
 #if defined(GP_HAVE_CUDNN)
-#include "src/backend/cudnn_conv.h"
+#include "tests/cudnn/cudnn_conv.h"
+#include "tests/cudnn/materialized_backend.h"
 #endif
 #if defined(GP_BENCH_CUDA)
 #include <cuda_runtime.h>
@@ -204,35 +205,33 @@ void BM_Engine(benchmark::State& state, Backend* backend, Net which, Path path, 
     }
   } stream{backend, gpu ? backend->create_stream() : nullptr};
 
-  std::function<void()> run;
-  UploadedUNet fused_net;
-  std::unique_ptr<UNetWorkspace> workspace;
+  // The fused paths run the plan on the backend; the cuDNN ones on the same plan with
+  // every step unfused (tests/cudnn/materialized_backend.h).
+  Backend* runner = backend;
 #if defined(GP_HAVE_CUDNN)
   std::unique_ptr<CudnnConv> cudnn;
-  std::unique_ptr<MaterializedUNet> unfused;
+  std::unique_ptr<MaterializedBackend> unfused;
 #endif
-  if (path == Path::Fused || path == Path::FusedF16 || path == Path::FusedBf16) {
-    fused_net = upload_unet(*backend, weights, which == Net::Segment ? UNetKind::Segmentator : UNetKind::Colorizer, width,
-                            precision_of(path));
-    workspace = std::make_unique<UNetWorkspace>(*backend, width, size, size, precision_of(path));
-    if (which == Net::Segment)
-      run = [&] { workspace->segment(*backend, fused_net, x.get(), out_labels.get(), nullptr, stream.s); };
-    else
-      run = [&] { workspace->colorize(*backend, fused_net, input, out_rgb.get(), stream.s); };
-  } else {
+  if (path != Path::Fused && path != Path::FusedF16 && path != Path::FusedBf16) {
 #if defined(GP_HAVE_CUDNN)
     cudnn = std::make_unique<CudnnConv>(*backend, path == Path::CudnnTf32);
-    unfused = std::make_unique<MaterializedUNet>(*backend, weights, width, size, size,
-                                                 MaterializedUNet::PlainConvs::Cudnn, cudnn.get(), precision_of(path));
-    if (which == Net::Segment)
-      run = [&] { unfused->segment(x.get(), out_labels.get(), nullptr, stream.s); };
-    else
-      run = [&] { unfused->colorize(input, out_rgb.get(), stream.s); };
+    unfused = std::make_unique<MaterializedBackend>(*backend, MaterializedBackend::Convs::Cudnn, cudnn.get(),
+                                                    plan_unet(UNetKind::Segmentator, width, size, size),
+                                                    plan_unet(UNetKind::Colorizer, width, size, size));
+    runner = unfused.get();
 #else
     state.SkipWithError("built without GP_CUDNN");
     return;
 #endif
   }
+  const UploadedUNet net = upload_unet(*runner, weights, which == Net::Segment ? UNetKind::Segmentator : UNetKind::Colorizer,
+                                       width, precision_of(path));
+  UNetWorkspace workspace(*runner, width, size, size, precision_of(path));
+  std::function<void()> run;
+  if (which == Net::Segment)
+    run = [&] { workspace.segment(*runner, net, x.get(), out_labels.get(), nullptr, stream.s); };
+  else
+    run = [&] { workspace.colorize(*runner, net, input, out_rgb.get(), stream.s); };
 
   DeviceGraph captured;
   double total_s = 0, total_cpu_s = 0;

@@ -1,6 +1,6 @@
 // The formulas of the fused gathers, written once for every kernel that forms a conv
 // input on the fly (kernels/conv.cu in fp32, kernels/conv_mma.cu in 16-bit) and for the
-// kernels that write the same inputs out (src/backend/cudnn_conv.cu). The CPU reference,
+// kernels that write the same inputs out (tests/cudnn/materialize.cu). The CPU reference,
 // kernels/conv_ref.h, keeps its own independent statement of them, so a mistake here
 // cannot hide in both.
 #pragma once

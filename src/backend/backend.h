@@ -36,12 +36,6 @@ struct ColorizerInput {
 };
 
 
-// One plan step's weights on the device: Backend::pack_step's bytes, and the bias [cout].
-struct StepWeights {
-  const void* packed = nullptr;
-  const float* bias = nullptr;
-};
-
 // The device tensors one plan step reads and writes, [h][w][c] as its TensorRefs say.
 struct StepTensors {
   const void* in = nullptr;                   // step.in (not read by Gather::Colorizer)
@@ -120,15 +114,18 @@ class Backend {
 
   // ---- the U-Net's convolutions: one plan step at a time (src/plan/unet_plan.h) ----
   // A step's weights, PyTorch's [cout][cin][k][k] with BatchNorm folded (step.cin,
-  // step.cout, step.ksize), packed as run_step reads them in precision p: the fp32
-  // kernels' layout; for a 3x3 step of the 16-bit path the tensor-core layout for
-  // step.mma_cin input channels (the extra ones zero). Host memory, uploaded by the caller.
-  virtual std::vector<uint8_t> pack_step(const ConvStep& step, const float* weight, Precision p) const = 0;
-  // Runs one step in precision p: its gather, the conv on `weights` (pack_step's bytes
-  // and the fp32 bias) and its epilogue, on the pointers of `tensors` (activations of
-  // the precision's storage type; the network input is fp32), with the 16-bit path's
+  // step.cout, step.ksize), and its bias [cout], packed into one block as run_step reads
+  // them in precision p (the layout is the backend's business: for this one, the fp32
+  // kernels' or, for a 3x3 step of the 16-bit path, the tensor cores' for step.mma_cin
+  // input channels, the extra ones zero; then the fp32 bias). Host memory, which the
+  // caller uploads as it is.
+  virtual std::vector<uint8_t> pack_step(const ConvStep& step, const float* weight, const float* bias,
+                                         Precision p) const = 0;
+  // Runs one step in precision p: its gather, the conv on `packed` (pack_step's block on
+  // the device) and its epilogue, on the pointers of `tensors` (activations of the
+  // precision's storage type; the network input is fp32), with the 16-bit path's
   // `scratch`. Queued on `stream`; throws gp::Error naming the launch that failed.
-  virtual void run_step(const ConvStep& step, Precision p, const StepWeights& weights, const StepTensors& tensors,
+  virtual void run_step(const ConvStep& step, Precision p, const void* packed, const StepTensors& tensors,
                         const StepScratch& scratch, Stream stream) = 0;
 
   // out [H][W][3] uint8: colours [h][w][3] resampled to W x H and, with keep_lines,

@@ -220,14 +220,15 @@ class RuntimeBackend final : public gp::Backend {
     check(GP_KERNEL_NS::argmax_channels(logits, pixels, channels, labels, cuda(stream)), "argmax_channels");
   }
 
-  std::vector<uint8_t> pack_step(const gp::ConvStep& step, const float* weight, gp::Precision p) const override {
-    return GP_KERNEL_NS::pack_conv_step(step, weight, p);
+  std::vector<uint8_t> pack_step(const gp::ConvStep& step, const float* weight, const float* bias,
+                                 gp::Precision p) const override {
+    return GP_KERNEL_NS::pack_conv_step(step, weight, bias, p);
   }
-  void run_step(const gp::ConvStep& step, gp::Precision p, const gp::StepWeights& weights, const gp::StepTensors& tensors,
+  void run_step(const gp::ConvStep& step, gp::Precision p, const void* packed, const gp::StepTensors& tensors,
                 const gp::StepScratch& scratch, gp::Stream stream) override {
     DeviceGuard guard(device_);
     const char* what = "conv step";
-    const cudaError_t e = GP_KERNEL_NS::run_conv_step(step, p, weights, tensors, scratch, cuda(stream), &what);
+    const cudaError_t e = GP_KERNEL_NS::run_conv_step(step, p, packed, tensors, scratch, cuda(stream), &what);
     if (e != cudaSuccess) check(e, (step.name + ": " + what).c_str());
   }
 

@@ -11,14 +11,21 @@
 namespace GP_KERNEL_NS {
 namespace {
 
-template <class T> std::vector<uint8_t> as_bytes(const std::vector<T>& v) {
-  std::vector<uint8_t> bytes(v.size() * sizeof(T));
-  if (!v.empty()) std::memcpy(bytes.data(), v.data(), bytes.size());
-  return bytes;
+// A step's block: the packed weights, then (at a 256-byte boundary) the fp32 bias.
+constexpr size_t kBiasAlignment = 256;
+size_t bias_offset(size_t weight_bytes) { return (weight_bytes + kBiasAlignment - 1) / kBiasAlignment * kBiasAlignment; }
+
+template <class T> std::vector<uint8_t> with_bias(const std::vector<T>& packed, const float* bias, int cout) {
+  const size_t weight_bytes = packed.size() * sizeof(T), offset = bias_offset(weight_bytes);
+  std::vector<uint8_t> block(offset + size_t(cout) * sizeof(float), 0);
+  if (weight_bytes) std::memcpy(block.data(), packed.data(), weight_bytes);
+  std::memcpy(block.data() + offset, bias, size_t(cout) * sizeof(float));
+  return block;
 }
 
-// [cout][cin][k][k] -> [cout][cin_to][k][k], the extra input channels' weights zero.
+// [cout][cin][k][k] -> [cout][cin_to][k][k] (cin_to >= cin), the extra input channels' weights zero.
 std::vector<float> pad_input_channels(const float* weight, int cout, int cin, int ksize, int cin_to) {
+  if (cin_to < cin) cin_to = cin;
   const size_t taps = size_t(ksize) * ksize;
   std::vector<float> padded(size_t(cout) * cin_to * taps, 0.0f);
   for (int co = 0; co < cout; ++co)
@@ -86,9 +93,11 @@ cudaError_t run_head16(const gp::ConvStep& s, gp::Precision p, const ConvWeights
 
 // The 16-bit path's 3x3 steps on tensor cores.
 template <class T>
-cudaError_t run_mma(const gp::ConvStep& s, const gp::StepWeights& w, const gp::StepTensors& t,
+cudaError_t run_mma(const gp::ConvStep& s, const void* packed, const gp::StepTensors& t,
                     const gp::StepScratch& scratch, cudaStream_t stream, const char** what) {
-  const ConvMmaWeights<T> wt{static_cast<const T*>(w.packed), w.bias, s.cout, s.mma_cin};
+  const size_t offset = bias_offset(conv_mma_packed_count(s.cout, s.mma_cin) * sizeof(T));
+  const ConvMmaWeights<T> wt{static_cast<const T*>(packed),
+                             reinterpret_cast<const float*>(static_cast<const uint8_t*>(packed) + offset), s.cout, s.mma_cin};
   const gp::ConvMmaLaunch launch(s.mma, scratch.split_partials, scratch.split_counters);
   T* out = static_cast<T*>(t.out);
   const T* in = static_cast<const T*>(t.in);
@@ -135,21 +144,25 @@ cudaError_t run_mma(const gp::ConvStep& s, const gp::StepWeights& w, const gp::S
 
 }  // namespace
 
-std::vector<uint8_t> pack_conv_step(const gp::ConvStep& s, const float* weight, gp::Precision p) {
-  if (!tensor_core_step(s, p)) return as_bytes(conv_pack_weights(weight, s.cout, s.cin, s.ksize));
-  const std::vector<float> padded = pad_input_channels(weight, s.cout, s.cin, s.ksize, std::max(s.mma_cin, s.cin));
-  if (p == gp::Precision::Bf16) return as_bytes(conv_mma_pack_weights<__nv_bfloat16>(padded.data(), s.cout, s.mma_cin));
-  return as_bytes(conv_mma_pack_weights<__half>(padded.data(), s.cout, s.mma_cin));
+std::vector<uint8_t> pack_conv_step(const gp::ConvStep& s, const float* weight, const float* bias, gp::Precision p) {
+  if (!tensor_core_step(s, p)) return with_bias(conv_pack_weights(weight, s.cout, s.cin, s.ksize), bias, s.cout);
+  const std::vector<float> padded = pad_input_channels(weight, s.cout, s.cin, s.ksize, s.mma_cin);
+  if (p == gp::Precision::Bf16)
+    return with_bias(conv_mma_pack_weights<__nv_bfloat16>(padded.data(), s.cout, s.mma_cin), bias, s.cout);
+  return with_bias(conv_mma_pack_weights<__half>(padded.data(), s.cout, s.mma_cin), bias, s.cout);
 }
 
-cudaError_t run_conv_step(const gp::ConvStep& s, gp::Precision p, const gp::StepWeights& w, const gp::StepTensors& t,
+cudaError_t run_conv_step(const gp::ConvStep& s, gp::Precision p, const void* packed, const gp::StepTensors& t,
                           const gp::StepScratch& scratch, cudaStream_t stream, const char** what) {
   if (!tensor_core_step(s, p)) {
-    const ConvWeights wt{static_cast<const float*>(w.packed), w.bias, s.cout, s.cin, s.ksize};
+    const size_t offset = bias_offset(conv_packed_weight_count(s.cout, s.cin, s.ksize) * sizeof(float));
+    const ConvWeights wt{static_cast<const float*>(packed),
+                         reinterpret_cast<const float*>(static_cast<const uint8_t*>(packed) + offset), s.cout, s.cin,
+                         s.ksize};
     return p == gp::Precision::Fp32 ? run_fp32(s, wt, t, stream, what) : run_head16(s, p, wt, t, stream, what);
   }
   cudaError_t e = cudaSuccess;
-  with16(p, [&]<class T>(T*) { e = run_mma<T>(s, w, t, scratch, stream, what); });
+  with16(p, [&]<class T>(T*) { e = run_mma<T>(s, packed, t, scratch, stream, what); });
   return e;
 }
 

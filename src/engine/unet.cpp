@@ -36,8 +36,8 @@ UploadedConv upload_conv(Backend& backend, const ConvStep& step, const ConvLayer
   }
   UploadedConv c;
   c.step = step.name;
-  c.packed = DeviceArray<uint8_t>(backend, backend.pack_step(step, layer.weight.data(), precision), layer.name.c_str());
-  c.bias = DeviceArray<float>(backend, layer.bias, layer.name.c_str());
+  c.packed = DeviceArray<uint8_t>(backend, backend.pack_step(step, layer.weight.data(), layer.bias.data(), precision),
+                                  layer.name.c_str());
   return c;
 }
 
@@ -201,7 +201,7 @@ void UNetWorkspace::run(Backend& backend, const UploadedUNet& net, const UNetPla
     t.colorizer = io.colorizer;
     t.labels = io.labels;
     t.logits = io.logits;
-    backend.run_step(s, precision_, conv.view(), t, scratch, stream);
+    backend.run_step(s, precision_, conv.packed.get(), t, scratch, stream);
   }
   if (observer) observer->after_launch(backend, total, total, stream);
 }

@@ -19,13 +19,11 @@
 
 namespace gp {
 
-// One plan step's conv on the device: its weights as Backend::pack_step packs them for
-// the precision, and its bias.
+// One plan step's conv on the device: its weights and bias as Backend::pack_step packs
+// them for the precision.
 struct UploadedConv {
   std::string step;  // ConvStep::name
   DeviceArray<uint8_t> packed;
-  DeviceArray<float> bias;
-  StepWeights view() const { return StepWeights{packed.get(), bias.get()}; }
 };
 
 // A U-Net's convs on the device, one per step of its plan, in the plan's order (the

@@ -1,10 +1,10 @@
-// The fused convolutions against cuDNN (src/backend/cudnn_conv.h), built with -DGP_CUDNN=ON.
+// The fused convolutions against the unfused path and cuDNN (tests/cudnn/), built with -DGP_CUDNN=ON.
 //
 // On every backend (the simulator always, the GPU when there is one):
 //   MaterializedGathers  the materialising kernels against the CPU references of
 //                        kernels/conv_ref.h, and each fused gather conv against the
 //                        plain conv of the materialised tensor;
-//   MaterializedUNet     the whole unfused U-Net plan (materialised gathers + plain
+//   MaterializedUNet     the whole U-Net plan on the MaterializedBackend (gathers + plain
 //                        convs of the backend) against the fused engine, on the fixtures;
 //                        in fp16 / bf16 bit for bit;
 //   MaterializedGathers16  each 16-bit materialising kernel against the fp32 one rounded.
@@ -27,12 +27,13 @@
 
 #include "tests/random_data.h"
 #include "kernels/conv_ref.h"
-#include "src/backend/cudnn_conv.h"
 #include "src/backend/select.h"
 #include "src/engine/device_array.h"
 #include "src/engine/unet.h"
 #include "src/weights/model_weights.h"
 #include "src/weights/safetensors.h"
+#include "tests/cudnn/cudnn_conv.h"
+#include "tests/cudnn/materialized_backend.h"
 #include "tests/source_dir.h"
 
 namespace gp {
@@ -116,20 +117,20 @@ ConvStep step(Gather g, TensorRef in, TensorRef low, int h, int w, int cout, int
 }
 
 // A layer uploaded for the fused kernels in fp32 (Backend::pack_step, the same for every
-// gather of its shape) and, on a GPU, for cuDNN.
+// gather of its shape) and, on a GPU, for cuDNN (filter and bias).
 struct Uploaded {
   DeviceArray<uint8_t> packed;
   DeviceArray<float> filter, bias;
   Uploaded(Backend& b, const ConvLayer& l, bool for_cudnn)
       : packed(b, b.pack_step(step(Gather::Plain, tensor(1, 1, l.cin), {}, 1, 1, l.cout, l.ksize), l.weight.data(),
-                              Precision::Fp32),
+                              l.bias.data(), Precision::Fp32),
                "packed"),
         bias(b, l.bias, "bias") {
     if (for_cudnn) filter = DeviceArray<float>(b, CudnnConv::filter_from_torch(l.weight.data(), l.cout, l.cin, l.ksize), "filter");
   }
   // The fused kernel of step s (Backend::run_step) on these weights, in fp32.
   void run(Backend& b, const ConvStep& s, const StepTensors& t) const {
-    b.run_step(s, Precision::Fp32, StepWeights{packed.get(), bias.get()}, t, StepScratch{}, nullptr);
+    b.run_step(s, Precision::Fp32, packed.get(), t, StepScratch{}, nullptr);
   }
 };
 
@@ -380,7 +381,7 @@ std::vector<float> chw_to_hwc(const std::vector<float>& chw, int c, int h, int w
   return hwc;
 }
 
-// The fused engine and a MaterializedUNet on one backend, segment and colorize on the
+// The fused engine (or, through run_materialized, the unfused one) on one backend, segment and colorize on the
 // fixture's inputs; returns {logits, labels, raw} of each.
 struct UNetOutputs {
   std::vector<float> logits, raw;
@@ -409,25 +410,13 @@ UNetOutputs run_fused(Backend& b, const Fixture& f, Precision precision = Precis
   return o;
 }
 
-UNetOutputs run_materialized(Backend& b, const Fixture& f, MaterializedUNet::PlainConvs convs, CudnnConv* cudnn,
+// The same plan, every step unfused (tests/cudnn/materialized_backend.h).
+UNetOutputs run_materialized(Backend& b, const Fixture& f, MaterializedBackend::Convs convs, CudnnConv* cudnn,
                              Precision precision = Precision::Fp32) {
   const int width = f.weights.config.width;
-  UNetOutputs o;
-  DeviceArray<float> dx(b, f.floats("x"), "x"), dlogits(b, size_t(f.h) * f.w * 30, "logits");
-  DeviceArray<uint8_t> dlabels(b, size_t(f.h) * f.w, "labels");
-  {
-    MaterializedUNet seg(b, f.weights.segmentator, width, f.h, f.w, convs, cudnn, precision);
-    seg.segment(dx.get(), dlabels.get(), dlogits.get());
-  }
-  o.logits = dlogits.download();
-  o.labels = dlabels.download();
-  DeviceArray<float> dtable(b, f.floats("region_means"), "table"), dout(b, size_t(f.h) * f.w * 3, "out");
-  DeviceArray<uint8_t> dflabels(b, f.bytes("labels"), "labels"), dactive(b, f.bytes("hints_active"), "active");
-  const ColorizerInput in{dx.get(), dflabels.get(), dtable.get(), dactive.get(), f.h, f.w, f.weights.config.center};
-  MaterializedUNet col(b, f.weights.colorizer, width, f.h, f.w, convs, cudnn, precision);
-  col.colorize(in, dout.get());
-  o.raw = dout.download();
-  return o;
+  MaterializedBackend unfused(b, convs, cudnn, plan_unet(UNetKind::Segmentator, width, f.h, f.w),
+                              plan_unet(UNetKind::Colorizer, width, f.h, f.w));
+  return run_fused(unfused, f, precision);
 }
 
 class OnFixtures : public ::testing::TestWithParam<std::string> {};
@@ -437,7 +426,7 @@ TEST_P(OnFixtures, MaterializedUNetMatchesFusedEngine) {
   for (auto& backend : backends()) {
     SCOPED_TRACE(backend->name());
     const UNetOutputs fused = run_fused(*backend, f);
-    const UNetOutputs plain = run_materialized(*backend, f, MaterializedUNet::PlainConvs::Backend, nullptr);
+    const UNetOutputs plain = run_materialized(*backend, f, MaterializedBackend::Convs::Backend, nullptr);
     EXPECT_TRUE(close(fused.logits, plain.logits, kSameSumRel, "logits, unfused vs fused"));
     EXPECT_EQ(label_mismatches(fused.logits, 30, fused.labels, plain.labels, 1e-4), 0u);
     EXPECT_TRUE(close(fused.raw, plain.raw, kSameSumRel, "raw, unfused vs fused"));
@@ -454,7 +443,7 @@ TEST_P(OnFixtures, MaterializedUNet16MatchesFusedEngine16BitForBit) {
     for (Precision p : {Precision::Fp16, Precision::Bf16}) {
       SCOPED_TRACE(backend->name() + " " + precision_name(p));
       const UNetOutputs fused = run_fused(*backend, f, p);
-      const UNetOutputs plain = run_materialized(*backend, f, MaterializedUNet::PlainConvs::Backend, nullptr, p);
+      const UNetOutputs plain = run_materialized(*backend, f, MaterializedBackend::Convs::Backend, nullptr, p);
       EXPECT_TRUE(close(fused.logits, plain.logits, 0.0, "logits, unfused vs fused"));
       EXPECT_EQ(fused.labels, plain.labels);
       EXPECT_TRUE(close(fused.raw, plain.raw, 0.0, "raw, unfused vs fused"));
@@ -583,7 +572,7 @@ TEST_P(OnFixtures, CudnnUNetMatchesFusedEngineAndPyTorch) {
   const Fixture f(GetParam());
   CudnnConv cudnn(*gpu);
   const UNetOutputs fused = run_fused(*gpu, f);
-  const UNetOutputs dnn = run_materialized(*gpu, f, MaterializedUNet::PlainConvs::Cudnn, &cudnn);
+  const UNetOutputs dnn = run_materialized(*gpu, f, MaterializedBackend::Convs::Cudnn, &cudnn);
   const auto logits_ref = chw_to_hwc(f.floats("logits"), 30, f.h, f.w);
   const auto raw_ref = chw_to_hwc(f.floats("raw"), 3, f.h, f.w);
   EXPECT_TRUE(close(fused.logits, dnn.logits, kCudnnRel, "logits, fused vs cuDNN U-Net"));
@@ -620,7 +609,7 @@ TEST_P(OnFixtures, CudnnUNet16MatchesPyTorchLikeTheFusedEngine16) {
     SCOPED_TRACE(precision_name(p));
     CudnnConv cudnn(*gpu);
     const UNetOutputs fused = run_fused(*gpu, f, p);
-    const UNetOutputs dnn = run_materialized(*gpu, f, MaterializedUNet::PlainConvs::Cudnn, &cudnn, p);
+    const UNetOutputs dnn = run_materialized(*gpu, f, MaterializedBackend::Convs::Cudnn, &cudnn, p);
     const double per_range = 3.0 * kUNetLayers * (p == Precision::Fp16 ? 1.0 / 2048 : 1.0 / 256);
     EXPECT_TRUE(close(logits_ref, dnn.logits, per_range * max_abs(logits_ref), "logits, cuDNN 16-bit vs PyTorch"));
     EXPECT_TRUE(close(raw_ref, dnn.raw, per_range * max_abs(raw_ref), "raw, cuDNN 16-bit vs PyTorch"));
