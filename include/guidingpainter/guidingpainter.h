@@ -45,7 +45,7 @@ typedef enum gp_status {
   GP_ERROR_FORMAT = 4,        /* not a valid model (safetensors, tensors, shapes) or image */
   GP_ERROR_DEVICE = 5,        /* the CUDA device: none, not the one asked for, a failed launch */
   GP_ERROR_OUT_OF_MEMORY = 6, /* device, page-locked or host memory */
-  GP_ERROR_CANCELLED = 7      /* a progress callback asked to stop (reserved) */
+  GP_ERROR_CANCELLED = 7      /* a progress callback asked to stop */
 } gp_status;
 
 typedef struct gp_model gp_model;
@@ -100,6 +100,13 @@ const char* gp_last_error(void);
 const char* gp_version(void);
 /* "GP_OK", "GP_ERROR_IO", ...: a static string ("GP_STATUS_UNKNOWN" for other values). */
 const char* gp_status_name(gp_status status);
+/* Where the library's notes go (a line each, no newline; today one: that no GPU was
+ * found, so the CPU simulator runs): by default stderr; fn(note, user) instead (from any
+ * thread), or nowhere with GP_LOG_DROP. gp_set_log_callback(NULL, NULL) restores stderr. */
+typedef void (*gp_log_fn)(const char* note, void* user);
+void gp_log_drop(const char* note, void* user);
+#define GP_LOG_DROP gp_log_drop
+void gp_set_log_callback(gp_log_fn fn, void* user);
 
 /* ---- model (thread-safe once loaded) -------------------------------------------------- */
 

@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "guidingpainter/device.hpp"
@@ -67,6 +68,12 @@ struct ModelOptions {
 // The bundled default model: $GP_MODEL if set, else share/guidingpainter/ of the install
 // tree (beside the lib/ or bin/ holding this library), else the source tree's weights/.
 std::string bundled_model_path();
+
+// Where the library's notes go (a line each, no newline; today one: that no GPU was
+// found, so the CPU simulator runs). By default they are written to stderr; a callback
+// takes them instead (any thread may call it; it must not throw), an empty one drops them.
+using LogCallback = std::function<void(std::string_view note)>;
+void set_log_callback(LogCallback callback);
 
 // Weights loaded once onto a device; immutable and shareable by threads.
 class Model {

@@ -30,19 +30,6 @@ namespace py = pybind11;
 
 namespace {
 
-const char* kind_name(gp::ErrorKind kind) {
-  switch (kind) {
-    case gp::ErrorKind::Argument: return "argument";
-    case gp::ErrorKind::Io: return "io";
-    case gp::ErrorKind::Format: return "format";
-    case gp::ErrorKind::Device: return "device";
-    case gp::ErrorKind::OutOfMemory: return "out_of_memory";
-    case gp::ErrorKind::Cancelled: return "cancelled";
-    case gp::ErrorKind::Failed: break;
-  }
-  return "failed";
-}
-
 gp::Error argument_error(const std::string& what) { return gp::Error(gp::ErrorKind::Argument, what); }
 
 // ---- arrays ----
@@ -371,7 +358,7 @@ PYBIND11_MODULE(_core, m) {
     } catch (const gp::Error& e) {
       py::object cls = py::reinterpret_borrow<py::object>(error_type.ptr());
       py::object instance = cls(e.what());
-      instance.attr("kind") = kind_name(e.kind());
+      instance.attr("kind") = gp::error_kind_name(e.kind());
       PyErr_SetObject(error_type.ptr(), instance.ptr());
     }
   });

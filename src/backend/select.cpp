@@ -1,10 +1,10 @@
 #include "src/backend/select.h"
 
-#include <cstdio>
 #include <cstdlib>
 #include <string>
 
 #include "src/common/error.h"
+#include "src/common/log.h"
 
 namespace gp {
 
@@ -38,8 +38,7 @@ std::unique_ptr<Backend> open_backend(Device requested, int gpu_index) {
   if (device == Device::Cuda) return gp_cuda_backend::make(gpu_index);
   if (device == Device::Simulator) return gp_sim_backend::make(gpu_index);
   if (gp_cuda_backend::device_count() > 0) return gp_cuda_backend::make(gpu_index);
-  std::fprintf(stderr,
-               "guidingpainter: no CUDA GPU found, running on the CPU simulator (slow; GP_DEVICE=sim hides this note)\n");
+  log_note("no CUDA GPU found, running on the CPU simulator (slow; GP_DEVICE=sim hides this note)");
   return gp_sim_backend::make();
 }
 

@@ -16,15 +16,15 @@ namespace fs = std::filesystem;
 std::vector<std::string> pair_names(const fs::path& dir) {
   const fs::path sketches = dir / "sketch", colours = dir / "color";
   if (!fs::is_directory(sketches) || !fs::is_directory(colours))
-    throw Error(dir.string() + ": expected the folders sketch/ and color/ inside");
+    throw Error(ErrorKind::Argument, dir.string() + ": expected the folders sketch/ and color/ inside");
   std::vector<std::string> names;
   for (const auto& entry : fs::directory_iterator(sketches)) {
     if (entry.path().extension() != ".png") continue;
     const std::string name = entry.path().filename().string();
-    if (!fs::exists(colours / name)) throw Error((colours / name).string() + ": missing (the sketch has no colour image)");
+    if (!fs::exists(colours / name)) throw Error(ErrorKind::Io, (colours / name).string() + ": missing (the sketch has no colour image)");
     names.push_back(name);
   }
-  if (names.empty()) throw Error(sketches.string() + ": no .png files");
+  if (names.empty()) throw Error(ErrorKind::Argument, sketches.string() + ": no .png files");
   std::sort(names.begin(), names.end());
   return names;
 }

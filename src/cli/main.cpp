@@ -278,14 +278,14 @@ int cmd_colorize(const Common& c, const std::string& sketch, const std::string& 
       throw gp::Error(gp::ErrorKind::Argument, "--hint: rank " + std::to_string(hints.back().rank) + " is given twice");
   }
   if (reference.empty() != (reference_hints < 0))
-    throw gp::Error("--reference and --hints go together (the first K ranked regions get the reference's colours)");
+    throw gp::Error(gp::ErrorKind::Argument, "--reference and --hints go together (the first K ranked regions get the reference's colours)");
   Watched watched(c);
   const auto model = load_model(c);
   gp::Session s = open_session(model, sketch, watched.options(c));
   const int regions = int(s.regions().size());
   for (const auto& h : hints)
     if (h.rank > regions)
-      throw gp::Error("--hint " + std::to_string(h.rank) + "=...: rank out of range: " + sketch + " has " +
+      throw gp::Error(gp::ErrorKind::Argument, "--hint " + std::to_string(h.rank) + "=...: rank out of range: " + sketch + " has " +
                       std::to_string(regions) + " regions");
   if (!reference.empty()) s.hints_from_reference(gp::Image::load(reference), reference_hints);
   for (const auto& h : hints) s.set_hint(h.rank, h.colour);
@@ -337,7 +337,7 @@ int cmd_eval(const Common& c, gp::cli::EvalOptions options, const std::string& o
   } else if (order == "random") {
     options.order = gp::cli::HintOrder::Random;
   } else {
-    throw gp::Error("--order '" + order + "': expected priority or random");
+    throw gp::Error(gp::ErrorKind::Argument, "--order '" + order + "': expected priority or random");
   }
   std::stringstream list(hints);
   for (std::string item; std::getline(list, item, ',');) {
@@ -347,10 +347,10 @@ int cmd_eval(const Common& c, gp::cli::EvalOptions options, const std::string& o
       k = std::stoi(item, &used);
     } catch (const std::exception&) {
     }
-    if (used != item.size() || k < 0) throw gp::Error("--hints '" + hints + "': expected non-negative counts like 0,1,2,5");
+    if (used != item.size() || k < 0) throw gp::Error(gp::ErrorKind::Argument, "--hints '" + hints + "': expected non-negative counts like 0,1,2,5");
     options.hints.push_back(k);
   }
-  if (options.hints.empty()) throw gp::Error("--hints '" + hints + "': give at least one hint count, like 0,1,2,5");
+  if (options.hints.empty()) throw gp::Error(gp::ErrorKind::Argument, "--hints '" + hints + "': give at least one hint count, like 0,1,2,5");
   options.size = c.size;
   options.min_region = c.min_region;
   const auto model = load_model(c);

@@ -245,7 +245,7 @@ void Server::add_routes() {
                const int area = s.session.area_at(x, y);
                for (const PointHint& p : s.session.point_hints())
                  if (p.area == area) return send_json(res, 201, point_json(s.session, p));
-               throw Error("the point hint at " + std::to_string(x) + ", " + std::to_string(y) + " was not kept");
+               throw Error(ErrorKind::Failed, "the point hint at " + std::to_string(x) + ", " + std::to_string(y) + " was not kept");
              }));
   http_.Delete(session + "/points", on_session([](const Request& req, Response& res, LiveSession& s) {
                  if (!req.has_param("x") || !req.has_param("y"))

@@ -1,4 +1,6 @@
 // The C API over the C++ API: exceptions become a status and a thread-local message.
+#include <array>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -30,18 +32,12 @@ gp_status fail(gp_status status, const std::string& message) {
   return status;
 }
 
-gp_status status_of(gp::ErrorKind kind) {
-  switch (kind) {
-    case gp::ErrorKind::Failed: return GP_ERROR_FAILED;
-    case gp::ErrorKind::Argument: return GP_ERROR_ARGUMENT;
-    case gp::ErrorKind::Io: return GP_ERROR_IO;
-    case gp::ErrorKind::Format: return GP_ERROR_FORMAT;
-    case gp::ErrorKind::Device: return GP_ERROR_DEVICE;
-    case gp::ErrorKind::OutOfMemory: return GP_ERROR_OUT_OF_MEMORY;
-    case gp::ErrorKind::Cancelled: return GP_ERROR_CANCELLED;
-  }
-  return GP_ERROR_FAILED;
-}
+// gp::ErrorKind's values are the gp_status codes (include/guidingpainter/error.hpp).
+static_assert(int(gp::ErrorKind::Argument) == GP_ERROR_ARGUMENT && int(gp::ErrorKind::Failed) == GP_ERROR_FAILED &&
+              int(gp::ErrorKind::Io) == GP_ERROR_IO && int(gp::ErrorKind::Format) == GP_ERROR_FORMAT &&
+              int(gp::ErrorKind::Device) == GP_ERROR_DEVICE && int(gp::ErrorKind::OutOfMemory) == GP_ERROR_OUT_OF_MEMORY &&
+              int(gp::ErrorKind::Cancelled) == GP_ERROR_CANCELLED);
+gp_status status_of(gp::ErrorKind kind) { return gp_status(int(kind)); }
 
 // Runs f, turning every exception into the status of its kind with its message.
 template <class F> gp_status guarded(F&& f) {
@@ -180,16 +176,17 @@ const char* gp_last_error(void) { return last_error.c_str(); }
 const char* gp_version(void) { return GP_VERSION_STRING; }
 
 const char* gp_status_name(gp_status status) {
-  switch (status) {
-    case GP_OK: return "GP_OK";
-    case GP_ERROR_ARGUMENT: return "GP_ERROR_ARGUMENT";
-    case GP_ERROR_FAILED: return "GP_ERROR_FAILED";
-    case GP_ERROR_IO: return "GP_ERROR_IO";
-    case GP_ERROR_FORMAT: return "GP_ERROR_FORMAT";
-    case GP_ERROR_DEVICE: return "GP_ERROR_DEVICE";
-    case GP_ERROR_OUT_OF_MEMORY: return "GP_ERROR_OUT_OF_MEMORY";
-    case GP_ERROR_CANCELLED: return "GP_ERROR_CANCELLED";
-  }
+  if (status == GP_OK) return "GP_OK";
+  // "GP_ERROR_" and the kind's name (gp::error_kind_name), upper-cased.
+  static const std::array<std::string, GP_ERROR_CANCELLED + 1> names = [] {
+    std::array<std::string, GP_ERROR_CANCELLED + 1> n;
+    for (int s = GP_ERROR_ARGUMENT; s <= GP_ERROR_CANCELLED; ++s) {
+      n[size_t(s)] = std::string("GP_ERROR_") + gp::error_kind_name(gp::ErrorKind(s));
+      for (char& c : n[size_t(s)]) c = char(std::toupper(static_cast<unsigned char>(c)));
+    }
+    return n;
+  }();
+  if (status >= GP_ERROR_ARGUMENT && status <= GP_ERROR_CANCELLED) return names[size_t(status)].c_str();
   return "GP_STATUS_UNKNOWN";
 }
 

@@ -177,11 +177,11 @@ void LaunchObserver::after_launch(Backend& backend, int done, int total, Stream 
 void UNetWorkspace::run(Backend& backend, const UploadedUNet& net, const UNetPlan& plan, const Io& io, Stream stream,
                         const LaunchObserver* observer) {
   if (net.kind != plan.kind || net.width != plan.width || net.steps.size() != plan.steps.size())
-    throw Error(std::string("a U-Net of width ") + std::to_string(net.width) + " uploaded for another network run as the " +
+    throw Error(ErrorKind::Argument, std::string("a U-Net of width ") + std::to_string(net.width) + " uploaded for another network run as the " +
                 (plan.kind == UNetKind::Segmentator ? "segmentator" : "colorizer") + " of width " +
                 std::to_string(plan.width));
   if (net.precision != precision_)
-    throw Error(std::string("a U-Net uploaded in ") + precision_name(net.precision) + " run in a " +
+    throw Error(ErrorKind::Argument, std::string("a U-Net uploaded in ") + precision_name(net.precision) + " run in a " +
                 precision_name(precision_) + " workspace");
   const StepScratch scratch{upsampled_.get(), colorizer_input_.get(), split_k_.partials(), split_k_.counters()};
   const int total = int(plan.steps.size());
@@ -189,7 +189,7 @@ void UNetWorkspace::run(Backend& backend, const UploadedUNet& net, const UNetPla
   for (int i = 0; i < total; ++i) {
     const ConvStep& s = plan.steps[size_t(i)];
     const UploadedConv& conv = net.steps[size_t(i)];
-    if (conv.step != s.name) throw Error("U-Net step " + s.name + " given the weights of " + conv.step);
+    if (conv.step != s.name) throw Error(ErrorKind::Argument, "U-Net step " + s.name + " given the weights of " + conv.step);
     if (observer) {
       if (i > 0) observer->after_launch(backend, i, total, stream);
       observer->before_launch(backend, stream);

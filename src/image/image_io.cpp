@@ -122,7 +122,7 @@ Image read_image(const std::filesystem::path& file, const DecodeLimits& limits) 
 
 std::vector<uint8_t> encode_png(const Image& image, std::string_view name) {
   check_image(image, name);
-  if (image.width > INT32_MAX / 3) throw Error(std::string(name) + ": too wide to encode as PNG");
+  if (image.width > INT32_MAX / 3) throw Error(ErrorKind::Argument, std::string(name) + ": too wide to encode as PNG");
   std::vector<uint8_t> out;
   auto append = [](void* context, void* data, int size) {
     auto* v = static_cast<std::vector<uint8_t>*>(context);
@@ -130,7 +130,7 @@ std::vector<uint8_t> encode_png(const Image& image, std::string_view name) {
     v->insert(v->end(), b, b + size);
   };
   if (!stbi_write_png_to_func(append, &out, image.width, image.height, 3, image.rgb.data(), image.width * 3))
-    throw Error(std::string(name) + ": PNG encoding failed");
+    throw Error(ErrorKind::Failed, std::string(name) + ": PNG encoding failed");
   return out;
 }
 
@@ -140,7 +140,7 @@ std::vector<uint8_t> encode_png_rgba(int width, int height, const std::vector<ui
     throw Error(ErrorKind::Format, std::string(name) + ": RGBA image is " + std::to_string(width) + " x " +
                 std::to_string(height) + " but holds " + std::to_string(rgba.size()) + " bytes (expected " +
                 std::to_string(expected) + ", and both sides positive)");
-  if (width > INT32_MAX / 4) throw Error(std::string(name) + ": too wide to encode as PNG");
+  if (width > INT32_MAX / 4) throw Error(ErrorKind::Argument, std::string(name) + ": too wide to encode as PNG");
   std::vector<uint8_t> out;
   auto append = [](void* context, void* data, int size) {
     auto* v = static_cast<std::vector<uint8_t>*>(context);
@@ -148,7 +148,7 @@ std::vector<uint8_t> encode_png_rgba(int width, int height, const std::vector<ui
     v->insert(v->end(), b, b + size);
   };
   if (!stbi_write_png_to_func(append, &out, width, height, 4, rgba.data(), width * 4))
-    throw Error(std::string(name) + ": PNG encoding failed");
+    throw Error(ErrorKind::Failed, std::string(name) + ": PNG encoding failed");
   return out;
 }
 

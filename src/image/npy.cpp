@@ -45,7 +45,7 @@ template <class T>
 void write_typed(const std::filesystem::path& file, NpyType type, std::span<const T> data,
                  const std::vector<size_t>& shape) {
   if (data.size() != product(shape))
-    throw Error(file.string() + ": " + std::to_string(data.size()) + " values for shape " + shape_repr(shape));
+    throw Error(ErrorKind::Argument, file.string() + ": " + std::to_string(data.size()) + " values for shape " + shape_repr(shape));
   write_file(file, npy_encode(type, data.data(), shape));
 }
 
@@ -59,7 +59,7 @@ std::vector<uint8_t> npy_encode(NpyType type, const void* data, const std::vecto
   const size_t pad = kAlign - (kMagicLen + 4 + header.size() + 1) % kAlign;
   header.append(pad, ' ');
   header += '\n';
-  if (header.size() > 65535) throw Error("npy: header of " + std::to_string(header.size()) + " bytes for shape " +
+  if (header.size() > 65535) throw Error(ErrorKind::Argument, "npy: header of " + std::to_string(header.size()) + " bytes for shape " +
                                          shape_repr(shape) + " does not fit format 1.0");
   const size_t bytes = product(shape) * element_size(type);
   const size_t prefix = kMagicLen + 4;
@@ -88,7 +88,7 @@ size_t NpyArray::size() const { return product(shape); }
 
 namespace {
 template <class T> std::vector<T> typed(const NpyArray& a, NpyType want) {
-  if (a.type != want) throw Error(std::string("npy: array is ") + descr(a.type) + ", not " + descr(want));
+  if (a.type != want) throw Error(ErrorKind::Format, std::string("npy: array is ") + descr(a.type) + ", not " + descr(want));
   std::vector<T> v(a.data.size() / sizeof(T));
   if (!v.empty()) std::memcpy(v.data(), a.data.data(), v.size() * sizeof(T));
   return v;

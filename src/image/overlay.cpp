@@ -47,7 +47,7 @@ int place(int c, int size, int limit) {
 
 void check_labels(std::span<const uint8_t> labels, int width, int height, const char* what) {
   if (width <= 0 || height <= 0 || labels.size() != size_t(width) * size_t(height))
-    throw Error(std::string(what) + ": " + std::to_string(labels.size()) + " labels for " + std::to_string(width) +
+    throw Error(ErrorKind::Argument, std::string(what) + ": " + std::to_string(labels.size()) + " labels for " + std::to_string(width) +
                 " x " + std::to_string(height) + " pixels");
 }
 
@@ -218,7 +218,7 @@ Image region_overlay(const Image& sketch, std::span<const uint8_t> labels, std::
   std::vector<int> ranked;
   for (const Region& r : regions) {
     if (r.rank < 1 || r.rank > int(regions.size()))
-      throw Error("region overlay: rank " + std::to_string(r.rank) + " of " + std::to_string(regions.size()) +
+      throw Error(ErrorKind::Argument, "region overlay: rank " + std::to_string(r.rank) + " of " + std::to_string(regions.size()) +
                   " regions");
     if (ranked.size() < size_t(r.rank)) ranked.resize(size_t(r.rank), -1);
     ranked[size_t(r.rank) - 1] = r.id;

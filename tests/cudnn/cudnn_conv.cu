@@ -27,7 +27,7 @@ namespace {
 
 void check_cudnn(cudnnStatus_t s, const char* what) {
   if (s != CUDNN_STATUS_SUCCESS)
-    throw Error(std::string("cuDNN ") + what + ": " + cudnnGetErrorString(s) + " (status " + std::to_string(int(s)) +
+    throw Error(ErrorKind::Device, std::string("cuDNN ") + what + ": " + cudnnGetErrorString(s) + " (status " + std::to_string(int(s)) +
                 ")");
 }
 
@@ -153,7 +153,7 @@ struct CudnnConv::Impl {
       if (r.status == CUDNN_STATUS_SUCCESS && (tensor_ops || !tensor_cores)) best = &r;
     }
     if (!best)
-      throw Error("cuDNN: no forward algorithm for a " + std::to_string(ksize) + "x" + std::to_string(ksize) + " conv " +
+      throw Error(ErrorKind::Device, "cuDNN: no forward algorithm for a " + std::to_string(ksize) + "x" + std::to_string(ksize) + " conv " +
                   std::to_string(cin) + "->" + std::to_string(cout) + " at " + std::to_string(w) + "x" +
                   std::to_string(h) + " in " + precision_name(precision) + (tensor_ops ? "" : " with fp32 FMA math"));
     p->algo = best->algo;
@@ -184,13 +184,13 @@ struct CudnnConv::Impl {
   static void check(cudaError_t e, const char* what) {
     if (e != cudaSuccess) {
       cudaGetLastError();
-      throw Error(std::string(what) + ": " + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")");
+      throw Error(ErrorKind::Device, std::string(what) + ": " + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")");
     }
   }
 };
 
 CudnnConv::CudnnConv(Backend& backend, bool allow_tf32) : impl_(std::make_unique<Impl>()) {
-  if (backend.kind() != DeviceKind::Cuda) throw Error("cuDNN needs a CUDA backend, not " + backend.name());
+  if (backend.kind() != DeviceKind::Cuda) throw Error(ErrorKind::Device, "cuDNN needs a CUDA backend, not " + backend.name());
   impl_->backend = &backend;
   impl_->tf32 = allow_tf32;
   check_cudnn(cudnnCreate(&impl_->handle), "cudnnCreate");
@@ -213,7 +213,7 @@ std::vector<float> CudnnConv::filter_from_torch(const float* torch_weight, int c
 void CudnnConv::forward(Precision precision, const void* x, int h, int w, int cin, const void* filter, const void* bias,
                         int cout, int ksize, Activation act, void* y, Stream stream) {
   if (h < 0 || w < 0 || cin < 1 || cout < 1 || (ksize != 1 && ksize != 3))
-    throw Error("CudnnConv::forward: bad shape (h " + std::to_string(h) + ", w " + std::to_string(w) + ", cin " +
+    throw Error(ErrorKind::Argument, "CudnnConv::forward: bad shape (h " + std::to_string(h) + ", w " + std::to_string(w) + ", cin " +
                 std::to_string(cin) + ", cout " + std::to_string(cout) + ", ksize " + std::to_string(ksize) + ")");
   if (h == 0 || w == 0) return;
   cudnnHandle_t handle = impl_->handle;
@@ -243,7 +243,7 @@ void CudnnConv::forward(Precision precision, const void* x, int h, int w, int ci
 }
 
 std::vector<uint16_t> CudnnConv::to16(const float* v, size_t n, Precision p) {
-  if (p == Precision::Fp32) throw Error("CudnnConv::to16: needs a 16-bit precision");
+  if (p == Precision::Fp32) throw Error(ErrorKind::Argument, "CudnnConv::to16: needs a 16-bit precision");
   std::vector<uint16_t> out(n);
   for (size_t i = 0; i < n; ++i) {
     if (p == Precision::Fp16) {

@@ -20,7 +20,7 @@ constexpr unsigned kBlock = 256;
 void check(cudaError_t e, const char* what) {
   if (e != cudaSuccess) {
     cudaGetLastError();
-    throw gp::Error(std::string(what) + ": " + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")");
+    throw gp::Error(gp::ErrorKind::Device, std::string(what) + ": " + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")");
   }
 }
 cudaStream_t cuda(gp::Stream s) { return static_cast<cudaStream_t>(s); }
@@ -133,7 +133,7 @@ template <class F> cudaError_t by_storage(gp::Precision p, F f) {
 namespace gathers {
 
 void maxpool(gp::Precision p, const void* x, int h_in, int w_in, int c, void* out, gp::Stream stream) {
-  if (h_in < 0 || w_in < 0 || c < 1) throw gp::Error("materialize_maxpool: bad sizes");
+  if (h_in < 0 || w_in < 0 || c < 1) throw gp::Error(gp::ErrorKind::Argument, "materialize_maxpool: bad sizes");
   const int h = h_in / 2, w = w_in / 2;
   const size_t count = size_t(h) * w * c;
   check(by_storage(p,
@@ -152,7 +152,7 @@ void maxpool(gp::Precision p, const void* x, int h_in, int w_in, int c, void* ou
 void up_concat(gp::Precision p, const void* skip, int h, int w, int c_skip, const void* low, int h_low, int w_low,
                int c_low, void* out, gp::Stream stream) {
   if (h < 0 || w < 0 || c_skip < 1 || c_low < 1 || h_low < 1 || w_low < 1 || 2 * h_low > h || 2 * w_low > w)
-    throw gp::Error("materialize_up_concat: bad sizes");
+    throw gp::Error(gp::ErrorKind::Argument, "materialize_up_concat: bad sizes");
   const size_t count = size_t(h) * w * (c_skip + c_low);
   check(by_storage(p,
                    [&](auto type) {
@@ -180,7 +180,7 @@ void up_concat(gp::Precision p, const void* skip, int h, int w, int c_skip, cons
 
 void colorizer(gp::Precision p, const float* sketch, const uint8_t* labels, const float* colors, const uint8_t* active,
                int h, int w, float center, void* out, gp::Stream stream) {
-  if (h < 0 || w < 0) throw gp::Error("materialize_colorizer: bad sizes");
+  if (h < 0 || w < 0) throw gp::Error(gp::ErrorKind::Argument, "materialize_colorizer: bad sizes");
   const size_t count = size_t(h) * w * gp::ref::kColorizerChannels;
   check(by_storage(p,
                    [&](auto type) {
@@ -195,7 +195,7 @@ void colorizer(gp::Precision p, const float* sketch, const uint8_t* labels, cons
 }
 
 void bias_activation(gp::Precision p, void* y, size_t pixels, int c, const void* bias, int act, gp::Stream stream) {
-  if (c < 1) throw gp::Error("bias_activation: bad channel count");
+  if (c < 1) throw gp::Error(gp::ErrorKind::Argument, "bias_activation: bad channel count");
   const size_t count = pixels * size_t(c);
   check(by_storage(p,
                    [&](auto type) {

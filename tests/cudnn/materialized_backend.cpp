@@ -36,7 +36,7 @@ void largest(const UNetPlan& plan, size_t& input, size_t& logits) {
 MaterializedBackend::MaterializedBackend(Backend& inner, Convs convs, CudnnConv* cudnn, const UNetPlan& a,
                                          const UNetPlan& b)
     : inner_(inner), convs_(convs), cudnn_(cudnn) {
-  if (convs == Convs::Cudnn && !cudnn) throw Error("MaterializedBackend: the cuDNN path needs a CudnnConv");
+  if (convs == Convs::Cudnn && !cudnn) throw Error(ErrorKind::Argument, "MaterializedBackend: the cuDNN path needs a CudnnConv");
   size_t input = 0, logits = 0;
   largest(a, input, logits);
   largest(b, input, logits);
@@ -56,7 +56,7 @@ bool MaterializedBackend::on_inner_kernels(const ConvStep& s, Precision p) const
 
 void* MaterializedBackend::gathered(size_t bytes, const ConvStep& s) const {
   if (bytes > gathered_.size())
-    throw Error("MaterializedBackend: step " + s.name + " writes out " + std::to_string(bytes) +
+    throw Error(ErrorKind::Argument, "MaterializedBackend: step " + s.name + " writes out " + std::to_string(bytes) +
                 " bytes, more than the plans it was made for (" + std::to_string(gathered_.size()) + ")");
   return gathered_.get();
 }
