@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "kernels/areas.cuh"
+#include "kernels/areas_ref.h"
 
 namespace {
 

@@ -139,8 +139,8 @@ void BM_Conv3x3Colorizer(benchmark::State& state) {
   float* colors = b.keep(to_device(random_floats(90, 4)));
   uint8_t* dactive = b.keep(to_device(active));
   float* out = b.keep(device_zeros<float>(size_t(h) * w * cout));
-  const auto wt = make_weights(b, cout, k::kConvColorizerChannels, 3);
-  run(state, conv_flop(h, w, k::kConvColorizerChannels, cout, 3), [&] {
+  const auto wt = make_weights(b, cout, gp::kColorizerChannels, 3);
+  run(state, conv_flop(h, w, gp::kColorizerChannels, cout, 3), [&] {
     return k::conv3x3_bias_relu(k::ConvColorizer{sketch, dlabels, colors, dactive, h, w, 0.0f}, wt, out, nullptr);
   });
 }

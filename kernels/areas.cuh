@@ -13,7 +13,7 @@
 // Nearest sampling between the original size W x H and the working size w x h is
 // gp::nearest_index (areas_ref.h), in both directions.
 #pragma once
-#include "kernels/areas_ref.h"
+#include "kernels/area_rules.h"
 #include "kernels/common.cuh"
 
 namespace GP_KERNEL_NS {

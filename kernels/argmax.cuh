@@ -2,7 +2,6 @@
 // Ties go to the lowest channel index (as torch.argmax). NaN never wins.
 #pragma once
 #include "kernels/common.cuh"
-#include "kernels/argmax_ref.h"
 
 namespace GP_KERNEL_NS {
 

@@ -23,7 +23,7 @@ template <class T> __global__ void colorizer_input_kernel(ConvColorizerMma in, T
   for (int j = 0; j < 8; ++j) {
     const int ch = ch0 + j;
     o.v[j] = gather::from_float<T>(
-        ch < gp::ref::kColorizerChannels ? gather::colorizer_channel(x, label, in.colors, in.active, in.center, ch) : 0.0f);
+        ch < gp::kColorizerChannels ? gather::colorizer_channel(x, label, in.colors, in.active, in.center, ch) : 0.0f);
   }
   *reinterpret_cast<Chunk<T>*>(out + pixel * kColorizerInputChannels16 + ch0) = o;
 }

@@ -17,7 +17,7 @@
 namespace GP_KERNEL_NS {
 
 constexpr int kColorizerInputChannels16 = gp::kConvMmaColorizerChannels;
-static_assert(kColorizerInputChannels16 % 8 == 0 && kColorizerInputChannels16 - gp::ref::kColorizerChannels < 8);
+static_assert(kColorizerInputChannels16 % 8 == 0 && kColorizerInputChannels16 - gp::kColorizerChannels < 8);
 
 template <class T> cudaError_t colorizer_input16(const ConvColorizerMma& in, T* out, cudaStream_t stream);
 

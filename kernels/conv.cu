@@ -440,7 +440,7 @@ cudaError_t dispatch(const ConvUpConcat& in, const ConvWeights& wt, const Epilog
 
 template <int KSIZE, class Epilogue>
 cudaError_t dispatch(const ConvColorizer& in, const ConvWeights& wt, const Epilogue& ep, cudaStream_t stream) {
-  if (in.h < 0 || in.w < 0 || !weights_fit(wt, KSIZE, kConvColorizerChannels)) return cudaErrorInvalidValue;
+  if (in.h < 0 || in.w < 0 || !weights_fit(wt, KSIZE, gp::kColorizerChannels)) return cudaErrorInvalidValue;
   if (in.h == 0 || in.w == 0) return cudaSuccess;
   const ColorizerGather gather{in.sketch, in.labels, in.colors, in.active, in.w, in.center};
   return launch_conv<KSIZE>(gather, false, in.h, in.w, wt, ep, stream);

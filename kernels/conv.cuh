@@ -40,7 +40,7 @@
 // CPU reference: kernels/conv_ref.h (gp::ref), in double.
 #pragma once
 #include "kernels/common.cuh"
-#include "kernels/conv_ref.h"
+#include "kernels/model_shape.h"
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -60,7 +60,6 @@ constexpr int kConvTileN = 64;
 constexpr int kConvTileK = 64;
 constexpr int kConvThreads = 128;
 constexpr int kConvArgmaxMaxChannels = kConvTileN;  // the argmax head sees a pixel's logits in one block
-constexpr int kConvColorizerChannels = gp::ref::kColorizerChannels;
 
 // ---- inputs (gathers) ----------------------------------------------------------------
 

@@ -664,7 +664,7 @@ cudaError_t conv3x3_mma_bias_relu(const ConvColorizerMma& in, const ConvMmaWeigh
                                   ConvMmaLaunch lc) {
   if (!in.sketch || !in.labels || !in.colors || !in.active) return cudaErrorInvalidValue;
   const ColorizerGather<T> g{in.sketch, in.labels, in.colors, in.active, in.w, in.center};
-  return launch<T, false>(g, in.h, in.w, gp::ref::kColorizerChannels, wt, out, stream, lc);
+  return launch<T, false>(g, in.h, in.w, gp::kColorizerChannels, wt, out, stream, lc);
 }
 
 #define GP_CONV_MMA_INSTANTIATE(T)                                                                                   \

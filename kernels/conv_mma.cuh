@@ -25,7 +25,7 @@
 #pragma once
 #include "kernels/common.cuh"
 #include "kernels/conv_mma_tile.h"
-#include "kernels/conv_ref.h"
+#include "kernels/model_shape.h"
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>

@@ -20,10 +20,9 @@
 #include <cstdint>
 #include <vector>
 
-namespace gp::ref {
+#include "kernels/model_shape.h"
 
-constexpr int kColorizerRegions = 30;
-constexpr int kColorizerChannels = 1 + 3 + 1 + kColorizerRegions;  // [X, C, M - center, onehot - center]
+namespace gp::ref {
 
 // out[(y * w + x) * cout + co] = bias[co] + sum_{ky, kx, ci} in(y + ky - k/2, x + kx - k/2, ci)
 //                                 * weight[((co * cin + ci) * k + ky) * k + kx]
@@ -115,7 +114,7 @@ inline void upsample2_pad_concat(const float* skip, int h, int w, int cs, const 
 inline double colorizer_input_at(const float* sketch, const uint8_t* labels, const float* colors, const uint8_t* active,
                                  float center, size_t pixel, int c) {
   const int l = labels[pixel];
-  const bool region = l < kColorizerRegions;
+  const bool region = l < kNumRegions;
   const bool hinted = region && active[l] != 0;
   if (c == 0) return sketch[pixel];
   if (c < 4) return hinted ? double(colors[3 * l + c - 1]) : 0.0;

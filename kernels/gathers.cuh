@@ -5,7 +5,7 @@
 // cannot hide in both.
 #pragma once
 #include "kernels/common.cuh"
-#include "kernels/conv_ref.h"
+#include "kernels/model_shape.h"
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -52,7 +52,7 @@ __device__ __forceinline__ float lerp2(float ay, float ax, float v00, float v01,
 __device__ __forceinline__ float colorizer_channel(float x, int label, const float* colors, const uint8_t* active,
                                                    float center, int ch) {
   if (ch == 0) return x;
-  const bool region = label < gp::ref::kColorizerRegions;
+  const bool region = label < gp::kNumRegions;
   const bool hinted = region && active[label] != 0;
   if (ch < 4) return hinted ? colors[3 * label + ch - 1] : 0.0f;
   if (ch == 4) return (hinted ? 1.0f : 0.0f) - center;

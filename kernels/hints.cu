@@ -33,7 +33,7 @@ __global__ void __launch_bounds__(kHintBlock)
 
 cudaError_t hint_scatter(const uint8_t* labels, size_t pixels, int num_regions, const float* table,
                          const uint8_t* active, float* colour, float* mask, cudaStream_t stream) {
-  if (num_regions < 1 || num_regions > kMaxHintRegions) return cudaErrorInvalidValue;
+  if (num_regions < 1 || num_regions > gp::kMaxRegions) return cudaErrorInvalidValue;
   return launch_1d(hint_scatter_kernel, pixels, kHintBlock, stream, labels, pixels, num_regions, table, active,
                    colour, mask);
 }

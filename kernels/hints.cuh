@@ -11,11 +11,10 @@
 // colorizer input, which computes the same values without materialising C and M.
 #pragma once
 #include "kernels/common.cuh"
-#include "kernels/hints_ref.h"
+#include "kernels/model_shape.h"
 
 namespace GP_KERNEL_NS {
 
-constexpr int kMaxHintRegions = 64;
 
 // colour and mask as above, for 1 <= num_regions <= 64 (else cudaErrorInvalidValue).
 // table and active are device pointers.

@@ -5,7 +5,6 @@
 //  - float_to_rgb8: c = trunc(255 * clamp((y + 1) / 2, 0, 1))      (the authors' output rule)
 #pragma once
 #include "kernels/common.cuh"
-#include "kernels/image_ref.h"
 
 namespace GP_KERNEL_NS {
 

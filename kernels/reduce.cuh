@@ -3,7 +3,6 @@
 // not depend on block scheduling (no float atomics).
 #pragma once
 #include "kernels/common.cuh"
-#include "kernels/reduce_ref.h"
 
 namespace GP_KERNEL_NS {
 

@@ -11,7 +11,7 @@
 // generator needs (MODEL.md, function h) follow on the host from region_mean_colours.
 #pragma once
 #include "kernels/common.cuh"
-#include "kernels/regions_ref.h"
+#include "kernels/region_stats.h"
 
 namespace GP_KERNEL_NS {
 

@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "guidingpainter/precision.hpp"
-#include "kernels/areas_ref.h"
-#include "kernels/regions_ref.h"
+#include "kernels/area_rules.h"
+#include "kernels/region_stats.h"
 #include "src/plan/unet_plan.h"
 
 namespace gp {

@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <random>
 
-#include "kernels/image_ref.h"
+#include "kernels/pixel.h"
 
 namespace gp::cli {
 namespace {
@@ -35,7 +35,7 @@ std::vector<uint8_t> raw_to_rgb8(const std::vector<float>& raw, int w, int h) {
   const size_t pixels = size_t(w) * h;
   std::vector<uint8_t> rgb(3 * pixels);
   for (size_t p = 0; p < pixels; ++p)
-    for (int c = 0; c < 3; ++c) rgb[3 * p + c] = gp::ref::rgb8_of_float(raw[c * pixels + p]);
+    for (int c = 0; c < 3; ++c) rgb[3 * p + c] = gp::rgb8_of_float(raw[c * pixels + p]);
   return rgb;
 }
 
@@ -49,7 +49,7 @@ std::vector<uint8_t> flat_fill(const Session& s, const std::vector<Colour>& colo
   const auto& labels = s.labels();
   std::vector<uint8_t> rgb(3 * labels.size());
   for (size_t p = 0; p < labels.size(); ++p)
-    for (int c = 0; c < 3; ++c) rgb[3 * p + c] = gp::ref::rgb8_of_float(table[3 * labels[p] + c]);
+    for (int c = 0; c < 3; ++c) rgb[3 * p + c] = gp::rgb8_of_float(table[3 * labels[p] + c]);
   return rgb;
 }
 

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "kernels/pixel.h"
 #include "src/engine/min_region.h"
 #include "src/engine/session_impl.h"
 #include "src/image/image_io.h"
@@ -211,7 +212,7 @@ Image Session::hint_picture() const {
   Image out = sketch;
   for (size_t p = 0; p < s.labels.size(); ++p) {
     const uint8_t* px = &sketch.rgb[3 * p];
-    const double grey = 0.299 * px[0] + 0.587 * px[1] + 0.114 * px[2];  // lines multiply the colour
+    const double grey = grey255(px);  // lines multiply the colour
     const Colour& c = by_id[s.labels[p]];
     for (int k = 0; k < 3; ++k) out.rgb[3 * p + k] = uint8_t(std::lround(double(c[k]) * grey / 255.0));
   }

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <string>
 
+#include "kernels/pixel.h"
 #include "src/engine/session_impl.h"
 #include "src/image/file_io.h"
 #include "src/image/ora.h"
@@ -20,7 +21,7 @@ std::vector<uint8_t> lines_rgba(const Image& sketch) {
   std::vector<uint8_t> rgba(pixels * 4, 0);
   for (size_t p = 0; p < pixels; ++p) {
     const uint8_t* px = &sketch.rgb[3 * p];
-    const double grey = 0.299 * px[0] + 0.587 * px[1] + 0.114 * px[2];
+    const double grey = grey255(px);
     rgba[4 * p + 3] = uint8_t(255 - std::lround(grey));
   }
   return rgba;

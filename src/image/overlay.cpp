@@ -5,6 +5,7 @@
 #include <cmath>
 #include <string>
 
+#include "kernels/pixel.h"
 #include "src/common/error.h"
 #include "src/image/image_io.h"
 
@@ -202,7 +203,7 @@ Image region_overlay(const Image& sketch, std::span<const uint8_t> labels, std::
     const int k = rank_of[labels[p]];
     if (k < 0) continue;
     uint8_t* px = out.rgb.data() + 3 * p;
-    const double grey = 0.299 * px[0] + 0.587 * px[1] + 0.114 * px[2];
+    const double grey = grey255(px);
     const Rgb colour = palette[size_t(k) % palette.size()];
     const uint8_t rgb[3] = {colour.r, colour.g, colour.b};
     for (int c = 0; c < 3; ++c) px[c] = uint8_t(std::min(255.0, std::floor(rgb[c] * grey / 255.0 + 0.5)));

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <string>
 
-#include "kernels/image_ref.h"
+#include "kernels/pixel.h"
 #include "src/common/error.h"
 #include "src/image/image_io.h"
 
@@ -158,7 +158,7 @@ Image compose_output(const Image& colours, const Image& sketch, Compose mode) {
     }
     const uint8_t* s = sketch.rgb.data() + base;
     for (int x = 0; x < w; ++x) {
-      const double grey = 0.299 * s[3 * x] + 0.587 * s[3 * x + 1] + 0.114 * s[3 * x + 2];
+      const double grey = grey255(s + 3 * x);
       for (int c = 0; c < 3; ++c) dst[3 * x + c] = round_u8(double(row[3 * x + c]) * grey / 255.0);
     }
   };
@@ -178,7 +178,7 @@ Image image_from_float(std::span<const float> colours, int width, int height, La
   image.rgb.resize(3 * pixels);
   for (size_t p = 0; p < pixels; ++p)
     for (int c = 0; c < 3; ++c)
-      image.rgb[3 * p + c] = ref::rgb8_of_float(layout == Layout::HWC ? colours[3 * p + c] : colours[c * pixels + p]);
+      image.rgb[3 * p + c] = rgb8_of_float(layout == Layout::HWC ? colours[3 * p + c] : colours[c * pixels + p]);
   return image;
 }
 

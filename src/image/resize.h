@@ -63,7 +63,7 @@ Image compose_output(const Image& colours, const Image& sketch, Compose mode = C
 
 enum class Layout { HWC, CHW };
 // The network's output (3 channels in [-1, 1], `layout`) at width x height: first
-// turned into 8-bit colour with the authors' rule (gp::ref::rgb8_of_float:
+// turned into 8-bit colour with the authors' rule (gp::rgb8_of_float:
 // trunc(255 * clamp((y + 1) / 2, 0, 1))), then as above.
 Image image_from_float(std::span<const float> colours, int width, int height, Layout layout = Layout::HWC);
 Image compose_output(std::span<const float> colours, int width, int height, Layout layout, const Image& sketch,

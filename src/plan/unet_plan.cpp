@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <string>
 
-#include "kernels/conv_ref.h"
+#include "kernels/model_shape.h"
 #include "src/common/error.h"
 
 namespace gp {
@@ -110,7 +110,7 @@ UNetPlan plan_unet(UNetKind kind, int width, int h, int w, int classes) {
   if (kind == UNetKind::Segmentator)
     add("inc.conv1", 0, Gather::Plain, at(Buffer::Input, 0, 1), {}, at(Buffer::Mid, 0, width));
   else
-    add("inc.conv1", 0, Gather::Colorizer, at(Buffer::Input, 0, ref::kColorizerChannels), {}, at(Buffer::Mid, 0, width));
+    add("inc.conv1", 0, Gather::Colorizer, at(Buffer::Input, 0, kColorizerChannels), {}, at(Buffer::Mid, 0, width));
   add("inc.conv2", 1, Gather::Plain, at(Buffer::Mid, 0, width), {}, at(skip[0], 0, width));
   // down1..4: conv on the 2x2 max of the previous level, then a plain conv.
   for (int k = 1; k <= 4; ++k) {

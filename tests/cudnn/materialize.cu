@@ -87,7 +87,7 @@ template <class T, class Index>
 __global__ void colorizer_kernel(const float* __restrict__ sketch, const uint8_t* __restrict__ labels,
                                  const float* __restrict__ colors, const uint8_t* __restrict__ active, float center,
                                  Index count, T* __restrict__ out) {
-  constexpr int C = gp::ref::kColorizerChannels;
+  constexpr int C = gp::kColorizerChannels;
   const Index i = Index(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= count) return;
   const int ch = int(i % Index(C));
@@ -181,7 +181,7 @@ void up_concat(gp::Precision p, const void* skip, int h, int w, int c_skip, cons
 void colorizer(gp::Precision p, const float* sketch, const uint8_t* labels, const float* colors, const uint8_t* active,
                int h, int w, float center, void* out, gp::Stream stream) {
   if (h < 0 || w < 0) throw gp::Error(gp::ErrorKind::Argument, "materialize_colorizer: bad sizes");
-  const size_t count = size_t(h) * w * gp::ref::kColorizerChannels;
+  const size_t count = size_t(h) * w * gp::kColorizerChannels;
   check(by_storage(p,
                    [&](auto type) {
                      using T = typename decltype(type)::type;

@@ -236,7 +236,7 @@ TEST(MaterializedGathers, UpConcatMatchesReferenceAndFusedConv) {
 }
 
 TEST(MaterializedGathers, ColorizerMatchesReferenceAndFusedConv) {
-  constexpr int C = ref::kColorizerChannels;
+  constexpr int C = kColorizerChannels;
   for (auto& backend : backends()) {
     SCOPED_TRACE(backend->name());
     for (const ColorizerCase& t : kColorizerCases) {
@@ -348,7 +348,7 @@ TEST(MaterializedGathers16, EqualTheFp32KernelRoundedOnce) {
       for (const ColorizerCase& t : kColorizerCases) {
         const ColorizerHost host(t.h, t.w, 84);
         ColorizerDevice dev(b, host, t.h, t.w, t.center);
-        const size_t n = size_t(t.h) * t.w * ref::kColorizerChannels;
+        const size_t n = size_t(t.h) * t.w * kColorizerChannels;
         DeviceArray<float> ref(b, n, "fp32");
         DeviceArray<uint16_t> got(b, n, "16-bit");
         materialize_colorizer(b, dev.in, ref.get());
@@ -523,7 +523,7 @@ TEST(Cudnn, GathersMatchFusedKernels) {
     EXPECT_TRUE(close(fused.download(), ours.download(), kCudnnRel, "up-concat gather, fused vs cuDNN"));
   }
   for (const ColorizerCase& t : kColorizerCases) {
-    constexpr int C = ref::kColorizerChannels;
+    constexpr int C = kColorizerChannels;
     const ColorizerHost host(t.h, t.w, 66);
     ColorizerDevice dev(*gpu, host, t.h, t.w, t.center);
     const Uploaded conv(*gpu, random_layer(t.cout, C, 3, 67), true);

@@ -142,7 +142,7 @@ TEST(Compose, FloatOutputUsesTheAuthorsRuleInBothLayouts) {
     for (int c = 0; c < 3; ++c) chw[size_t(c) * w * h + p] = hwc[size_t(p) * 3 + c];
   const Image a = image_from_float(hwc, w, h, Layout::HWC), b = image_from_float(chw, w, h, Layout::CHW);
   EXPECT_EQ(a.rgb, b.rgb);
-  for (size_t i = 0; i < hwc.size(); ++i) EXPECT_EQ(a.rgb[i], ref::rgb8_of_float(hwc[i]));
+  for (size_t i = 0; i < hwc.size(); ++i) EXPECT_EQ(a.rgb[i], rgb8_of_float(hwc[i]));
   // At the sketch's own size, raw composition is that picture exactly.
   const Image sketch = random_image(w, h, 5);
   EXPECT_EQ(compose_output(hwc, w, h, Layout::HWC, sketch, Compose::Raw).rgb, a.rgb);

@@ -3,6 +3,7 @@
 // shapes that break tiled labelling when it is wrong (spirals, one-pixel gaps on tile
 // borders, diagonal contacts, single pixels, one-pixel-thin pictures, 4096 x 4096).
 #include "kernels/areas.cuh"
+#include "kernels/areas_ref.h"
 #include "tests/kernels/harness.h"
 #include "tests/kernels/stats_print.h"
 

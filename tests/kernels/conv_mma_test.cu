@@ -17,6 +17,7 @@
 // So |out - ref| <= u |ref| + (u + 2 (K + 1) 2^-24) S + 2^-24. A wrong tap, channel or
 // weight moves an output by ~|w x| ~ 1/sqrt(K), far above this (S ~ sqrt(K) / 2 here).
 #include "kernels/conv.cuh"
+#include "kernels/conv_ref.h"
 #include "kernels/conv_mma.cuh"
 #include "kernels/colorizer_input.cuh"
 #include "kernels/upsample.cuh"
@@ -353,10 +354,10 @@ template <class T> void check_colorizer(const ColorizerCase& c) {
   const DeviceBuffer<float> d_sketch(sketch), d_colors(colors);
   const DeviceBuffer<uint8_t> d_labels(labels), d_active(active);
   const float center = 0.25f;
-  const Layer<T> layer(c.cout, gp::ref::kColorizerChannels, 57 + c.cout);
-  std::vector<float> x(pixels * gp::ref::kColorizerChannels);
+  const Layer<T> layer(c.cout, gp::kColorizerChannels, 57 + c.cout);
+  std::vector<float> x(pixels * gp::kColorizerChannels);
   gp::ref::colorizer_input(sketch.data(), labels.data(), colors.data(), active.data(), center, c.h, c.w, x.data());
-  const auto out = run<T>(pixels, c.cout, gp::ref::kColorizerChannels, [&](T* o, k::ConvMmaLaunch tile) {
+  const auto out = run<T>(pixels, c.cout, gp::kColorizerChannels, [&](T* o, k::ConvMmaLaunch tile) {
     return k::conv3x3_mma_bias_relu<T>(k::ConvColorizerMma{d_sketch.get(), d_labels.get(), d_colors.get(),
                                                            d_active.get(), c.h, c.w, center},
                                        layer.view(), o, nullptr, tile);
@@ -376,7 +377,7 @@ template <class T> void check_colorizer(const ColorizerCase& c) {
   int bad = 0;
   for (size_t p = 0; p < pixels; ++p)
     for (int ch = 0; ch < kPadded; ++ch) {
-      const float want = ch < gp::ref::kColorizerChannels ? Elem<T>::to(Elem<T>::from(x[p * gp::ref::kColorizerChannels + ch])) : 0.0f;
+      const float want = ch < gp::kColorizerChannels ? Elem<T>::to(Elem<T>::from(x[p * gp::kColorizerChannels + ch])) : 0.0f;
       x40[p * kPadded + ch] = want;
       bad += Elem<T>::to(got[p * kPadded + ch]) != want;
     }

@@ -12,6 +12,7 @@
 // of more than 10x, while a single wrong tap, channel or weight moves an output by
 // about |w| ~ 1/sqrt(K) >= 0.015, far above it.
 #include "kernels/conv.cuh"
+#include "kernels/conv_ref.h"
 #include "src/weights/model_weights.h"
 #include "src/weights/safetensors.h"
 #include "src/plan/unet_plan.h"
@@ -267,7 +268,7 @@ TEST_P(ConvColorizerInput, MatchesReference) {
   const auto [c, epi] = GetParam();
   const uint64_t seed = uint64_t(c.h) * 7883 + c.w * 109 + c.cout + int(epi);
   const ColorizerData d(c.h, c.w, seed);
-  const Layer layer = Layer::random(cout_for(epi, c.cout), k::kConvColorizerChannels, ksize_of(epi), seed + 4);
+  const Layer layer = Layer::random(cout_for(epi, c.cout), gp::kColorizerChannels, ksize_of(epi), seed + 4);
   std::vector<double> pre(size_t(c.h) * c.w * layer.cout);
   gp::ref::conv2d_colorizer(d.sketch.data(), d.labels.data(), d.colors.data(), d.active.data(), c.center, c.h, c.w,
                             layer.weight.data(), layer.bias.data(), layer.cout, layer.ksize, pre.data());

@@ -1,7 +1,10 @@
 // The first kernel families against their CPU references, on awkward sizes.
 #include "kernels/argmax.cuh"
+#include "kernels/argmax_ref.h"
 #include "kernels/image.cuh"
+#include "kernels/image_ref.h"
 #include "kernels/reduce.cuh"
+#include "kernels/reduce_ref.h"
 #include "tests/kernels/harness.h"
 
 namespace gp::test {

@@ -1,5 +1,6 @@
 // Hint scatter against its CPU reference: exact equality.
 #include "kernels/hints.cuh"
+#include "kernels/hints_ref.h"
 
 #include <algorithm>
 #include <cstring>

@@ -1,5 +1,6 @@
 // Region statistics against the CPU reference: exact equality of counts, boxes, sums.
 #include "kernels/regions.cuh"
+#include "kernels/regions_ref.h"
 #include "tests/kernels/harness.h"
 #include "tests/kernels/stats_print.h"
 
