@@ -91,13 +91,10 @@ ConvLayer random_conv(const std::string& name, int cin, int cout, int ksize, boo
 
 UNetWeights random_unet(const char* net, int in_channels, int classes, int width, std::mt19937& rng) {
   UNetWeights u;
-  const auto blocks = unet_blocks(in_channels, width);
-  DoubleConvWeights* targets[9] = {&u.inc, &u.down[0], &u.down[1], &u.down[2], &u.down[3],
-                                   &u.up[0], &u.up[1],   &u.up[2],   &u.up[3]};
-  for (int b = 0; b < 9; ++b) {
-    const std::string prefix = std::string(net) + "." + blocks[b].name;
-    targets[b]->conv1 = random_conv(prefix + ".conv1", blocks[b].in, blocks[b].mid, 3, true, rng);
-    targets[b]->conv2 = random_conv(prefix + ".conv2", blocks[b].mid, blocks[b].out, 3, true, rng);
+  for (const UNetBlock& b : unet_blocks(in_channels, width)) {
+    const std::string prefix = std::string(net) + "." + b.name;
+    u.block(b.name).conv1 = random_conv(prefix + ".conv1", b.in, b.mid, 3, true, rng);
+    u.block(b.name).conv2 = random_conv(prefix + ".conv2", b.mid, b.out, 3, true, rng);
   }
   u.outc = random_conv(std::string(net) + ".outc", width, classes, 1, false, rng);
   return u;

@@ -33,7 +33,7 @@ double ConvStep::bytes(int e) const {
     case Gather::Plain:
     case Gather::MaxPool: sources = double(in.elements()) * e; break;
     case Gather::UpConcat: sources = double(in.elements() + low.elements()) * e; break;
-    case Gather::Colorizer: sources = double(in.h) * in.w * (4 + 1) + 30 * (3 * 4 + 1); break;
+    case Gather::Colorizer: sources = double(in.h) * in.w * (4 + 1) + kNumRegions * (3 * 4 + 1); break;
   }
   const double output = epilogue == Epilogue::Argmax ? double(out.h) * out.w : double(out.elements()) * e;
   return sources + weights + output;
@@ -84,6 +84,19 @@ ConvStep conv_step(std::string name, int layer, Gather gather, TensorRef in, Ten
   return s;
 }
 
+std::array<UNetBlock, kUNetBlocks> unet_blocks(int in_channels, int width) {
+  const int w = width;
+  return {{{"inc", BlockKind::In, 0, in_channels, w, w},
+           {"down1", BlockKind::Down, 1, w, 2 * w, 2 * w},
+           {"down2", BlockKind::Down, 2, 2 * w, 4 * w, 4 * w},
+           {"down3", BlockKind::Down, 3, 4 * w, 8 * w, 8 * w},
+           {"down4", BlockKind::Down, 4, 8 * w, 8 * w, 8 * w},
+           {"up1", BlockKind::Up, 3, 16 * w, 8 * w, 4 * w},
+           {"up2", BlockKind::Up, 2, 8 * w, 4 * w, 2 * w},
+           {"up3", BlockKind::Up, 1, 4 * w, 2 * w, w},
+           {"up4", BlockKind::Up, 0, 2 * w, w, w}}};
+}
+
 UNetPlan plan_unet(UNetKind kind, int width, int h, int w, int classes) {
   if (h < 16 || w < 16)
     throw Error(ErrorKind::Argument, "the working size " + std::to_string(w) + " x " + std::to_string(h) +
@@ -94,47 +107,39 @@ UNetPlan plan_unet(UNetKind kind, int width, int h, int w, int classes) {
   plan.width = width;
   plan.h = h;
   plan.w = w;
-  int lh[5], lw[5];
-  for (int k = 0; k < 5; ++k) {
-    lh[k] = h >> k;
-    lw[k] = w >> k;
-  }
-  const int ch[5] = {width, 2 * width, 4 * width, 8 * width, 8 * width};
+  const bool seg = kind == UNetKind::Segmentator;
+  auto at = [&](Buffer b, int level, int c) { return TensorRef{b, h >> level, w >> level, c}; };
+  // Each level's block output stays for the decoder (the skips); the decoder's blocks
+  // alternate between two buffers.
   const Buffer skip[5] = {Buffer::Skip0, Buffer::Skip1, Buffer::Skip2, Buffer::Skip3, Buffer::Skip4};
-  auto at = [&](Buffer b, int level, int c) { return TensorRef{b, lh[level], lw[level], c}; };
-  auto add = [&](std::string name, int layer, Gather g, TensorRef in, TensorRef low, TensorRef out) {
-    plan.steps.push_back(conv_step(std::move(name), layer, g, in, low, out));
-  };
-
-  // inc
-  if (kind == UNetKind::Segmentator)
-    add("inc.conv1", 0, Gather::Plain, at(Buffer::Input, 0, 1), {}, at(Buffer::Mid, 0, width));
-  else
-    add("inc.conv1", 0, Gather::Colorizer, at(Buffer::Input, 0, kColorizerChannels), {}, at(Buffer::Mid, 0, width));
-  add("inc.conv2", 1, Gather::Plain, at(Buffer::Mid, 0, width), {}, at(skip[0], 0, width));
-  // down1..4: conv on the 2x2 max of the previous level, then a plain conv.
-  for (int k = 1; k <= 4; ++k) {
-    const std::string block = "down" + std::to_string(k);
-    add(block + ".conv1", 2 + 2 * (k - 1), Gather::MaxPool, at(skip[k - 1], k - 1, ch[k - 1]), {}, at(Buffer::Mid, k, ch[k]));
-    add(block + ".conv2", 3 + 2 * (k - 1), Gather::Plain, at(Buffer::Mid, k, ch[k]), {}, at(skip[k], k, ch[k]));
-  }
-  // up1..4: conv on [skip, upsampled low], halving the channels, then a plain conv.
-  TensorRef low = at(skip[4], 4, ch[4]);
-  Buffer out = Buffer::UpA;
-  for (int j = 0; j < 4; ++j) {
-    const int s = 3 - j;
-    const int cin = ch[s] + low.c;
-    const int mid = cin / 2;
-    const int cout = s == 0 ? width : mid / 2;
-    const std::string block = "up" + std::to_string(j + 1);
-    add(block + ".conv1", 10 + 2 * j, Gather::UpConcat, at(skip[s], s, ch[s]), low, at(Buffer::Mid, s, mid));
-    add(block + ".conv2", 11 + 2 * j, Gather::Plain, at(Buffer::Mid, s, mid), {}, at(out, s, cout));
-    low = at(out, s, cout);
-    out = out == Buffer::UpA ? Buffer::UpB : Buffer::UpA;
+  TensorRef last{}, low{};
+  Buffer decoder = Buffer::UpA;
+  int layer = 0;
+  for (const UNetBlock& b : unet_blocks(seg ? 1 : kColorizerChannels, width)) {
+    const std::string conv1 = std::string(b.name) + ".conv1", conv2 = std::string(b.name) + ".conv2";
+    const TensorRef mid = at(Buffer::Mid, b.level, b.mid);
+    switch (b.kind) {
+      case BlockKind::In:
+        plan.steps.push_back(conv_step(conv1, layer, seg ? Gather::Plain : Gather::Colorizer, at(Buffer::Input, 0, b.in),
+                                       {}, mid));
+        last = at(skip[0], 0, b.out);
+        break;
+      case BlockKind::Down:
+        plan.steps.push_back(conv_step(conv1, layer, Gather::MaxPool, last, {}, mid));
+        last = at(skip[b.level], b.level, b.out);
+        break;
+      case BlockKind::Up:
+        plan.steps.push_back(conv_step(conv1, layer, Gather::UpConcat, at(skip[b.level], b.level, b.in - low.c), low, mid));
+        last = at(decoder, b.level, b.out);
+        decoder = decoder == Buffer::UpA ? Buffer::UpB : Buffer::UpA;
+        break;
+    }
+    plan.steps.push_back(conv_step(conv2, layer + 1, Gather::Plain, mid, {}, last));
+    layer += 2;
+    low = last;
   }
   // outc: 1x1 with the head fused.
-  const bool seg = kind == UNetKind::Segmentator;
-  plan.steps.push_back(conv_step("outc", 18, Gather::Plain, low, {}, at(Buffer::Output, 0, seg ? classes : 3), 1,
+  plan.steps.push_back(conv_step("outc", layer, Gather::Plain, last, {}, at(Buffer::Output, 0, seg ? classes : 3), 1,
                                  seg ? Epilogue::Argmax : Epilogue::BiasTanh));
   return plan;
 }

@@ -35,6 +35,23 @@ struct TensorRef {
   size_t elements() const { return size_t(h) * w * c; }
 };
 
+// The U-Net's blocks, one table: inc (two convs at full size), down1..4 (the first conv
+// on the 2x2 max-pool of the level above), up1..4 (the first conv on [skip, upsampled
+// lower level]); each block is two 3x3 convs, in -> mid -> out channels, at `level`
+// (the size halved `level` times). The plan's steps and the weight file's tensors both
+// come from it.
+enum class BlockKind { In, Down, Up };
+struct UNetBlock {
+  const char* name;  // "inc", "down1", ..., "up4": the weight file's block names
+  BlockKind kind;
+  int level;
+  int in, mid, out;
+};
+constexpr int kUNetBlocks = 9;
+// The blocks of a U-Net of base width `width` reading `in_channels` channels, in the
+// order they run.
+std::array<UNetBlock, kUNetBlocks> unet_blocks(int in_channels, int width);
+
 struct ConvStep {
   std::string name;  // "inc.conv1", "down3.conv2", "up1.conv1", "outc"
   int layer = 0;     // 0, 1 inc; 2 + 2k + i downk+1.convi+1; 10 + 2j + i upj+1; 18 outc

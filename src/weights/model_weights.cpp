@@ -188,44 +188,35 @@ ModelConfig read_model_config(const SafetensorsFile& file) {
   return config;
 }
 
-const ConvLayer& UNetWeights::conv(std::string_view step) const {
-  if (step == "outc") return outc;
-  // "<block>.conv1" or "<block>.conv2", block one of inc, down1..4, up1..4.
-  const size_t dot = step.find('.');
-  const std::string_view block = step.substr(0, dot == std::string_view::npos ? step.size() : dot);
-  const std::string_view which = dot == std::string_view::npos ? std::string_view{} : step.substr(dot + 1);
-  auto pick = [&](const DoubleConvWeights& d) -> const ConvLayer* {
-    if (which == "conv1") return &d.conv1;
-    if (which == "conv2") return &d.conv2;
-    return nullptr;
-  };
-  const ConvLayer* found = nullptr;
-  if (block == "inc") found = pick(inc);
+DoubleConvWeights& UNetWeights::block(std::string_view name) {
+  if (name == "inc") return inc;
   for (int k = 0; k < 4; ++k) {
-    if (block == "down" + std::to_string(k + 1)) found = pick(down[size_t(k)]);
-    if (block == "up" + std::to_string(k + 1)) found = pick(up[size_t(k)]);
+    if (name == "down" + std::to_string(k + 1)) return down[size_t(k)];
+    if (name == "up" + std::to_string(k + 1)) return up[size_t(k)];
   }
-  if (!found) throw Error(ErrorKind::Argument, "the U-Net has no conv '" + std::string(step) + "'");
-  return *found;
+  throw Error(ErrorKind::Argument, "the U-Net has no block '" + std::string(name) + "'");
 }
 
-std::array<BlockChannels, 9> unet_blocks(int in_channels, int width) {
-  const int w = width;
-  return {{{"inc", in_channels, w, w},
-           {"down1", w, 2 * w, 2 * w},
-           {"down2", 2 * w, 4 * w, 4 * w},
-           {"down3", 4 * w, 8 * w, 8 * w},
-           {"down4", 8 * w, 8 * w, 8 * w},
-           {"up1", 16 * w, 8 * w, 4 * w},
-           {"up2", 8 * w, 4 * w, 2 * w},
-           {"up3", 4 * w, 2 * w, w},
-           {"up4", 2 * w, w, w}}};
+const DoubleConvWeights& UNetWeights::block(std::string_view name) const {
+  return const_cast<UNetWeights*>(this)->block(name);
+}
+
+const ConvLayer& UNetWeights::conv(std::string_view step) const {
+  if (step == "outc") return outc;
+  // "<block>.conv1" or "<block>.conv2".
+  const size_t dot = step.find('.');
+  if (dot != std::string_view::npos) {
+    const DoubleConvWeights& d = block(step.substr(0, dot));
+    if (step.substr(dot + 1) == "conv1") return d.conv1;
+    if (step.substr(dot + 1) == "conv2") return d.conv2;
+  }
+  throw Error(ErrorKind::Argument, "the U-Net has no conv '" + std::string(step) + "'");
 }
 
 std::vector<ExpectedTensor> expected_tensors(const ModelConfig& config) {
   std::vector<ExpectedTensor> out;
   for (const NetSpec& net : net_specs(config)) {
-    for (const BlockChannels& block : unet_blocks(net.in_channels, config.width)) {
+    for (const UNetBlock& block : unet_blocks(net.in_channels, config.width)) {
       const struct {
         const char *conv, *bn;
         int cin, cout;
@@ -301,13 +292,11 @@ ModelWeights load_model_weights(const SafetensorsFile& file) {
   for (size_t n = 0; n < nets.size(); ++n) {
     const NetSpec& net = nets[n];
     UNetWeights& unet = *outputs[n];
-    const std::array<BlockChannels, 9> blocks = unet_blocks(net.in_channels, config.width);
-    DoubleConvWeights* targets[9] = {&unet.inc,   &unet.down[0], &unet.down[1], &unet.down[2], &unet.down[3],
-                                     &unet.up[0], &unet.up[1],   &unet.up[2],   &unet.up[3]};
-    for (size_t b = 0; b < blocks.size(); ++b) {
-      const std::string prefix = std::string(net.name) + "." + blocks[b].name;
-      targets[b]->conv1 = folder.conv_bn(prefix, "conv1", "bn1", blocks[b].in, blocks[b].mid);
-      targets[b]->conv2 = folder.conv_bn(prefix, "conv2", "bn2", blocks[b].mid, blocks[b].out);
+    for (const UNetBlock& b : unet_blocks(net.in_channels, config.width)) {
+      const std::string prefix = std::string(net.name) + "." + b.name;
+      DoubleConvWeights& target = unet.block(b.name);
+      target.conv1 = folder.conv_bn(prefix, "conv1", "bn1", b.in, b.mid);
+      target.conv2 = folder.conv_bn(prefix, "conv2", "bn2", b.mid, b.out);
     }
     unet.outc = folder.plain(std::string(net.name) + ".outc", config.width, net.classes);
   }

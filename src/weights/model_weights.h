@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "../../include/guidingpainter/model_config.hpp"
+#include "src/plan/unet_plan.h"
 #include "src/weights/safetensors.h"
 
 namespace gp {
@@ -53,6 +54,10 @@ struct UNetWeights {
   std::array<DoubleConvWeights, 4> up;    // up1..up4 (input: [skip, upsampled] channels)
   ConvLayer outc;                         // 1x1, width -> classes
 
+  // The block of that name in the U-Net's table (src/plan/unet_plan.h: "inc", "down1",
+  // ..., "up4"); throws gp::Error for another name.
+  DoubleConvWeights& block(std::string_view name);
+  const DoubleConvWeights& block(std::string_view name) const;
   // The conv a plan step runs (ConvStep::name, as the weight file names it within the
   // net: "inc.conv1", "down3.conv2", "up1.conv1", "outc"). Throws gp::Error for a name
   // this U-Net does not have.
@@ -64,14 +69,6 @@ struct ModelWeights {
   UNetWeights segmentator;  // in 1 -> out num_regions
   UNetWeights colorizer;    // in col_in_channels -> out 3
 };
-
-// Channel plan of one DoubleConv block of the bilinear U-Net.
-struct BlockChannels {
-  const char* name;  // "inc", "down1", ..., "up4"
-  int in, mid, out;
-};
-// The nine blocks (inc, down1..4, up1..4) of a U-Net with `in_channels` inputs.
-std::array<BlockChannels, 9> unet_blocks(int in_channels, int width);
 
 // One tensor a weight file must hold.
 struct ExpectedTensor {
