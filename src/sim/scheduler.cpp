@@ -1,13 +1,9 @@
 // gpusim scheduler: blocks on worker threads, CUDA threads as fibers, barriers and
-// warp collectives as rendezvous points with divergence and deadlock detection.
+// warp collectives as rendezvous points with divergence and deadlock detection. Beside it:
+// the context switch (context_switch.cpp), fiber stacks (fiber_stacks.cpp), ThreadSanitizer's
+// fibers (tsan_fibers.cpp) and the names in its messages (symbols.cpp).
 #include "gpusim/runtime.h"
 
-#include <boost/context/detail/fcontext.hpp>
-#include <cxxabi.h>
-#include <dlfcn.h>
-#include <elf.h>
-#include <link.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,7 +16,12 @@
 #include <thread>
 #include <vector>
 
+#include "context_switch.h"
+#include "fiber_stacks.h"
 #include "sim_internal.h"
+#ifdef GPUSIM_TSAN
+#include "tsan_fibers.h"
+#endif
 
 #ifdef GPUSIM_ASAN
 #include <sanitizer/asan_interface.h>
@@ -28,52 +29,6 @@
 #endif
 #ifdef GPUSIM_TSAN
 #include <sanitizer/tsan_interface.h>
-#endif
-
-namespace bctx = boost::context::detail;
-
-// The context switch: Boost's x86-64 System V jump_fcontext with two changes. It does
-// not save and restore MXCSR and the x87 control word (stmxcsr, fnstcw, ldmxcsr, fldcw):
-// every fiber of a worker runs in that worker's one floating-point environment (CUDA
-// code cannot change rounding modes, and nothing in the simulator does). And it leaves
-// with `ret` instead of `jmp *%r8`, which keeps the CPU's return-address predictor in
-// step when yield_fiber switches from one fiber to another suspended at the same call
-// site, the common case. The frame layout is Boost's (0x38 bytes plus the return
-// address; the first slot, where Boost keeps MXCSR/x87 CW, is unused), so contexts made
-// by bctx::make_fcontext start unchanged. Define GPUSIM_BOOST_JUMP to use Boost's own.
-#if defined(__x86_64__) && defined(__ELF__) && !defined(_WIN32) && !defined(GPUSIM_BOOST_JUMP)
-extern "C" bctx::transfer_t gpusim_jump_fcontext(bctx::fcontext_t to, void* data);
-asm(R"(
-  .text
-  .p2align 4
-  .globl gpusim_jump_fcontext
-  .hidden gpusim_jump_fcontext
-  .type gpusim_jump_fcontext, @function
-gpusim_jump_fcontext:
-  leaq -0x38(%rsp), %rsp
-  movq %r12, 0x8(%rsp)
-  movq %r13, 0x10(%rsp)
-  movq %r14, 0x18(%rsp)
-  movq %r15, 0x20(%rsp)
-  movq %rbx, 0x28(%rsp)
-  movq %rbp, 0x30(%rsp)
-  movq %rsp, %rax
-  movq %rdi, %rsp
-  movq 0x8(%rsp), %r12
-  movq 0x10(%rsp), %r13
-  movq 0x18(%rsp), %r14
-  movq 0x20(%rsp), %r15
-  movq 0x28(%rsp), %rbx
-  movq 0x30(%rsp), %rbp
-  leaq 0x38(%rsp), %rsp
-  movq %rsi, %rdx
-  movq %rax, %rdi
-  ret
-  .size gpusim_jump_fcontext, .-gpusim_jump_fcontext
-)");
-#define GPUSIM_JUMP gpusim_jump_fcontext
-#else
-#define GPUSIM_JUMP bctx::jump_fcontext
 #endif
 
 // The project's one canonical dynamic shared memory array (kernels declare it
@@ -162,44 +117,6 @@ std::string thread_text(const uint3& t) {
   return "(" + std::to_string(t.x) + "," + std::to_string(t.y) + "," + std::to_string(t.z) + ")";
 }
 
-size_t stack_bytes() {
-  static const size_t bytes = [] {
-    size_t kb = 0;
-    if (const char* env = std::getenv("GPUSIM_STACK_KB")) kb = std::strtoul(env, nullptr, 10);
-#if defined(GPUSIM_ASAN) || defined(GPUSIM_TSAN)
-    if (kb == 0) kb = 512;
-#else
-    if (kb == 0) kb = 128;
-#endif
-    return std::max<size_t>(kb, 16) * 1024;
-  }();
-  return bytes;
-}
-
-// Fiber stacks of one worker, each with a guard page below it, made on first use.
-class StackPool {
- public:
-  ~StackPool() {
-    for (auto& s : stacks_)
-      if (s) munmap(s, stack_bytes() + page());
-  }
-  // Lowest usable address of stack i.
-  unsigned char* get(unsigned i) {
-    if (i >= stacks_.size()) stacks_.resize(i + 1, nullptr);
-    if (!stacks_[i]) {
-      void* p = mmap(nullptr, stack_bytes() + page(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-      if (p == MAP_FAILED) throw std::bad_alloc();
-      mprotect(p, page(), PROT_NONE);
-      stacks_[i] = static_cast<unsigned char*>(p);
-    }
-    return stacks_[i] + page();
-  }
-
- private:
-  static size_t page() { return size_t(sysconf(_SC_PAGESIZE)); }
-  std::vector<unsigned char*> stacks_;
-};
-
 }  // namespace
 
 struct BlockState {
@@ -241,42 +158,12 @@ struct Worker {
   // While it runs blocks: the worker thread itself (its scheduler loop) and a set of TSan
   // fibers, one per thread slot, borrowed for the launch (TsanFiberSets).
   void* tsan_sched = nullptr;
-  struct TsanFiberSet* tsan = nullptr;
+  TsanFiberSet* tsan = nullptr;
   void* tsan_fiber(unsigned i);
 #endif
 };
 
 #ifdef GPUSIM_TSAN
-// TSan fibers are heavy (each is a TSan thread state with mappings of its own), and every
-// host thread that launches is a worker: one set per worker would be thousands of them
-// with 8 host threads. Launches run one at a time, so only the pool's workers and one
-// launching thread use sets at once; sets are handed out for a launch and come back
-// after it, each slot's fiber made when first used and kept.
-struct TsanFiberSet {
-  void* fibers[kMaxThreadsPerBlock] = {};
-};
-class TsanFiberSets {
- public:
-  TsanFiberSet* take() {
-    std::lock_guard<std::mutex> lk(m_);
-    if (free_.empty()) return new TsanFiberSet;  // kept for the process's life
-    TsanFiberSet* set = free_.back();
-    free_.pop_back();
-    return set;
-  }
-  void give_back(TsanFiberSet* set) {
-    std::lock_guard<std::mutex> lk(m_);
-    free_.push_back(set);
-  }
-
- private:
-  std::mutex m_;
-  std::vector<TsanFiberSet*> free_;
-};
-TsanFiberSets& tsan_fiber_sets() {
-  static TsanFiberSets* sets = new TsanFiberSets;  // never destroyed: workers may outlive statics
-  return *sets;
-}
 void* Worker::tsan_fiber(unsigned i) {
   void*& f = tsan->fibers[i];
   if (!f) f = __tsan_create_fiber(0);
@@ -706,92 +593,9 @@ Pool& pool() {
   return p;
 }
 
-// The name of the function at `addr` from the full symbol table (.symtab) of the
-// loaded object that contains it, or "". dladdr reads only the dynamic symbol table,
-// which lacks functions of internal linkage, and the project's kernels live in
-// anonymous namespaces. Used for error messages only, so it reads the file each time.
-std::string symtab_name(const void* addr) {
-  struct Query {
-    uintptr_t addr = 0, base = 0;
-    std::string path;
-  } q;
-  q.addr = reinterpret_cast<uintptr_t>(addr);
-  dl_iterate_phdr(
-      [](dl_phdr_info* info, size_t, void* data) -> int {
-        auto* q = static_cast<Query*>(data);
-        for (int i = 0; i < info->dlpi_phnum; ++i) {
-          const ElfW(Phdr)& ph = info->dlpi_phdr[i];
-          const uintptr_t lo = info->dlpi_addr + ph.p_vaddr;
-          if (ph.p_type == PT_LOAD && q->addr >= lo && q->addr < lo + ph.p_memsz) {
-            q->path = info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name : "/proc/self/exe";
-            q->base = info->dlpi_addr;
-            return 1;
-          }
-        }
-        return 0;
-      },
-      &q);
-  if (q.path.empty()) return {};
-  FILE* f = std::fopen(q.path.c_str(), "rb");
-  if (!f) return {};
-  auto read_at = [f](uint64_t off, void* dst, size_t n) {
-    return std::fseek(f, long(off), SEEK_SET) == 0 && std::fread(dst, 1, n, f) == n;
-  };
-  std::string name;
-  ElfW(Ehdr) eh;
-  std::vector<ElfW(Shdr)> sh;
-  if (read_at(0, &eh, sizeof eh) && std::memcmp(eh.e_ident, ELFMAG, SELFMAG) == 0 &&
-      eh.e_shentsize == sizeof(ElfW(Shdr))) {
-    sh.resize(eh.e_shnum);
-    if (!read_at(eh.e_shoff, sh.data(), sh.size() * sizeof(ElfW(Shdr)))) sh.clear();
-  }
-  const uint64_t rel = q.addr - q.base;
-  for (const ElfW(Shdr)& s : sh) {
-    if (s.sh_type != SHT_SYMTAB || s.sh_link >= sh.size() || s.sh_entsize != sizeof(ElfW(Sym))) continue;
-    std::vector<ElfW(Sym)> syms(s.sh_size / sizeof(ElfW(Sym)));
-    if (!read_at(s.sh_offset, syms.data(), syms.size() * sizeof(ElfW(Sym)))) break;
-    const ElfW(Shdr)& strtab = sh[s.sh_link];
-    for (const ElfW(Sym)& y : syms) {
-      if (ELF64_ST_TYPE(y.st_info) != STT_FUNC || rel < y.st_value || rel >= y.st_value + std::max<uint64_t>(y.st_size, 1) ||
-          y.st_name >= strtab.sh_size)
-        continue;
-      char buf[1024] = {};
-      const size_t n = std::min<uint64_t>(sizeof buf - 1, strtab.sh_size - y.st_name);
-      if (read_at(strtab.sh_offset + y.st_name, buf, n)) name = buf;
-      break;
-    }
-    break;
-  }
-  std::fclose(f);
-  return name;
-}
-
 }  // namespace
 
-std::string kernel_name(const void* kernel) {
-  Dl_info info{};
-  std::string mangled = dladdr(kernel, &info) && info.dli_sname ? info.dli_sname : symtab_name(kernel);
-  if (!mangled.empty()) {
-    int status = 0;
-    char* d = abi::__cxa_demangle(mangled.c_str(), nullptr, nullptr, &status);
-    std::string s = status == 0 && d ? d : mangled;
-    std::free(d);
-    return s;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%p", kernel);
-  return std::string("kernel@") + buf;
-}
-
 namespace {
-
-std::string demangled(const char* type) {
-  int status = 0;
-  char* d = abi::__cxa_demangle(type, nullptr, nullptr, &status);
-  std::string s = status == 0 && d ? d : type;
-  std::free(d);
-  return s;
-}
 
 std::mutex launch_mutex;
 uint64_t launch_counter = 0;
