@@ -35,7 +35,8 @@ std::vector<uint8_t> drawing(int size) {
     if (i % 3 == 0) {
       const int r = 4 + int(rng() % std::max(1, size / 6));
       for (int a = 0; a < 8 * r; ++a)
-        ink(x + int(std::lround(r * std::cos(a * 0.25 / r * 3.14159265))), y + int(std::lround(r * std::sin(a * 0.25 / r * 3.14159265))));
+        ink(x + int(std::lround(r * std::cos(a * 0.25 / r * 3.14159265))),
+            y + int(std::lround(r * std::sin(a * 0.25 / r * 3.14159265))));
     } else {
       const int x1 = int(rng() % size), y1 = int(rng() % size), n = std::max(std::abs(x1 - x), std::abs(y1 - y));
       for (int t = 0; t <= n; ++t) ink(x + (x1 - x) * t / std::max(n, 1), y + (y1 - y) * t / std::max(n, 1));

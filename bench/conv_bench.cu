@@ -14,7 +14,8 @@
 //   BM_Conv1x1Tanh/H/W/Cin/Cout, BM_Conv1x1Argmax/H/W/Cin/Cout   the output heads
 //   BM_Conv3x3MmaPlain{Fp16,Bf16}/H/W/Cin/Cout   the tensor-core conv (kernels/conv_mma.cuh)
 //                         on the same ConvPlain input in 16-bit, to compare with BM_Conv3x3Plain
-//   BM_UNetPair/S/width   every conv of both U-Nets (the steps of src/plan/unet_plan.h) (segmentator 1 -> 30 with the argmax
+//   BM_UNetPair/S/width   every conv of both U-Nets (the steps of src/plan/unet_plan.h) (segmentator 1 -> 30 with the
+//   argmax
 //                         head, then colorizer 35 -> 3 with tanh) at S x S, in model
 //                         order with the fused gathers: the conv part of one full
 //                         inference (the pooling, upsampling, concatenation and hint
@@ -66,8 +67,8 @@ struct Buffers {
 k::ConvWeights make_weights(Buffers& b, int cout, int cin, int ksize) {
   const float bound = 1.0f / std::sqrt(float(cin * ksize * ksize));
   const auto w = random_floats(size_t(cout) * cin * ksize * ksize, 1, -bound, bound);
-  return {b.keep(to_device(k::conv_pack_weights(w.data(), cout, cin, ksize))), b.keep(to_device(random_floats(cout, 2))),
-          cout, cin, ksize};
+  return {b.keep(to_device(k::conv_pack_weights(w.data(), cout, cin, ksize))),
+          b.keep(to_device(random_floats(cout, 2))), cout, cin, ksize};
 }
 
 double process_cpu_seconds() {
@@ -102,8 +103,9 @@ void BM_Conv3x3Plain(benchmark::State& state) {
   float* x = b.keep(to_device(random_floats(size_t(h) * w * cin, 3)));
   float* out = b.keep(device_zeros<float>(size_t(h) * w * cout));
   const auto wt = make_weights(b, cout, cin, 3);
-  run(state, conv_flop(h, w, cin, cout, 3),
-      [&] { return k::conv3x3_bias_relu(k::ConvPlain{x, h, w, cin}, wt, out, nullptr); });
+  run(state, conv_flop(h, w, cin, cout, 3), [&] {
+    return k::conv3x3_bias_relu(k::ConvPlain{x, h, w, cin}, wt, out, nullptr);
+  });
 }
 
 void BM_Conv3x3MaxPool(benchmark::State& state) {
@@ -112,8 +114,9 @@ void BM_Conv3x3MaxPool(benchmark::State& state) {
   float* x = b.keep(to_device(random_floats(size_t(4) * h * w * c, 3)));
   float* out = b.keep(device_zeros<float>(size_t(h) * w * c));
   const auto wt = make_weights(b, c, c, 3);
-  run(state, conv_flop(h, w, c, c, 3),
-      [&] { return k::conv3x3_bias_relu(k::ConvMaxPool{x, 2 * h, 2 * w, c}, wt, out, nullptr); });
+  run(state, conv_flop(h, w, c, c, 3), [&] {
+    return k::conv3x3_bias_relu(k::ConvMaxPool{x, 2 * h, 2 * w, c}, wt, out, nullptr);
+  });
 }
 
 void BM_Conv3x3UpConcat(benchmark::State& state) {
@@ -151,8 +154,9 @@ void BM_Conv1x1Tanh(benchmark::State& state) {
   float* x = b.keep(to_device(random_floats(size_t(h) * w * cin, 3)));
   float* out = b.keep(device_zeros<float>(size_t(h) * w * cout));
   const auto wt = make_weights(b, cout, cin, 1);
-  run(state, conv_flop(h, w, cin, cout, 1),
-      [&] { return k::conv1x1_bias_tanh(k::ConvPlain{x, h, w, cin}, wt, out, nullptr); });
+  run(state, conv_flop(h, w, cin, cout, 1), [&] {
+    return k::conv1x1_bias_tanh(k::ConvPlain{x, h, w, cin}, wt, out, nullptr);
+  });
 }
 
 void BM_Conv1x1Argmax(benchmark::State& state) {
@@ -161,8 +165,9 @@ void BM_Conv1x1Argmax(benchmark::State& state) {
   float* x = b.keep(to_device(random_floats(size_t(h) * w * cin, 3)));
   uint8_t* labels = b.keep(device_zeros<uint8_t>(size_t(h) * w));
   const auto wt = make_weights(b, cout, cin, 1);
-  run(state, conv_flop(h, w, cin, cout, 1),
-      [&] { return k::conv1x1_argmax(k::ConvPlain{x, h, w, cin}, wt, labels, nullptr, nullptr); });
+  run(state, conv_flop(h, w, cin, cout, 1), [&] {
+    return k::conv1x1_argmax(k::ConvPlain{x, h, w, cin}, wt, labels, nullptr, nullptr);
+  });
 }
 
 template <class T> void conv3x3_mma_plain(benchmark::State& state) {
@@ -177,8 +182,9 @@ template <class T> void conv3x3_mma_plain(benchmark::State& state) {
                                 b.keep(to_device(random_floats(cout, 2))), cout, cin};
   T* dx = b.keep(to_device(x));
   T* out = b.keep(device_zeros<T>(size_t(h) * w * cout));
-  run(state, conv_flop(h, w, cin, cout, 3),
-      [&] { return k::conv3x3_mma_bias_relu<T>(k::ConvPlainT<T>{dx, h, w, cin}, wt, out, nullptr); });
+  run(state, conv_flop(h, w, cin, cout, 3), [&] {
+    return k::conv3x3_mma_bias_relu<T>(k::ConvPlainT<T>{dx, h, w, cin}, wt, out, nullptr);
+  });
 }
 void BM_Conv3x3MmaPlainFp16(benchmark::State& state) { conv3x3_mma_plain<__half>(state); }
 void BM_Conv3x3MmaPlainBf16(benchmark::State& state) { conv3x3_mma_plain<__nv_bfloat16>(state); }
@@ -221,9 +227,9 @@ cudaError_t run_unet(const PlannedUNet& net, const UNetIo& io) {
     } else if (st.gather == gp::Gather::MaxPool) {
       e = k::conv3x3_bias_relu(k::ConvMaxPool{in, st.in.h, st.in.w, st.in.c}, wt, out, nullptr);
     } else if (st.gather == gp::Gather::UpConcat) {
-      e = k::conv3x3_bias_relu(k::ConvUpConcat{in, st.in.h, st.in.w, st.in.c, io.buffers[int(st.low.buffer)], st.low.h,
-                                               st.low.w, st.low.c},
-                               wt, out, nullptr);
+      e = k::conv3x3_bias_relu(
+          k::ConvUpConcat{in, st.in.h, st.in.w, st.in.c, io.buffers[int(st.low.buffer)], st.low.h, st.low.w, st.low.c},
+          wt, out, nullptr);
     } else {
       e = k::conv3x3_bias_relu(io.colorizer, wt, out, nullptr);
     }
@@ -235,7 +241,8 @@ cudaError_t run_unet(const PlannedUNet& net, const UNetIo& io) {
 void BM_UNetPair(benchmark::State& state) {
   const int s = int(state.range(0)), w = int(state.range(1));
   Buffers b;
-  const PlannedUNet seg = make_unet(b, gp::UNetKind::Segmentator, s, w), col = make_unet(b, gp::UNetKind::Colorizer, s, w);
+  const PlannedUNet seg = make_unet(b, gp::UNetKind::Segmentator, s, w),
+                    col = make_unet(b, gp::UNetKind::Colorizer, s, w);
   const size_t pixels = size_t(s) * s;
   UNetIo io{};
   for (int i = 0; i < gp::kBufferCount; ++i) {
@@ -256,9 +263,17 @@ void BM_UNetPair(benchmark::State& state) {
   });
 }
 
-BENCHMARK(BM_Conv3x3Plain)->Args({64, 64, 64, 64})->Args({128, 128, 64, 64})->Args({16, 16, 512, 512})
-    ->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_Conv3x3MmaPlainFp16)->Args({64, 64, 64, 64})->Args({16, 16, 512, 512})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Conv3x3Plain)
+    ->Args({64, 64, 64, 64})
+    ->Args({128, 128, 64, 64})
+    ->Args({16, 16, 512, 512})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK(BM_Conv3x3MmaPlainFp16)
+    ->Args({64, 64, 64, 64})
+    ->Args({16, 16, 512, 512})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 BENCHMARK(BM_Conv3x3MmaPlainBf16)->Args({64, 64, 64, 64})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_Conv3x3MaxPool)->Args({64, 64, 64})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_Conv3x3UpConcat)->Args({64, 64, 64})->Unit(benchmark::kMillisecond)->UseRealTime();

@@ -166,7 +166,7 @@ bool known_peak(const std::string& name, Peak* p) {
 enum class Net { Segment, Colorize };
 enum class Path { Fused, FusedF16, FusedBf16, Cudnn, CudnnTf32, CudnnF16, CudnnBf16 };
 Precision precision_of(Path p) {
-  return p == Path::FusedF16 || p == Path::CudnnF16    ? Precision::Fp16
+  return p == Path::FusedF16 || p == Path::CudnnF16     ? Precision::Fp16
          : p == Path::FusedBf16 || p == Path::CudnnBf16 ? Precision::Bf16
                                                         : Precision::Fp32;
 }
@@ -221,14 +221,13 @@ void BM_Engine(benchmark::State& state, Backend* backend, Net which, Path path, 
     return;
 #endif
   }
-  const UploadedUNet net = upload_unet(*runner, weights, which == Net::Segment ? UNetKind::Segmentator : UNetKind::Colorizer,
-                                       width, precision_of(path));
+  const UploadedUNet net = upload_unet(
+      *runner, weights, which == Net::Segment ? UNetKind::Segmentator : UNetKind::Colorizer, width, precision_of(path));
   UNetWorkspace workspace(*runner, width, size, size, precision_of(path));
   std::function<void()> run;
   if (which == Net::Segment)
     run = [&] { workspace.segment(*runner, net, x.get(), out_labels.get(), nullptr, stream.s); };
-  else
-    run = [&] { workspace.colorize(*runner, net, input, out_rgb.get(), stream.s); };
+  else run = [&] { workspace.colorize(*runner, net, input, out_rgb.get(), stream.s); };
 
   DeviceGraph captured;
   double total_s = 0, total_cpu_s = 0;
@@ -291,9 +290,9 @@ void BM_Engine(benchmark::State& state, Backend* backend, Net which, Path path, 
   state.counters["GFLOP/s"] = rate;
   Peak peak{};
   if (gpu && known_peak(backend->name(), &peak)) {
-    const double tflops = path == Path::CudnnTf32                   ? peak.tf32
+    const double tflops = path == Path::CudnnTf32                 ? peak.tf32
                           : precision_of(path) != Precision::Fp32 ? peak.fp16
-                                                                   : peak.fp32;
+                                                                  : peak.fp32;
     state.counters["peak"] = rate * 1e-3 / tflops;
   }
   if (!gpu) state.counters["cpu_GFLOP/s"] = gflop * double(runs) / total_cpu_s;

@@ -64,17 +64,16 @@ __global__ void sync_loop(int op, int iters, int* sink) {
 }
 
 // ---- the convolution ----------------------------------------------------------------
-constexpr int kBM = 64;   // output pixels per block tile
-constexpr int kBN = 64;   // output channels per block tile
+constexpr int kBM = 64;  // output pixels per block tile
+constexpr int kBN = 64;  // output channels per block tile
 constexpr int kThreads = 256;
 
 // in: [H][W][Cin], wgt: [3][3][Cin][Cout] (= K x N row-major), out: [H][W][Cout].
 // kBK (K per chunk) input channels of one filter tap at a time: 16, 32 or 64.
 // Requires Cin % kBK == 0, Cout % 64 == 0; H * W need not be a multiple of 64.
-template <int kBK>
-__global__ void __launch_bounds__(kThreads)
-conv3x3_igemm(const float* __restrict__ in, const float* __restrict__ wgt, float* __restrict__ out,
-              int H, int W, int Cin, int Cout) {
+template <int kBK> __global__ void __launch_bounds__(kThreads)
+    conv3x3_igemm(const float* __restrict__ in, const float* __restrict__ wgt, float* __restrict__ out, int H, int W,
+                  int Cin, int Cout) {
   __shared__ __align__(16) float As[kBK][kBM];  // As[k][m]: im2col slice, K-major
   __shared__ __align__(16) float Bs[kBK][kBN];  // Bs[k][n]
   const int tid = threadIdx.x;
@@ -130,8 +129,8 @@ conv3x3_igemm(const float* __restrict__ in, const float* __restrict__ wgt, float
   }
 }
 
-void conv3x3_reference(const std::vector<float>& in, const std::vector<float>& wgt, std::vector<double>& out,
-                       int H, int W, int Cin, int Cout) {
+void conv3x3_reference(const std::vector<float>& in, const std::vector<float>& wgt, std::vector<double>& out, int H,
+                       int W, int Cin, int Cout) {
   out.assign(size_t(H) * W * Cout, 0.0);
   std::vector<double> w(wgt.begin(), wgt.end());
   for (int y = 0; y < H; ++y)
@@ -154,13 +153,13 @@ std::string cuda_text(cudaError_t e, const char* what) {
   return std::string(what) + ": " + cudaGetErrorName(e) + " (" + last_error_message() + ")";
 }
 
-#define BENCH_CUDA(state, call)                                            \
-  do {                                                                     \
-    const cudaError_t err_ = (call);                                       \
-    if (err_ != cudaSuccess) {                                             \
-      (state).SkipWithError(cuda_text(err_, #call).c_str());               \
-      return;                                                              \
-    }                                                                      \
+#define BENCH_CUDA(state, call)                              \
+  do {                                                       \
+    const cudaError_t err_ = (call);                         \
+    if (err_ != cudaSuccess) {                               \
+      (state).SkipWithError(cuda_text(err_, #call).c_str()); \
+      return;                                                \
+    }                                                        \
   } while (0)
 
 // Wall time and CPU time of the whole process (all workers), in ns. The machine is
@@ -221,8 +220,7 @@ BENCHMARK(BM_SyncLoop)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
-template <int kBK>
-void BM_Conv3x3(benchmark::State& state) {
+template <int kBK> void BM_Conv3x3(benchmark::State& state) {
   const int H = 128, W = 128, Cin = 64, Cout = 64;
   const size_t in_n = size_t(H) * W * Cin, w_n = size_t(9) * Cin * Cout, out_n = size_t(H) * W * Cout;
   std::vector<float> h_in(in_n), h_w(w_n), h_out(out_n);
@@ -241,8 +239,8 @@ void BM_Conv3x3(benchmark::State& state) {
   cfg.gridDim = dim3((H * W + kBM - 1) / kBM, Cout / kBN);
   cfg.blockDim = dim3(kThreads);
   auto launch = [&] {
-    return cudaLaunchKernelEx(&cfg, conv3x3_igemm<kBK>, static_cast<const float*>(d_in),
-                              static_cast<const float*>(d_w), d_out, H, W, Cin, Cout);
+    return cudaLaunchKernelEx(&cfg, conv3x3_igemm<kBK>, static_cast<const float*>(d_in), static_cast<const float*>(d_w),
+                              d_out, H, W, Cin, Cout);
   };
 
   // Checked once per chunk size, before any timing.
@@ -269,8 +267,7 @@ void BM_Conv3x3(benchmark::State& state) {
       state.SkipWithError(msg);
       return;
     }
-    std::fprintf(stderr, "sim_bench: conv3x3_igemm<%d> matches the CPU reference (max abs error %.3g)\n", kBK,
-                 worst);
+    std::fprintf(stderr, "sim_bench: conv3x3_igemm<%d> matches the CPU reference (max abs error %.3g)\n", kBK, worst);
     verified = true;
   }
 
@@ -331,7 +328,8 @@ void BM_TileGemm(benchmark::State& state) {
         const double got = h_c[(size_t(z) * M + m) * N + n];
         if (!(std::fabs(got - ref) <= (K + 1) * std::ldexp(mag, -23))) {
           char msg[160];
-          std::snprintf(msg, sizeof msg, "tile GEMM is wrong at tile %d, C[%d][%d] = %g, expected %g", z, m, n, got, ref);
+          std::snprintf(msg, sizeof msg, "tile GEMM is wrong at tile %d, C[%d][%d] = %g, expected %g", z, m, n, got,
+                        ref);
           state.SkipWithError(msg);
           return;
         }
@@ -355,7 +353,6 @@ void BM_TileGemm(benchmark::State& state) {
   state.counters["workers"] = worker_count();
 }
 BENCHMARK(BM_TileGemm)->ArgName("batch")->Arg(1)->Arg(32)->UseRealTime()->Unit(benchmark::kMillisecond);
-
 
 }  // namespace
 

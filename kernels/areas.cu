@@ -77,13 +77,13 @@ __device__ __forceinline__ void unite(int32_t* parent, int32_t a, int32_t b) {
 }
 
 // ---- 1. tiles in shared memory -------------------------------------------------------
-constexpr int kTileW = 32, kTileH = 32;      // the tile of one block
-constexpr int kTileRows = 8;                 // block 32 x 8: four rows per thread
+constexpr int kTileW = 32, kTileH = 32;  // the tile of one block
+constexpr int kTileRows = 8;             // block 32 x 8: four rows per thread
 constexpr int kRowsPerThread = kTileH / kTileRows;
 
 __global__ void __launch_bounds__(kTileW* kTileRows)
-    label_tiles_kernel(const uint8_t* __restrict__ rgb, int width, int height, int threshold,
-                       unsigned tiles_x, int32_t* __restrict__ parent) {
+    label_tiles_kernel(const uint8_t* __restrict__ rgb, int width, int height, int threshold, unsigned tiles_x,
+                       int32_t* __restrict__ parent) {
   __shared__ int32_t local[kTileW * kTileH];  // tile-local forest, -1 for line / outside
   const int tx = int(threadIdx.x);
   // A 1-D grid of tiles, row by row: grid y (65535 at most) would limit the height.
@@ -300,8 +300,7 @@ __device__ __forceinline__ void flush_area_run(AreaStats* stats, const AreaRun& 
 
 // Areas are many (up to half the pixels), so there is no per-block histogram: runs go
 // straight to global atomics, one set per run of equal labels instead of per pixel.
-template <bool kWithColour>
-__global__ void __launch_bounds__(kStatsBlock)
+template <bool kWithColour> __global__ void __launch_bounds__(kStatsBlock)
     area_stats_kernel(const int32_t* __restrict__ labels, const uint8_t* __restrict__ rgb, unsigned width,
                       unsigned segments_per_row, size_t segments, int num_areas, AreaStats* __restrict__ stats) {
   for (size_t s = size_t(blockIdx.x) * blockDim.x + threadIdx.x; s < segments; s += size_t(gridDim.x) * blockDim.x) {
@@ -318,8 +317,8 @@ __global__ void __launch_bounds__(kStatsBlock)
 // votes[a * num_regions + s]: area a's pixels that sample segmentation id s. Runs of
 // equal (area, id) along a row segment are counted in registers.
 __global__ void __launch_bounds__(kStatsBlock)
-    area_votes_kernel(const int32_t* __restrict__ labels, int W, int H, const uint8_t* __restrict__ seg, int w,
-                      int h, int num_regions, int num_areas, unsigned segments_per_row, size_t segments,
+    area_votes_kernel(const int32_t* __restrict__ labels, int W, int H, const uint8_t* __restrict__ seg, int w, int h,
+                      int num_regions, int num_areas, unsigned segments_per_row, size_t segments,
                       uint32_t* __restrict__ votes) {
   for (size_t s = size_t(blockIdx.x) * blockDim.x + threadIdx.x; s < segments; s += size_t(gridDim.x) * blockDim.x) {
     const int Y = int(s / segments_per_row);
@@ -370,8 +369,8 @@ __global__ void override_labels_kernel(const uint8_t* __restrict__ base, int w, 
   out[i] = c >= 0 ? uint8_t(c) : base[i];
 }
 
-__global__ void paint_areas_kernel(const int32_t* __restrict__ labels, size_t pixels, const uint8_t* __restrict__ colours,
-                                   uint8_t* __restrict__ rgba) {
+__global__ void paint_areas_kernel(const int32_t* __restrict__ labels, size_t pixels,
+                                   const uint8_t* __restrict__ colours, uint8_t* __restrict__ rgba) {
   const size_t p = size_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (p >= pixels) return;
   const int32_t a = labels[p];
@@ -407,8 +406,8 @@ size_t label_areas_scratch_bytes(int width, int height) {
   return size_t(ceil_div(pixels, kChunk)) * sizeof(uint32_t);
 }
 
-cudaError_t label_areas(const uint8_t* rgb, int width, int height, int threshold, int32_t* labels,
-                        int32_t* num_areas, void* scratch, cudaStream_t stream) {
+cudaError_t label_areas(const uint8_t* rgb, int width, int height, int threshold, int32_t* labels, int32_t* num_areas,
+                        void* scratch, cudaStream_t stream) {
   if (width < 0 || height < 0 || threshold < 0 || threshold > 256) return cudaErrorInvalidValue;
   const size_t pixels = size_t(width) * size_t(height);
   if (pixels >= kMaxLabelPixels) return cudaErrorInvalidValue;
@@ -427,8 +426,8 @@ cudaError_t label_areas(const uint8_t* rgb, int width, int height, int threshold
 
   const size_t horizontal = size_t(tiles_y - 1) * size_t(width);
   const size_t pairs = horizontal + size_t(tiles_x - 1) * size_t(height);
-  if (cudaError_t e = launch_1d(merge_tile_borders_kernel, pairs, kPixelBlock, stream, labels, width, height,
-                                horizontal, pairs))
+  if (cudaError_t e =
+          launch_1d(merge_tile_borders_kernel, pairs, kPixelBlock, stream, labels, width, height, horizontal, pairs))
     return e;
 
   config.gridDim = dim3(chunks);
@@ -439,8 +438,8 @@ cudaError_t label_areas(const uint8_t* rgb, int width, int height, int threshold
   if (cudaError_t e = cudaLaunchKernelEx(&config, scan_chunk_counts_kernel, counts, chunks, num_areas)) return e;
   config.gridDim = dim3(chunks);
   config.blockDim = dim3(kChunkThreads);
-  if (cudaError_t e = cudaLaunchKernelEx(&config, number_roots_kernel, labels, pixels,
-                                         static_cast<const uint32_t*>(counts)))
+  if (cudaError_t e =
+          cudaLaunchKernelEx(&config, number_roots_kernel, labels, pixels, static_cast<const uint32_t*>(counts)))
     return e;
   return cudaLaunchKernelEx(&config, resolve_kernel, labels, pixels);
 }
@@ -460,8 +459,8 @@ cudaError_t area_stats(const int32_t* labels, const uint8_t* rgb, int width, int
   if (rgb)
     return cudaLaunchKernelEx(&config, area_stats_kernel<true>, labels, rgb, unsigned(width), segments_per_row,
                               segments, num_areas, stats);
-  return cudaLaunchKernelEx(&config, area_stats_kernel<false>, labels, rgb, unsigned(width), segments_per_row,
-                            segments, num_areas, stats);
+  return cudaLaunchKernelEx(&config, area_stats_kernel<false>, labels, rgb, unsigned(width), segments_per_row, segments,
+                            num_areas, stats);
 }
 
 cudaError_t area_majority(const int32_t* labels, int W, int H, const uint8_t* seg, int w, int h, int num_regions,
@@ -469,7 +468,7 @@ cudaError_t area_majority(const int32_t* labels, int W, int H, const uint8_t* se
   if (W < 0 || H < 0 || w < 0 || h < 0 || num_areas < 0 || num_regions < 1 || num_regions > kMaxVoteRegions)
     return cudaErrorInvalidValue;
   const size_t pixels = size_t(W) * size_t(H);
-  if (pixels > size_t(UINT32_MAX)) return cudaErrorInvalidValue;     // votes are 32-bit
+  if (pixels > size_t(UINT32_MAX)) return cudaErrorInvalidValue;               // votes are 32-bit
   if (pixels > 0 && size_t(w) * size_t(h) == 0) return cudaErrorInvalidValue;  // nothing to sample
   if (num_areas == 0) return cudaSuccess;
   if (cudaError_t e = cudaMemsetAsync(votes, 0, size_t(num_areas) * size_t(num_regions) * sizeof(uint32_t), stream))
@@ -478,8 +477,8 @@ cudaError_t area_majority(const int32_t* labels, int W, int H, const uint8_t* se
     const unsigned segments_per_row = ceil_div(size_t(W), kStatsSegment);
     const size_t segments = size_t(segments_per_row) * size_t(H);
     const cudaLaunchConfig_t config = segment_config(segments, stream);
-    if (cudaError_t e = cudaLaunchKernelEx(&config, area_votes_kernel, labels, W, H, seg, w, h, num_regions,
-                                           num_areas, segments_per_row, segments, votes))
+    if (cudaError_t e = cudaLaunchKernelEx(&config, area_votes_kernel, labels, W, H, seg, w, h, num_regions, num_areas,
+                                           segments_per_row, segments, votes))
       return e;
   }
   return launch_1d(area_majority_kernel, size_t(num_areas), kPixelBlock, stream, static_cast<const uint32_t*>(votes),

@@ -24,8 +24,8 @@ size_t label_areas_scratch_bytes(int width, int height);
 // labels and *num_areas (one device int32) of the sketch. scratch: at least
 // label_areas_scratch_bytes(width, height) bytes of device memory, no preparation.
 // cudaErrorInvalidValue for a negative size, threshold outside 0..256 or 2^31 pixels.
-cudaError_t label_areas(const uint8_t* rgb, int width, int height, int threshold, int32_t* labels,
-                        int32_t* num_areas, void* scratch, cudaStream_t stream);
+cudaError_t label_areas(const uint8_t* rgb, int width, int height, int threshold, int32_t* labels, int32_t* num_areas,
+                        void* scratch, cudaStream_t stream);
 
 // stats[0..num_areas): pixel count, inclusive bounding box and, when rgb is not null,
 // exact integer sums of rgb [H][W][3] over each area (gp::AreaStats).

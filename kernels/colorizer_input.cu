@@ -8,9 +8,7 @@ namespace {
 
 constexpr int kGroups = kColorizerInputChannels16 / 8;
 
-template <class T> struct alignas(16) Chunk {
-  T v[8];
-};
+template <class T> struct alignas(16) Chunk { T v[8]; };
 
 template <class T> __global__ void colorizer_input_kernel(ConvColorizerMma in, T* out, size_t count) {
   const size_t i = size_t(blockIdx.x) * blockDim.x + threadIdx.x;

@@ -28,10 +28,13 @@ template <class F> __device__ __forceinline__ void for_each_tap(int i, int n_old
   }
 }
 
-__device__ __forceinline__ uint8_t round_u8(double v) { return uint8_t(fmin(fmax(floor(__dadd_rn(v, 0.5)), 0.0), 255.0)); }
+__device__ __forceinline__ uint8_t round_u8(double v) {
+  return uint8_t(fmin(fmax(floor(__dadd_rn(v, 0.5)), 0.0), 255.0));
+}
 
-__global__ void compose_rgb8_kernel(const uint8_t* __restrict__ colours, int w, int h, const uint8_t* __restrict__ sketch,
-                                    int W, int H, bool keep_lines, uint8_t* __restrict__ out) {
+__global__ void compose_rgb8_kernel(const uint8_t* __restrict__ colours, int w, int h,
+                                    const uint8_t* __restrict__ sketch, int W, int H, bool keep_lines,
+                                    uint8_t* __restrict__ out) {
   const size_t p = size_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (p >= size_t(W) * H) return;
   const int X = int(p % size_t(W)), Y = int(p / size_t(W));
@@ -51,8 +54,8 @@ __global__ void compose_rgb8_kernel(const uint8_t* __restrict__ colours, int w, 
     return;
   }
   const uint8_t* s = sketch + 3 * p;
-  const double grey =
-      __dadd_rn(__dadd_rn(__dmul_rn(0.299, double(s[0])), __dmul_rn(0.587, double(s[1]))), __dmul_rn(0.114, double(s[2])));
+  const double grey = __dadd_rn(__dadd_rn(__dmul_rn(0.299, double(s[0])), __dmul_rn(0.587, double(s[1]))),
+                                __dmul_rn(0.114, double(s[2])));
   for (int c = 0; c < 3; ++c) dst[c] = round_u8(__dmul_rn(double(float(acc[c])), grey) / 255.0);
 }
 

@@ -47,20 +47,21 @@ namespace GP_KERNEL_NS {
 namespace {
 
 constexpr int BM = kConvTileM, BN = kConvTileN, BK = kConvTileK, NT = kConvThreads;
-constexpr int TM = 4, TN = 8;                        // register micro-tile: pixels x channels
-constexpr int kThreadsN = BN / TN;                   // 8 threads across the channels
-constexpr int kAStride = BM + 4;                     // A tile [BK][BM + 4]: fewer bank conflicts on the transposed store
-constexpr int kLogitStride = BN + 1;                 // argmax staging [BM][BN + 1]
+constexpr int TM = 4, TN = 8;         // register micro-tile: pixels x channels
+constexpr int kThreadsN = BN / TN;    // 8 threads across the channels
+constexpr int kAStride = BM + 4;      // A tile [BK][BM + 4]: fewer bank conflicts on the transposed store
+constexpr int kLogitStride = BN + 1;  // argmax staging [BM][BN + 1]
 static_assert(kThreadsN * (BM / TM) == NT, "the micro-tiles must cover the block tile");
 static_assert(TN == 8 && BN == 64, "the column mapping below assumes two float4 groups 32 apart");
 static_assert(BK % 4 == 0 && NT % (BK / 4) == 0 && NT % BK == 0, "A loader mapping");
 
-constexpr size_t kConvSmemBytes = sizeof(float) * (size_t(BK) * kAStride + size_t(BK) * BN) > sizeof(float) * BM * kLogitStride
+constexpr size_t kConvSmemBytes = sizeof(float) * (size_t(BK) * kAStride + size_t(BK) * BN) >
+                                          sizeof(float) * BM* kLogitStride
                                       ? sizeof(float) * (size_t(BK) * kAStride + size_t(BK) * BN)
-                                      : sizeof(float) * BM * kLogitStride;
+                                      : sizeof(float) * BM* kLogitStride;
 
 struct Geometry {
-  int h, w;      // output (= conv input) size
+  int h, w;  // output (= conv input) size
   int cin, cout;
   int k_total;   // ksize^2 * cin
   int k_chunks;  // packed rows / BK
@@ -81,7 +82,9 @@ struct PlainGather {
   int w, c;
   static constexpr bool kHasVec = true;
   __device__ __forceinline__ float at(int y, int xx, int ch) const { return x[(size_t(y) * w + xx) * c + ch]; }
-  __device__ __forceinline__ float4 at4(int y, int xx, int ch) const { return load4(x + (size_t(y) * w + xx) * c + ch); }
+  __device__ __forceinline__ float4 at4(int y, int xx, int ch) const {
+    return load4(x + (size_t(y) * w + xx) * c + ch);
+  }
 };
 
 // 16-bit activations, widened on load (the heads of the fp16 / bf16 path).
@@ -129,8 +132,12 @@ struct UpConcatGather {
   };
   __device__ __forceinline__ Taps taps(int uy, int ux) const {
     const gather::BilinearTaps t = gather::bilinear_taps(uy, ux, scale_y, scale_x, hl, wl);
-    return {(size_t(t.y0) * wl + t.x0) * cl, (size_t(t.y0) * wl + t.x1) * cl, (size_t(t.y1) * wl + t.x0) * cl,
-            (size_t(t.y1) * wl + t.x1) * cl, t.ay, t.ax};
+    return {(size_t(t.y0) * wl + t.x0) * cl,
+            (size_t(t.y0) * wl + t.x1) * cl,
+            (size_t(t.y1) * wl + t.x0) * cl,
+            (size_t(t.y1) * wl + t.x1) * cl,
+            t.ay,
+            t.ax};
   }
   __device__ __forceinline__ bool inside_up(int uy, int ux) const {
     return unsigned(uy) < unsigned(2 * hl) && unsigned(ux) < unsigned(2 * wl);
@@ -150,10 +157,9 @@ struct UpConcatGather {
     const Taps t = taps(uy, ux);
     const float* l = low + (ch - cs);
     const float4 v00 = load4(l + t.o00), v01 = load4(l + t.o01), v10 = load4(l + t.o10), v11 = load4(l + t.o11);
-    return make_float4(gather::lerp2(t.ay, t.ax, v00.x, v01.x, v10.x, v11.x),
-                       gather::lerp2(t.ay, t.ax, v00.y, v01.y, v10.y, v11.y),
-                       gather::lerp2(t.ay, t.ax, v00.z, v01.z, v10.z, v11.z),
-                       gather::lerp2(t.ay, t.ax, v00.w, v01.w, v10.w, v11.w));
+    return make_float4(
+        gather::lerp2(t.ay, t.ax, v00.x, v01.x, v10.x, v11.x), gather::lerp2(t.ay, t.ax, v00.y, v01.y, v10.y, v11.y),
+        gather::lerp2(t.ay, t.ax, v00.z, v01.z, v10.z, v11.z), gather::lerp2(t.ay, t.ax, v00.w, v01.w, v10.w, v11.w));
   }
 };
 
@@ -256,11 +262,11 @@ struct ArgmaxStore {
 
 // ---- the kernel ----------------------------------------------------------------------
 
-template <int KSIZE, class Gather, class Epilogue, bool kVec>
-__global__ void __launch_bounds__(NT) conv_kernel(Gather gather, Geometry g, const float* __restrict__ weights,
-                                                  const float* __restrict__ bias, Epilogue epilogue) {
+template <int KSIZE, class Gather, class Epilogue, bool kVec> __global__ void __launch_bounds__(NT)
+    conv_kernel(Gather gather, Geometry g, const float* __restrict__ weights, const float* __restrict__ bias,
+                Epilogue epilogue) {
   float* const As = reinterpret_cast<float*>(dynamic_smem);  // [BK][kAStride], A transposed: [k][pixel]
-  float* const Bs = As + BK * kAStride;                       // [BK][BN]
+  float* const Bs = As + BK * kAStride;                      // [BK][BN]
   const int tid = threadIdx.x;
   const int tm = tid / kThreadsN, tn = tid % kThreadsN;
   const int pixels = g.h * g.w;
@@ -279,9 +285,8 @@ __global__ void __launch_bounds__(NT) conv_kernel(Gather gather, Geometry g, con
 
   float acc[TM][TN];
   GP_CONV_UNROLL
-  for (int i = 0; i < TM; ++i)
-    GP_CONV_UNROLL
-    for (int j = 0; j < TN; ++j) acc[i][j] = 0.0f;
+  for (int i = 0; i < TM; ++i) GP_CONV_UNROLL
+  for (int j = 0; j < TN; ++j) acc[i][j] = 0.0f;
 
   for (int chunk = 0; chunk < g.k_chunks; ++chunk) {
     const int k0 = chunk * BK;
@@ -335,9 +340,8 @@ __global__ void __launch_bounds__(NT) conv_kernel(Gather gather, Geometry g, con
       const float a[TM] = {a4.x, a4.y, a4.z, a4.w};
       const float b[TN] = {b4lo.x, b4lo.y, b4lo.z, b4lo.w, b4hi.x, b4hi.y, b4hi.z, b4hi.w};
       GP_CONV_UNROLL
-      for (int i = 0; i < TM; ++i)
-        GP_CONV_UNROLL
-        for (int j = 0; j < TN; ++j) acc[i][j] += a[i] * b[j];
+      for (int i = 0; i < TM; ++i) GP_CONV_UNROLL
+      for (int j = 0; j < TN; ++j) acc[i][j] += a[i] * b[j];
     }
     __syncthreads();
   }
@@ -375,8 +379,7 @@ cudaError_t launch_conv(const Gather& gather, bool vec, int h, int w, const Conv
 
 // Shape checks shared by every launcher; `cin` is the gather's channel count.
 bool weights_fit(const ConvWeights& wt, int ksize, int cin) {
-  return wt.ksize == ksize && wt.cin == cin && cin >= 1 && wt.cout >= 1 && wt.packed != nullptr &&
-         wt.bias != nullptr;
+  return wt.ksize == ksize && wt.cin == cin && cin >= 1 && wt.cout >= 1 && wt.packed != nullptr && wt.bias != nullptr;
 }
 
 // Each input kind: validate, build its gather, then launch with the given epilogue.
@@ -446,12 +449,10 @@ cudaError_t dispatch(const ConvColorizer& in, const ConvWeights& wt, const Epilo
   return launch_conv<KSIZE>(gather, false, in.h, in.w, wt, ep, stream);
 }
 
-template <class Input>
-cudaError_t relu3x3(const Input& in, const ConvWeights& wt, float* out, cudaStream_t stream) {
+template <class Input> cudaError_t relu3x3(const Input& in, const ConvWeights& wt, float* out, cudaStream_t stream) {
   return dispatch<3>(in, wt, BiasActivationStore<ReluOp>{out}, stream);
 }
-template <class Input>
-cudaError_t tanh1x1(const Input& in, const ConvWeights& wt, float* out, cudaStream_t stream) {
+template <class Input> cudaError_t tanh1x1(const Input& in, const ConvWeights& wt, float* out, cudaStream_t stream) {
   return dispatch<1>(in, wt, BiasActivationStore<TanhOp>{out}, stream);
 }
 template <class Input>
@@ -462,35 +463,60 @@ cudaError_t argmax1x1(const Input& in, const ConvWeights& wt, uint8_t* labels, f
 
 }  // namespace
 
-cudaError_t conv1x1_bias_tanh(const ConvPlainF16& in, const ConvWeights& w, float* out, cudaStream_t s) { return tanh1x1(in, w, out, s); }
-cudaError_t conv1x1_bias_tanh(const ConvPlainBF16& in, const ConvWeights& w, float* out, cudaStream_t s) { return tanh1x1(in, w, out, s); }
-cudaError_t conv1x1_argmax(const ConvPlainF16& in, const ConvWeights& w, uint8_t* labels, float* logits, cudaStream_t s) {
+cudaError_t conv1x1_bias_tanh(const ConvPlainF16& in, const ConvWeights& w, float* out, cudaStream_t s) {
+  return tanh1x1(in, w, out, s);
+}
+cudaError_t conv1x1_bias_tanh(const ConvPlainBF16& in, const ConvWeights& w, float* out, cudaStream_t s) {
+  return tanh1x1(in, w, out, s);
+}
+cudaError_t conv1x1_argmax(const ConvPlainF16& in, const ConvWeights& w, uint8_t* labels, float* logits,
+                           cudaStream_t s) {
   return argmax1x1(in, w, labels, logits, s);
 }
-cudaError_t conv1x1_argmax(const ConvPlainBF16& in, const ConvWeights& w, uint8_t* labels, float* logits, cudaStream_t s) {
+cudaError_t conv1x1_argmax(const ConvPlainBF16& in, const ConvWeights& w, uint8_t* labels, float* logits,
+                           cudaStream_t s) {
   return argmax1x1(in, w, labels, logits, s);
 }
 
-cudaError_t conv3x3_bias_relu(const ConvPlain& in, const ConvWeights& w, float* out, cudaStream_t s) { return relu3x3(in, w, out, s); }
-cudaError_t conv3x3_bias_relu(const ConvMaxPool& in, const ConvWeights& w, float* out, cudaStream_t s) { return relu3x3(in, w, out, s); }
-cudaError_t conv3x3_bias_relu(const ConvUpConcat& in, const ConvWeights& w, float* out, cudaStream_t s) { return relu3x3(in, w, out, s); }
-cudaError_t conv3x3_bias_relu(const ConvColorizer& in, const ConvWeights& w, float* out, cudaStream_t s) { return relu3x3(in, w, out, s); }
+cudaError_t conv3x3_bias_relu(const ConvPlain& in, const ConvWeights& w, float* out, cudaStream_t s) {
+  return relu3x3(in, w, out, s);
+}
+cudaError_t conv3x3_bias_relu(const ConvMaxPool& in, const ConvWeights& w, float* out, cudaStream_t s) {
+  return relu3x3(in, w, out, s);
+}
+cudaError_t conv3x3_bias_relu(const ConvUpConcat& in, const ConvWeights& w, float* out, cudaStream_t s) {
+  return relu3x3(in, w, out, s);
+}
+cudaError_t conv3x3_bias_relu(const ConvColorizer& in, const ConvWeights& w, float* out, cudaStream_t s) {
+  return relu3x3(in, w, out, s);
+}
 
-cudaError_t conv1x1_bias_tanh(const ConvPlain& in, const ConvWeights& w, float* out, cudaStream_t s) { return tanh1x1(in, w, out, s); }
-cudaError_t conv1x1_bias_tanh(const ConvMaxPool& in, const ConvWeights& w, float* out, cudaStream_t s) { return tanh1x1(in, w, out, s); }
-cudaError_t conv1x1_bias_tanh(const ConvUpConcat& in, const ConvWeights& w, float* out, cudaStream_t s) { return tanh1x1(in, w, out, s); }
-cudaError_t conv1x1_bias_tanh(const ConvColorizer& in, const ConvWeights& w, float* out, cudaStream_t s) { return tanh1x1(in, w, out, s); }
+cudaError_t conv1x1_bias_tanh(const ConvPlain& in, const ConvWeights& w, float* out, cudaStream_t s) {
+  return tanh1x1(in, w, out, s);
+}
+cudaError_t conv1x1_bias_tanh(const ConvMaxPool& in, const ConvWeights& w, float* out, cudaStream_t s) {
+  return tanh1x1(in, w, out, s);
+}
+cudaError_t conv1x1_bias_tanh(const ConvUpConcat& in, const ConvWeights& w, float* out, cudaStream_t s) {
+  return tanh1x1(in, w, out, s);
+}
+cudaError_t conv1x1_bias_tanh(const ConvColorizer& in, const ConvWeights& w, float* out, cudaStream_t s) {
+  return tanh1x1(in, w, out, s);
+}
 
 cudaError_t conv1x1_argmax(const ConvPlain& in, const ConvWeights& w, uint8_t* labels, float* logits, cudaStream_t s) {
   return argmax1x1(in, w, labels, logits, s);
 }
-cudaError_t conv1x1_argmax(const ConvMaxPool& in, const ConvWeights& w, uint8_t* labels, float* logits, cudaStream_t s) {
+cudaError_t conv1x1_argmax(const ConvMaxPool& in, const ConvWeights& w, uint8_t* labels, float* logits,
+                           cudaStream_t s) {
   return argmax1x1(in, w, labels, logits, s);
 }
-cudaError_t conv1x1_argmax(const ConvUpConcat& in, const ConvWeights& w, uint8_t* labels, float* logits, cudaStream_t s) {
+cudaError_t conv1x1_argmax(const ConvUpConcat& in, const ConvWeights& w, uint8_t* labels, float* logits,
+                           cudaStream_t s) {
   return argmax1x1(in, w, labels, logits, s);
 }
-cudaError_t conv1x1_argmax(const ConvColorizer& in, const ConvWeights& w, uint8_t* labels, float* logits, cudaStream_t s) {
+cudaError_t conv1x1_argmax(const ConvColorizer& in, const ConvWeights& w, uint8_t* labels, float* logits,
+                           cudaStream_t s) {
   return argmax1x1(in, w, labels, logits, s);
 }
 

@@ -81,13 +81,11 @@ static_assert(same_shape<Tile64x64>(ConvMmaTile::M64N64) && same_shape<Tile128x3
 using gather::from_float;
 using gather::to_float;
 
-template <class T> struct alignas(16) Chunk {
-  T v[8];
-};
-template <class T> struct alignas(4) Pair {
-  T x, y;
-};
-template <class T> __device__ __forceinline__ Chunk<T> load_chunk(const T* p) { return *reinterpret_cast<const Chunk<T>*>(p); }
+template <class T> struct alignas(16) Chunk { T v[8]; };
+template <class T> struct alignas(4) Pair { T x, y; };
+template <class T> __device__ __forceinline__ Chunk<T> load_chunk(const T* p) {
+  return *reinterpret_cast<const Chunk<T>*>(p);
+}
 
 using gather::max2;
 
@@ -106,7 +104,9 @@ template <class T> struct PlainGather {
   const T* x;
   int w, c;
   __device__ __forceinline__ const T* base() const { return x; }
-  __device__ __forceinline__ float at(int y, int xx, int ch) const { return to_float(x[(size_t(y) * w + xx) * c + ch]); }
+  __device__ __forceinline__ float at(int y, int xx, int ch) const {
+    return to_float(x[(size_t(y) * w + xx) * c + ch]);
+  }
   __device__ __forceinline__ const T* pixel(int y, int xx) const { return x + (size_t(y) * w + xx) * c; }
   __device__ __forceinline__ int tap_offset(int dy, int dx, int ci) const { return (dy * w + dx) * c + ci; }
   __device__ __forceinline__ bool copies(int) const { return true; }
@@ -117,12 +117,8 @@ template <class T> struct PlainGather {
 // a NaN input do they differ (__hmax2 takes the other operand, max2 the second): the
 // pooled tensors are ReLU outputs.
 template <class T> struct PairOf;
-template <> struct PairOf<__half> {
-  using type = __half2;
-};
-template <> struct PairOf<__nv_bfloat16> {
-  using type = __nv_bfloat162;
-};
+template <> struct PairOf<__half> { using type = __half2; };
+template <> struct PairOf<__nv_bfloat16> { using type = __nv_bfloat162; };
 template <class T> __device__ __forceinline__ typename PairOf<T>::type pair_of(uint32_t word) {
   typename PairOf<T>::type p;
   memcpy(&p, &word, 4);
@@ -155,7 +151,7 @@ template <class T> struct MaxPoolGather {
     const Bytes16 a = *reinterpret_cast<const Bytes16*>(p), b = *reinterpret_cast<const Bytes16*>(p + c),
                   d = *reinterpret_cast<const Bytes16*>(p + row), e = *reinterpret_cast<const Bytes16*>(p + row + c);
     Bytes16 o;
-GP_MMA_UNROLL
+    GP_MMA_UNROLL
     for (int j = 0; j < 4; ++j)
       o.word[j] = word_of<T>(__hmax2(__hmax2(pair_of<T>(a.word[j]), pair_of<T>(b.word[j])),
                                      __hmax2(pair_of<T>(d.word[j]), pair_of<T>(e.word[j]))));
@@ -175,8 +171,12 @@ template <class T> struct UpConcatGather {
   };
   __device__ __forceinline__ Taps taps(int uy, int ux) const {
     const gather::BilinearTaps t = gather::bilinear_taps(uy, ux, scale_y, scale_x, hl, wl);
-    return {(size_t(t.y0) * wl + t.x0) * cl, (size_t(t.y0) * wl + t.x1) * cl, (size_t(t.y1) * wl + t.x0) * cl,
-            (size_t(t.y1) * wl + t.x1) * cl, t.ay, t.ax};
+    return {(size_t(t.y0) * wl + t.x0) * cl,
+            (size_t(t.y0) * wl + t.x1) * cl,
+            (size_t(t.y1) * wl + t.x0) * cl,
+            (size_t(t.y1) * wl + t.x1) * cl,
+            t.ay,
+            t.ax};
   }
   __device__ __forceinline__ bool inside_up(int uy, int ux) const {
     return unsigned(uy) < unsigned(2 * hl) && unsigned(ux) < unsigned(2 * wl);
@@ -199,7 +199,7 @@ template <class T> struct UpConcatGather {
   __device__ __forceinline__ void compute8(int y, int xx, int ch, Chunk<T>& out) const {
     const int uy = y - top, ux = xx - left;
     if (!inside_up(uy, ux)) {
-GP_MMA_UNROLL
+      GP_MMA_UNROLL
       for (int j = 0; j < 8; ++j) out.v[j] = from_float<T>(0.0f);
       return;
     }
@@ -207,7 +207,7 @@ GP_MMA_UNROLL
     const T* l = low + (ch - cs);
     const Chunk<T> a = load_chunk(l + t.o00), b = load_chunk(l + t.o01), d = load_chunk(l + t.o10),
                    e = load_chunk(l + t.o11);
-GP_MMA_UNROLL
+    GP_MMA_UNROLL
     for (int j = 0; j < 8; ++j)
       out.v[j] = from_float<T>(lerp2(t, to_float(a.v[j]), to_float(b.v[j]), to_float(d.v[j]), to_float(e.v[j])));
   }
@@ -261,11 +261,12 @@ template <class T>
 __device__ __forceinline__ void compute_chunk(const MaxPoolGather<T>& g, const T* at, int, int, int, Chunk<T>& out) {
   g.compute8(at, out);
 }
-template <class T>
-__device__ __forceinline__ void compute_chunk(const UpConcatGather<T>& g, const T*, int y, int x, int ci, Chunk<T>& out) {
+template <class T> __device__ __forceinline__ void compute_chunk(const UpConcatGather<T>& g, const T*, int y, int x,
+                                                                 int ci, Chunk<T>& out) {
   g.compute8(y, x, ci, out);
 }
-template <class T> __device__ __forceinline__ void compute_chunk(const PlainGather<T>&, const T*, int, int, int, Chunk<T>&) {}
+template <class T>
+__device__ __forceinline__ void compute_chunk(const PlainGather<T>&, const T*, int, int, int, Chunk<T>&) {}
 
 struct Geometry {
   int h, w, cin, cout;
@@ -310,8 +311,7 @@ struct SplitK {
   unsigned* counters;  // [tiles], zero between launches
 };
 
-template <class T, class Gather, class Tile, bool kVec, bool kSplit>
-__global__ void __launch_bounds__(NT)
+template <class T, class Gather, class Tile, bool kVec, bool kSplit> __global__ void __launch_bounds__(NT)
     conv3x3_mma_kernel(Gather g, const T* __restrict__ packed, const float* __restrict__ bias, T* __restrict__ out,
                        Geometry geo, SplitK split_k) {
 #ifdef GP_CONV_MMA_UNSUPPORTED
@@ -334,7 +334,7 @@ __global__ void __launch_bounds__(NT)
   [[maybe_unused]] const T* row_at[A_ROWS];
   [[maybe_unused]] int row_p[A_ROWS];  // two-source gathers: the pixel's index
   uint32_t a_store[A_ROWS];
-GP_MMA_UNROLL
+  GP_MMA_UNROLL
   for (int i = 0; i < A_ROWS; ++i) {
     const int row = tid / kChunksPerRow + i * (NT / kChunksPerRow);
     const int p = m0 + row;
@@ -347,7 +347,7 @@ GP_MMA_UNROLL
   }
   const T* b_row[B_ROWS];
   uint32_t b_store[B_ROWS];
-GP_MMA_UNROLL
+  GP_MMA_UNROLL
   for (int j = 0; j < B_ROWS; ++j) {
     const int row = (tid + j * NT) / kChunksPerRow;
     b_row[j] = packed + size_t(n0 + row) * geo.k_rows + 8 * my_chunk;  // + this split's first k below
@@ -376,13 +376,13 @@ GP_MMA_UNROLL
   const int k_first = chunk_begin * BK + 8 * my_chunk;
   KCursor at{k_first / geo.cin, k_first % geo.cin};
   const int step_taps = BK / geo.cin, step_channels = BK % geo.cin;
-GP_MMA_UNROLL
+  GP_MMA_UNROLL
   for (int j = 0; j < B_ROWS; ++j) b_row[j] += chunk_begin * BK;
   int b_k = 0;  // this step's k offset from the split's first, in the packed weights
 
   auto load_stage = [&](int slot) {
     // B: weights of output channels n0 + row at this step's k (always inside the padding).
-GP_MMA_UNROLL
+    GP_MMA_UNROLL
     for (int j = 0; j < B_ROWS; ++j) {
       if (Tile::B_CHUNKS % NT != 0 && tid + j * NT >= Tile::B_CHUNKS) break;
       ptx::copy_16_or_zero(b_smem + slot * B_STAGE + b_store[j], b_row[j] + b_k, true);
@@ -393,7 +393,7 @@ GP_MMA_UNROLL
       // Every chunk a copy from the source its channel lies in.
       const int dy = at.dy_bounds(), dx = at.dx();
       const typename Gather::Step st = g.step(at.ci, at.dy(), dx);
-GP_MMA_UNROLL
+      GP_MMA_UNROLL
       for (int i = 0; i < A_ROWS; ++i) {
         const int y = row_y[i] + dy, x = row_x[i] + dx;
         const bool inside = unsigned(y) < unsigned(geo.h) && unsigned(x) < unsigned(geo.w);
@@ -407,7 +407,7 @@ GP_MMA_UNROLL
       // The source is formed only where it is read (a copy, or max-pool's corner), so that
       // no pointer past its tensor is made; the zero fill takes the pixel itself.
       constexpr bool kReadsAtPixel = !std::is_same_v<Gather, UpConcatGather<T>>;
-GP_MMA_UNROLL
+      GP_MMA_UNROLL
       for (int i = 0; i < A_ROWS; ++i) {
         const uint32_t dst = a_smem + slot * A_STAGE + a_store[i];
         const int y = row_y[i] + dy, x = row_x[i] + dx;
@@ -423,11 +423,11 @@ GP_MMA_UNROLL
       }
     } else {
       // Row by row, so that one chunk is live at a time (the per-element gathers are long).
-GP_MMA_UNROLL
+      GP_MMA_UNROLL
       for (int i = 0; i < A_ROWS; ++i) {
         Chunk<T> c;
         KCursor e = at;
-GP_MMA_UNROLL
+        GP_MMA_UNROLL
         for (int j = 0; j < 8; ++j) {
           const int y = row_y[i] + e.dy_bounds(), x = row_x[i] + e.dx();
           const bool inside = unsigned(y) < unsigned(geo.h) && unsigned(x) < unsigned(geo.w);
@@ -444,14 +444,12 @@ GP_MMA_UNROLL
   };
 
   float acc[MI][NI][4];
-GP_MMA_UNROLL
-  for (int mi = 0; mi < MI; ++mi)
-GP_MMA_UNROLL
-    for (int ni = 0; ni < NI; ++ni)
-GP_MMA_UNROLL
-      for (int e = 0; e < 4; ++e) acc[mi][ni][e] = 0.0f;
+  GP_MMA_UNROLL
+  for (int mi = 0; mi < MI; ++mi) GP_MMA_UNROLL
+  for (int ni = 0; ni < NI; ++ni) GP_MMA_UNROLL
+  for (int e = 0; e < 4; ++e) acc[mi][ni][e] = 0.0f;
 
-GP_MMA_UNROLL
+  GP_MMA_UNROLL
   for (int s = 0; s < STAGES - 1; ++s) {
     if (s < k_chunks) load_stage(s);
     ptx::commit_group();
@@ -465,31 +463,29 @@ GP_MMA_UNROLL
     const int slot = read_slot;
     read_slot = read_slot == STAGES - 1 ? 0 : read_slot + 1;
     write_slot = write_slot == STAGES - 1 ? 0 : write_slot + 1;
-GP_MMA_UNROLL
+    GP_MMA_UNROLL
     for (int kk = 0; kk < BK / 16; ++kk) {
       uint32_t a[MI][4];
-GP_MMA_UNROLL
+      GP_MMA_UNROLL
       for (int mi = 0; mi < MI; ++mi) ptx::ldmatrix_x4(a[mi], a_smem + slot * A_STAGE + a_read[kk] + mi * kRows16);
       uint32_t b[NI / 2][4];
-GP_MMA_UNROLL
+      GP_MMA_UNROLL
       for (int nj = 0; nj < NI / 2; ++nj) ptx::ldmatrix_x4(b[nj], b_smem + slot * B_STAGE + b_read[kk] + nj * kRows16);
-GP_MMA_UNROLL
-      for (int mi = 0; mi < MI; ++mi)
-GP_MMA_UNROLL
-        for (int ni = 0; ni < NI; ++ni)
-          ptx::mma_16816<T>(acc[mi][ni], a[mi], b[ni / 2][(ni % 2) * 2], b[ni / 2][(ni % 2) * 2 + 1]);
+      GP_MMA_UNROLL
+      for (int mi = 0; mi < MI; ++mi) GP_MMA_UNROLL
+      for (int ni = 0; ni < NI; ++ni)
+        ptx::mma_16816<T>(acc[mi][ni], a[mi], b[ni / 2][(ni % 2) * 2], b[ni / 2][(ni % 2) * 2 + 1]);
     }
   }
 
   if constexpr (kSplit) {
     const size_t tile = size_t(blockIdx.y) * gridDim.x + blockIdx.x;
     float4* const part = reinterpret_cast<float4*>(split_k.partials) + tile * splits * (MI * NI * NT) + tid;
-GP_MMA_UNROLL
-    for (int mi = 0; mi < MI; ++mi)
-GP_MMA_UNROLL
-      for (int ni = 0; ni < NI; ++ni)
-        part[(split * MI * NI + mi * NI + ni) * NT] =
-            make_float4(acc[mi][ni][0], acc[mi][ni][1], acc[mi][ni][2], acc[mi][ni][3]);
+    GP_MMA_UNROLL
+    for (int mi = 0; mi < MI; ++mi) GP_MMA_UNROLL
+    for (int ni = 0; ni < NI; ++ni)
+      part[(split * MI * NI + mi * NI + ni) * NT] =
+          make_float4(acc[mi][ni][0], acc[mi][ni][1], acc[mi][ni][2], acc[mi][ni][3]);
     __shared__ int last_split;
     __threadfence();  // this block's partials visible before it is counted
     __syncthreads();
@@ -501,49 +497,47 @@ GP_MMA_UNROLL
     __syncthreads();
     if (!last_split) return;
     __threadfence();
-GP_MMA_UNROLL
-    for (int mi = 0; mi < MI; ++mi)
-GP_MMA_UNROLL
-      for (int ni = 0; ni < NI; ++ni) {
-        float4 sum = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-        for (int z = 0; z < splits; ++z) {
-          const float4 v = z == split ? make_float4(acc[mi][ni][0], acc[mi][ni][1], acc[mi][ni][2], acc[mi][ni][3])
-                                      : __ldcg(part + (z * MI * NI + mi * NI + ni) * NT);
-          sum.x += v.x;
-          sum.y += v.y;
-          sum.z += v.z;
-          sum.w += v.w;
-        }
-        acc[mi][ni][0] = sum.x;
-        acc[mi][ni][1] = sum.y;
-        acc[mi][ni][2] = sum.z;
-        acc[mi][ni][3] = sum.w;
+    GP_MMA_UNROLL
+    for (int mi = 0; mi < MI; ++mi) GP_MMA_UNROLL
+    for (int ni = 0; ni < NI; ++ni) {
+      float4 sum = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+      for (int z = 0; z < splits; ++z) {
+        const float4 v = z == split ? make_float4(acc[mi][ni][0], acc[mi][ni][1], acc[mi][ni][2], acc[mi][ni][3])
+                                    : __ldcg(part + (z * MI * NI + mi * NI + ni) * NT);
+        sum.x += v.x;
+        sum.y += v.y;
+        sum.z += v.z;
+        sum.w += v.w;
       }
+      acc[mi][ni][0] = sum.x;
+      acc[mi][ni][1] = sum.y;
+      acc[mi][ni][2] = sum.z;
+      acc[mi][ni][3] = sum.w;
+    }
   }
 
   // Accumulator e of tile (mi, ni): row lane / 4 (+ 8 for e >= 2), column 2 (lane % 4) + e % 2.
   const bool pairs = geo.cout % 2 == 0;
-GP_MMA_UNROLL
+  GP_MMA_UNROLL
   for (int ni = 0; ni < NI; ++ni) {
     const int co = n0 + wn + ni * 8 + (lane % 4) * 2;
     if (co >= geo.cout) continue;
     const bool second = co + 1 < geo.cout;
     const float b0 = bias[co], b1 = second ? bias[co + 1] : 0.0f;
-GP_MMA_UNROLL
-    for (int mi = 0; mi < MI; ++mi)
-GP_MMA_UNROLL
-      for (int half = 0; half < 2; ++half) {
-        const int p = m0 + wm + mi * 16 + lane / 4 + half * 8;
-        if (p >= pixels) continue;
-        const float v0 = max2(acc[mi][ni][2 * half] + b0, 0.0f), v1 = max2(acc[mi][ni][2 * half + 1] + b1, 0.0f);
-        T* o = out + size_t(p) * geo.cout + co;
-        if (pairs && second) {
-          *reinterpret_cast<Pair<T>*>(o) = Pair<T>{from_float<T>(v0), from_float<T>(v1)};
-        } else {
-          o[0] = from_float<T>(v0);
-          if (second) o[1] = from_float<T>(v1);
-        }
+    GP_MMA_UNROLL
+    for (int mi = 0; mi < MI; ++mi) GP_MMA_UNROLL
+    for (int half = 0; half < 2; ++half) {
+      const int p = m0 + wm + mi * 16 + lane / 4 + half * 8;
+      if (p >= pixels) continue;
+      const float v0 = max2(acc[mi][ni][2 * half] + b0, 0.0f), v1 = max2(acc[mi][ni][2 * half + 1] + b1, 0.0f);
+      T* o = out + size_t(p) * geo.cout + co;
+      if (pairs && second) {
+        *reinterpret_cast<Pair<T>*>(o) = Pair<T>{from_float<T>(v0), from_float<T>(v1)};
+      } else {
+        o[0] = from_float<T>(v0);
+        if (second) o[1] = from_float<T>(v1);
       }
+    }
   }
 #endif
 }
@@ -559,27 +553,29 @@ cudaError_t launch_tile(const Gather& g, const Geometry& geo, const ConvMmaWeigh
   config.blockDim = dim3(NT);
   config.stream = stream;
   const SplitK split_k{lc.partials, lc.counters};
-  return cudaLaunchKernelEx(&config, conv3x3_mma_kernel<T, Gather, Tile, kVec, kSplit>, g, wt.packed, wt.bias, out,
-                            geo, split_k);
+  return cudaLaunchKernelEx(&config, conv3x3_mma_kernel<T, Gather, Tile, kVec, kSplit>, g, wt.packed, wt.bias, out, geo,
+                            split_k);
 }
 
 // Split K is built for the vector gathers the engine runs (plain, max-pool, concat); the
 // per-element gathers and the fused up-concat never have enough K chunks and too few tiles
 // at once in the U-Net, and each variant is a kernel more to compile.
-template <class T, class Gather, bool kVec> constexpr bool kSplittable = kVec && !std::is_same_v<Gather, UpConcatGather<T>>;
+template <class T, class Gather, bool kVec> constexpr bool kSplittable =
+    kVec && !std::is_same_v<Gather, UpConcatGather<T>>;
 
 template <class T, class Gather, class Tile, bool kVec>
 cudaError_t launch_tile(const Gather& g, const Geometry& geo, const ConvMmaWeights<T>& wt, T* out,
                         const ConvMmaLaunch& lc, cudaStream_t stream) {
   if (lc.splits == 1) return launch_tile<T, Gather, Tile, kVec, false>(g, geo, wt, out, lc, stream);
-  if constexpr (kSplittable<T, Gather, kVec>) return launch_tile<T, Gather, Tile, kVec, true>(g, geo, wt, out, lc, stream);
+  if constexpr (kSplittable<T, Gather, kVec>)
+    return launch_tile<T, Gather, Tile, kVec, true>(g, geo, wt, out, lc, stream);
   return cudaErrorInvalidValue;
 }
 
 // kVec: the vector gather (every channel count a multiple of 8), else per element.
-template <class T, bool kVec, class Gather>
-cudaError_t launch(const Gather& g, int h, int w, int cin, const ConvMmaWeights<T>& wt, T* out, cudaStream_t stream,
-                   ConvMmaLaunch lc) {
+template <class T, bool kVec, class Gather> cudaError_t launch(const Gather& g, int h, int w, int cin,
+                                                               const ConvMmaWeights<T>& wt, T* out, cudaStream_t stream,
+                                                               ConvMmaLaunch lc) {
   if (h < 0 || w < 0 || wt.cin != cin || wt.cout < 1 || !wt.packed || !wt.bias || !aligned16(wt.packed))
     return cudaErrorInvalidValue;
   if (size_t(h) * w == 0) return cudaSuccess;
@@ -610,18 +606,16 @@ template <class T> std::vector<T> conv_mma_pack_weights(const float* torch_weigh
   return packed;
 }
 
-template <class T>
-cudaError_t conv3x3_mma_bias_relu(const ConvPlainT<T>& in, const ConvMmaWeights<T>& wt, T* out, cudaStream_t stream,
-                                  ConvMmaLaunch lc) {
+template <class T> cudaError_t conv3x3_mma_bias_relu(const ConvPlainT<T>& in, const ConvMmaWeights<T>& wt, T* out,
+                                                     cudaStream_t stream, ConvMmaLaunch lc) {
   if (in.c < 1 || !in.x || !aligned16(in.x)) return cudaErrorInvalidValue;
   const PlainGather<T> g{in.x, in.w, in.c};
   return in.c % 8 == 0 ? launch<T, true>(g, in.h, in.w, in.c, wt, out, stream, lc)
                        : launch<T, false>(g, in.h, in.w, in.c, wt, out, stream, lc);
 }
 
-template <class T>
-cudaError_t conv3x3_mma_bias_relu(const ConvMaxPoolT<T>& in, const ConvMmaWeights<T>& wt, T* out, cudaStream_t stream,
-                                  ConvMmaLaunch lc) {
+template <class T> cudaError_t conv3x3_mma_bias_relu(const ConvMaxPoolT<T>& in, const ConvMmaWeights<T>& wt, T* out,
+                                                     cudaStream_t stream, ConvMmaLaunch lc) {
   if (in.c < 1 || in.h_in < 0 || in.w_in < 0 || !in.x || !aligned16(in.x)) return cudaErrorInvalidValue;
   if (size_t(in.w_in) * in.c > size_t(INT32_MAX) / 4) return cudaErrorInvalidValue;
   const MaxPoolGather<T> g{in.x, in.w_in, in.c, in.w_in * in.c};
@@ -629,22 +623,29 @@ cudaError_t conv3x3_mma_bias_relu(const ConvMaxPoolT<T>& in, const ConvMmaWeight
                        : launch<T, false>(g, in.h_in / 2, in.w_in / 2, in.c, wt, out, stream, lc);
 }
 
-template <class T>
-cudaError_t conv3x3_mma_bias_relu(const ConvUpConcatT<T>& in, const ConvMmaWeights<T>& wt, T* out, cudaStream_t stream,
-                                  ConvMmaLaunch lc) {
+template <class T> cudaError_t conv3x3_mma_bias_relu(const ConvUpConcatT<T>& in, const ConvMmaWeights<T>& wt, T* out,
+                                                     cudaStream_t stream, ConvMmaLaunch lc) {
   if (in.c_skip < 1 || in.c_low < 1 || in.h_low < 1 || in.w_low < 1 || 2 * in.h_low > in.h || 2 * in.w_low > in.w ||
       !in.skip || !in.low || !aligned16(in.skip) || !aligned16(in.low))
     return cudaErrorInvalidValue;
-  const UpConcatGather<T> g{in.skip, in.low, in.w, in.c_skip, in.c_low, in.h_low, in.w_low,
-                            (in.h - 2 * in.h_low) / 2, (in.w - 2 * in.w_low) / 2, gather::up_step(in.h_low), gather::up_step(in.w_low)};
+  const UpConcatGather<T> g{in.skip,
+                            in.low,
+                            in.w,
+                            in.c_skip,
+                            in.c_low,
+                            in.h_low,
+                            in.w_low,
+                            (in.h - 2 * in.h_low) / 2,
+                            (in.w - 2 * in.w_low) / 2,
+                            gather::up_step(in.h_low),
+                            gather::up_step(in.w_low)};
   const int cin = in.c_skip + in.c_low;
   return in.c_skip % 8 == 0 && in.c_low % 8 == 0 ? launch<T, true>(g, in.h, in.w, cin, wt, out, stream, lc)
                                                  : launch<T, false>(g, in.h, in.w, cin, wt, out, stream, lc);
 }
 
-template <class T>
-cudaError_t conv3x3_mma_bias_relu(const ConvConcatT<T>& in, const ConvMmaWeights<T>& wt, T* out, cudaStream_t stream,
-                                  ConvMmaLaunch lc) {
+template <class T> cudaError_t conv3x3_mma_bias_relu(const ConvConcatT<T>& in, const ConvMmaWeights<T>& wt, T* out,
+                                                     cudaStream_t stream, ConvMmaLaunch lc) {
   if (in.c_skip < 8 || in.c_up < 8 || in.c_skip % 8 != 0 || in.c_up % 8 != 0 || !in.skip || !in.up ||
       !aligned16(in.skip) || !aligned16(in.up))
     return cudaErrorInvalidValue;
@@ -652,29 +653,33 @@ cudaError_t conv3x3_mma_bias_relu(const ConvConcatT<T>& in, const ConvMmaWeights
   return launch<T, true>(g, in.h, in.w, in.c_skip + in.c_up, wt, out, stream, lc);
 }
 
-template <class T>
-cudaError_t conv3x3_mma_bias_relu(const ConvPlainFloatMma& in, const ConvMmaWeights<T>& wt, T* out, cudaStream_t stream,
-                                  ConvMmaLaunch lc) {
+template <class T> cudaError_t conv3x3_mma_bias_relu(const ConvPlainFloatMma& in, const ConvMmaWeights<T>& wt, T* out,
+                                                     cudaStream_t stream, ConvMmaLaunch lc) {
   if (in.c < 1 || !in.x) return cudaErrorInvalidValue;
   return launch<T, false>(FloatPlainGather<T>{in.x, in.w, in.c}, in.h, in.w, in.c, wt, out, stream, lc);
 }
 
-template <class T>
-cudaError_t conv3x3_mma_bias_relu(const ConvColorizerMma& in, const ConvMmaWeights<T>& wt, T* out, cudaStream_t stream,
-                                  ConvMmaLaunch lc) {
+template <class T> cudaError_t conv3x3_mma_bias_relu(const ConvColorizerMma& in, const ConvMmaWeights<T>& wt, T* out,
+                                                     cudaStream_t stream, ConvMmaLaunch lc) {
   if (!in.sketch || !in.labels || !in.colors || !in.active) return cudaErrorInvalidValue;
   const ColorizerGather<T> g{in.sketch, in.labels, in.colors, in.active, in.w, in.center};
   return launch<T, false>(g, in.h, in.w, gp::kColorizerChannels, wt, out, stream, lc);
 }
 
-#define GP_CONV_MMA_INSTANTIATE(T)                                                                                   \
-  template std::vector<T> conv_mma_pack_weights<T>(const float*, int, int);                                          \
-  template cudaError_t conv3x3_mma_bias_relu<T>(const ConvPlainT<T>&, const ConvMmaWeights<T>&, T*, cudaStream_t, ConvMmaLaunch);   \
-  template cudaError_t conv3x3_mma_bias_relu<T>(const ConvMaxPoolT<T>&, const ConvMmaWeights<T>&, T*, cudaStream_t, ConvMmaLaunch); \
-  template cudaError_t conv3x3_mma_bias_relu<T>(const ConvUpConcatT<T>&, const ConvMmaWeights<T>&, T*, cudaStream_t, ConvMmaLaunch); \
-  template cudaError_t conv3x3_mma_bias_relu<T>(const ConvConcatT<T>&, const ConvMmaWeights<T>&, T*, cudaStream_t, ConvMmaLaunch); \
-  template cudaError_t conv3x3_mma_bias_relu<T>(const ConvPlainFloatMma&, const ConvMmaWeights<T>&, T*, cudaStream_t, ConvMmaLaunch); \
-  template cudaError_t conv3x3_mma_bias_relu<T>(const ConvColorizerMma&, const ConvMmaWeights<T>&, T*, cudaStream_t, ConvMmaLaunch);
+#define GP_CONV_MMA_INSTANTIATE(T)                                                                                    \
+  template std::vector<T> conv_mma_pack_weights<T>(const float*, int, int);                                           \
+  template cudaError_t conv3x3_mma_bias_relu<T>(const ConvPlainT<T>&, const ConvMmaWeights<T>&, T*, cudaStream_t,     \
+                                                ConvMmaLaunch);                                                       \
+  template cudaError_t conv3x3_mma_bias_relu<T>(const ConvMaxPoolT<T>&, const ConvMmaWeights<T>&, T*, cudaStream_t,   \
+                                                ConvMmaLaunch);                                                       \
+  template cudaError_t conv3x3_mma_bias_relu<T>(const ConvUpConcatT<T>&, const ConvMmaWeights<T>&, T*, cudaStream_t,  \
+                                                ConvMmaLaunch);                                                       \
+  template cudaError_t conv3x3_mma_bias_relu<T>(const ConvConcatT<T>&, const ConvMmaWeights<T>&, T*, cudaStream_t,    \
+                                                ConvMmaLaunch);                                                       \
+  template cudaError_t conv3x3_mma_bias_relu<T>(const ConvPlainFloatMma&, const ConvMmaWeights<T>&, T*, cudaStream_t, \
+                                                ConvMmaLaunch);                                                       \
+  template cudaError_t conv3x3_mma_bias_relu<T>(const ConvColorizerMma&, const ConvMmaWeights<T>&, T*, cudaStream_t,  \
+                                                ConvMmaLaunch);
 GP_CONV_MMA_INSTANTIATE(__half)
 GP_CONV_MMA_INSTANTIATE(__nv_bfloat16)
 

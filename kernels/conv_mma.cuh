@@ -46,13 +46,13 @@ constexpr int kConvMmaThreads = 128;
 static_assert(kConvMmaTileK == 32, "conv_mma_k_chunks (conv_mma_tile.h) counts chunks of 32");
 
 // The block tiles and the rule choosing one per layer (kernels/conv_mma_tile.h).
-using gp::ConvMmaTile;
+using gp::conv_mma_choose_schedule;
 using gp::conv_mma_choose_tile;
 using gp::conv_mma_tile_name;
 using gp::conv_mma_tile_shape;
-using gp::conv_mma_choose_schedule;
 using gp::ConvMmaLaunch;
 using gp::ConvMmaSchedule;
+using gp::ConvMmaTile;
 using gp::kConvMmaMaxSplits;
 
 template <class T> struct ConvPlainT {
@@ -96,7 +96,9 @@ inline size_t conv_mma_packed_rows(int cin) { return size_t(gp::conv_mma_k_chunk
 inline size_t conv_mma_packed_cols(int cout) {
   return (size_t(cout) + kConvMmaTileN - 1) / kConvMmaTileN * kConvMmaTileN;
 }
-inline size_t conv_mma_packed_count(int cout, int cin) { return conv_mma_packed_rows(cin) * conv_mma_packed_cols(cout); }
+inline size_t conv_mma_packed_count(int cout, int cin) {
+  return conv_mma_packed_rows(cin) * conv_mma_packed_cols(cout);
+}
 
 // torch_weight [cout][cin][3][3] (host) -> packed [n_cols][k_rows] (host), rounded to T.
 template <class T> std::vector<T> conv_mma_pack_weights(const float* torch_weight, int cout, int cin);
@@ -113,23 +115,17 @@ template <class T> struct ConvMmaWeights {
 // chunks, with the scratch conv_mma_tile.h describes; only for vector inputs, every
 // channel count a multiple of 8, and not the fused up-concat). A split sum adds the
 // splits' fp32 partial sums in split order: deterministic, but not the unsplit sum's bits.
-template <class T>
-cudaError_t conv3x3_mma_bias_relu(const ConvPlainT<T>& in, const ConvMmaWeights<T>& weights, T* out, cudaStream_t stream,
-                                  ConvMmaLaunch launch = {});
-template <class T>
-cudaError_t conv3x3_mma_bias_relu(const ConvMaxPoolT<T>& in, const ConvMmaWeights<T>& weights, T* out, cudaStream_t stream,
-                                  ConvMmaLaunch launch = {});
-template <class T>
-cudaError_t conv3x3_mma_bias_relu(const ConvUpConcatT<T>& in, const ConvMmaWeights<T>& weights, T* out,
-                                  cudaStream_t stream, ConvMmaLaunch launch = {});
-template <class T>
-cudaError_t conv3x3_mma_bias_relu(const ConvConcatT<T>& in, const ConvMmaWeights<T>& weights, T* out, cudaStream_t stream,
-                                  ConvMmaLaunch launch = {});
-template <class T>
-cudaError_t conv3x3_mma_bias_relu(const ConvPlainFloatMma& in, const ConvMmaWeights<T>& weights, T* out,
-                                  cudaStream_t stream, ConvMmaLaunch launch = {});
-template <class T>
-cudaError_t conv3x3_mma_bias_relu(const ConvColorizerMma& in, const ConvMmaWeights<T>& weights, T* out,
-                                  cudaStream_t stream, ConvMmaLaunch launch = {});
+template <class T> cudaError_t conv3x3_mma_bias_relu(const ConvPlainT<T>& in, const ConvMmaWeights<T>& weights, T* out,
+                                                     cudaStream_t stream, ConvMmaLaunch launch = {});
+template <class T> cudaError_t conv3x3_mma_bias_relu(const ConvMaxPoolT<T>& in, const ConvMmaWeights<T>& weights,
+                                                     T* out, cudaStream_t stream, ConvMmaLaunch launch = {});
+template <class T> cudaError_t conv3x3_mma_bias_relu(const ConvUpConcatT<T>& in, const ConvMmaWeights<T>& weights,
+                                                     T* out, cudaStream_t stream, ConvMmaLaunch launch = {});
+template <class T> cudaError_t conv3x3_mma_bias_relu(const ConvConcatT<T>& in, const ConvMmaWeights<T>& weights, T* out,
+                                                     cudaStream_t stream, ConvMmaLaunch launch = {});
+template <class T> cudaError_t conv3x3_mma_bias_relu(const ConvPlainFloatMma& in, const ConvMmaWeights<T>& weights,
+                                                     T* out, cudaStream_t stream, ConvMmaLaunch launch = {});
+template <class T> cudaError_t conv3x3_mma_bias_relu(const ConvColorizerMma& in, const ConvMmaWeights<T>& weights,
+                                                     T* out, cudaStream_t stream, ConvMmaLaunch launch = {});
 
 }  // namespace GP_KERNEL_NS

@@ -24,9 +24,9 @@ struct ConvMmaTileShape {
 };
 
 constexpr ConvMmaTileShape conv_mma_tile_shape(ConvMmaTile t) {
-  return t == ConvMmaTile::M128N32   ? ConvMmaTileShape{128, 32}
-         : t == ConvMmaTile::M32N64  ? ConvMmaTileShape{32, 64}
-                                     : ConvMmaTileShape{64, 64};
+  return t == ConvMmaTile::M128N32  ? ConvMmaTileShape{128, 32}
+         : t == ConvMmaTile::M32N64 ? ConvMmaTileShape{32, 64}
+                                    : ConvMmaTileShape{64, 64};
 }
 
 constexpr const char* conv_mma_tile_name(ConvMmaTile t) {

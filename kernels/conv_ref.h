@@ -27,9 +27,8 @@ namespace gp::ref {
 // out[(y * w + x) * cout + co] = bias[co] + sum_{ky, kx, ci} in(y + ky - k/2, x + kx - k/2, ci)
 //                                 * weight[((co * cin + ci) * k + ky) * k + kx]
 // where in(y, x, c) = fetch(y, x, c) inside the image and 0 outside (zero padding).
-template <class Fetch>
-void conv2d_fetch(int h, int w, int cin, Fetch fetch, const float* weight, const float* bias, int cout, int ksize,
-                  double* out) {
+template <class Fetch> void conv2d_fetch(int h, int w, int cin, Fetch fetch, const float* weight, const float* bias,
+                                         int cout, int ksize, double* out) {
   const int r = ksize / 2;
   std::vector<double> pixel(size_t(ksize) * ksize * cin);
   for (int y = 0; y < h; ++y)

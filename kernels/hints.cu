@@ -9,8 +9,8 @@ constexpr unsigned kHintBlock = 256;
 // labels -> colour 0, mask 0), so the per-pixel work is a branch-free lookup.
 __global__ void __launch_bounds__(kHintBlock)
     hint_scatter_kernel(const uint8_t* __restrict__ labels, size_t pixels, int num_regions,
-                        const float* __restrict__ table, const uint8_t* __restrict__ active,
-                        float* __restrict__ colour, float* __restrict__ mask) {
+                        const float* __restrict__ table, const uint8_t* __restrict__ active, float* __restrict__ colour,
+                        float* __restrict__ mask) {
   // 256 entries: every uint8 label has one, so no bounds check per pixel.
   __shared__ float s_colour[256 * 3];
   __shared__ float s_mask[256];
@@ -34,8 +34,8 @@ __global__ void __launch_bounds__(kHintBlock)
 cudaError_t hint_scatter(const uint8_t* labels, size_t pixels, int num_regions, const float* table,
                          const uint8_t* active, float* colour, float* mask, cudaStream_t stream) {
   if (num_regions < 1 || num_regions > gp::kMaxRegions) return cudaErrorInvalidValue;
-  return launch_1d(hint_scatter_kernel, pixels, kHintBlock, stream, labels, pixels, num_regions, table, active,
-                   colour, mask);
+  return launch_1d(hint_scatter_kernel, pixels, kHintBlock, stream, labels, pixels, num_regions, table, active, colour,
+                   mask);
 }
 
 }  // namespace GP_KERNEL_NS

@@ -15,7 +15,6 @@
 
 namespace GP_KERNEL_NS {
 
-
 // colour and mask as above, for 1 <= num_regions <= 64 (else cudaErrorInvalidValue).
 // table and active are device pointers.
 cudaError_t hint_scatter(const uint8_t* labels, size_t pixels, int num_regions, const float* table,

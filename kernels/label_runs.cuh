@@ -7,8 +7,7 @@
 namespace GP_KERNEL_NS {
 
 // Pixels x0 .. x0 + n - 1 of one row with one label, and their colour sums.
-template <class Label>
-struct LabelRun {
+template <class Label> struct LabelRun {
   Label label;
   unsigned x0, n;
   unsigned sum[3];  // at most (segment length) * 255: the segments are short

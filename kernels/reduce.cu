@@ -5,8 +5,8 @@ namespace {
 
 constexpr unsigned kMaxReduceBlocks = 1024;
 
-__global__ void __launch_bounds__(kReduceBlock) reduce_sum_blocks(const float* __restrict__ x, size_t n,
-                                                                  float* __restrict__ partial) {
+__global__ void __launch_bounds__(kReduceBlock)
+    reduce_sum_blocks(const float* __restrict__ x, size_t n, float* __restrict__ partial) {
   float v = 0.0f;
   for (size_t i = size_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x) v += x[i];
   v = block_reduce_sum(v);
@@ -29,8 +29,8 @@ cudaError_t reduce_sum(const float* x, size_t n, float* workspace, float* out, c
   config.stream = stream;
   if (cudaError_t e = cudaLaunchKernelEx(&config, reduce_sum_blocks, x, n, workspace)) return e;
   config.gridDim = dim3(1);
-  return cudaLaunchKernelEx(&config, reduce_sum_blocks, static_cast<const float*>(workspace),
-                            size_t(block_count(n)), out);
+  return cudaLaunchKernelEx(&config, reduce_sum_blocks, static_cast<const float*>(workspace), size_t(block_count(n)),
+                            out);
 }
 
 }  // namespace GP_KERNEL_NS

@@ -19,7 +19,7 @@ struct RegionStats {
   static constexpr uint32_t kEmptyMin = std::numeric_limits<uint32_t>::max();
   uint32_t count = 0;
   uint32_t x0 = kEmptyMin, y0 = kEmptyMin, x1 = 0, y1 = 0;
-  uint32_t pad_ = 0;  // keeps sum 8-byte aligned for 64-bit atomics; always 0
+  uint32_t pad_ = 0;                      // keeps sum 8-byte aligned for 64-bit atomics; always 0
   unsigned long long sum[3] = {0, 0, 0};  // R, G, B (CUDA's 64-bit atomicAdd type)
 
   bool empty() const { return count == 0; }
@@ -32,9 +32,8 @@ static_assert(sizeof(RegionStats) == 48, "RegionStats layout is shared by host a
 inline void region_mean_colours(const RegionStats* stats, int num_regions, float* mean) {
   for (int r = 0; r < num_regions; ++r)
     for (int c = 0; c < 3; ++c)
-      mean[3 * r + c] = stats[r].count == 0
-                            ? 0.0f
-                            : float(2.0 * (double(stats[r].sum[c]) / double(stats[r].count)) / 255.0 - 1.0);
+      mean[3 * r + c] =
+          stats[r].count == 0 ? 0.0f : float(2.0 * (double(stats[r].sum[c]) / double(stats[r].count)) / 255.0 - 1.0);
 }
 
 // The ranking shown to a user: rank k (0-based here) -> the k-th non-empty channel in

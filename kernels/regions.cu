@@ -62,8 +62,7 @@ __device__ __forceinline__ void flush_run(const BlockHistogram& h, const Run& ru
 // all segments), accumulating runs of equal labels in registers and flushing each run
 // into the block's shared histogram. Then the block adds its non-empty regions to the
 // global statistics with integer atomics.
-template <bool kWithColour>
-__global__ void __launch_bounds__(kRegionBlock)
+template <bool kWithColour> __global__ void __launch_bounds__(kRegionBlock)
     region_stats_kernel(const uint8_t* __restrict__ labels, const uint8_t* __restrict__ rgb, unsigned width,
                         unsigned segments_per_row, size_t segments, int num_regions, RegionStats* __restrict__ stats) {
   const BlockHistogram h = block_histogram(num_regions);

@@ -6,9 +6,7 @@
 namespace GP_KERNEL_NS {
 namespace {
 
-template <class T> struct alignas(16) Chunk {
-  T v[8];
-};
+template <class T> struct alignas(16) Chunk { T v[8]; };
 
 template <class T> struct UpsampleParams {
   const T* low;
@@ -28,7 +26,9 @@ template <class T> __global__ void upsample2x_pad_kernel(UpsampleParams<T> p, si
   Chunk<T> o;
   if (unsigned(uy) < unsigned(2 * p.hl) && unsigned(ux) < unsigned(2 * p.wl)) {
     const gather::BilinearTaps t = gather::bilinear_taps(uy, ux, p.step_y, p.step_x, p.hl, p.wl);
-    auto at = [&](int yy, int xx) { return *reinterpret_cast<const Chunk<T>*>(p.low + (size_t(yy) * p.wl + xx) * p.c + ch); };
+    auto at = [&](int yy, int xx) {
+      return *reinterpret_cast<const Chunk<T>*>(p.low + (size_t(yy) * p.wl + xx) * p.c + ch);
+    };
     const Chunk<T> a = at(t.y0, t.x0), b = at(t.y0, t.x1), d = at(t.y1, t.x0), e = at(t.y1, t.x1);
     for (int j = 0; j < 8; ++j)
       o.v[j] = gather::from_float<T>(gather::lerp2(t.ay, t.ax, gather::to_float(a.v[j]), gather::to_float(b.v[j]),
@@ -46,8 +46,8 @@ cudaError_t upsample2x_pad(const T* low, int hl, int wl, int c, T* out, int h, i
   if (hl < 1 || wl < 1 || c < 8 || c % 8 != 0 || 2 * hl > h || 2 * wl > w || !low || !out ||
       reinterpret_cast<uintptr_t>(low) % 16 != 0 || reinterpret_cast<uintptr_t>(out) % 16 != 0)
     return cudaErrorInvalidValue;
-  const UpsampleParams<T> p{low, out, hl, wl, c, h, w, (h - 2 * hl) / 2, (w - 2 * wl) / 2, gather::up_step(hl),
-                            gather::up_step(wl)};
+  const UpsampleParams<T> p{
+      low, out, hl, wl, c, h, w, (h - 2 * hl) / 2, (w - 2 * wl) / 2, gather::up_step(hl), gather::up_step(wl)};
   return launch_1d(upsample2x_pad_kernel<T>, size_t(h) * w * (c / 8), 256, stream, p, size_t(h) * w * (c / 8));
 }
 

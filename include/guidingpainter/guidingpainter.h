@@ -19,9 +19,8 @@
  * their _free function (NULL allowed); a session keeps its model alive, so the model
  * may be freed first. Handles are checked against the library's live handles before
  * use: a freed, twice-freed or made-up handle gives GP_ERROR_ARGUMENT and a message,
- * never a crash (functions returning a pointer return NULL then). Images the library returns own their pixels (gp_image_free).
- * Buffers passed in (labels, masks, raw output) belong to the caller; the library
- * only writes them.
+ * never a crash (functions returning a pointer return NULL then). Images the library returns own their pixels
+ * (gp_image_free). Buffers passed in (labels, masks, raw output) belong to the caller; the library only writes them.
  * Threads: a gp_model is immutable and may be shared by sessions on any threads; a
  * gp_session must be used by one thread at a time (calls on distinct sessions may run
  * concurrently). gp_last_error() is per thread. */
@@ -59,8 +58,8 @@ typedef struct gp_image {
 } gp_image;
 
 typedef struct gp_region {
-  int rank;           /* 1-based: rank 1 is asked first */
-  int id;             /* segmentation channel */
+  int rank; /* 1-based: rank 1 is asked first */
+  int id;   /* segmentation channel */
   int64_t pixels;
   int x0, y0, x1, y1; /* inclusive box at the working size */
 } gp_region;

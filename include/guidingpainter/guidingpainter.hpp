@@ -53,7 +53,7 @@ struct Image {
 // An 8-bit RGBA picture (straight alpha), rows top to bottom: the layers of save_layers.
 struct ImageRgba {
   int width = 0, height = 0;
-  std::vector<uint8_t> rgba;  // width * height * 4
+  std::vector<uint8_t> rgba;                     // width * height * 4
   void save_png(const std::string& path) const;  // as Image::save_png writes
 };
 
@@ -130,12 +130,12 @@ struct PointHint {
 using ProgressCallback = std::function<bool(const char* stage, int done, int total)>;
 
 struct SessionOptions {
-  int size = 0;                // long side of the working size; 0: the model's train_size
+  int size = 0;  // long side of the working size; 0: the model's train_size
   // Regions too small to see are not ranked (no rank, so no hint; the colorizer fills them
   // unhinted): a region is ranked when it has at least max(4, ceil(min_region x the
   // working size's pixels)) pixels. 0: every non-empty region is ranked. In [0, 1).
   double min_region = 0.001;
-  void* cuda_stream = nullptr; // a cudaStream_t to run on (GPU only); null: the session's own
+  void* cuda_stream = nullptr;  // a cudaStream_t to run on (GPU only); null: the session's own
   // With a callback, each step runs launch by launch (a synchronisation after each)
   // instead of as one graph replay, so that it can be reported.
   ProgressCallback progress;
@@ -152,7 +152,7 @@ struct SessionOptions {
 struct SessionFootprint {
   int width = 0, height = 0;  // the working size
   size_t bytes = 0;
-  double enlargement = 1;     // working size over the sketch's size (the larger ratio of the two sides)
+  double enlargement = 1;  // working size over the sketch's size (the larger ratio of the two sides)
 };
 
 // One sketch being coloured. Segmentation runs once, in the constructor; each
@@ -165,12 +165,13 @@ class Session {
   // The footprint of a session of a sketch of this size with these options (only
   // options.size matters), for a warning before a long run. Throws gp::Error (kind
   // Argument) for a size that is not positive.
-  static SessionFootprint footprint(const Model& model, int sketch_width, int sketch_height, const SessionOptions& options = {});
+  static SessionFootprint footprint(const Model& model, int sketch_width, int sketch_height,
+                                    const SessionOptions& options = {});
   ~Session();
   Session(Session&&) noexcept;
   Session& operator=(Session&&) noexcept;
 
-  int width() const;   // working size the networks run at
+  int width() const;  // working size the networks run at
   int height() const;
   int sketch_width() const;  // the sketch's size as given (colorize()'s picture, areas, points)
   int sketch_height() const;

@@ -52,9 +52,7 @@ py::object image_array(const gp::Image& image) {
   return new_array({image.height, image.width, 3}, "uint8", image.rgb.data(), image.rgb.size());
 }
 
-bool is_path(const py::handle& object) {
-  return py::isinstance<py::str>(object) || py::hasattr(object, "__fspath__");
-}
+bool is_path(const py::handle& object) { return py::isinstance<py::str>(object) || py::hasattr(object, "__fspath__"); }
 
 std::string path_string(const py::handle& object) {
   py::object path = py::module_::import("os").attr("fspath")(object);
@@ -73,8 +71,9 @@ gp::Image image_from_array(const py::handle& object, const char* what) {
   if (in.format != "B" || in.itemsize != 1 || !(in.ndim == 2 || rgb)) {
     std::string shape;
     for (py::ssize_t d : in.shape) shape += (shape.empty() ? "" : " x ") + std::to_string(d);
-    throw argument_error(std::string("guidingpainter: ") + what + " must be an H x W or H x W x 3 uint8 array, got shape (" +
-                         shape + ") with element format '" + in.format + "'");
+    throw argument_error(std::string("guidingpainter: ") + what +
+                         " must be an H x W or H x W x 3 uint8 array, got shape (" + shape + ") with element format '" +
+                         in.format + "'");
   }
   if (in.shape[0] < 1 || in.shape[1] < 1)
     throw argument_error(std::string("guidingpainter: ") + what + " is empty (" + std::to_string(in.shape[0]) + " x " +
@@ -157,10 +156,10 @@ struct PyModel {
 // each report asks it (PyErr_CheckSignals, on the main thread) and cancels the run when
 // a KeyboardInterrupt (or the callback's exception, or its False) is pending.
 struct PyProgress {
-  py::object callback;  // None: only the signal check
+  py::object callback;                             // None: only the signal check
   std::shared_ptr<py::error_already_set> pending;  // what cancelled the run, raised after it
-  bool main_thread = false;  // PyErr_CheckSignals acts on the main thread only
-  std::atomic<bool> interrupted{false};  // the session's cancel flag, set by Ctrl-C
+  bool main_thread = false;                        // PyErr_CheckSignals acts on the main thread only
+  std::atomic<bool> interrupted{false};            // the session's cancel flag, set by Ctrl-C
 
   bool report(const char* stage, int done, int total) {
     py::gil_scoped_acquire held;
@@ -207,7 +206,8 @@ class SigintToCancel {
     // A process that ignores SIGINT (started in the background by a shell, or told so by
     // signal.signal) has no KeyboardInterrupt to give: Ctrl-C must not cancel its runs.
     struct sigaction current {};
-    if (::sigaction(SIGINT, nullptr, &current) != 0 || (!(current.sa_flags & SA_SIGINFO) && current.sa_handler == SIG_IGN)) {
+    if (::sigaction(SIGINT, nullptr, &current) != 0 ||
+        (!(current.sa_flags & SA_SIGINFO) && current.sa_handler == SIG_IGN)) {
       active_ = false;
       return;
     }
@@ -254,8 +254,7 @@ bool on_main_thread() {
 
 // A run cancelled from Python: raise what cancelled it (KeyboardInterrupt, the progress
 // callback's exception) instead of gp.Error.
-template <class Run>
-auto raising_pending(const std::shared_ptr<PyProgress>& progress, Run&& run) {
+template <class Run> auto raising_pending(const std::shared_ptr<PyProgress>& progress, Run&& run) {
   try {
     return run();
   } catch (const gp::Error& e) {
@@ -272,8 +271,7 @@ auto raising_pending(const std::shared_ptr<PyProgress>& progress, Run&& run) {
 
 // Runs `run()` (a network) with the GIL released, Ctrl-C on the main thread wired to the
 // run's cancel flag, and what cancelled it raised in Python.
-template <class Run>
-auto watched_run(const std::shared_ptr<PyProgress>& watch, Run&& run) {
+template <class Run> auto watched_run(const std::shared_ptr<PyProgress>& watch, Run&& run) {
   if (watch) watch->main_thread = on_main_thread();
   return raising_pending(watch, [&] {
     std::optional<SigintToCancel> sigint;
@@ -284,8 +282,7 @@ auto watched_run(const std::shared_ptr<PyProgress>& watch, Run&& run) {
 }
 
 // A call that runs the colorizer: watched, with the session's lock held.
-template <class Work>
-auto running(PySession& s, Work&& work) {
+template <class Work> auto running(PySession& s, Work&& work) {
   return watched_run(s.progress, [&] {
     std::lock_guard<std::mutex> lock(s.mutex);
     return work(s.session);
@@ -293,8 +290,7 @@ auto running(PySession& s, Work&& work) {
 }
 
 // Any other call: the GIL released and the session's lock held.
-template <class Work>
-auto locked(PySession& s, Work&& work) {
+template <class Work> auto locked(PySession& s, Work&& work) {
   py::gil_scoped_release unlocked;
   std::lock_guard<std::mutex> lock(s.mutex);
   return work(s.session);
@@ -305,7 +301,8 @@ std::shared_ptr<PyModel> load_model(const std::optional<py::object>& path, const
   gp::ModelOptions options;
   options.device = gp::parse_device(device);
   if (precision) options.precision = gp::parse_precision(*precision);
-  if (gpu_index < 0) throw argument_error("guidingpainter: gpu_index must be 0 or more, not " + std::to_string(gpu_index));
+  if (gpu_index < 0)
+    throw argument_error("guidingpainter: gpu_index must be 0 or more, not " + std::to_string(gpu_index));
   options.gpu_index = gpu_index;
   std::optional<std::string> file;
   if (path && !path->is_none()) {
@@ -338,9 +335,9 @@ std::unique_ptr<PySession> new_session(const PyModel& model, const py::object& i
 }
 
 std::string region_repr(const gp::Region& r) {
-  return "Region(rank=" + std::to_string(r.rank) + ", id=" + std::to_string(r.id) + ", pixels=" +
-         std::to_string(r.pixels) + ", box=(" + std::to_string(r.x0) + ", " + std::to_string(r.y0) + ", " +
-         std::to_string(r.x1) + ", " + std::to_string(r.y1) + "))";
+  return "Region(rank=" + std::to_string(r.rank) + ", id=" + std::to_string(r.id) +
+         ", pixels=" + std::to_string(r.pixels) + ", box=(" + std::to_string(r.x0) + ", " + std::to_string(r.y0) +
+         ", " + std::to_string(r.x1) + ", " + std::to_string(r.y1) + "))";
 }
 
 }  // namespace
@@ -350,8 +347,9 @@ PYBIND11_MODULE(_core, m) {
   m.attr("__version__") = GP_VERSION_STRING;
 
   static py::exception<gp::Error> error_type(m, "Error", PyExc_RuntimeError);
-  error_type.doc() = "A guidingpainter failure; str(e) is the library's message, e.kind one of 'argument', 'io', "
-                     "'format', 'device', 'out_of_memory', 'cancelled', 'failed'.";
+  error_type.doc() =
+      "A guidingpainter failure; str(e) is the library's message, e.kind one of 'argument', 'io', "
+      "'format', 'device', 'out_of_memory', 'cancelled', 'failed'.";
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
@@ -371,7 +369,8 @@ PYBIND11_MODULE(_core, m) {
         gp::Image image = image_argument(path, "the image");
         return image_array(image);
       },
-      py::arg("path"), "Reads a PNG or JPEG as an H x W x 3 uint8 array (grey and alpha become RGB, alpha over white).");
+      py::arg("path"),
+      "Reads a PNG or JPEG as an H x W x 3 uint8 array (grey and alpha become RGB, alpha over white).");
   m.def(
       "save_png",
       [](const py::object& array, const py::object& path) {
@@ -391,137 +390,222 @@ PYBIND11_MODULE(_core, m) {
                   "None (fp16 on a GPU of sm_80+, fp32 elsewhere), 'fp32', 'fp16' or 'bf16'.")
       .def_property_readonly("path", [](const PyModel& s) { return s.model->path(); })
       .def_property_readonly("device", [](const PyModel& s) { return s.model->device_name(); })
-      .def_property_readonly("precision", [](const PyModel& s) { return std::string(gp::precision_name(s.model->precision())); })
+      .def_property_readonly("precision",
+                             [](const PyModel& s) { return std::string(gp::precision_name(s.model->precision())); })
       .def_property_readonly("width", [](const PyModel& s) { return s.model->config().width; })
       .def_property_readonly("num_regions", [](const PyModel& s) { return s.model->config().num_regions; })
       .def_property_readonly("train_size", [](const PyModel& s) { return s.model->config().train_size; })
       .def("__repr__", [](const PyModel& s) {
         return "guidingpainter.Model(path='" + s.model->path() + "', width=" + std::to_string(s.model->config().width) +
-               ", precision='" + gp::precision_name(s.model->precision()) + "', device='" + s.model->device_name() + "')";
+               ", precision='" + gp::precision_name(s.model->precision()) + "', device='" + s.model->device_name() +
+               "')";
       });
 
-  py::class_<gp::Region>(m, "Region", "A ranked region: rank (1 = asked first), id (segmentation channel), pixels, "
-                                      "box = (x0, y0, x1, y1) inclusive, at the working size.")
+  py::class_<gp::Region>(m, "Region",
+                         "A ranked region: rank (1 = asked first), id (segmentation channel), pixels, "
+                         "box = (x0, y0, x1, y1) inclusive, at the working size.")
       .def_readonly("rank", &gp::Region::rank)
       .def_readonly("id", &gp::Region::id)
       .def_readonly("pixels", &gp::Region::pixels)
       .def_property_readonly("box", [](const gp::Region& r) { return py::make_tuple(r.x0, r.y0, r.x1, r.y1); })
       .def("__repr__", &region_repr);
 
-  py::class_<PySession>(m, "Session", "One sketch being coloured: segmentation runs once, here; each colorize() runs the "
-                                      "colorizer.")
-      .def(py::init(&new_session), py::arg("model"), py::arg("image"), py::arg("size") = py::none(),
-           py::arg("progress") = py::none(), py::arg("min_region") = py::none(), py::keep_alive<1, 2>(),
-           "image: a path, or an H x W / H x W x 3 uint8 array. size: long side of the working size (None: the "
-           "model's training size). min_region: regions under this fraction of the working size's pixels (and "
-           "under 4 pixels) get no rank, 0 ranks every region (None: 0.001). progress: called as progress(stage, done, total) between the networks' "
-           "launches ('segment' here, 'colorize' in colorize()); returning False (or raising) cancels. Ctrl-C "
-           "(KeyboardInterrupt) stops a run on the simulator between launches.")
+  py::class_<PySession>(m, "Session",
+                        "One sketch being coloured: segmentation runs once, here; each colorize() runs the "
+                        "colorizer.")
+      .def(
+          py::init(&new_session), py::arg("model"), py::arg("image"), py::arg("size") = py::none(),
+          py::arg("progress") = py::none(), py::arg("min_region") = py::none(), py::keep_alive<1, 2>(),
+          "image: a path, or an H x W / H x W x 3 uint8 array. size: long side of the working size (None: the "
+          "model's training size). min_region: regions under this fraction of the working size's pixels (and "
+          "under 4 pixels) get no rank, 0 ranks every region (None: 0.001). progress: called as progress(stage, done, total) between the networks' "
+          "launches ('segment' here, 'colorize' in colorize()); returning False (or raising) cancels. Ctrl-C "
+          "(KeyboardInterrupt) stops a run on the simulator between launches.")
       .def_property_readonly("width", [](PySession& s) { return locked(s, [](gp::Session& x) { return x.width(); }); })
-      .def_property_readonly("height", [](PySession& s) { return locked(s, [](gp::Session& x) { return x.height(); }); })
-      .def_property_readonly("regions", [](PySession& s) {
-        std::vector<gp::Region> regions = locked(s, [](gp::Session& x) { return x.regions(); });
-        return py::tuple(py::cast(regions));
-      })
-      .def_property_readonly("labels", [](PySession& s) {
-        std::vector<int32_t> labels;
-        int w = 0, h = 0;
-        locked(s, [&](gp::Session& x) {
-          w = x.width(), h = x.height();
-          labels.assign(x.labels().begin(), x.labels().end());
-          return 0;
-        });
-        return new_array({h, w}, "int32", labels.data(), labels.size() * sizeof(int32_t));
-      }, "Segmentation channel (0..29) per pixel at the working size: an H x W int32 array.")
-      .def("region_mask", [](PySession& s, int rank) {
-        int w = 0, h = 0;
-        std::vector<uint8_t> mask = locked(s, [&](gp::Session& x) {
-          w = x.width(), h = x.height();
-          return x.region_mask(rank);
-        });
-        return new_array({h, w}, "uint8", mask.data(), mask.size());
-      }, py::arg("rank"), "1 where the pixel belongs to the region of that rank, else 0: H x W uint8 (working size).")
-      .def("set_hint", [](PySession& s, int rank, const py::object& colour) {
-        const gp::Colour c = colour_argument(colour);
-        locked(s, [&](gp::Session& x) { x.set_hint(rank, c); return 0; });
-      }, py::arg("rank"), py::arg("colour"), "Colour for the region of that rank: '#RRGGBB' or (r, g, b) from 0 to 255.")
-      .def("clear_hint", [](PySession& s, int rank) {
-        locked(s, [&](gp::Session& x) { x.clear_hint(rank); return 0; });
-      }, py::arg("rank"))
-      .def("clear_hints", [](PySession& s) {
-        locked(s, [](gp::Session& x) { x.clear_hints(); return 0; });
-      })
-      .def("hint", [](PySession& s, int rank) -> py::object {
-        gp::Colour c{};
-        const bool has = locked(s, [&](gp::Session& x) { return x.hint(rank, &c); });
-        if (!has) return py::none();
-        return py::make_tuple(c[0], c[1], c[2]);
-      }, py::arg("rank"), "The hint colour of that rank as (r, g, b), or None.")
-      .def("hints_from_reference", [](PySession& s, const py::object& reference, int n) {
-        gp::Image image = image_argument(reference, "the reference");
-        locked(s, [&](gp::Session& x) { x.hints_from_reference(image, n); return 0; });
-      }, py::arg("reference"), py::arg("n"), "The first n ranked regions get the reference's mean colour over them.")
-      .def("colorize", [](PySession& s) {
-        gp::Image image = running(s, [](gp::Session& x) { return x.colorize(); });
-        return image_array(image);
-      }, "The colorized picture at the sketch's size: H x W x 3 uint8.")
-      .def("raw", [](PySession& s) {
-        int w = 0, h = 0;
-        std::vector<float> raw = running(s, [&](gp::Session& x) {
-          w = x.width(), h = x.height();
-          return x.colorize_raw();
-        });
-        return new_array({3, h, w}, "float32", raw.data(), raw.size() * sizeof(float));
-      }, "The colorizer's tanh output at the working size: 3 x H x W float32 in [-1, 1].")
-      .def("region_overlay", [](PySession& s) {
-        gp::Image image = locked(s, [](gp::Session& x) { return x.region_overlay(); });
-        return image_array(image);
-      }, "The ranked regions in distinct colours with their rank numbers (working size).")
-      .def("hint_picture", [](PySession& s) {
-        gp::Image image = locked(s, [](gp::Session& x) { return x.hint_picture(); });
-        return image_array(image);
-      }, "Each hinted region in its hint colour, the rest white, the lines on top (working size).")
-      .def("set_point_hint", [](PySession& s, int x, int y, const py::object& colour) {
-        const gp::Colour c = colour_argument(colour);
-        const gp::Rgb rgb{uint8_t(std::lround(c[0])), uint8_t(std::lround(c[1])), uint8_t(std::lround(c[2]))};
-        locked(s, [&](gp::Session& session) { session.set_point_hint(x, y, rgb); return 0; });
-      }, py::arg("x"), py::arg("y"), py::arg("colour"),
-         "The closed area of the line art under sketch pixel (x, y) becomes its own region with that colour "
-         "('#RRGGBB' or (r, g, b)). gp.Error for a point outside the sketch or on a line.")
-      .def("clear_point_hint", [](PySession& s, int x, int y) {
-        return locked(s, [&](gp::Session& session) { return session.clear_point_hint(x, y); });
-      }, py::arg("x"), py::arg("y"), "Removes the point hint of the area under (x, y); False if it had none.")
-      .def("clear_point_hints", [](PySession& s) {
-        locked(s, [](gp::Session& session) { session.clear_point_hints(); return 0; });
-      })
-      .def_property_readonly("point_hints", [](PySession& s) {
-        std::vector<gp::PointHint> points = locked(s, [](gp::Session& x) { return x.point_hints(); });
-        py::list out;
-        for (const gp::PointHint& p : points)
-          out.append(py::make_tuple(p.x, p.y, py::make_tuple(p.colour.r, p.colour.g, p.colour.b), p.area));
-        return py::tuple(out);
-      }, "The point hints as (x, y, (r, g, b), area id).")
-      .def("area_at", [](PySession& s, int x, int y) {
-        return locked(s, [&](gp::Session& session) { return session.area_at(x, y); });
-      }, py::arg("x"), py::arg("y"), "The closed area's id under sketch pixel (x, y); -1 on a line.")
-      .def_property_readonly("area_labels", [](PySession& s) {
-        int w = 0, h = 0;
-        std::vector<int32_t> labels = locked(s, [&](gp::Session& x) {
-          w = x.sketch_width(), h = x.sketch_height();
-          return x.area_labels();
-        });
-        return new_array({h, w}, "int32", labels.data(), labels.size() * sizeof(int32_t));
-      }, "The closed area's id per sketch pixel (-1 on lines): an H x W int32 array at the sketch's size.")
-      .def("flats", [](PySession& s) {
-        gp::ImageRgba flats = running(s, [](gp::Session& x) { return x.flats(); });
-        return new_array({flats.height, flats.width, 4}, "uint8", flats.rgba.data(), flats.rgba.size());
-      }, "Every closed area one flat colour (hinted areas exactly their hint), lines transparent: H x W x 4 uint8.")
-      .def("layers_ora", [](PySession& s) {
-        std::vector<uint8_t> bytes = running(s, [](gp::Session& x) { return x.layers_ora(); });
-        return py::bytes(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-      }, "The layers (lines, flats, colorized, a mask per region) as OpenRaster file bytes.")
-      .def("save_layers", [](PySession& s, const py::object& path) {
-        const std::string file = path_string(path);
-        running(s, [&](gp::Session& x) { x.save_layers(file); return 0; });
-      }, py::arg("path"), "Writes layers_ora() to a .ora file.");
+      .def_property_readonly("height",
+                             [](PySession& s) { return locked(s, [](gp::Session& x) { return x.height(); }); })
+      .def_property_readonly("regions",
+                             [](PySession& s) {
+                               std::vector<gp::Region> regions = locked(s, [](gp::Session& x) { return x.regions(); });
+                               return py::tuple(py::cast(regions));
+                             })
+      .def_property_readonly(
+          "labels",
+          [](PySession& s) {
+            std::vector<int32_t> labels;
+            int w = 0, h = 0;
+            locked(s, [&](gp::Session& x) {
+              w = x.width(), h = x.height();
+              labels.assign(x.labels().begin(), x.labels().end());
+              return 0;
+            });
+            return new_array({h, w}, "int32", labels.data(), labels.size() * sizeof(int32_t));
+          },
+          "Segmentation channel (0..29) per pixel at the working size: an H x W int32 array.")
+      .def(
+          "region_mask",
+          [](PySession& s, int rank) {
+            int w = 0, h = 0;
+            std::vector<uint8_t> mask = locked(s, [&](gp::Session& x) {
+              w = x.width(), h = x.height();
+              return x.region_mask(rank);
+            });
+            return new_array({h, w}, "uint8", mask.data(), mask.size());
+          },
+          py::arg("rank"), "1 where the pixel belongs to the region of that rank, else 0: H x W uint8 (working size).")
+      .def(
+          "set_hint",
+          [](PySession& s, int rank, const py::object& colour) {
+            const gp::Colour c = colour_argument(colour);
+            locked(s, [&](gp::Session& x) {
+              x.set_hint(rank, c);
+              return 0;
+            });
+          },
+          py::arg("rank"), py::arg("colour"),
+          "Colour for the region of that rank: '#RRGGBB' or (r, g, b) from 0 to 255.")
+      .def(
+          "clear_hint",
+          [](PySession& s, int rank) {
+            locked(s, [&](gp::Session& x) {
+              x.clear_hint(rank);
+              return 0;
+            });
+          },
+          py::arg("rank"))
+      .def("clear_hints",
+           [](PySession& s) {
+             locked(s, [](gp::Session& x) {
+               x.clear_hints();
+               return 0;
+             });
+           })
+      .def(
+          "hint",
+          [](PySession& s, int rank) -> py::object {
+            gp::Colour c{};
+            const bool has = locked(s, [&](gp::Session& x) { return x.hint(rank, &c); });
+            if (!has) return py::none();
+            return py::make_tuple(c[0], c[1], c[2]);
+          },
+          py::arg("rank"), "The hint colour of that rank as (r, g, b), or None.")
+      .def(
+          "hints_from_reference",
+          [](PySession& s, const py::object& reference, int n) {
+            gp::Image image = image_argument(reference, "the reference");
+            locked(s, [&](gp::Session& x) {
+              x.hints_from_reference(image, n);
+              return 0;
+            });
+          },
+          py::arg("reference"), py::arg("n"), "The first n ranked regions get the reference's mean colour over them.")
+      .def(
+          "colorize",
+          [](PySession& s) {
+            gp::Image image = running(s, [](gp::Session& x) { return x.colorize(); });
+            return image_array(image);
+          },
+          "The colorized picture at the sketch's size: H x W x 3 uint8.")
+      .def(
+          "raw",
+          [](PySession& s) {
+            int w = 0, h = 0;
+            std::vector<float> raw = running(s, [&](gp::Session& x) {
+              w = x.width(), h = x.height();
+              return x.colorize_raw();
+            });
+            return new_array({3, h, w}, "float32", raw.data(), raw.size() * sizeof(float));
+          },
+          "The colorizer's tanh output at the working size: 3 x H x W float32 in [-1, 1].")
+      .def(
+          "region_overlay",
+          [](PySession& s) {
+            gp::Image image = locked(s, [](gp::Session& x) { return x.region_overlay(); });
+            return image_array(image);
+          },
+          "The ranked regions in distinct colours with their rank numbers (working size).")
+      .def(
+          "hint_picture",
+          [](PySession& s) {
+            gp::Image image = locked(s, [](gp::Session& x) { return x.hint_picture(); });
+            return image_array(image);
+          },
+          "Each hinted region in its hint colour, the rest white, the lines on top (working size).")
+      .def(
+          "set_point_hint",
+          [](PySession& s, int x, int y, const py::object& colour) {
+            const gp::Colour c = colour_argument(colour);
+            const gp::Rgb rgb{uint8_t(std::lround(c[0])), uint8_t(std::lround(c[1])), uint8_t(std::lround(c[2]))};
+            locked(s, [&](gp::Session& session) {
+              session.set_point_hint(x, y, rgb);
+              return 0;
+            });
+          },
+          py::arg("x"), py::arg("y"), py::arg("colour"),
+          "The closed area of the line art under sketch pixel (x, y) becomes its own region with that colour "
+          "('#RRGGBB' or (r, g, b)). gp.Error for a point outside the sketch or on a line.")
+      .def(
+          "clear_point_hint",
+          [](PySession& s, int x, int y) {
+            return locked(s, [&](gp::Session& session) { return session.clear_point_hint(x, y); });
+          },
+          py::arg("x"), py::arg("y"), "Removes the point hint of the area under (x, y); False if it had none.")
+      .def("clear_point_hints",
+           [](PySession& s) {
+             locked(s, [](gp::Session& session) {
+               session.clear_point_hints();
+               return 0;
+             });
+           })
+      .def_property_readonly(
+          "point_hints",
+          [](PySession& s) {
+            std::vector<gp::PointHint> points = locked(s, [](gp::Session& x) { return x.point_hints(); });
+            py::list out;
+            for (const gp::PointHint& p : points)
+              out.append(py::make_tuple(p.x, p.y, py::make_tuple(p.colour.r, p.colour.g, p.colour.b), p.area));
+            return py::tuple(out);
+          },
+          "The point hints as (x, y, (r, g, b), area id).")
+      .def(
+          "area_at",
+          [](PySession& s, int x, int y) {
+            return locked(s, [&](gp::Session& session) { return session.area_at(x, y); });
+          },
+          py::arg("x"), py::arg("y"), "The closed area's id under sketch pixel (x, y); -1 on a line.")
+      .def_property_readonly(
+          "area_labels",
+          [](PySession& s) {
+            int w = 0, h = 0;
+            std::vector<int32_t> labels = locked(s, [&](gp::Session& x) {
+              w = x.sketch_width(), h = x.sketch_height();
+              return x.area_labels();
+            });
+            return new_array({h, w}, "int32", labels.data(), labels.size() * sizeof(int32_t));
+          },
+          "The closed area's id per sketch pixel (-1 on lines): an H x W int32 array at the sketch's size.")
+      .def(
+          "flats",
+          [](PySession& s) {
+            gp::ImageRgba flats = running(s, [](gp::Session& x) { return x.flats(); });
+            return new_array({flats.height, flats.width, 4}, "uint8", flats.rgba.data(), flats.rgba.size());
+          },
+          "Every closed area one flat colour (hinted areas exactly their hint), lines transparent: H x W x 4 uint8.")
+      .def(
+          "layers_ora",
+          [](PySession& s) {
+            std::vector<uint8_t> bytes = running(s, [](gp::Session& x) { return x.layers_ora(); });
+            return py::bytes(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+          },
+          "The layers (lines, flats, colorized, a mask per region) as OpenRaster file bytes.")
+      .def(
+          "save_layers",
+          [](PySession& s, const py::object& path) {
+            const std::string file = path_string(path);
+            running(s, [&](gp::Session& x) {
+              x.save_layers(file);
+              return 0;
+            });
+          },
+          py::arg("path"), "Writes layers_ora() to a .ora file.");
 }

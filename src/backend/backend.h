@@ -35,7 +35,6 @@ struct ColorizerInput {
   float center = 0.0f;
 };
 
-
 // The device tensors one plan step reads and writes, [h][w][c] as its TensorRefs say.
 struct StepTensors {
   const void* in = nullptr;                   // step.in (not read by Gather::Colorizer)
@@ -110,7 +109,8 @@ class Backend {
   // Kernel families (device pointers; see kernels/*.cuh for the contracts).
   virtual void rgb8_to_grey(const uint8_t* rgb, size_t pixels, float* x, Stream stream = nullptr) = 0;
   virtual void float_to_rgb8(const float* y, size_t pixels, uint8_t* rgb, Stream stream = nullptr) = 0;
-  virtual void argmax_channels(const float* logits, size_t pixels, int channels, uint8_t* labels, Stream stream = nullptr) = 0;
+  virtual void argmax_channels(const float* logits, size_t pixels, int channels, uint8_t* labels,
+                               Stream stream = nullptr) = 0;
 
   // ---- the U-Net's convolutions: one plan step at a time (src/plan/unet_plan.h) ----
   // A step's weights, PyTorch's [cout][cin][k][k] with BatchNorm folded (step.cin,
@@ -130,8 +130,8 @@ class Backend {
 
   // out [H][W][3] uint8: colours [h][w][3] resampled to W x H and, with keep_lines,
   // times the sketch's grey (kernels/compose.cuh; bit-identical to gp::compose_output).
-  virtual void compose_rgb8(const uint8_t* colours, int w, int h, const uint8_t* sketch, int W, int H,
-                            bool keep_lines, uint8_t* out, Stream stream = nullptr) = 0;
+  virtual void compose_rgb8(const uint8_t* colours, int w, int h, const uint8_t* sketch, int W, int H, bool keep_lines,
+                            uint8_t* out, Stream stream = nullptr) = 0;
 
   // stats [num_regions]; rgb [h][w][3] may be null (sums stay 0).
   virtual void region_stats(const uint8_t* labels, const uint8_t* rgb, int w, int h, int num_regions,
@@ -155,11 +155,11 @@ class Backend {
 namespace gp_sim_backend {
 // The simulator's device `device_index` (gpusim::set_device_count; 1 device by default).
 std::unique_ptr<Backend> make(int device_index = 0);
-}
+}  // namespace gp_sim_backend
 namespace gp_cuda_backend {
 // Number of usable CUDA devices; 0 when there is no driver or no GPU.
 int device_count();
 std::unique_ptr<Backend> make(int device_index);
-}
+}  // namespace gp_cuda_backend
 
 }  // namespace gp

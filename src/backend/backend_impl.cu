@@ -112,7 +112,8 @@ class RuntimeBackend final : public gp::Backend {
     const cudaError_t e = cudaMalloc(&p, bytes);
     if (e != cudaSuccess) {
       cudaGetLastError();
-      throw gp::Error(gp::ErrorKind::OutOfMemory, std::string("out of device memory allocating ") + std::to_string(bytes) + " bytes for " + what);
+      throw gp::Error(gp::ErrorKind::OutOfMemory,
+                      std::string("out of device memory allocating ") + std::to_string(bytes) + " bytes for " + what);
     }
     return p;
   }
@@ -157,8 +158,8 @@ class RuntimeBackend final : public gp::Backend {
     const cudaError_t e = cudaMallocHost(&p, bytes);
     if (e != cudaSuccess) {
       cudaGetLastError();
-      throw gp::Error(gp::ErrorKind::OutOfMemory, std::string("out of page-locked host memory allocating ") + std::to_string(bytes) + " bytes for " +
-                      what);
+      throw gp::Error(gp::ErrorKind::OutOfMemory, std::string("out of page-locked host memory allocating ") +
+                                                      std::to_string(bytes) + " bytes for " + what);
     }
     return p;
   }
@@ -202,7 +203,7 @@ class RuntimeBackend final : public gp::Backend {
 
   void compose_rgb8(const uint8_t* colours, int w, int h, const uint8_t* sketch, int W, int H, bool keep_lines,
                     uint8_t* out, gp::Stream stream) override {
-                      DeviceGuard guard(device_);
+    DeviceGuard guard(device_);
     check(GP_KERNEL_NS::compose_rgb8(colours, w, h, sketch, W, H, keep_lines, out, cuda(stream)), "compose_rgb8");
   }
 
@@ -232,14 +233,15 @@ class RuntimeBackend final : public gp::Backend {
     if (e != cudaSuccess) check(e, (step.name + ": " + what).c_str());
   }
 
-  void region_stats(const uint8_t* labels, const uint8_t* rgb, int w, int h, int num_regions,
-                    gp::RegionStats* stats, gp::Stream stream) override {
-                      DeviceGuard guard(device_);
+  void region_stats(const uint8_t* labels, const uint8_t* rgb, int w, int h, int num_regions, gp::RegionStats* stats,
+                    gp::Stream stream) override {
+    DeviceGuard guard(device_);
     check(GP_KERNEL_NS::region_stats(labels, rgb, w, h, num_regions, stats, cuda(stream)), "region_stats");
   }
 
-
-  size_t label_areas_scratch_bytes(int w, int h) const override { return GP_KERNEL_NS::label_areas_scratch_bytes(w, h); }
+  size_t label_areas_scratch_bytes(int w, int h) const override {
+    return GP_KERNEL_NS::label_areas_scratch_bytes(w, h);
+  }
   void label_areas(const uint8_t* rgb, int w, int h, int threshold, int32_t* labels, int32_t* num_areas, void* scratch,
                    gp::Stream stream) override {
     DeviceGuard guard(device_);
@@ -297,8 +299,8 @@ int device_count() {
 std::unique_ptr<Backend> make(int device_index) {
   const int n = device_count();
   if (device_index < 0 || device_index >= n)
-    throw Error(ErrorKind::Device, "CUDA device " + std::to_string(device_index) + " requested, but " + std::to_string(n) +
-                " CUDA device(s) are present");
+    throw Error(ErrorKind::Device, "CUDA device " + std::to_string(device_index) + " requested, but " +
+                                       std::to_string(n) + " CUDA device(s) are present");
   return std::make_unique<GP_KERNEL_NS::RuntimeBackend>(DeviceKind::Cuda, device_index);
 }
 }  // namespace gp::gp_cuda_backend

@@ -13,7 +13,9 @@ namespace {
 
 // A step's block: the packed weights, then (at a 256-byte boundary) the fp32 bias.
 constexpr size_t kBiasAlignment = 256;
-size_t bias_offset(size_t weight_bytes) { return (weight_bytes + kBiasAlignment - 1) / kBiasAlignment * kBiasAlignment; }
+size_t bias_offset(size_t weight_bytes) {
+  return (weight_bytes + kBiasAlignment - 1) / kBiasAlignment * kBiasAlignment;
+}
 
 template <class T> std::vector<uint8_t> with_bias(const std::vector<T>& packed, const float* bias, int cout) {
   const size_t weight_bytes = packed.size() * sizeof(T), offset = bias_offset(weight_bytes);
@@ -29,7 +31,8 @@ std::vector<float> pad_input_channels(const float* weight, int cout, int cin, in
   const size_t taps = size_t(ksize) * ksize;
   std::vector<float> padded(size_t(cout) * cin_to * taps, 0.0f);
   for (int co = 0; co < cout; ++co)
-    std::copy_n(weight + size_t(co) * cin * taps, size_t(cin) * taps, padded.begin() + std::ptrdiff_t(size_t(co) * cin_to * taps));
+    std::copy_n(weight + size_t(co) * cin * taps, size_t(cin) * taps,
+                padded.begin() + std::ptrdiff_t(size_t(co) * cin_to * taps));
   return padded;
 }
 
@@ -39,10 +42,8 @@ bool tensor_core_step(const gp::ConvStep& s, gp::Precision p) { return p != gp::
 
 // Calls f((T*)nullptr) with T the element type of precision p (Fp16 or Bf16).
 template <class F> void with16(gp::Precision p, F&& f) {
-  if (p == gp::Precision::Bf16)
-    f.template operator()<__nv_bfloat16>(nullptr);
-  else
-    f.template operator()<__half>(nullptr);
+  if (p == gp::Precision::Bf16) f.template operator()<__nv_bfloat16>(nullptr);
+  else f.template operator()<__half>(nullptr);
 }
 
 // The step's fp32 kernels: every step of the fp32 path.
@@ -63,13 +64,14 @@ cudaError_t run_fp32(const gp::ConvStep& s, const ConvWeights& wt, const gp::Ste
       return conv3x3_bias_relu(ConvMaxPool{in, s.in.h, s.in.w, s.in.c}, wt, out, stream);
     case gp::Gather::UpConcat:
       *what = "conv3x3_bias_relu (upsample gather)";
-      return conv3x3_bias_relu(ConvUpConcat{in, s.in.h, s.in.w, s.in.c, static_cast<const float*>(t.low), s.low.h,
-                                            s.low.w, s.low.c},
-                               wt, out, stream);
+      return conv3x3_bias_relu(
+          ConvUpConcat{in, s.in.h, s.in.w, s.in.c, static_cast<const float*>(t.low), s.low.h, s.low.w, s.low.c}, wt,
+          out, stream);
     case gp::Gather::Colorizer: {
       const gp::ColorizerInput& c = *t.colorizer;
       *what = "conv3x3_bias_relu (colorizer gather)";
-      return conv3x3_bias_relu(ConvColorizer{c.sketch, c.labels, c.colors, c.active, c.h, c.w, c.center}, wt, out, stream);
+      return conv3x3_bias_relu(ConvColorizer{c.sketch, c.labels, c.colors, c.active, c.h, c.w, c.center}, wt, out,
+                               stream);
     }
   }
   *what = "conv step (unknown gather)";
@@ -87,17 +89,18 @@ cudaError_t run_head16(const gp::ConvStep& s, gp::Precision p, const ConvWeights
     *what = "conv1x1_bias_tanh (16-bit input)";
     return conv1x1_bias_tanh(plain, wt, static_cast<float*>(t.out), stream);
   };
-  if (p == gp::Precision::Bf16) return head(ConvPlainBF16{static_cast<const __nv_bfloat16*>(t.in), s.in.h, s.in.w, s.in.c});
+  if (p == gp::Precision::Bf16)
+    return head(ConvPlainBF16{static_cast<const __nv_bfloat16*>(t.in), s.in.h, s.in.w, s.in.c});
   return head(ConvPlainF16{static_cast<const __half*>(t.in), s.in.h, s.in.w, s.in.c});
 }
 
 // The 16-bit path's 3x3 steps on tensor cores.
-template <class T>
-cudaError_t run_mma(const gp::ConvStep& s, const void* packed, const gp::StepTensors& t,
-                    const gp::StepScratch& scratch, cudaStream_t stream, const char** what) {
+template <class T> cudaError_t run_mma(const gp::ConvStep& s, const void* packed, const gp::StepTensors& t,
+                                       const gp::StepScratch& scratch, cudaStream_t stream, const char** what) {
   const size_t offset = bias_offset(conv_mma_packed_count(s.cout, s.mma_cin) * sizeof(T));
   const ConvMmaWeights<T> wt{static_cast<const T*>(packed),
-                             reinterpret_cast<const float*>(static_cast<const uint8_t*>(packed) + offset), s.cout, s.mma_cin};
+                             reinterpret_cast<const float*>(static_cast<const uint8_t*>(packed) + offset), s.cout,
+                             s.mma_cin};
   const gp::ConvMmaLaunch launch(s.mma, scratch.split_partials, scratch.split_counters);
   T* out = static_cast<T*>(t.out);
   const T* in = static_cast<const T*>(t.in);
@@ -116,9 +119,11 @@ cudaError_t run_mma(const gp::ConvStep& s, const void* packed, const gp::StepTen
       if (scratch.upsampled && s.in.c % 8 == 0 && s.low.c % 8 == 0) {
         T* up = static_cast<T*>(scratch.upsampled);
         *what = "upsample2x_pad";
-        if (const cudaError_t e = upsample2x_pad<T>(low, s.low.h, s.low.w, s.low.c, up, s.in.h, s.in.w, stream)) return e;
+        if (const cudaError_t e = upsample2x_pad<T>(low, s.low.h, s.low.w, s.low.c, up, s.in.h, s.in.w, stream))
+          return e;
         *what = "conv3x3_mma_bias_relu (concat gather)";
-        return conv3x3_mma_bias_relu<T>(ConvConcatT<T>{in, up, s.in.h, s.in.w, s.in.c, s.low.c}, wt, out, stream, launch);
+        return conv3x3_mma_bias_relu<T>(ConvConcatT<T>{in, up, s.in.h, s.in.w, s.in.c, s.low.c}, wt, out, stream,
+                                        launch);
       }
       *what = "conv3x3_mma_bias_relu (upsample gather)";
       return conv3x3_mma_bias_relu<T>(ConvUpConcatT<T>{in, s.in.h, s.in.w, s.in.c, low, s.low.h, s.low.w, s.low.c}, wt,

@@ -15,8 +15,7 @@ std::vector<uint8_t> pack_conv_step(const gp::ConvStep& step, const float* weigh
 
 // Backend::run_step: queues the step's launches on `stream`; on a failure returns its
 // error and sets *what to the launch that failed.
-cudaError_t run_conv_step(const gp::ConvStep& step, gp::Precision p, const void* packed,
-                          const gp::StepTensors& tensors, const gp::StepScratch& scratch, cudaStream_t stream,
-                          const char** what);
+cudaError_t run_conv_step(const gp::ConvStep& step, gp::Precision p, const void* packed, const gp::StepTensors& tensors,
+                          const gp::StepScratch& scratch, cudaStream_t stream, const char** what);
 
 }  // namespace GP_KERNEL_NS

@@ -5,6 +5,7 @@
 namespace gp::gp_cuda_backend {
 int device_count() { return 0; }
 std::unique_ptr<Backend> make(int) {
-  throw Error(ErrorKind::Device, "this build of guidingpainter has no CUDA support (configured without nvcc); use the simulator");
+  throw Error(ErrorKind::Device,
+              "this build of guidingpainter has no CUDA support (configured without nvcc); use the simulator");
 }
 }  // namespace gp::gp_cuda_backend

@@ -21,7 +21,8 @@ std::vector<std::string> pair_names(const fs::path& dir) {
   for (const auto& entry : fs::directory_iterator(sketches)) {
     if (entry.path().extension() != ".png") continue;
     const std::string name = entry.path().filename().string();
-    if (!fs::exists(colours / name)) throw Error(ErrorKind::Io, (colours / name).string() + ": missing (the sketch has no colour image)");
+    if (!fs::exists(colours / name))
+      throw Error(ErrorKind::Io, (colours / name).string() + ": missing (the sketch has no colour image)");
     names.push_back(name);
   }
   if (names.empty()) throw Error(ErrorKind::Argument, sketches.string() + ": no .png files");
@@ -40,7 +41,8 @@ std::vector<uint8_t> raw_to_rgb8(const std::vector<float>& raw, int w, int h) {
 }
 
 // Flat fill: each hinted region in its hint colour, everything else white.
-std::vector<uint8_t> flat_fill(const Session& s, const std::vector<Colour>& colours, const std::vector<int>& hinted_ranks) {
+std::vector<uint8_t> flat_fill(const Session& s, const std::vector<Colour>& colours,
+                               const std::vector<int>& hinted_ranks) {
   std::vector<float> table(256 * 3, 1.0f);  // by region id; white (+1) unless hinted
   for (int rank : hinted_ranks) {
     const int id = s.regions()[rank - 1].id;

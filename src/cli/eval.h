@@ -15,10 +15,10 @@ namespace gp::cli {
 enum class HintOrder { Priority, Random };
 
 struct EvalOptions {
-  std::string data_dir;        // DIR/sketch/*.png and DIR/color/*.png with matching names
-  int size = 0;                // working size (0: the model's)
+  std::string data_dir;  // DIR/sketch/*.png and DIR/color/*.png with matching names
+  int size = 0;          // working size (0: the model's)
   double min_region = SessionOptions{}.min_region;
-  std::vector<int> hints;      // hint counts K
+  std::vector<int> hints;  // hint counts K
   HintOrder order = HintOrder::Priority;
   uint64_t seed = 0;
 };

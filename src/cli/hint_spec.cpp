@@ -37,7 +37,8 @@ bool parse_colour_hex(std::string_view hex, Rgb* colour, std::string* why) {
 
 PointHintSpec parse_point_hint(std::string_view text) {
   const auto bad = [&](const std::string& why) {
-    return Error(ErrorKind::Argument, "--hint-at '" + std::string(text) + "': " + why + " (expected X,Y=#RRGGBB in sketch pixels, e.g. 80,210=#7a3b10)");
+    return Error(ErrorKind::Argument, "--hint-at '" + std::string(text) + "': " + why +
+                                          " (expected X,Y=#RRGGBB in sketch pixels, e.g. 80,210=#7a3b10)");
   };
   const size_t eq = text.find('=');
   if (eq == std::string_view::npos) throw bad("no '='");
@@ -55,7 +56,8 @@ PointHintSpec parse_point_hint(std::string_view text) {
 
 HintSpec parse_hint(std::string_view text) {
   const auto bad = [&](const std::string& why) {
-    return Error(ErrorKind::Argument, "--hint '" + std::string(text) + "': " + why + " (expected RANK=#RRGGBB, e.g. 1=#ff8800)");
+    return Error(ErrorKind::Argument,
+                 "--hint '" + std::string(text) + "': " + why + " (expected RANK=#RRGGBB, e.g. 1=#ff8800)");
   };
   const size_t eq = text.find('=');
   if (eq == std::string_view::npos) throw bad("no '='");

@@ -65,7 +65,8 @@ struct Watched {
   // Before the outputs are written: the line cleared, and nothing written once cancelled.
   void finish() {
     if (line) line->finish();
-    if (gp::cli::g_cancel.load()) throw gp::Error(gp::ErrorKind::Cancelled, "cancelled before the outputs were written");
+    if (gp::cli::g_cancel.load())
+      throw gp::Error(gp::ErrorKind::Cancelled, "cancelled before the outputs were written");
   }
   std::unique_ptr<gp::cli::ProgressLine> line;
 };
@@ -86,11 +87,12 @@ gp::Session open_session(const std::shared_ptr<const gp::Model>& model, const st
   // say so before the long run starts, not after.
   const gp::SessionFootprint f = gp::Session::footprint(*model, image.width, image.height, options);
   if (f.enlargement > 2)
-    std::fprintf(stderr,
-                 "guidingpainter: note: the working size %d x %d enlarges the %d x %d sketch %.3gx; it needs about %s of %s memory "
-                 "(--size sets the working size)\n",
-                 f.width, f.height, image.width, image.height, f.enlargement, human_bytes(f.bytes).c_str(),
-                 model->device_name().rfind("gpusim", 0) == 0 ? "host" : "device");
+    std::fprintf(
+        stderr,
+        "guidingpainter: note: the working size %d x %d enlarges the %d x %d sketch %.3gx; it needs about %s of %s memory "
+        "(--size sets the working size)\n",
+        f.width, f.height, image.width, image.height, f.enlargement, human_bytes(f.bytes).c_str(),
+        model->device_name().rfind("gpusim", 0) == 0 ? "host" : "device");
   return gp::Session(model, image, options);
 }
 
@@ -159,9 +161,11 @@ class OutputCheck {
     }
     for (const auto& [input, input_key] : inputs_)
       if (input_key == key)
-        throw gp::Error(gp::ErrorKind::Argument, option + " " + path + " is the input " + input + ": it would be replaced; name another output file");
+        throw gp::Error(gp::ErrorKind::Argument, option + " " + path + " is the input " + input +
+                                                     ": it would be replaced; name another output file");
     for (const auto& [other_option, other_key] : seen_)
-      if (other_key == key) throw gp::Error(gp::ErrorKind::Argument, option + " and " + other_option + " name the same file " + path);
+      if (other_key == key)
+        throw gp::Error(gp::ErrorKind::Argument, option + " and " + other_option + " name the same file " + path);
     seen_.emplace_back(option, key);
     return *this;
   }
@@ -179,7 +183,9 @@ class Outputs {
   void add(const std::string& path, std::vector<uint8_t> bytes) {
     if (!path.empty()) files_.emplace_back(path, std::move(bytes));
   }
-  void add_text(const std::string& path, const std::string& text) { add(path, std::vector<uint8_t>(text.begin(), text.end())); }
+  void add_text(const std::string& path, const std::string& text) {
+    add(path, std::vector<uint8_t>(text.begin(), text.end()));
+  }
   void write() {
     std::vector<std::string> done;
     try {
@@ -213,7 +219,6 @@ std::string regions_json(const gp::Session& s) {
   }
   return out + "\n]\n";
 }
-
 
 int cmd_info(const Common& c) {
   const auto model = load_model(c);
@@ -254,8 +259,8 @@ int cmd_regions(const Common& c, const std::string& sketch, const std::string& o
   if (!labels.empty()) files.add(labels, labels_npy(s));
   files.add_text(json, regions_json(s));
   files.write();
-  std::fprintf(summary_stream({&out, &labels, &json}), "%zu regions at %d x %d; overlay written to %s\n", s.regions().size(),
-               s.width(), s.height(), out.c_str());
+  std::fprintf(summary_stream({&out, &labels, &json}), "%zu regions at %d x %d; overlay written to %s\n",
+               s.regions().size(), s.width(), s.height(), out.c_str());
   return 0;
 }
 
@@ -278,15 +283,16 @@ int cmd_colorize(const Common& c, const std::string& sketch, const std::string& 
       throw gp::Error(gp::ErrorKind::Argument, "--hint: rank " + std::to_string(hints.back().rank) + " is given twice");
   }
   if (reference.empty() != (reference_hints < 0))
-    throw gp::Error(gp::ErrorKind::Argument, "--reference and --hints go together (the first K ranked regions get the reference's colours)");
+    throw gp::Error(gp::ErrorKind::Argument,
+                    "--reference and --hints go together (the first K ranked regions get the reference's colours)");
   Watched watched(c);
   const auto model = load_model(c);
   gp::Session s = open_session(model, sketch, watched.options(c));
   const int regions = int(s.regions().size());
   for (const auto& h : hints)
     if (h.rank > regions)
-      throw gp::Error(gp::ErrorKind::Argument, "--hint " + std::to_string(h.rank) + "=...: rank out of range: " + sketch + " has " +
-                      std::to_string(regions) + " regions");
+      throw gp::Error(gp::ErrorKind::Argument, "--hint " + std::to_string(h.rank) + "=...: rank out of range: " +
+                                                   sketch + " has " + std::to_string(regions) + " regions");
   if (!reference.empty()) s.hints_from_reference(gp::Image::load(reference), reference_hints);
   for (const auto& h : hints) s.set_hint(h.rank, h.colour);
   // One point per closed area, as one --hint per rank: the API lets a later point
@@ -323,8 +329,9 @@ int cmd_colorize(const Common& c, const std::string& sketch, const std::string& 
   if (!more.layers.empty()) files.add(more.layers, s.layers_ora());
   watched.finish();
   files.write();
-  std::fprintf(summary_stream({&out, &raw, &labels, &hint_picture, &more.layers, &more.flats}), "colorized %s (%d x %d, %d regions) -> %s\n",
-               sketch.c_str(), s.width(), s.height(), regions, out.c_str());
+  std::fprintf(summary_stream({&out, &raw, &labels, &hint_picture, &more.layers, &more.flats}),
+               "colorized %s (%d x %d, %d regions) -> %s\n", sketch.c_str(), s.width(), s.height(), regions,
+               out.c_str());
   return 0;
 }
 
@@ -347,10 +354,12 @@ int cmd_eval(const Common& c, gp::cli::EvalOptions options, const std::string& o
       k = std::stoi(item, &used);
     } catch (const std::exception&) {
     }
-    if (used != item.size() || k < 0) throw gp::Error(gp::ErrorKind::Argument, "--hints '" + hints + "': expected non-negative counts like 0,1,2,5");
+    if (used != item.size() || k < 0)
+      throw gp::Error(gp::ErrorKind::Argument, "--hints '" + hints + "': expected non-negative counts like 0,1,2,5");
     options.hints.push_back(k);
   }
-  if (options.hints.empty()) throw gp::Error(gp::ErrorKind::Argument, "--hints '" + hints + "': give at least one hint count, like 0,1,2,5");
+  if (options.hints.empty())
+    throw gp::Error(gp::ErrorKind::Argument, "--hints '" + hints + "': give at least one hint count, like 0,1,2,5");
   options.size = c.size;
   options.min_region = c.min_region;
   const auto model = load_model(c);
@@ -360,9 +369,9 @@ int cmd_eval(const Common& c, gp::cli::EvalOptions options, const std::string& o
   for (size_t k = 0; k < options.hints.size(); ++k)
     std::printf("%8d %10.2f %10.2f\n", options.hints[k], r.psnr[k], r.flat_psnr[k]);
   if (!json.empty()) {
-    nlohmann::json j = {{"order", order},         {"images", r.images},      {"hints", options.hints},
+    nlohmann::json j = {{"order", order},         {"images", r.images},       {"hints", options.hints},
                         {"psnr", r.psnr},         {"flat_psnr", r.flat_psnr}, {"mean_regions", r.mean_regions},
-                        {"model", model->path()},       {"seed", options.seed}};
+                        {"model", model->path()}, {"seed", options.seed}};
     Outputs files;
     files.add_text(json, j.dump(1) + "\n");
     files.write();
@@ -414,17 +423,17 @@ int main(int argc, char** argv) {
   auto add_common = [&](CLI::App* cmd, bool with_size) {
     cmd->add_option("--model", common.model, "weights (.safetensors); default: the bundled model or $GP_MODEL");
     cmd->add_option("--device", common.device, "auto, cuda or sim (default auto; env GP_DEVICE)");
-    cmd->add_option("--precision", common.precision,
-                    "fp32, fp16 or bf16: the convolutions' number format (16-bit: tensor cores, sm_80+; default fp16 on "
-                    "such a GPU, else fp32)");
+    cmd->add_option(
+        "--precision", common.precision,
+        "fp32, fp16 or bf16: the convolutions' number format (16-bit: tensor cores, sm_80+; default fp16 on "
+        "such a GPU, else fp32)");
     if (with_size)
       cmd->add_option("--size", common.size, "long side of the working size (default: the model's training size)")
           ->check(CLI::Validator(
               [](std::string& text) {
                 int v = 0;
                 const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-                if (ec != std::errc() || end != text.data() + text.size() || v < 1 || v > kMaxSize)
-                {
+                if (ec != std::errc() || end != text.data() + text.size() || v < 1 || v > kMaxSize) {
                   std::string message = "'";  // appended piecewise: GCC 12's false -Wrestrict on "'" + text
                   message += text;
                   message += "' is not a whole number from 1 to ";
@@ -436,9 +445,10 @@ int main(int argc, char** argv) {
               "1.." + std::to_string(kMaxSize)));
   };
   auto add_min_region = [&](CLI::App* cmd) {
-    cmd->add_option("--min-region", common.min_region,
-                    "regions under this fraction of the working size's pixels (and under 4 pixels) get no rank; 0: rank "
-                    "every region (default 0.001)")
+    cmd->add_option(
+           "--min-region", common.min_region,
+           "regions under this fraction of the working size's pixels (and under 4 pixels) get no rank; 0: rank "
+           "every region (default 0.001)")
         ->check(CLI::Range(0.0, 0.999999));
   };
 
@@ -511,7 +521,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1024));
   serve->add_option("--max-upload-mb", serve_options.max_upload_mb, "largest upload in MB (default 20)")
       ->check(CLI::Range(1, 256));
-  serve->add_option("--session-ttl", serve_options.session_ttl, "seconds before an idle session is dropped (default 600)")
+  serve
+      ->add_option("--session-ttl", serve_options.session_ttl,
+                   "seconds before an idle session is dropped (default 600)")
       ->check(CLI::Range(1, 7 * 24 * 3600));
   serve->add_option("--max-size", serve_options.max_size, "largest working size a client may ask for (default 2048)")
       ->check(CLI::Range(1, kMaxSize));
@@ -530,7 +542,11 @@ int main(int argc, char** argv) {
   try {
     // Every output path checked before a model is loaded.
     if (*regions)
-      OutputCheck(regions).input("--sketch", sketch).add("-o", out, Format::Png).add("--labels", labels, Format::Npy).add("--json", json, Format::Json);
+      OutputCheck(regions)
+          .input("--sketch", sketch)
+          .add("-o", out, Format::Png)
+          .add("--labels", labels, Format::Npy)
+          .add("--json", json, Format::Json);
     if (*colorize)
       OutputCheck(colorize)
           .input("--sketch", sketch)

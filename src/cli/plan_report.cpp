@@ -24,7 +24,7 @@ struct GpuSpec {
   double fp16_tflops;    // tensor cores, fp16/bf16 in, fp32 accumulate
   double bandwidth_tbs;  // HBM
   double clock_ghz;
-  int smem_per_sm_kb;    // shared memory a block may use, per SM
+  int smem_per_sm_kb;  // shared memory a block may use, per SM
 };
 constexpr GpuSpec kGpus[] = {
     {"h200", "NVIDIA H200 SXM", 132, 67.0, 989.0, 4.8, 1.98, 227},
@@ -73,7 +73,8 @@ const std::map<std::string, KernelCounts>& sass_counts() {
     );
     for (const auto& [key, k] : j.at("kernels").items())
       if (k.contains("instructions_per_mma"))
-        m[k.at("label").get<std::string>()] = {k.at("registers").get<int>(), k.at("instructions_per_mma").get<double>()};
+        m[k.at("label").get<std::string>()] = {k.at("registers").get<int>(),
+                                               k.at("instructions_per_mma").get<double>()};
     return m;
   }();
   return counts;
@@ -97,8 +98,8 @@ std::string kernel_label(const ConvStep& s, bool bf16) {
   const bool vector = mma_vector_gather(s);
   // A vector up-concat step runs as the upsample written out and a conv gathering by copies
   // (the backend's conv3x3_relu_up16).
-  const char* gather = first ? "FloatPlain"
-                       : s.gather == Gather::MaxPool ? "MaxPool"
+  const char* gather = first                          ? "FloatPlain"
+                       : s.gather == Gather::MaxPool  ? "MaxPool"
                        : s.gather == Gather::UpConcat ? (vector ? "Concat" : "UpConcat")
                                                       : "Plain";
   const ConvMmaTileShape t = conv_mma_tile_shape(s.mma.tile);
@@ -172,14 +173,15 @@ Estimate estimate(const ConvStep& s, const GpuSpec& gpu, bool fp16, bool bf16, d
       const int regs = (std::max(k.registers, 1) + 7) / 8 * 8;
       const int smem = kStages * (shape.m + shape.n) * kChunkK * 2;
       e.blocks_per_sm = std::max(1, std::min({65536 / (regs * kThreads), gpu.smem_per_sm_kb * 1024 / smem, 16}));
-      const double per_sm = std::ceil(blocks / gpu.sms);                // blocks the busiest SM runs
+      const double per_sm = std::ceil(blocks / gpu.sms);                  // blocks the busiest SM runs
       const double resident = std::min<double>(e.blocks_per_sm, per_sm);  // at once
       e.waves = std::ceil(per_sm / e.blocks_per_sm);
       // Each block has one warp on each of the SM's 4 schedulers; per K step a warp issues
       // (instructions per MMA x its MMAs) and its sub-partition's tensor core runs its MMAs.
       const double k_steps = std::ceil(double(conv_mma_k_chunks(s.mma_cin)) / splits);  // per block
       const double mma_per_step = double(shape.m) * shape.n * kChunkK / (16.0 * 8 * 16) / 4;
-      const double mma_cycles = 4096.0 * gpu.sms * 4 * gpu.clock_ghz * 1e9 / (gpu.fp16_tflops * 1e12 * c.mma_sync_fraction);
+      const double mma_cycles =
+          4096.0 * gpu.sms * 4 * gpu.clock_ghz * 1e9 / (gpu.fp16_tflops * 1e12 * c.mma_sync_fraction);
       const double hz = gpu.clock_ghz * 1e9;
       e.issue = e.waves * resident * k_steps * mma_per_step * k.instructions_per_mma * c.executed_fraction / hz;
       e.tensor = e.waves * resident * k_steps * mma_per_step * mma_cycles / hz;
@@ -202,8 +204,8 @@ struct Totals {
 };
 
 Totals print_unet(const UNetPlan& plan, const GpuSpec& gpu, bool fp16, bool bf16) {
-  std::printf("\n%s, width %d, %d x %d:\n", plan.kind == UNetKind::Segmentator ? "segmentator" : "colorizer", plan.width,
-              plan.w, plan.h);
+  std::printf("\n%s, width %d, %d x %d:\n", plan.kind == UNetKind::Segmentator ? "segmentator" : "colorizer",
+              plan.width, plan.w, plan.h);
   std::printf("%-12s %-30s %-9s %-13s %-8s %-9s %7s %8s %5s %5s %8s %8s %8s %8s %8s %s\n", "layer", "kernel", "gather",
               "out HxWxC", "tile", "grid", "GFLOP", "MB", "blk/SM", "waves", "roof us", "issue us", "tensor", "latency",
               "est. us", "bound");
@@ -218,13 +220,11 @@ Totals print_unet(const UNetPlan& plan, const GpuSpec& gpu, bool fp16, bool bf16
     const unsigned gy = unsigned((s.cout + shape.n - 1) / shape.n);
     splits = std::max(splits, tensor ? s.mma.splits : 1);
     char out[48], tile[32], grid[32], occupancy[16] = "-", waves[32] = "-", issue[32] = "-", tensor_us[32] = "-",
-                                                   latency[32] = "-";
+                                      latency[32] = "-";
     std::snprintf(out, sizeof out, "%dx%dx%d", s.out.h, s.out.w, s.out.c);
     std::snprintf(tile, sizeof tile, "%dx%d", shape.m, shape.n);
-    if (tensor && s.mma.splits > 1)
-      std::snprintf(grid, sizeof grid, "%ux%ux%d", gx, gy, s.mma.splits);
-    else
-      std::snprintf(grid, sizeof grid, "%ux%u", gx, gy);
+    if (tensor && s.mma.splits > 1) std::snprintf(grid, sizeof grid, "%ux%ux%d", gx, gy, s.mma.splits);
+    else std::snprintf(grid, sizeof grid, "%ux%u", gx, gy);
     if (e.blocks_per_sm > 0) {
       std::snprintf(occupancy, sizeof occupancy, "%d", e.blocks_per_sm);
       std::snprintf(waves, sizeof waves, "%.0f", e.waves);
@@ -233,8 +233,8 @@ Totals print_unet(const UNetPlan& plan, const GpuSpec& gpu, bool fp16, bool bf16
       std::snprintf(latency, sizeof latency, "%.2f", e.latency * 1e6);
     }
     std::printf("%-12s %-30s %-9s %-13s %-8s %-9s %7.3f %8.2f %5s %5s %8.2f %8s %8s %8s %8.2f %s\n", s.name.c_str(),
-                kernel_name(s, fp16).c_str(), gather_name(s.gather), out, tile, grid, flops * 1e-9, bytes * 1e-6, occupancy,
-                waves, e.roofline * 1e6, issue, tensor_us, latency, e.seconds * 1e6, e.bound);
+                kernel_name(s, fp16).c_str(), gather_name(s.gather), out, tile, grid, flops * 1e-9, bytes * 1e-6,
+                occupancy, waves, e.roofline * 1e6, issue, tensor_us, latency, e.seconds * 1e6, e.bound);
     t.flops += flops;
     t.bytes += bytes;
     t.seconds += e.seconds;
@@ -248,8 +248,8 @@ Totals print_unet(const UNetPlan& plan, const GpuSpec& gpu, bool fp16, bool bf16
                 "node");
     t.seconds += node;
   }
-  std::printf("%-12s %-30s %-9s %-13s %-8s %-9s %7.3f %8.2f %5s %5s %8.2f %8s %8s %8s %8.2f\n", "total", "", "", "", "", "",
-              t.flops * 1e-9, t.bytes * 1e-6, "", "", t.roofline * 1e6, "", "", "", t.seconds * 1e6);
+  std::printf("%-12s %-30s %-9s %-13s %-8s %-9s %7.3f %8.2f %5s %5s %8.2f %8s %8s %8s %8.2f\n", "total", "", "", "", "",
+              "", t.flops * 1e-9, t.bytes * 1e-6, "", "", t.roofline * 1e6, "", "", "", t.seconds * 1e6);
   return t;
 }
 
@@ -264,10 +264,10 @@ void print_plan_report(const PlanOptions& o) {
     throw Error(ErrorKind::Argument, "--precision " + o.precision + ": expected fp32, fp16 or bf16");
   const bool fp16 = o.precision != "fp32", bf16 = o.precision == "bf16";
   const Calibration& c = kCalibration;
-  std::printf("plan of one inference, %s, on %s (%d SMs at %.2f GHz, %.1f TFLOP/s fp32, %.0f TFLOP/s fp16/bf16 tensor, "
-              "%.2f TB/s)\n",
-              o.precision.c_str(), gpu->name, gpu->sms, gpu->clock_ghz, gpu->fp32_tflops, gpu->fp16_tflops,
-              gpu->bandwidth_tbs);
+  std::printf(
+      "plan of one inference, %s, on %s (%d SMs at %.2f GHz, %.1f TFLOP/s fp32, %.0f TFLOP/s fp16/bf16 tensor, "
+      "%.2f TB/s)\n",
+      o.precision.c_str(), gpu->name, gpu->sms, gpu->clock_ghz, gpu->fp32_tflops, gpu->fp16_tflops, gpu->bandwidth_tbs);
   std::printf(
       "A model, not a measurement. Per launch: roof = max(FLOP x tile padding / (tensor peak x %.2f x fill), bytes /\n"
       "(bandwidth x %.2f)); for a tensor-core 3x3 conv also, over the waves its occupancy gives (blk/SM from its\n"
@@ -287,9 +287,10 @@ void print_plan_report(const PlanOptions& o) {
   const double step = col.seconds + 3 * c.node_us * 1e-6;
   std::printf("\nsegmentation: %d conv launches, %.2f GFLOP, roofline %.1f us, est. %.1f us\n", seg.launches,
               seg.flops * 1e-9, seg.roofline * 1e6, seg.seconds * 1e6);
-  std::printf("colorize step: %d conv launches, %.2f GFLOP, roofline %.1f us, est. %.1f us (with the hint upload, the "
-              "picture's composition and its download)\n",
-              col.launches, col.flops * 1e-9, col.roofline * 1e6, step * 1e6);
+  std::printf(
+      "colorize step: %d conv launches, %.2f GFLOP, roofline %.1f us, est. %.1f us (with the hint upload, the "
+      "picture's composition and its download)\n",
+      col.launches, col.flops * 1e-9, col.roofline * 1e6, step * 1e6);
 }
 
 }  // namespace gp::cli

@@ -10,8 +10,8 @@ namespace gp::cli {
 struct PlanOptions {
   int width = 64;
   int h = 256, w = 256;
-  std::string gpu = "h200";       // h200, h100, a100
-  std::string precision = "fp32"; // fp32 or fp16 (the tensor-core 3x3 kernels)
+  std::string gpu = "h200";        // h200, h100, a100
+  std::string precision = "fp32";  // fp32 or fp16 (the tensor-core 3x3 kernels)
 };
 
 // Prints the report on stdout; throws gp::Error for an unknown GPU or precision.

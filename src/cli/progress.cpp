@@ -66,10 +66,8 @@ void ProgressLine::finish() {
 void ProgressLine::draw(bool newline) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   if (terminal_) std::fputs("\r\033[K", stderr);
-  if (total_ > 0)
-    std::fprintf(stderr, "%s %d/%d  %.1f s", stage_.c_str(), done_, total_, seconds);
-  else
-    std::fprintf(stderr, "%s  %.1f s", stage_.c_str(), seconds);
+  if (total_ > 0) std::fprintf(stderr, "%s %d/%d  %.1f s", stage_.c_str(), done_, total_, seconds);
+  else std::fprintf(stderr, "%s  %.1f s", stage_.c_str(), seconds);
   std::fputs(newline ? "\n" : "", stderr);
   std::fflush(stderr);
   drawn_ = true;

@@ -139,10 +139,8 @@ Server::Handler Server::guarded(Handler handler) const {
     } catch (const HttpError& e) {
       send_error(res, e.status, e.what());
     } catch (const Error& e) {
-      if (e.kind() == ErrorKind::Cancelled || stopping_.load())
-        send_error(res, 503, "the server is stopping");
-      else
-        send_error(res, http_status(e.kind()), e.what());
+      if (e.kind() == ErrorKind::Cancelled || stopping_.load()) send_error(res, 503, "the server is stopping");
+      else send_error(res, http_status(e.kind()), e.what());
     } catch (const std::bad_alloc&) {
       send_error(res, 503, "out of memory");
     } catch (const std::exception& e) {
@@ -230,7 +228,8 @@ void Server::add_routes() {
   http_.Put(session + "/hints/([0-9]+)", on_session([](const Request& req, Response& res, LiveSession& s) {
               const int rank = rank_of(req);
               const nlohmann::json body = parse_object(req.body);
-              s.session.set_hint(rank, parse_colour(body.contains("color") ? body["color"] : nlohmann::json(), "color"));
+              s.session.set_hint(rank,
+                                 parse_colour(body.contains("color") ? body["color"] : nlohmann::json(), "color"));
               res.status = 204;
             }));
   http_.Delete(session + "/hints/([0-9]+)", on_session([](const Request& req, Response& res, LiveSession& s) {
@@ -245,7 +244,8 @@ void Server::add_routes() {
                const int area = s.session.area_at(x, y);
                for (const PointHint& p : s.session.point_hints())
                  if (p.area == area) return send_json(res, 201, point_json(s.session, p));
-               throw Error(ErrorKind::Failed, "the point hint at " + std::to_string(x) + ", " + std::to_string(y) + " was not kept");
+               throw Error(ErrorKind::Failed,
+                           "the point hint at " + std::to_string(x) + ", " + std::to_string(y) + " was not kept");
              }));
   http_.Delete(session + "/points", on_session([](const Request& req, Response& res, LiveSession& s) {
                  if (!req.has_param("x") || !req.has_param("y"))
@@ -253,8 +253,8 @@ void Server::add_routes() {
                  const int x = parse_int(req.get_param_value("x"), "x", 0, INT_MAX);
                  const int y = parse_int(req.get_param_value("y"), "y", 0, INT_MAX);
                  if (!s.session.clear_point_hint(x, y))
-                   throw HttpError(404, "no point hint in the area under (" + std::to_string(x) + ", " +
-                                            std::to_string(y) + ")");
+                   throw HttpError(
+                       404, "no point hint in the area under (" + std::to_string(x) + ", " + std::to_string(y) + ")");
                  res.status = 204;
                }));
   http_.Post(session + "/colorize", on_session([](const Request&, Response& res, LiveSession& s) {
@@ -298,8 +298,8 @@ void Server::add_routes() {
 // Drops idle sessions every half TTL (at least every 30 s, at most every 0.2 s).
 void Server::reap_idle_sessions() {
   const auto ttl = std::chrono::seconds(options_.session_ttl);
-  const auto period = std::clamp<std::chrono::milliseconds>(ttl / 2, std::chrono::milliseconds(200),
-                                                             std::chrono::milliseconds(30000));
+  const auto period =
+      std::clamp<std::chrono::milliseconds>(ttl / 2, std::chrono::milliseconds(200), std::chrono::milliseconds(30000));
   std::unique_lock<std::mutex> lock(reaper_mutex_);
   while (!reaper_wake_.wait_for(lock, period, [&] { return stopping_.load(); })) {
     const size_t dropped = registry_.reap(ttl);
@@ -331,8 +331,8 @@ int Server::run() {
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
   });
   int port = options_.port;
-  const bool bound = port == 0 ? (port = http_.bind_to_any_port(options_.host)) > 0
-                               : http_.bind_to_port(options_.host, port);
+  const bool bound =
+      port == 0 ? (port = http_.bind_to_any_port(options_.host)) > 0 : http_.bind_to_port(options_.host, port);
   if (!bound) {
     std::fprintf(stderr, "guidingpainter: cannot listen on %s port %d (in use, or not an address of this machine)\n",
                  options_.host.c_str(), options_.port);

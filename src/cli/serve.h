@@ -36,8 +36,8 @@ struct ServeOptions {
   int port = 8080;                 // 0: any free port (printed when listening)
   int max_sessions = 16;
   int max_upload_mb = 20;
-  int session_ttl = 600;           // seconds
-  int max_size = 2048;             // largest ?size= accepted
+  int session_ttl = 600;                            // seconds
+  int max_size = 2048;                              // largest ?size= accepted
   double min_region = SessionOptions{}.min_region;  // SessionOptions::min_region of every session
 };
 

@@ -19,12 +19,9 @@ Error argument(std::string_view what, const std::string& why) {
 int http_status(ErrorKind kind) {
   switch (kind) {
     case ErrorKind::Argument:
-    case ErrorKind::Format:
-      return 400;
-    case ErrorKind::OutOfMemory:
-      return 503;
-    default:
-      return 500;
+    case ErrorKind::Format: return 400;
+    case ErrorKind::OutOfMemory: return 503;
+    default: return 500;
   }
 }
 
@@ -38,7 +35,8 @@ Rgb parse_colour(const nlohmann::json& value, std::string_view what) {
   const std::string& text = value.get_ref<const std::string&>();
   Rgb colour;
   std::string why;
-  if (!parse_colour_hex(text, &colour, &why)) throw argument(what, "'" + text + "' is not a colour \"#RRGGBB\" (" + why + ")");
+  if (!parse_colour_hex(text, &colour, &why))
+    throw argument(what, "'" + text + "' is not a colour \"#RRGGBB\" (" + why + ")");
   return colour;
 }
 
@@ -86,8 +84,8 @@ nlohmann::ordered_json session_json(const Session& session) {
   nlohmann::ordered_json regions = nlohmann::ordered_json::array();
   for (const Region& r : session.regions())
     regions.push_back({{"rank", r.rank}, {"id", r.id}, {"pixels", r.pixels}, {"box", {r.x0, r.y0, r.x1, r.y1}}});
-  const double enlargement = std::max(double(session.width()) / session.sketch_width(),
-                                      double(session.height()) / session.sketch_height());
+  const double enlargement =
+      std::max(double(session.width()) / session.sketch_width(), double(session.height()) / session.sketch_height());
   return {{"width", session.sketch_width()},
           {"height", session.sketch_height()},
           {"working", {{"width", session.width()}, {"height", session.height()}, {"enlargement", enlargement}}},

@@ -50,8 +50,9 @@ std::string join(const std::vector<std::string>& places) {
 std::vector<fs::path> candidates() {
   std::vector<fs::path> places;
   if (const fs::path dir = this_object().parent_path(); !dir.empty())
-    for (const fs::path& p : {dir / GP_LIB_TO_DATA / GP_BUNDLED_MODEL_FILE, dir / GP_BIN_TO_DATA / GP_BUNDLED_MODEL_FILE,
-                              dir / "share" / "guidingpainter" / GP_BUNDLED_MODEL_FILE})
+    for (const fs::path& p :
+         {dir / GP_LIB_TO_DATA / GP_BUNDLED_MODEL_FILE, dir / GP_BIN_TO_DATA / GP_BUNDLED_MODEL_FILE,
+          dir / "share" / "guidingpainter" / GP_BUNDLED_MODEL_FILE})
       places.push_back(p.lexically_normal());
   places.emplace_back(GP_INSTALLED_MODEL);
   places.emplace_back(GP_SOURCE_MODEL);
@@ -84,8 +85,8 @@ std::string first_model_file(const std::vector<std::string>& places) {
     if (fs::is_regular_file(place, ec)) return place;
     if (std::find(tried.begin(), tried.end(), place) == tried.end()) tried.push_back(place);
   }
-  throw Error(ErrorKind::Io, std::string("the bundled model was not found: $GP_MODEL is not set and none of ") + join(tried) +
-                                 " exists; set GP_MODEL to a model file (.safetensors), or name one");
+  throw Error(ErrorKind::Io, std::string("the bundled model was not found: $GP_MODEL is not set and none of ") +
+                                 join(tried) + " exists; set GP_MODEL to a model file (.safetensors), or name one");
 }
 
 }  // namespace gp

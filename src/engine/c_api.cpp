@@ -35,7 +35,8 @@ gp_status fail(gp_status status, const std::string& message) {
 // gp::ErrorKind's values are the gp_status codes (include/guidingpainter/error.hpp).
 static_assert(int(gp::ErrorKind::Argument) == GP_ERROR_ARGUMENT && int(gp::ErrorKind::Failed) == GP_ERROR_FAILED &&
               int(gp::ErrorKind::Io) == GP_ERROR_IO && int(gp::ErrorKind::Format) == GP_ERROR_FORMAT &&
-              int(gp::ErrorKind::Device) == GP_ERROR_DEVICE && int(gp::ErrorKind::OutOfMemory) == GP_ERROR_OUT_OF_MEMORY &&
+              int(gp::ErrorKind::Device) == GP_ERROR_DEVICE &&
+              int(gp::ErrorKind::OutOfMemory) == GP_ERROR_OUT_OF_MEMORY &&
               int(gp::ErrorKind::Cancelled) == GP_ERROR_CANCELLED);
 gp_status status_of(gp::ErrorKind kind) { return gp_status(int(kind)); }
 
@@ -266,7 +267,8 @@ gp_status gp_session_create_with(gp_model* model, const gp_image* sketch, const 
   gp::Image image;
   if (gp_status s = import_image(sketch, "gp_session_create", &image)) return s;
   return guarded([&] {
-    *out = register_session(std::make_unique<gp_session>(gp_session{gp::Session(model->model, image, session_options(options))}));
+    *out = register_session(
+        std::make_unique<gp_session>(gp_session{gp::Session(model->model, image, session_options(options))}));
     return GP_OK;
   });
 }
@@ -278,8 +280,8 @@ gp_status gp_session_create_from_file_with(gp_model* model, const char* sketch_p
   if (gp_status st = check(model, "gp_session_create_from_file")) return st;
   if (!sketch_path) return null_argument("gp_session_create_from_file", "sketch_path");
   return guarded([&] {
-    *out = register_session(
-        std::make_unique<gp_session>(gp_session{gp::Session(model->model, gp::Image::load(sketch_path), session_options(options))}));
+    *out = register_session(std::make_unique<gp_session>(
+        gp_session{gp::Session(model->model, gp::Image::load(sketch_path), session_options(options))}));
     return GP_OK;
   });
 }

@@ -18,7 +18,8 @@ template <class T, Memory kind> class BackendBuffer {
  public:
   BackendBuffer() = default;
   BackendBuffer(Backend& backend, size_t count, const char* what)
-      : backend_(&backend), data_(count ? static_cast<T*>(allocate(backend, count * sizeof(T), what)) : nullptr),
+      : backend_(&backend),
+        data_(count ? static_cast<T*>(allocate(backend, count * sizeof(T), what)) : nullptr),
         count_(count) {}
   BackendBuffer(BackendBuffer&& o) noexcept { swap(o); }
   BackendBuffer& operator=(BackendBuffer&& o) noexcept {
@@ -29,10 +30,8 @@ template <class T, Memory kind> class BackendBuffer {
   BackendBuffer& operator=(const BackendBuffer&) = delete;
   ~BackendBuffer() {
     if (!data_) return;
-    if constexpr (kind == Memory::Device)
-      backend_->release(data_);
-    else
-      backend_->release_pinned(data_);
+    if constexpr (kind == Memory::Device) backend_->release(data_);
+    else backend_->release_pinned(data_);
   }
 
   T* get() const { return data_; }
@@ -48,10 +47,8 @@ template <class T, Memory kind> class BackendBuffer {
 
  private:
   static void* allocate(Backend& b, size_t bytes, const char* what) {
-    if constexpr (kind == Memory::Device)
-      return b.alloc(bytes, what);
-    else
-      return b.alloc_pinned(bytes, what);
+    if constexpr (kind == Memory::Device) return b.alloc(bytes, what);
+    else return b.alloc_pinned(bytes, what);
   }
   Backend* backend_ = nullptr;
   T* data_ = nullptr;

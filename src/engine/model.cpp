@@ -27,12 +27,15 @@ std::shared_ptr<const Model> Model::load(const std::string& path, const ModelOpt
       !(fits_fp16(weights.segmentator) && fits_fp16(weights.colorizer)))
     precision = Precision::Bf16;
   if (precision != Precision::Fp32 && !tensor_cores)
-    throw Error(ErrorKind::Argument, std::string("precision ") + precision_name(precision) + " needs tensor cores of sm_80 or later, but " +
-                impl->backend->name() + " is sm_" + std::to_string(impl->backend->compute_capability()) +
-                "; use fp32");
+    throw Error(ErrorKind::Argument, std::string("precision ") + precision_name(precision) +
+                                         " needs tensor cores of sm_80 or later, but " + impl->backend->name() +
+                                         " is sm_" + std::to_string(impl->backend->compute_capability()) +
+                                         "; use fp32");
   impl->precision = precision;
-  impl->segmentator = upload_unet(*impl->backend, weights.segmentator, UNetKind::Segmentator, weights.config.width, precision);
-  impl->colorizer = upload_unet(*impl->backend, weights.colorizer, UNetKind::Colorizer, weights.config.width, precision);
+  impl->segmentator =
+      upload_unet(*impl->backend, weights.segmentator, UNetKind::Segmentator, weights.config.width, precision);
+  impl->colorizer =
+      upload_unet(*impl->backend, weights.colorizer, UNetKind::Colorizer, weights.config.width, precision);
   // The uploads ran on the default stream from pageable memory; sessions run on their own
   // non-blocking streams, which do not wait for it: finish them before any session exists.
   impl->backend->synchronize("uploading the model's weights");

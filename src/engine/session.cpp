@@ -47,8 +47,9 @@ void check_memory(const Model& model, Size size, const Image& sketch) {
   const size_t have = backend.available_memory();
   if (need > have)
     throw Error(ErrorKind::OutOfMemory,
-                "a working size of " + std::to_string(size.width) + " x " + std::to_string(size.height) + " needs about " +
-                    gib(need) + (sim ? " of host memory (the simulator's device memory is host memory)" : " of device memory") +
+                "a working size of " + std::to_string(size.width) + " x " + std::to_string(size.height) +
+                    " needs about " + gib(need) +
+                    (sim ? " of host memory (the simulator's device memory is host memory)" : " of device memory") +
                     ", but " + backend.name() + " has " + gib(have) + " available");
 }
 
@@ -65,10 +66,11 @@ Size session_size(const Model& model, const Image& sketch, const SessionOptions&
 
 }  // namespace
 
-SessionFootprint Session::footprint(const Model& model, int sketch_width, int sketch_height, const SessionOptions& options) {
+SessionFootprint Session::footprint(const Model& model, int sketch_width, int sketch_height,
+                                    const SessionOptions& options) {
   if (sketch_width <= 0 || sketch_height <= 0)
-    throw Error(ErrorKind::Argument, "a sketch of " + std::to_string(sketch_width) + " x " + std::to_string(sketch_height) +
-                                         " pixels: both sides must be positive");
+    throw Error(ErrorKind::Argument, "a sketch of " + std::to_string(sketch_width) + " x " +
+                                         std::to_string(sketch_height) + " pixels: both sides must be positive");
   const Size size = session_size(model, sketch_width, sketch_height, options);
   SessionFootprint f;
   f.width = size.width;
@@ -103,12 +105,12 @@ Session::Session(std::shared_ptr<const Model> model, const Image& sketch, const 
   for (const int id : ranked_regions(stats.data(), s.num_regions())) {
     const RegionStats& r = stats[id];
     if (r.count < min_pixels) continue;
-    s.regions.push_back(Region{int(s.regions.size()) + 1, id, int64_t(r.count), int(r.x0), int(r.y0), int(r.x1), int(r.y1)});
+    s.regions.push_back(
+        Region{int(s.regions.size()) + 1, id, int64_t(r.count), int(r.x0), int(r.y0), int(r.x1), int(r.y1)});
   }
   s.hints.assign(s.regions.size(), std::nullopt);
   find_areas(s);
 }
-
 
 Session::~Session() = default;
 Session::Session(Session&&) noexcept = default;
@@ -130,13 +132,16 @@ std::vector<uint8_t> Session::region_mask(int rank) const {
   return mask;
 }
 
-void Session::set_hint(int rank, Rgb colour) { set_hint(rank, Colour{float(colour.r), float(colour.g), float(colour.b)}); }
+void Session::set_hint(int rank, Rgb colour) {
+  set_hint(rank, Colour{float(colour.r), float(colour.g), float(colour.b)});
+}
 
 void Session::set_hint(int rank, const Colour& colour) {
   Impl& s = live(impl_);
   s.check_rank(rank);
   for (float c : colour)
-    if (!(c >= 0.0f && c <= 255.0f)) throw Error(ErrorKind::Argument, "hint colour component " + std::to_string(c) + " is outside 0..255");
+    if (!(c >= 0.0f && c <= 255.0f))
+      throw Error(ErrorKind::Argument, "hint colour component " + std::to_string(c) + " is outside 0..255");
   s.hints[rank - 1] = colour;
   s.hints_changed();
 }
@@ -184,7 +189,8 @@ std::vector<Colour> Session::region_mean_colours(const Image& reference) const {
 
 void Session::hints_from_reference(const Image& reference, int n) {
   Impl& s = live(impl_);
-  if (n < 0) throw Error(ErrorKind::Argument, "hints_from_reference: the hint count " + std::to_string(n) + " is negative");
+  if (n < 0)
+    throw Error(ErrorKind::Argument, "hints_from_reference: the hint count " + std::to_string(n) + " is negative");
   const std::vector<Colour> means = region_mean_colours(reference);
   const int count = std::min<int>(n, int(means.size()));
   for (int k = 0; k < count; ++k) s.hints[k] = means[k];

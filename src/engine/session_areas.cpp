@@ -68,7 +68,8 @@ void find_areas(Session::Impl& s) {
   s.areas.reserve(n);
   for (size_t a = 0; a < n; ++a) {
     const AreaStats& st = stats[a];
-    s.areas.push_back(Area{int(a), int64_t(st.count), int(st.x0), int(st.y0), int(st.x1), int(st.y1), int(majority[a])});
+    s.areas.push_back(
+        Area{int(a), int64_t(st.count), int(st.x0), int(st.y0), int(st.x1), int(st.y1), int(majority[a])});
   }
 }
 
@@ -90,8 +91,8 @@ void Session::set_point_hint(int x, int y, Rgb colour) {
   Impl& s = live(impl_);
   const int area = area_under(s, x, y, "point hint ");
   if (area < 0)
-    throw Error(ErrorKind::Argument, "point hint " + point_name(x, y) +
-                                         " is on a line of the sketch: give a point inside a closed area");
+    throw Error(ErrorKind::Argument,
+                "point hint " + point_name(x, y) + " is on a line of the sketch: give a point inside a closed area");
   auto same_area = std::find_if(s.points.begin(), s.points.end(), [&](const PointHint& p) { return p.area == area; });
   if (same_area != s.points.end()) {
     same_area->colour = colour;
@@ -105,7 +106,8 @@ void Session::set_point_hint(int x, int y, Rgb colour) {
     for (const PointHint& p : s.points) used[p.channel] = true;
     int channel = int(std::find(used.begin(), used.end(), false) - used.begin());
     if (channel == s.num_regions()) {
-      auto twin = std::find_if(s.points.begin(), s.points.end(), [&](const PointHint& p) { return p.colour == colour; });
+      auto twin =
+          std::find_if(s.points.begin(), s.points.end(), [&](const PointHint& p) { return p.colour == colour; });
       if (twin == s.points.end())
         throw Error(ErrorKind::Argument, "point hint " + point_name(x, y) + ": all " + std::to_string(s.num_regions()) +
                                              " segmentation channels are taken (by the ranked regions and " +

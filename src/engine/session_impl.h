@@ -23,7 +23,8 @@ class SessionStream {
  public:
   SessionStream(Backend& backend, void* caller_stream) : backend_(backend) {
     if (caller_stream && backend.kind() != DeviceKind::Cuda)
-      throw Error(ErrorKind::Argument, "SessionOptions::cuda_stream is set, but the model runs on " + backend.name() + ", not a GPU");
+      throw Error(ErrorKind::Argument,
+                  "SessionOptions::cuda_stream is set, but the model runs on " + backend.name() + ", not a GPU");
     stream_ = caller_stream ? caller_stream : backend.create_stream();
     owned_ = caller_stream == nullptr;
   }
@@ -61,16 +62,16 @@ struct Session::Impl {
   std::shared_ptr<const Model> model;
   Backend* backend;
   SessionStream stream;
-  Image original;       // the sketch as given
-  Image working;        // the sketch at the working size (the segmentator's input, the overlays' background)
-  int w = 0, h = 0;     // working size
+  Image original;    // the sketch as given
+  Image working;     // the sketch at the working size (the segmentator's input, the overlays' background)
+  int w = 0, h = 0;  // working size
   UNetWorkspace workspace;
-  DeviceArray<float> x;            // [h][w] grey sketch in [-1, 1]
-  DeviceArray<uint8_t> labels_d;   // [h][w]
-  DeviceArray<float> colors_d;     // [num_regions][3]
-  DeviceArray<uint8_t> active_d;   // [num_regions]
-  DeviceArray<float> out_d;        // [h][w][3]
-  DeviceArray<uint8_t> rgb_d;      // [h][w][3] scratch for pictures at the working size
+  DeviceArray<float> x;           // [h][w] grey sketch in [-1, 1]
+  DeviceArray<uint8_t> labels_d;  // [h][w]
+  DeviceArray<float> colors_d;    // [num_regions][3]
+  DeviceArray<uint8_t> active_d;  // [num_regions]
+  DeviceArray<float> out_d;       // [h][w][3]
+  DeviceArray<uint8_t> rgb_d;     // [h][w][3] scratch for pictures at the working size
   DeviceArray<RegionStats> stats_d;
   DeviceArray<uint8_t> colours8_d;  // [h][w][3] the colorization in 8 bits, working size
   DeviceArray<uint8_t> sketch_d;    // the sketch as given, [H][W][3]
@@ -108,8 +109,8 @@ struct Session::Impl {
   Image image;                // colorize()'s picture
   ImageRgba flats;            // Session::flats()'s
   void hints_changed() { ++hints_version; }
-  ImageRgba compute_flats();  // session_areas.cpp; Session::flats() caches it
-  DeviceGraph colorize_graph;                // captured by the first colorize()
+  ImageRgba compute_flats();   // session_areas.cpp; Session::flats() caches it
+  DeviceGraph colorize_graph;  // captured by the first colorize()
   ProgressCallback progress;
   const std::atomic<bool>* cancel = nullptr;
   // The device scratch (rgb_d, stats_d) and the stream, for const methods that use them.
@@ -155,7 +156,8 @@ struct Session::Impl {
   void check_rank(int rank) const {
     if (rank < 1 || rank > int(regions.size()))
       throw Error(ErrorKind::Argument, "rank " + std::to_string(rank) + " is out of range: this sketch has " +
-                  std::to_string(regions.size()) + " regions (ranks 1.." + std::to_string(regions.size()) + ")");
+                                           std::to_string(regions.size()) + " regions (ranks 1.." +
+                                           std::to_string(regions.size()) + ")");
   }
 
   // The colorizer's output for the current hints: run only if out_d is not current.

@@ -114,9 +114,9 @@ class UNetWorkspace {
   Precision precision_;
   UNetPlan plan_[2];  // by UNetKind
   std::array<DeviceArray<float>, kBufferCount> buffers_;
-  DeviceArray<float> upsampled_;  // 16-bit: a decoder block's upsampled input (see unet.cpp)
+  DeviceArray<float> upsampled_;        // 16-bit: a decoder block's upsampled input (see unet.cpp)
   DeviceArray<float> colorizer_input_;  // 16-bit: the colorizer's input, written out (see unet.cpp)
-  SplitKScratch split_k_;  // 16-bit: cleared at the start of every run
+  SplitKScratch split_k_;               // 16-bit: cleared at the start of every run
 };
 
 }  // namespace gp

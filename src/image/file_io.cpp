@@ -49,7 +49,7 @@ std::vector<uint8_t> read_file(const std::filesystem::path& file, size_t max_byt
   if (S_ISREG(st.st_mode)) {
     if (uint64_t(st.st_size) > max_bytes)
       throw Error(ErrorKind::Io, name + ": " + std::to_string(st.st_size) + " bytes is larger than the maximum " +
-                  std::to_string(max_bytes));
+                                     std::to_string(max_bytes));
     bytes.reserve(size_t(st.st_size));
   }
   uint8_t chunk[1 << 16];
@@ -146,10 +146,12 @@ void write_in_place(const std::filesystem::path& file, const std::string& name, 
   const bool linked_elsewhere = ::fstat(fd.get(), &st) == 0 && st.st_nlink > 1;
   // What was written is no picture: empty it, and remove it unless other names hold it.
   auto fail = [&](const char* what, int err) {
-    if (::ftruncate(fd.get(), 0) != 0) {}
+    if (::ftruncate(fd.get(), 0) != 0) {
+    }
     ::close(fd.release());
     if (!linked_elsewhere) ::unlink(file.c_str());
-    throw Error(ErrorKind::Io, name + ": " + what + ": " + reason(err) + (linked_elsewhere ? " (file emptied)" : " (file removed)"));
+    throw Error(ErrorKind::Io,
+                name + ": " + what + ": " + reason(err) + (linked_elsewhere ? " (file emptied)" : " (file removed)"));
   };
   write_all(fd.get(), bytes, fail);
   if (::fsync(fd.get()) != 0) fail("cannot write (fsync)", errno);
@@ -163,7 +165,8 @@ void write_in_place(const std::filesystem::path& file, const std::string& name, 
 void write_stream(const std::filesystem::path& file, const std::string& name, std::span<const uint8_t> bytes) {
   Fd fd(::open(file.c_str(), O_WRONLY | O_CLOEXEC));
   if (fd.get() < 0) throw Error(ErrorKind::Io, name + ": cannot write: " + reason(errno));
-  write_all(fd.get(), bytes, [&](const char* what, int err) { throw Error(ErrorKind::Io, name + ": " + what + ": " + reason(err)); });
+  write_all(fd.get(), bytes,
+            [&](const char* what, int err) { throw Error(ErrorKind::Io, name + ": " + what + ": " + reason(err)); });
   if (::close(fd.release()) != 0) throw Error(ErrorKind::Io, name + ": cannot write (close): " + reason(errno));
 }
 
@@ -202,8 +205,11 @@ void write_file(const std::filesystem::path& file, std::span<const uint8_t> byte
   const std::string name = file.string();
   if (name.empty()) throw Error(ErrorKind::Argument, "cannot write a file with an empty name");
   if (const int fd = own_descriptor(file); fd >= 0) {
-    if (!writable_descriptor(fd)) throw Error(ErrorKind::Io, name + ": cannot write: descriptor " + std::to_string(fd) + " is not open for writing");
-    write_all(fd, bytes, [&](const char* what, int err) { throw Error(ErrorKind::Io, name + ": " + what + ": " + reason(err)); });
+    if (!writable_descriptor(fd))
+      throw Error(ErrorKind::Io,
+                  name + ": cannot write: descriptor " + std::to_string(fd) + " is not open for writing");
+    write_all(fd, bytes,
+              [&](const char* what, int err) { throw Error(ErrorKind::Io, name + ": " + what + ": " + reason(err)); });
     return;
   }
   struct stat st {};
@@ -223,13 +229,16 @@ void check_writable(const std::filesystem::path& file) {
   const std::string name = file.string();
   if (name.empty()) throw Error(ErrorKind::Argument, "an output file name is empty");
   if (const int fd = own_descriptor(file); fd >= 0) {
-    if (!writable_descriptor(fd)) throw Error(ErrorKind::Io, name + ": cannot write: descriptor " + std::to_string(fd) + " is not open for writing");
+    if (!writable_descriptor(fd))
+      throw Error(ErrorKind::Io,
+                  name + ": cannot write: descriptor " + std::to_string(fd) + " is not open for writing");
     return;
   }
   struct stat st {};
   if (::stat(file.c_str(), &st) == 0) {
     if (S_ISDIR(st.st_mode)) throw Error(ErrorKind::Io, name + ": cannot write: is a directory");
-    if (!S_ISREG(st.st_mode) && !stream_mode(st.st_mode)) throw Error(ErrorKind::Io, name + ": cannot write: not a file");
+    if (!S_ISREG(st.st_mode) && !stream_mode(st.st_mode))
+      throw Error(ErrorKind::Io, name + ": cannot write: not a file");
     if (::access(file.c_str(), W_OK) != 0) throw Error(ErrorKind::Io, name + ": cannot write: " + reason(errno));
     return;
   }

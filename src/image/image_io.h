@@ -26,9 +26,9 @@ namespace gp {
 // is allocated. max_dimension cannot exceed 65536 (stb's own hard limit for PNG; a
 // JPEG's header cannot exceed 65535).
 struct DecodeLimits {
-  int max_dimension = 8192;                // per side
-  int64_t max_pixels = int64_t(1) << 25;   // width * height (32 Mi pixels, 96 MiB as RGB)
-  size_t max_file_bytes = size_t(1) << 28; // 256 MiB of encoded data
+  int max_dimension = 8192;                 // per side
+  int64_t max_pixels = int64_t(1) << 25;    // width * height (32 Mi pixels, 96 MiB as RGB)
+  size_t max_file_bytes = size_t(1) << 28;  // 256 MiB of encoded data
 };
 
 namespace image_detail {
@@ -42,8 +42,7 @@ void check_decode_size(std::string_view name, int width, int height, const Decod
 // 16-bit PNGs are reduced to 8 bits. JPEG EXIF orientation is ignored; a JPEG with
 // corrupt or missing data is an error (never a partly invented picture). `name`
 // starts every error message. Throws gp::Error.
-Image decode_image(std::span<const uint8_t> bytes, std::string_view name = "<memory>",
-                   const DecodeLimits& limits = {});
+Image decode_image(std::span<const uint8_t> bytes, std::string_view name = "<memory>", const DecodeLimits& limits = {});
 
 // Reads and decodes a PNG or JPEG file. Throws gp::Error naming the file.
 Image read_image(const std::filesystem::path& file, const DecodeLimits& limits = {});

@@ -30,9 +30,12 @@ inline uint8_t cmyk_channel(unsigned c, unsigned k) { return uint8_t((c * k + 12
 
 Image decode_jpeg(std::span<const uint8_t> bytes, std::string_view name, const DecodeLimits& limits) {
   TjHandle handle(tjInitDecompress());
-  if (!handle) throw Error(ErrorKind::Failed, std::string(name) + ": cannot start the JPEG decoder (" + tjGetErrorStr2(nullptr) + ")");
+  if (!handle)
+    throw Error(ErrorKind::Failed,
+                std::string(name) + ": cannot start the JPEG decoder (" + tjGetErrorStr2(nullptr) + ")");
   auto failure = [&] {
-    return Error(ErrorKind::Format, std::string(name) + ": corrupt or unsupported JPEG file (" + tjGetErrorStr2(handle.get()) + ")");
+    return Error(ErrorKind::Format,
+                 std::string(name) + ": corrupt or unsupported JPEG file (" + tjGetErrorStr2(handle.get()) + ")");
   };
 
   int width = 0, height = 0, subsampling = 0, colorspace = 0;

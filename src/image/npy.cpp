@@ -41,25 +41,26 @@ std::string shape_repr(const std::vector<size_t>& shape) {
   return s + ")";
 }
 
-template <class T>
-void write_typed(const std::filesystem::path& file, NpyType type, std::span<const T> data,
-                 const std::vector<size_t>& shape) {
+template <class T> void write_typed(const std::filesystem::path& file, NpyType type, std::span<const T> data,
+                                    const std::vector<size_t>& shape) {
   if (data.size() != product(shape))
-    throw Error(ErrorKind::Argument, file.string() + ": " + std::to_string(data.size()) + " values for shape " + shape_repr(shape));
+    throw Error(ErrorKind::Argument,
+                file.string() + ": " + std::to_string(data.size()) + " values for shape " + shape_repr(shape));
   write_file(file, npy_encode(type, data.data(), shape));
 }
 
 }  // namespace
 
 std::vector<uint8_t> npy_encode(NpyType type, const void* data, const std::vector<size_t>& shape) {
-  std::string header = std::string("{'descr': '") + descr(type) + "', 'fortran_order': False, 'shape': " +
-                       shape_repr(shape) + ", }";
+  std::string header =
+      std::string("{'descr': '") + descr(type) + "', 'fortran_order': False, 'shape': " + shape_repr(shape) + ", }";
   if (!shape.empty()) header.append(kGrowthAxisMaxDigits - std::to_string(shape[0]).size(), ' ');
   // numpy's rule: pad = 64 - (10 + len + 1) % 64, so a full 64 when already aligned.
   const size_t pad = kAlign - (kMagicLen + 4 + header.size() + 1) % kAlign;
   header.append(pad, ' ');
   header += '\n';
-  if (header.size() > 65535) throw Error(ErrorKind::Argument, "npy: header of " + std::to_string(header.size()) + " bytes for shape " +
+  if (header.size() > 65535)
+    throw Error(ErrorKind::Argument, "npy: header of " + std::to_string(header.size()) + " bytes for shape " +
                                          shape_repr(shape) + " does not fit format 1.0");
   const size_t bytes = product(shape) * element_size(type);
   const size_t prefix = kMagicLen + 4;
@@ -88,7 +89,8 @@ size_t NpyArray::size() const { return product(shape); }
 
 namespace {
 template <class T> std::vector<T> typed(const NpyArray& a, NpyType want) {
-  if (a.type != want) throw Error(ErrorKind::Format, std::string("npy: array is ") + descr(a.type) + ", not " + descr(want));
+  if (a.type != want)
+    throw Error(ErrorKind::Format, std::string("npy: array is ") + descr(a.type) + ", not " + descr(want));
   std::vector<T> v(a.data.size() / sizeof(T));
   if (!v.empty()) std::memcpy(v.data(), a.data.data(), v.size() * sizeof(T));
   return v;
@@ -100,7 +102,9 @@ std::vector<uint8_t> NpyArray::uint8s() const { return typed<uint8_t>(*this, Npy
 
 NpyArray npy_decode(std::span<const uint8_t> bytes, std::string_view name) {
   const std::string n(name);
-  auto bad = [&](const std::string& why) { return Error(ErrorKind::Format, n + ": not a .npy file this reader accepts (" + why + ")"); };
+  auto bad = [&](const std::string& why) {
+    return Error(ErrorKind::Format, n + ": not a .npy file this reader accepts (" + why + ")");
+  };
   if (bytes.size() < kMagicLen + 4 || std::memcmp(bytes.data(), kMagic, kMagicLen) != 0) throw bad("no magic");
   const int major = bytes[6];
   size_t header_len = 0, start = 0;

@@ -37,10 +37,10 @@ struct NpyArray {
   std::vector<size_t> shape;
   std::vector<uint8_t> data;  // raw little-endian elements
 
-  size_t size() const;  // number of elements
-  std::vector<float> floats() const;     // throws gp::Error unless Float32
-  std::vector<int32_t> int32s() const;   // throws gp::Error unless Int32
-  std::vector<uint8_t> uint8s() const;   // throws gp::Error unless UInt8
+  size_t size() const;                  // number of elements
+  std::vector<float> floats() const;    // throws gp::Error unless Float32
+  std::vector<int32_t> int32s() const;  // throws gp::Error unless Int32
+  std::vector<uint8_t> uint8s() const;  // throws gp::Error unless UInt8
 };
 NpyArray npy_decode(std::span<const uint8_t> bytes, std::string_view name = "<memory>");
 NpyArray read_npy(const std::filesystem::path& file);

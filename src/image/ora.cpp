@@ -32,7 +32,8 @@ struct Size2 {
 // A PNG's size from its IHDR chunk, which the format puts first; nullopt if `bytes`
 // does not start like a PNG. Enough to catch a caller's mix-up without decoding.
 std::optional<Size2> png_size(const std::vector<uint8_t>& bytes) {
-  if (bytes.size() < 24 || std::memcmp(bytes.data(), kPngSignature, 8) != 0 || std::memcmp(bytes.data() + 12, "IHDR", 4) != 0)
+  if (bytes.size() < 24 || std::memcmp(bytes.data(), kPngSignature, 8) != 0 ||
+      std::memcmp(bytes.data() + 12, "IHDR", 4) != 0)
     return std::nullopt;
   auto be32 = [&](size_t at) {
     return uint32_t(bytes[at]) << 24 | uint32_t(bytes[at + 1]) << 16 | uint32_t(bytes[at + 2]) << 8 | bytes[at + 3];
@@ -42,7 +43,9 @@ std::optional<Size2> png_size(const std::vector<uint8_t>& bytes) {
 
 Size2 require_png(const std::vector<uint8_t>& bytes, const std::string& what) {
   const std::optional<Size2> size = png_size(bytes);
-  if (!size) throw Error(ErrorKind::Argument, "OpenRaster: " + what + " is not a PNG (" + std::to_string(bytes.size()) + " bytes)");
+  if (!size)
+    throw Error(ErrorKind::Argument,
+                "OpenRaster: " + what + " is not a PNG (" + std::to_string(bytes.size()) + " bytes)");
   return *size;
 }
 
@@ -83,10 +86,12 @@ std::string xml_attribute(std::string_view value, const std::string& what) {
       case '\r': out += "&#13;"; break;
       default: {
         if (uint8_t(c) < 0x20)
-          throw Error(ErrorKind::Argument, "OpenRaster: " + what + " holds control character " + std::to_string(int(c)) +
-                      ", which XML cannot hold");
+          throw Error(ErrorKind::Argument, "OpenRaster: " + what + " holds control character " +
+                                               std::to_string(int(c)) + ", which XML cannot hold");
         const size_t n = utf8_length(value, i);
-        if (n == 0) throw Error(ErrorKind::Argument, "OpenRaster: " + what + " is not valid UTF-8 (at byte " + std::to_string(i) + ")");
+        if (n == 0)
+          throw Error(ErrorKind::Argument,
+                      "OpenRaster: " + what + " is not valid UTF-8 (at byte " + std::to_string(i) + ")");
         out.append(value.substr(i, n));
         i += n;
         continue;
@@ -114,8 +119,8 @@ std::string stack_xml(int width, int height, const std::vector<OraLayer>& layers
     // The name itself stays out of the messages that say it cannot be written.
     const std::string what = "layer " + std::to_string(i);
     if (!(l.opacity >= 0.0f && l.opacity <= 1.0f))
-      throw Error(ErrorKind::Argument, "OpenRaster: " + what + " (\"" + l.name + "\") has opacity " + shortest(l.opacity) +
-                  ", not in 0..1");
+      throw Error(ErrorKind::Argument,
+                  "OpenRaster: " + what + " (\"" + l.name + "\") has opacity " + shortest(l.opacity) + ", not in 0..1");
     xml += "  <layer name=\"" + xml_attribute(l.name, what + "'s name") + "\" src=\"" + layer_src(i) +
            "\" visibility=\"" + (l.visible ? "visible" : "hidden") + "\" opacity=\"" + shortest(l.opacity) +
            "\" composite-op=\"" + xml_attribute(l.composite_op, what + "'s composite-op") + "\" x=\"" +
@@ -204,17 +209,19 @@ std::vector<uint8_t> read_source(zip_source_t* source) {
 std::vector<uint8_t> encode_ora(int width, int height, const std::vector<OraLayer>& layers,
                                 const std::vector<uint8_t>& merged_png, const std::vector<uint8_t>& thumbnail_png) {
   if (width <= 0 || height <= 0)
-    throw Error(ErrorKind::Argument, "OpenRaster: image size " + std::to_string(width) + " x " + std::to_string(height) +
-                " (both sides must be positive)");
+    throw Error(ErrorKind::Argument, "OpenRaster: image size " + std::to_string(width) + " x " +
+                                         std::to_string(height) + " (both sides must be positive)");
   const Size2 merged = require_png(merged_png, "mergedimage.png");
   if (merged.width != uint32_t(width) || merged.height != uint32_t(height))
     throw Error(ErrorKind::Argument, "OpenRaster: mergedimage.png is " + std::to_string(merged.width) + " x " +
-                std::to_string(merged.height) + ", but the image is " + std::to_string(width) + " x " + std::to_string(height));
+                                         std::to_string(merged.height) + ", but the image is " + std::to_string(width) +
+                                         " x " + std::to_string(height));
   const Size2 thumb = require_png(thumbnail_png, "Thumbnails/thumbnail.png");
   if (thumb.width > uint32_t(kThumbnailSide) || thumb.height > uint32_t(kThumbnailSide))
     throw Error(ErrorKind::Argument, "OpenRaster: Thumbnails/thumbnail.png is " + std::to_string(thumb.width) + " x " +
-                std::to_string(thumb.height) + ", larger than the spec's 256 x 256");
-  for (size_t i = 0; i < layers.size(); ++i) require_png(layers[i].png, "layer " + std::to_string(i) + " (\"" + layers[i].name + "\")");
+                                         std::to_string(thumb.height) + ", larger than the spec's 256 x 256");
+  for (size_t i = 0; i < layers.size(); ++i)
+    require_png(layers[i].png, "layer " + std::to_string(i) + " (\"" + layers[i].name + "\")");
   const std::string xml = stack_xml(width, height, layers);
 
   // An empty in-memory source that libzip writes the archive into; our reference keeps

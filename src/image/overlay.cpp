@@ -48,19 +48,19 @@ int place(int c, int size, int limit) {
 
 void check_labels(std::span<const uint8_t> labels, int width, int height, const char* what) {
   if (width <= 0 || height <= 0 || labels.size() != size_t(width) * size_t(height))
-    throw Error(ErrorKind::Argument, std::string(what) + ": " + std::to_string(labels.size()) + " labels for " + std::to_string(width) +
-                " x " + std::to_string(height) + " pixels");
+    throw Error(ErrorKind::Argument, std::string(what) + ": " + std::to_string(labels.size()) + " labels for " +
+                                         std::to_string(width) + " x " + std::to_string(height) + " pixels");
 }
 
 }  // namespace
 
 const std::array<Rgb, 30>& region_palette() {
   static const std::array<Rgb, 30> palette = {{
-      {238, 34, 34},   {0, 255, 0},     {68, 85, 255},   {68, 238, 255},  {119, 119, 0},   {238, 153, 204},
-      {255, 0, 221},   {0, 204, 119},   {0, 136, 221},   {238, 238, 0},   {255, 153, 0},   {255, 221, 170},
-      {238, 0, 119},   {51, 119, 102},  {170, 85, 68},   {136, 85, 187},  {119, 187, 17},  {170, 0, 255},
-      {187, 204, 255}, {170, 238, 187}, {255, 136, 255}, {221, 204, 85},  {17, 153, 187},  {170, 255, 0},
-      {255, 136, 85},  {136, 119, 170}, {102, 153, 85},  {0, 255, 221},   {170, 136, 85},  {0, 255, 119},
+      {238, 34, 34},   {0, 255, 0},     {68, 85, 255},   {68, 238, 255}, {119, 119, 0},  {238, 153, 204},
+      {255, 0, 221},   {0, 204, 119},   {0, 136, 221},   {238, 238, 0},  {255, 153, 0},  {255, 221, 170},
+      {238, 0, 119},   {51, 119, 102},  {170, 85, 68},   {136, 85, 187}, {119, 187, 17}, {170, 0, 255},
+      {187, 204, 255}, {170, 238, 187}, {255, 136, 255}, {221, 204, 85}, {17, 153, 187}, {170, 255, 0},
+      {255, 136, 85},  {136, 119, 170}, {102, 153, 85},  {0, 255, 221},  {170, 136, 85}, {0, 255, 119},
   }};
   return palette;
 }
@@ -219,8 +219,8 @@ Image region_overlay(const Image& sketch, std::span<const uint8_t> labels, std::
   std::vector<int> ranked;
   for (const Region& r : regions) {
     if (r.rank < 1 || r.rank > int(regions.size()))
-      throw Error(ErrorKind::Argument, "region overlay: rank " + std::to_string(r.rank) + " of " + std::to_string(regions.size()) +
-                  " regions");
+      throw Error(ErrorKind::Argument, "region overlay: rank " + std::to_string(r.rank) + " of " +
+                                           std::to_string(regions.size()) + " regions");
     if (ranked.size() < size_t(r.rank)) ranked.resize(size_t(r.rank), -1);
     ranked[size_t(r.rank) - 1] = r.id;
   }

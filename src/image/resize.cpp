@@ -92,16 +92,16 @@ inline uint8_t round_u8(double v) { return uint8_t(std::clamp(std::floor(v + 0.5
 
 void check_size(int width, int height, const char* what) {
   if (width <= 0 || height <= 0)
-    throw Error(ErrorKind::Argument, std::string(what) + ": size " + std::to_string(width) + " x " + std::to_string(height) +
-                " is not positive");
+    throw Error(ErrorKind::Argument, std::string(what) + ": size " + std::to_string(width) + " x " +
+                                         std::to_string(height) + " is not positive");
 }
 
 }  // namespace
 
 Size working_size(int width, int height, int n) {
   if (width <= 0 || height <= 0 || n <= 0)
-    throw Error(ErrorKind::Argument, "working size: image " + std::to_string(width) + " x " + std::to_string(height) + " at size " +
-                std::to_string(n) + ": sides and size must be positive");
+    throw Error(ErrorKind::Argument, "working size: image " + std::to_string(width) + " x " + std::to_string(height) +
+                                         " at size " + std::to_string(n) + ": sides and size must be positive");
   const int64_t long_side = std::max(width, height), short_side = std::min(width, height);
   // round(short * n / long) with halves up, in integers.
   const int scaled = int(std::max<int64_t>(1, (2 * short_side * n + long_side) / (2 * long_side)));
@@ -131,8 +131,8 @@ std::vector<float> resize_hwc(std::span<const float> data, int width, int height
   check_size(width, height, "resize");
   check_size(new_width, new_height, "resize");
   if (channels <= 0 || data.size() != size_t(width) * height * channels)
-    throw Error(ErrorKind::Argument, "resize: " + std::to_string(data.size()) + " values for " + std::to_string(width) + " x " +
-                std::to_string(height) + " x " + std::to_string(channels));
+    throw Error(ErrorKind::Argument, "resize: " + std::to_string(data.size()) + " values for " + std::to_string(width) +
+                                         " x " + std::to_string(height) + " x " + std::to_string(channels));
   if (width == new_width && height == new_height) return {data.begin(), data.end()};
   std::vector<float> out(size_t(new_width) * new_height * channels);
   const size_t row_len = size_t(new_width) * channels;
@@ -170,8 +170,8 @@ Image image_from_float(std::span<const float> colours, int width, int height, La
   check_size(width, height, "image_from_float");
   const size_t pixels = size_t(width) * height;
   if (colours.size() != 3 * pixels)
-    throw Error(ErrorKind::Argument, "image_from_float: " + std::to_string(colours.size()) + " values for " + std::to_string(width) +
-                " x " + std::to_string(height) + " x 3");
+    throw Error(ErrorKind::Argument, "image_from_float: " + std::to_string(colours.size()) + " values for " +
+                                         std::to_string(width) + " x " + std::to_string(height) + " x 3");
   Image image;
   image.width = width;
   image.height = height;

@@ -99,8 +99,9 @@ std::array<UNetBlock, kUNetBlocks> unet_blocks(int in_channels, int width) {
 
 UNetPlan plan_unet(UNetKind kind, int width, int h, int w, int classes) {
   if (h < 16 || w < 16)
-    throw Error(ErrorKind::Argument, "the working size " + std::to_string(w) + " x " + std::to_string(h) +
-                " is too small: the U-Net pools four times, so both sides must be at least 16");
+    throw Error(ErrorKind::Argument,
+                "the working size " + std::to_string(w) + " x " + std::to_string(h) +
+                    " is too small: the U-Net pools four times, so both sides must be at least 16");
   if (width < 1) throw Error(ErrorKind::Format, "U-Net width " + std::to_string(width) + " must be at least 1");
   UNetPlan plan;
   plan.kind = kind;
@@ -120,8 +121,8 @@ UNetPlan plan_unet(UNetKind kind, int width, int h, int w, int classes) {
     const TensorRef mid = at(Buffer::Mid, b.level, b.mid);
     switch (b.kind) {
       case BlockKind::In:
-        plan.steps.push_back(conv_step(conv1, layer, seg ? Gather::Plain : Gather::Colorizer, at(Buffer::Input, 0, b.in),
-                                       {}, mid));
+        plan.steps.push_back(
+            conv_step(conv1, layer, seg ? Gather::Plain : Gather::Colorizer, at(Buffer::Input, 0, b.in), {}, mid));
         last = at(skip[0], 0, b.out);
         break;
       case BlockKind::Down:
@@ -129,7 +130,8 @@ UNetPlan plan_unet(UNetKind kind, int width, int h, int w, int classes) {
         last = at(skip[b.level], b.level, b.out);
         break;
       case BlockKind::Up:
-        plan.steps.push_back(conv_step(conv1, layer, Gather::UpConcat, at(skip[b.level], b.level, b.in - low.c), low, mid));
+        plan.steps.push_back(
+            conv_step(conv1, layer, Gather::UpConcat, at(skip[b.level], b.level, b.in - low.c), low, mid));
         last = at(decoder, b.level, b.out);
         decoder = decoder == Buffer::UpA ? Buffer::UpB : Buffer::UpA;
         break;

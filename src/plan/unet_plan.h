@@ -85,8 +85,8 @@ bool mma_vector_gather(const ConvStep& s);
 // for UpConcat), cout from `out`, the 16-bit path's mma_cin and schedule chosen by the
 // one rule of the plan. The U-Net's steps are made by it; so are single convs of the
 // kernel checks and benchmarks.
-ConvStep conv_step(std::string name, int layer, Gather gather, TensorRef in, TensorRef low, TensorRef out, int ksize = 3,
-                   Epilogue epilogue = Epilogue::BiasRelu);
+ConvStep conv_step(std::string name, int layer, Gather gather, TensorRef in, TensorRef low, TensorRef out,
+                   int ksize = 3, Epilogue epilogue = Epilogue::BiasRelu);
 
 struct UNetPlan {
   UNetKind kind = UNetKind::Segmentator;

@@ -36,7 +36,8 @@ StackPool::~StackPool() {
 unsigned char* StackPool::get(unsigned i) {
   if (i >= stacks_.size()) stacks_.resize(i + 1, nullptr);
   if (!stacks_[i]) {
-    void* p = mmap(nullptr, stack_bytes() + page(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void* p = mmap(nullptr, stack_bytes() + page(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                   -1, 0);
     if (p == MAP_FAILED) throw std::bad_alloc();
     mprotect(p, page(), PROT_NONE);
     stacks_[i] = static_cast<unsigned char*>(p);

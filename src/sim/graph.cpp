@@ -73,7 +73,8 @@ std::vector<SimStream*> blocking_captures() {
 
 cudaError_t capture_check(cudaStream_t stream, const char* api, bool* capturing) {
   *capturing = false;
-  if (!valid_stream(stream)) return record_error(cudaErrorInvalidResourceHandle, std::string(api) + ": not a live stream");
+  if (!valid_stream(stream))
+    return record_error(cudaErrorInvalidResourceHandle, std::string(api) + ": not a live stream");
   std::unique_lock<std::mutex> lk(capture_mutex);
   if (!stream) {
     const std::vector<SimStream*> blocking = blocking_captures();
@@ -82,14 +83,16 @@ cudaError_t capture_check(cudaStream_t stream, const char* api, bool* capturing)
                             stream_text(blocking.front()) + " was capturing";
     for (SimStream* s : blocking) invalidate(s, why);
     lk.unlock();
-    return record_error(cudaErrorStreamCaptureImplicit, why + " (an implicit dependency on a capture; the capture is invalidated)");
+    return record_error(cudaErrorStreamCaptureImplicit,
+                        why + " (an implicit dependency on a capture; the capture is invalidated)");
   }
   if (!stream->capture) return cudaSuccess;
   if (!stream->capture->invalidated.empty()) {
     const std::string why = stream->capture->invalidated;
     lk.unlock();
-    return record_error(cudaErrorStreamCaptureInvalidated,
-                        std::string(api) + ": the capture on " + stream_text(stream) + " was invalidated earlier: " + why);
+    return record_error(
+        cudaErrorStreamCaptureInvalidated,
+        std::string(api) + ": the capture on " + stream_text(stream) + " was invalidated earlier: " + why);
   }
   *capturing = true;
   return cudaSuccess;
@@ -99,7 +102,8 @@ cudaError_t capture_append(cudaStream_t stream, NodeData node) {
   std::unique_lock<std::mutex> lk(capture_mutex);
   if (!stream || !stream->capture || !stream->capture->invalidated.empty()) {
     lk.unlock();
-    return record_error(cudaErrorIllegalState, "work issued to " + stream_text(stream) + " while its capture ended on another thread");
+    return record_error(cudaErrorIllegalState,
+                        "work issued to " + stream_text(stream) + " while its capture ended on another thread");
   }
   auto n = std::make_shared<SimGraphNode>();
   static_cast<NodeData&>(*n) = std::move(node);
@@ -125,7 +129,8 @@ cudaError_t capture_forbids(const char* api) {
   if (!first) return cudaSuccess;
   const std::string text = std::string(api) + " is not permitted while " + stream_text(first) + " is capturing in " +
                            mode_name(first->capture->mode) + " mode" +
-                           (first->capture->thread == self ? "" : " on another thread") + "; the capture is invalidated";
+                           (first->capture->thread == self ? "" : " on another thread") +
+                           "; the capture is invalidated";
   lk.unlock();
   return record_error(cudaErrorStreamCaptureUnsupported, text);
 }
@@ -139,8 +144,8 @@ cudaError_t capture_forbids_sync(cudaStream_t stream, const char* api) {
     if (stream->capture) {
       invalidate(stream, std::string(api) + " was called on the capturing stream");
       lk.unlock();
-      return record_error(cudaErrorStreamCaptureUnsupported,
-                          std::string(api) + " on " + stream_text(stream) + ", which is capturing; the capture is invalidated");
+      return record_error(cudaErrorStreamCaptureUnsupported, std::string(api) + " on " + stream_text(stream) +
+                                                                 ", which is capturing; the capture is invalidated");
     }
   }
   return capture_forbids(api);
@@ -181,7 +186,8 @@ bool replay(const NodeList& nodes) {
         break;
       }
       case cudaGraphNodeTypeMemcpy: {
-        if ((n.pinned_dst && !is_pinned_host_pointer(n.dst, n.bytes)) || (n.pinned_src && !is_pinned_host_pointer(n.src, n.bytes)))
+        if ((n.pinned_dst && !is_pinned_host_pointer(n.dst, n.bytes)) ||
+            (n.pinned_src && !is_pinned_host_pointer(n.src, n.bytes)))
           return replay_fault(i, "memcpy", "its pinned host memory was freed with cudaFreeHost after the capture");
         cudaError_t code;
         const std::string problem = copy_problem("the captured copy", n.dst, n.src, n.bytes, n.kind, &code);
@@ -216,14 +222,19 @@ using namespace sim_internal;
 
 cudaError_t cudaStreamBeginCapture(cudaStream_t stream, cudaStreamCaptureMode mode) {
   if (!stream)
-    return record_error(cudaErrorStreamCaptureUnsupported, "cudaStreamBeginCapture: the legacy default stream cannot capture");
-  if (!valid_stream(stream)) return record_error(cudaErrorInvalidResourceHandle, "cudaStreamBeginCapture: not a live stream");
-  if (mode != cudaStreamCaptureModeGlobal && mode != cudaStreamCaptureModeThreadLocal && mode != cudaStreamCaptureModeRelaxed)
-    return record_error(cudaErrorInvalidValue, "cudaStreamBeginCapture: mode " + std::to_string(int(mode)) + " is not a cudaStreamCaptureMode");
+    return record_error(cudaErrorStreamCaptureUnsupported,
+                        "cudaStreamBeginCapture: the legacy default stream cannot capture");
+  if (!valid_stream(stream))
+    return record_error(cudaErrorInvalidResourceHandle, "cudaStreamBeginCapture: not a live stream");
+  if (mode != cudaStreamCaptureModeGlobal && mode != cudaStreamCaptureModeThreadLocal &&
+      mode != cudaStreamCaptureModeRelaxed)
+    return record_error(cudaErrorInvalidValue, "cudaStreamBeginCapture: mode " + std::to_string(int(mode)) +
+                                                   " is not a cudaStreamCaptureMode");
   std::unique_lock<std::mutex> lk(capture_mutex);
   if (stream->capture) {
     lk.unlock();
-    return record_error(cudaErrorIllegalState, "cudaStreamBeginCapture: " + stream_text(stream) + " is already capturing");
+    return record_error(cudaErrorIllegalState,
+                        "cudaStreamBeginCapture: " + stream_text(stream) + " is already capturing");
   }
   stream->capture = new Capture{++next_capture_id, mode, std::this_thread::get_id(), {}, std::make_unique<SimGraph>()};
   capturing_streams.insert(stream);
@@ -232,19 +243,21 @@ cudaError_t cudaStreamBeginCapture(cudaStream_t stream, cudaStreamCaptureMode mo
 
 cudaError_t cudaStreamEndCapture(cudaStream_t stream, cudaGraph_t* graph) {
   if (!graph) return record_error(cudaErrorInvalidValue, "cudaStreamEndCapture: null graph pointer");
-  if (!valid_stream(stream)) return record_error(cudaErrorInvalidResourceHandle, "cudaStreamEndCapture: not a live stream");
+  if (!valid_stream(stream))
+    return record_error(cudaErrorInvalidResourceHandle, "cudaStreamEndCapture: not a live stream");
   std::unique_lock<std::mutex> lk(capture_mutex);
   if (!stream || !stream->capture) {
     lk.unlock();
-    return record_error(cudaErrorIllegalState, "cudaStreamEndCapture: " + (stream ? stream_text(stream) : std::string("the legacy stream")) +
-                                                   " is not capturing");
+    return record_error(cudaErrorIllegalState,
+                        "cudaStreamEndCapture: " + (stream ? stream_text(stream) : std::string("the legacy stream")) +
+                            " is not capturing");
   }
   Capture* c = stream->capture;
   if (c->mode != cudaStreamCaptureModeRelaxed && c->thread != std::this_thread::get_id()) {
     const std::string mode = mode_name(c->mode);
     lk.unlock();
-    return record_error(cudaErrorStreamCaptureWrongThread, "cudaStreamEndCapture: the " + mode +
-                                                               "-mode capture on " + stream_text(stream) +
+    return record_error(cudaErrorStreamCaptureWrongThread, "cudaStreamEndCapture: the " + mode + "-mode capture on " +
+                                                               stream_text(stream) +
                                                                " must end on the thread that began it");
   }
   capturing_streams.erase(stream);
@@ -253,8 +266,9 @@ cudaError_t cudaStreamEndCapture(cudaStream_t stream, cudaGraph_t* graph) {
   if (!c->invalidated.empty()) {
     *graph = nullptr;
     lk.unlock();
-    return record_error(cudaErrorStreamCaptureInvalidated,
-                        "cudaStreamEndCapture: the capture on " + stream_text(stream) + " was invalidated: " + owned->invalidated);
+    return record_error(
+        cudaErrorStreamCaptureInvalidated,
+        "cudaStreamEndCapture: the capture on " + stream_text(stream) + " was invalidated: " + owned->invalidated);
   }
   *graph = c->graph.release();
   live_graphs.insert(*graph);
@@ -263,19 +277,21 @@ cudaError_t cudaStreamEndCapture(cudaStream_t stream, cudaGraph_t* graph) {
 
 cudaError_t cudaStreamIsCapturing(cudaStream_t stream, cudaStreamCaptureStatus* status) {
   if (!status) return record_error(cudaErrorInvalidValue, "cudaStreamIsCapturing: null status pointer");
-  if (!valid_stream(stream)) return record_error(cudaErrorInvalidResourceHandle, "cudaStreamIsCapturing: not a live stream");
+  if (!valid_stream(stream))
+    return record_error(cudaErrorInvalidResourceHandle, "cudaStreamIsCapturing: not a live stream");
   std::unique_lock<std::mutex> lk(capture_mutex);
   if (!stream) {
     // Asked of the legacy stream while a blocking stream captures: an error, but the
     // capture stays valid.
     if (!blocking_captures().empty()) {
       lk.unlock();
-      return record_error(cudaErrorStreamCaptureImplicit, "cudaStreamIsCapturing: the legacy stream while a blocking stream captures");
+      return record_error(cudaErrorStreamCaptureImplicit,
+                          "cudaStreamIsCapturing: the legacy stream while a blocking stream captures");
     }
     *status = cudaStreamCaptureStatusNone;
     return cudaSuccess;
   }
-  *status = !stream->capture ? cudaStreamCaptureStatusNone
+  *status = !stream->capture                       ? cudaStreamCaptureStatusNone
             : stream->capture->invalidated.empty() ? cudaStreamCaptureStatusActive
                                                    : cudaStreamCaptureStatusInvalidated;
   return cudaSuccess;
@@ -283,8 +299,10 @@ cudaError_t cudaStreamIsCapturing(cudaStream_t stream, cudaStreamCaptureStatus* 
 
 cudaError_t cudaThreadExchangeStreamCaptureMode(cudaStreamCaptureMode* mode) {
   if (!mode) return record_error(cudaErrorInvalidValue, "cudaThreadExchangeStreamCaptureMode: null pointer");
-  if (*mode != cudaStreamCaptureModeGlobal && *mode != cudaStreamCaptureModeThreadLocal && *mode != cudaStreamCaptureModeRelaxed)
-    return record_error(cudaErrorInvalidValue, "cudaThreadExchangeStreamCaptureMode: " + std::to_string(int(*mode)) + " is not a cudaStreamCaptureMode");
+  if (*mode != cudaStreamCaptureModeGlobal && *mode != cudaStreamCaptureModeThreadLocal &&
+      *mode != cudaStreamCaptureModeRelaxed)
+    return record_error(cudaErrorInvalidValue, "cudaThreadExchangeStreamCaptureMode: " + std::to_string(int(*mode)) +
+                                                   " is not a cudaStreamCaptureMode");
   std::swap(*mode, thread_mode);
   return cudaSuccess;
 }
@@ -321,7 +339,8 @@ cudaError_t cudaGraphInstantiate(cudaGraphExec_t* exec, cudaGraph_t graph, unsig
   *exec = nullptr;
   if (!live_graph(graph)) return record_error(cudaErrorInvalidValue, "cudaGraphInstantiate: not a live graph");
   if (flags != 0)
-    return record_error(cudaErrorNotSupported, "cudaGraphInstantiate: flags " + std::to_string(flags) + " are not simulated (only 0)");
+    return record_error(cudaErrorNotSupported,
+                        "cudaGraphInstantiate: flags " + std::to_string(flags) + " are not simulated (only 0)");
   // Nodes are never changed after capture, so the executable graph shares them; it
   // outlives cudaGraphDestroy of its graph, as on a GPU.
   auto nodes = std::make_shared<NodeList>(graph->nodes.begin(), graph->nodes.end());

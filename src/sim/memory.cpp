@@ -29,10 +29,12 @@ size_t parse_byte_count(const std::string& text) {
   size_t i = 0;
   double number = 0;
   bool digits = false;
-  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i, digits = true) number = number * 10 + (text[i] - '0');
+  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i, digits = true)
+    number = number * 10 + (text[i] - '0');
   if (i < text.size() && text[i] == '.') {
     double scale = 0.1;
-    for (++i; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i, scale /= 10, digits = true) number += (text[i] - '0') * scale;
+    for (++i; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i, scale /= 10, digits = true)
+      number += (text[i] - '0') * scale;
   }
   if (!digits) return 0;
   std::string unit = text.substr(i);
@@ -83,7 +85,7 @@ namespace {
 struct Registry {
   std::mutex m;
   std::map<uintptr_t, size_t> live;
-  std::map<uintptr_t, size_t> freed;  // in quarantine, still mapped and poisoned
+  std::map<uintptr_t, size_t> freed;   // in quarantine, still mapped and poisoned
   std::map<uintptr_t, size_t> pinned;  // live cudaMallocHost blocks
   std::map<uintptr_t, int> owner;      // the device (cudaSetDevice) each live allocation is on
   std::deque<std::pair<uintptr_t, size_t>> order;
@@ -118,8 +120,8 @@ Where classify(const void* p, size_t bytes, std::string* why) {
   auto it = Registry::find(r.live, a);
   if (it != r.live.end()) {
     if (a + bytes > it->first + it->second && why)
-      *why = std::to_string(bytes) + " bytes at offset " + std::to_string(a - it->first) + " overrun the allocation of " +
-             std::to_string(it->second) + " bytes";
+      *why = std::to_string(bytes) + " bytes at offset " + std::to_string(a - it->first) +
+             " overrun the allocation of " + std::to_string(it->second) + " bytes";
     return Where::Device;
   }
   if (Registry::find(r.freed, a) != r.freed.end()) return Where::Freed;
@@ -181,12 +183,14 @@ cudaError_t cudaMalloc(void** ptr, size_t bytes) {
   *ptr = nullptr;
   if (cudaError_t e = capture_forbids("cudaMalloc")) return e;
   if (bytes == 0) return cudaSuccess;
-  if (!device_memory_error().empty()) return record_error(cudaErrorInvalidValue, "cudaMalloc: " + device_memory_error());
+  if (!device_memory_error().empty())
+    return record_error(cudaErrorInvalidValue, "cudaMalloc: " + device_memory_error());
   Registry& r = registry();
   {
     std::lock_guard<std::mutex> lk(r.m);
     if (r.live_bytes + bytes > device_bytes())
-      return record_error(cudaErrorMemoryAllocation, "cudaMalloc: " + std::to_string(bytes) + " bytes exceed the simulated device's " +
+      return record_error(cudaErrorMemoryAllocation, "cudaMalloc: " + std::to_string(bytes) +
+                                                         " bytes exceed the simulated device's " +
                                                          std::to_string(device_bytes() - r.live_bytes) + " free bytes");
   }
   // One byte more than asked: the block's end address (a valid argument: an empty range,
@@ -194,7 +198,9 @@ cudaError_t cudaMalloc(void** ptr, size_t bytes) {
   // it an allocator that packs blocks without headers (ThreadSanitizer's does) can put a
   // host block right behind, and a host pointer would pass as a device end pointer.
   void* p = ::operator new(bytes + 1, kAlign, std::nothrow);
-  if (!p) return record_error(cudaErrorMemoryAllocation, "cudaMalloc: out of host memory for " + std::to_string(bytes) + " bytes");
+  if (!p)
+    return record_error(cudaErrorMemoryAllocation,
+                        "cudaMalloc: out of host memory for " + std::to_string(bytes) + " bytes");
 #ifdef GPUSIM_ASAN
   __asan_poison_memory_region(static_cast<char*>(p) + bytes, 1);  // an overrun into the pad is still caught
 #endif
@@ -216,8 +222,9 @@ cudaError_t cudaFree(void* ptr) {
   auto it = r.live.find(reinterpret_cast<uintptr_t>(ptr));
   if (it == r.live.end()) {
     const bool freed = Registry::find(r.freed, reinterpret_cast<uintptr_t>(ptr)) != r.freed.end();
-    return record_error(cudaErrorInvalidValue, "cudaFree(" + pointer_text(ptr) + "): " +
-                                                   (freed ? "already freed" : "not the start of a cudaMalloc allocation"));
+    return record_error(cudaErrorInvalidValue,
+                        "cudaFree(" + pointer_text(ptr) +
+                            "): " + (freed ? "already freed" : "not the start of a cudaMalloc allocation"));
   }
   const size_t bytes = it->second;
   r.owner.erase(it->first);
@@ -245,7 +252,9 @@ cudaError_t cudaMallocHost(void** ptr, size_t bytes) {
   using namespace sim_internal;
   if (!ptr) return record_error(cudaErrorInvalidValue, "cudaMallocHost: null output pointer");
   *ptr = ::operator new(bytes ? bytes : 1, kAlign, std::nothrow);
-  if (!*ptr) return record_error(cudaErrorMemoryAllocation, "cudaMallocHost: out of memory for " + std::to_string(bytes) + " bytes");
+  if (!*ptr)
+    return record_error(cudaErrorMemoryAllocation,
+                        "cudaMallocHost: out of memory for " + std::to_string(bytes) + " bytes");
   Registry& r = registry();
   std::lock_guard<std::mutex> lk(r.m);
   r.pinned[reinterpret_cast<uintptr_t>(*ptr)] = bytes;
@@ -304,7 +313,8 @@ std::string side_problem(const char* fn, const char* side, const void* p, size_t
   using namespace sim_internal;
   std::string overrun;
   const Where w = classify(p, bytes, &overrun);
-  if (w == Where::Freed) return std::string(fn) + ": " + side + " " + pointer_text(p) + " points into freed device memory";
+  if (w == Where::Freed)
+    return std::string(fn) + ": " + side + " " + pointer_text(p) + " points into freed device memory";
   if (!overrun.empty()) return std::string(fn) + ": " + side + " " + pointer_text(p) + ": " + overrun;
   if (!any && (w == Where::Device) != want_device)
     return std::string(fn) + ": " + side + " " + pointer_text(p) + " is " + (w == Where::Device ? "device" : "host") +
@@ -316,7 +326,8 @@ std::string side_problem(const char* fn, const char* side, const void* p, size_t
 
 namespace sim_internal {
 
-std::string copy_problem(const char* fn, void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, cudaError_t* code) {
+std::string copy_problem(const char* fn, void* dst, const void* src, size_t bytes, cudaMemcpyKind kind,
+                         cudaError_t* code) {
   *code = cudaErrorInvalidValue;
   if (bytes == 0) return "";
   if (!dst || !src) return std::string(fn) + ": null pointer";
@@ -339,7 +350,8 @@ std::string memset_problem(const char* fn, void* ptr, size_t bytes) {
 
 namespace {
 
-cudaError_t checked_copy(const char* fn, void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, bool count = true) {
+cudaError_t checked_copy(const char* fn, void* dst, const void* src, size_t bytes, cudaMemcpyKind kind,
+                         bool count = true) {
   cudaError_t code;
   const std::string problem = sim_internal::copy_problem(fn, dst, src, bytes, kind, &code);
   if (!problem.empty()) return record_error(code, problem);
@@ -386,7 +398,8 @@ cudaError_t cudaMemcpy2D(void* dst, size_t dpitch, const void* src, size_t spitc
                          cudaMemcpyKind kind) {
   if (cudaError_t e = blocking_copy_allowed("cudaMemcpy2D")) return e;
   sim_internal::counters().host_synchronizations.fetch_add(1, std::memory_order_relaxed);
-  if (width > dpitch || width > spitch) return record_error(cudaErrorInvalidValue, "cudaMemcpy2D: width exceeds a pitch");
+  if (width > dpitch || width > spitch)
+    return record_error(cudaErrorInvalidValue, "cudaMemcpy2D: width exceeds a pitch");
   for (size_t row = 0; row < height; ++row)
     if (cudaError_t e = checked_copy("cudaMemcpy2D", static_cast<char*>(dst) + row * dpitch,
                                      static_cast<const char*>(src) + row * spitch, width, kind, false))
@@ -421,6 +434,8 @@ cudaError_t cudaMemsetAsync(void* ptr, int value, size_t bytes, cudaStream_t str
   return memset_on("cudaMemsetAsync", ptr, value, bytes, stream);
 }
 // On the legacy stream and asynchronous to the host, as on a GPU (for device memory).
-cudaError_t cudaMemset(void* ptr, int value, size_t bytes) { return memset_on("cudaMemset", ptr, value, bytes, nullptr); }
+cudaError_t cudaMemset(void* ptr, int value, size_t bytes) {
+  return memset_on("cudaMemset", ptr, value, bytes, nullptr);
+}
 
 }  // namespace gpusim

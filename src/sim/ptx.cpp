@@ -78,8 +78,9 @@ unsigned char* shared_bytes(uint32_t address, size_t bytes, const char* instruct
   const uintptr_t lo = kWindow - static_tls_bytes();
   if (address < lo || address + bytes > kWindow)
     fault(instruction, loc,
-          std::string(operand) + " " + hex(address) + " is not a shared memory address of this block (take it with "
-                                 "__cvta_generic_to_shared of a __shared__ or dynamic shared memory pointer)");
+          std::string(operand) + " " + hex(address) +
+              " is not a shared memory address of this block (take it with "
+              "__cvta_generic_to_shared of a __shared__ or dynamic shared memory pointer)");
   return reinterpret_cast<unsigned char*>(thread_pointer() - kWindow + address);
 }
 
@@ -183,13 +184,10 @@ namespace avx2 {
 const bool kHaveAvx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
                        __builtin_cpu_supports("f16c") && !std::getenv("GPUSIM_NO_AVX2");
 
-template <int K, ptx::Type T>
-void mma_warp(void* ctx, ThreadState* const*, unsigned) {
+template <int K, ptx::Type T> void mma_warp(void* ctx, ThreadState* const*, unsigned) {
   MmaSlot* slot = static_cast<WarpStaging*>(ctx)->mma;
-  if (kHaveAvx2)
-    avx2::mma_tile<K, T>(slot);
-  else
-    baseline::mma_tile<K, T>(slot);
+  if (kHaveAvx2) avx2::mma_tile<K, T>(slot);
+  else baseline::mma_tile<K, T>(slot);
 }
 
 constexpr const char* kMmaName[2][2] = {
@@ -209,8 +207,7 @@ struct LdmatrixSite {
   const std::source_location* loc;
 };
 
-template <int Count, bool Trans>
-void ldmatrix_warp(void* ctx, ThreadState* const*, unsigned) {
+template <int Count, bool Trans> void ldmatrix_warp(void* ctx, ThreadState* const*, unsigned) {
   const LdmatrixSite& site = *static_cast<const LdmatrixSite*>(ctx);
   WarpStaging& w = *site.w;
   const char* name = kLdmatrixName[name_index(Count)][Trans];
@@ -251,7 +248,8 @@ size_t __cvta_generic_to_shared(const void* p, std::source_location loc) {
   const uintptr_t tp = thread_pointer(), a = reinterpret_cast<uintptr_t>(p);
   if (a >= tp || tp - a > static_tls_bytes())
     fault("__cvta_generic_to_shared", loc,
-          sim_internal::pointer_text(p) + " is not shared memory of this block (" + sim_internal::pointer_origin(p) + ")");
+          sim_internal::pointer_text(p) + " is not shared memory of this block (" + sim_internal::pointer_origin(p) +
+              ")");
   return kWindow - (tp - a);
 }
 
@@ -301,11 +299,13 @@ void cp_async(bool cg, uint32_t dst, const void* src, long cp_size, long src_siz
   unsigned char* d = shared_bytes(dst, size_t(cp_size), name, loc, "the shared address");
   if (src_size > 0) {
     if (reinterpret_cast<uintptr_t>(src) % uintptr_t(cp_size) != 0)
-      fault(name, loc, "the global address " + sim_internal::pointer_text(src) + " is not aligned to cp-size " +
-                           std::to_string(cp_size));
+      fault(name, loc,
+            "the global address " + sim_internal::pointer_text(src) + " is not aligned to cp-size " +
+                std::to_string(cp_size));
     if (!in_device_allocation(src, size_t(src_size)))
-      fault(name, loc, std::to_string(src_size) + " bytes at " + sim_internal::pointer_text(src) +
-                           " are not inside one cudaMalloc allocation (" + sim_internal::pointer_origin(src) + ")");
+      fault(name, loc,
+            std::to_string(src_size) + " bytes at " + sim_internal::pointer_text(src) +
+                " are not inside one cudaMalloc allocation (" + sim_internal::pointer_origin(src) + ")");
   }
   std::memset(d, 0xff, size_t(cp_size));  // poison until the wait that covers the copy
   async_thread().copies.push_back({d, static_cast<const unsigned char*>(src), uint32_t(cp_size), uint32_t(src_size)});

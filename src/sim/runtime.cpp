@@ -160,9 +160,11 @@ const char* cudaGetErrorString(cudaError_t e) {
     case cudaErrorStreamCaptureUnmatched: return "capture was not ended in the same stream as it began";
     case cudaErrorStreamCaptureUnjoined: return "capturing stream has unjoined work";
     case cudaErrorStreamCaptureIsolation: return "dependency created on uncaptured work in another stream";
-    case cudaErrorStreamCaptureImplicit: return "operation would make the legacy stream depend on a capturing blocking stream";
+    case cudaErrorStreamCaptureImplicit:
+      return "operation would make the legacy stream depend on a capturing blocking stream";
     case cudaErrorCapturedEvent: return "operation not permitted on an event last recorded in a capturing stream";
-    case cudaErrorStreamCaptureWrongThread: return "attempt to terminate a thread-local capture sequence from another thread";
+    case cudaErrorStreamCaptureWrongThread:
+      return "attempt to terminate a thread-local capture sequence from another thread";
     default: return cudaGetErrorName(e);
   }
 }
@@ -255,14 +257,16 @@ cudaError_t cudaStreamDestroy(cudaStream_t s) {
   return cudaSuccess;
 }
 cudaError_t cudaStreamSynchronize(cudaStream_t s) {
-  if (!sim_internal::valid_stream(s)) return record_error(cudaErrorInvalidResourceHandle, "cudaStreamSynchronize: not a live stream");
+  if (!sim_internal::valid_stream(s))
+    return record_error(cudaErrorInvalidResourceHandle, "cudaStreamSynchronize: not a live stream");
   if (cudaError_t e = sim_internal::capture_forbids_sync(s, "cudaStreamSynchronize")) return e;
   sim_internal::counters().host_synchronizations.fetch_add(1, std::memory_order_relaxed);
   return sim_internal::consume_async_error();
 }
 // Work is done when its call returns, so a stream is never busy.
 cudaError_t cudaStreamQuery(cudaStream_t s) {
-  if (!sim_internal::valid_stream(s)) return record_error(cudaErrorInvalidResourceHandle, "cudaStreamQuery: not a live stream");
+  if (!sim_internal::valid_stream(s))
+    return record_error(cudaErrorInvalidResourceHandle, "cudaStreamQuery: not a live stream");
   if (cudaError_t e = sim_internal::capture_forbids_sync(s, "cudaStreamQuery")) return e;
   return cudaSuccess;
 }
@@ -275,12 +279,14 @@ cudaError_t cudaStreamWaitEvent(cudaStream_t s, cudaEvent_t e, unsigned) {
   if (cudaError_t err = sim_internal::capture_check(s, "cudaStreamWaitEvent", &capturing)) return err;
   const uint64_t stream_capture = sim_internal::capture_id(s), event_capture = e->captured_in;
   if (event_capture != 0 && stream_capture == 0)
-    return record_error(cudaErrorNotSupported, "cudaStreamWaitEvent: a stream joining another stream's capture "
-                                               "(waiting on an event recorded in it) is not simulated");
+    return record_error(cudaErrorNotSupported,
+                        "cudaStreamWaitEvent: a stream joining another stream's capture "
+                        "(waiting on an event recorded in it) is not simulated");
   if (stream_capture != 0 && event_capture != stream_capture)
     return record_error(event_capture ? cudaErrorStreamCaptureMerge : cudaErrorStreamCaptureIsolation,
-                        event_capture ? "cudaStreamWaitEvent: the event was recorded in another capture sequence"
-                                      : "cudaStreamWaitEvent: a capturing stream waits on an event recorded outside its capture");
+                        event_capture
+                            ? "cudaStreamWaitEvent: the event was recorded in another capture sequence"
+                            : "cudaStreamWaitEvent: a capturing stream waits on an event recorded outside its capture");
   return cudaSuccess;
 }
 
@@ -316,15 +322,18 @@ cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s) {
   return cudaSuccess;
 }
 cudaError_t cudaEventSynchronize(cudaEvent_t e) {
-  if (!sim_internal::valid_event(e)) return record_error(cudaErrorInvalidResourceHandle, "cudaEventSynchronize: not a live event");
+  if (!sim_internal::valid_event(e))
+    return record_error(cudaErrorInvalidResourceHandle, "cudaEventSynchronize: not a live event");
   if (e->captured_in)
-    return record_error(cudaErrorCapturedEvent, "cudaEventSynchronize: the event was last recorded in a capturing stream");
+    return record_error(cudaErrorCapturedEvent,
+                        "cudaEventSynchronize: the event was last recorded in a capturing stream");
   if (cudaError_t err = sim_internal::capture_forbids("cudaEventSynchronize")) return err;
   sim_internal::counters().host_synchronizations.fetch_add(1, std::memory_order_relaxed);
   return sim_internal::consume_async_error();
 }
 cudaError_t cudaEventQuery(cudaEvent_t e) {
-  if (!sim_internal::valid_event(e)) return record_error(cudaErrorInvalidResourceHandle, "cudaEventQuery: not a live event");
+  if (!sim_internal::valid_event(e))
+    return record_error(cudaErrorInvalidResourceHandle, "cudaEventQuery: not a live event");
   if (e->captured_in)
     return record_error(cudaErrorCapturedEvent, "cudaEventQuery: the event was last recorded in a capturing stream");
   return cudaSuccess;
@@ -343,17 +352,20 @@ cudaError_t cudaFuncSetAttribute(const void* func, cudaFuncAttribute attr, int v
   if (!func) return record_error(cudaErrorInvalidDeviceFunction, "cudaFuncSetAttribute: null function");
   if (attr == cudaFuncAttributeMaxDynamicSharedMemorySize) {
     if (value < 0 || size_t(value) > kMaxOptinSharedBytes)
-      return record_error(cudaErrorInvalidValue, "cudaFuncSetAttribute: MaxDynamicSharedMemorySize " + std::to_string(value) +
-                                                     " is outside 0.." + std::to_string(kMaxOptinSharedBytes));
+      return record_error(cudaErrorInvalidValue, "cudaFuncSetAttribute: MaxDynamicSharedMemorySize " +
+                                                     std::to_string(value) + " is outside 0.." +
+                                                     std::to_string(kMaxOptinSharedBytes));
     std::lock_guard<std::mutex> lk(sim_internal::handles_mutex);
     sim_internal::smem_limits[func] = size_t(value);
     return cudaSuccess;
   }
   if (attr == cudaFuncAttributePreferredSharedMemoryCarveout) {
-    if (value < -1 || value > 100) return record_error(cudaErrorInvalidValue, "cudaFuncSetAttribute: carveout out of range");
+    if (value < -1 || value > 100)
+      return record_error(cudaErrorInvalidValue, "cudaFuncSetAttribute: carveout out of range");
     return cudaSuccess;
   }
-  return record_error(cudaErrorInvalidValue, "cudaFuncSetAttribute: attribute " + std::to_string(int(attr)) + " is not simulated");
+  return record_error(cudaErrorInvalidValue,
+                      "cudaFuncSetAttribute: attribute " + std::to_string(int(attr)) + " is not simulated");
 }
 
 Stats stats() {

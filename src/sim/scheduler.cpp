@@ -219,8 +219,8 @@ GPUSIM_NO_TSAN void yield_fiber(Fiber& f) {
   }
 #ifdef GPUSIM_ASAN
   if (next)
-    __sanitizer_start_switch_fiber(f.state == FiberState::Done ? nullptr : &f.fake_stack,
-                                   w.stacks.get(next->ts.linear), stack_bytes());
+    __sanitizer_start_switch_fiber(f.state == FiberState::Done ? nullptr : &f.fake_stack, w.stacks.get(next->ts.linear),
+                                   stack_bytes());
   else
     __sanitizer_start_switch_fiber(f.state == FiberState::Done ? nullptr : &f.fake_stack, w.main_stack_lo,
                                    w.main_stack_size);
@@ -255,10 +255,22 @@ int shuffle_source(WarpOp op, int lane, int param, int width) {
   int j = lane;
   bool valid = false;
   switch (op) {
-    case WarpOp::ShflUp: j = lane - bval; valid = j >= max_lane; break;
-    case WarpOp::ShflDown: j = lane + bval; valid = j <= max_lane; break;
-    case WarpOp::ShflXor: j = lane ^ bval; valid = j <= max_lane; break;
-    case WarpOp::ShflIdx: j = min_lane | (bval & ~segmask); valid = j <= max_lane; break;
+    case WarpOp::ShflUp:
+      j = lane - bval;
+      valid = j >= max_lane;
+      break;
+    case WarpOp::ShflDown:
+      j = lane + bval;
+      valid = j <= max_lane;
+      break;
+    case WarpOp::ShflXor:
+      j = lane ^ bval;
+      valid = j <= max_lane;
+      break;
+    case WarpOp::ShflIdx:
+      j = min_lane | (bval & ~segmask);
+      valid = j <= max_lane;
+      break;
     default: break;
   }
   return valid ? j : lane;
@@ -293,9 +305,15 @@ void complete_group(BlockState& b, unsigned warp, int gi) {
   Fiber* lanes = b.fibers + warp * 32;
   if (g.op == WarpOp::Custom) {
     if (g.arrived != 0xffffffffu) {
-      fail_block(b, std::string(op_name(g.op)) + " at " + site_text(g.site) + " in warp " + std::to_string(warp) +
-                        " needs all 32 lanes, but only mask 0x" + [&] { char s[16]; std::snprintf(s, 16, "%08x", g.arrived); return std::string(s); }() +
-                        " arrived");
+      fail_block(
+          b, std::string(op_name(g.op)) + " at " + site_text(g.site) + " in warp " + std::to_string(warp) +
+                 " needs all 32 lanes, but only mask 0x" +
+                 [&] {
+                   char s[16];
+                   std::snprintf(s, 16, "%08x", g.arrived);
+                   return std::string(s);
+                 }() +
+                 " arrived");
       return;
     }
     ThreadState* states[32];
@@ -319,15 +337,21 @@ void complete_group(BlockState& b, unsigned warp, int gi) {
       case WarpOp::ShflDown:
       case WarpOp::ShflXor: {
         const int src = shuffle_source(g.op, int(l), t.shfl_param, g.width);
-        if ((g.arrived >> src) & 1u)
-          std::memcpy(t.shfl_out, lanes[src].ts.shfl_in, g.bytes);
-        else
-          std::memset(t.shfl_out, 0xff, g.bytes);  // poison: the source lane did not take part
+        if ((g.arrived >> src) & 1u) std::memcpy(t.shfl_out, lanes[src].ts.shfl_in, g.bytes);
+        else std::memset(t.shfl_out, 0xff, g.bytes);  // poison: the source lane did not take part
         break;
       }
       case WarpOp::Ballot: std::memcpy(t.shfl_out, &ballot, 4); break;
-      case WarpOp::Any: { int r = ballot != 0; std::memcpy(t.shfl_out, &r, 4); break; }
-      case WarpOp::All: { int r = ballot == g.arrived; std::memcpy(t.shfl_out, &r, 4); break; }
+      case WarpOp::Any: {
+        int r = ballot != 0;
+        std::memcpy(t.shfl_out, &r, 4);
+        break;
+      }
+      case WarpOp::All: {
+        int r = ballot == g.arrived;
+        std::memcpy(t.shfl_out, &r, 4);
+        break;
+      }
       case WarpOp::Active: std::memcpy(t.shfl_out, &g.arrived, 4); break;
       default: break;
     }
@@ -384,10 +408,8 @@ GPUSIM_NO_TSAN void fiber_main(bctx::transfer_t t) {
   *static_cast<bctx::fcontext_t*>(t.data) = t.fctx;  // the scheduler's or another fiber's
 #ifdef GPUSIM_ASAN
   // The scheduler starts the first fiber of a worker's first block: learn its stack then.
-  if (t.data == &w.sched_ctx)
-    __sanitizer_finish_switch_fiber(nullptr, &w.main_stack_lo, &w.main_stack_size);
-  else
-    __sanitizer_finish_switch_fiber(nullptr, nullptr, nullptr);
+  if (t.data == &w.sched_ctx) __sanitizer_finish_switch_fiber(nullptr, &w.main_stack_lo, &w.main_stack_size);
+  else __sanitizer_finish_switch_fiber(nullptr, nullptr, nullptr);
 #endif
   Fiber& f = *reinterpret_cast<Fiber*>(tl_thread);  // set by whoever switched here
   BlockState& b = w.block;
@@ -416,11 +438,16 @@ std::string deadlock_report(const BlockState& b) {
   unsigned i = 0;
   while (i < b.nthreads) {
     const Fiber& f = b.fibers[i];
-    if (f.state != FiberState::AtBarrier && f.state != FiberState::AtWarp) { ++i; continue; }
+    if (f.state != FiberState::AtBarrier && f.state != FiberState::AtWarp) {
+      ++i;
+      continue;
+    }
     unsigned j = i + 1;
     while (j < b.nthreads && b.fibers[j].state == f.state && same_site(b.fibers[j].site, f.site)) ++j;
     out += "\n  threads " + std::to_string(i) + "-" + std::to_string(j - 1) + " at " +
-           (f.state == FiberState::AtBarrier ? "__syncthreads" : f.wait_name ? f.wait_name : "a warp collective") +
+           (f.state == FiberState::AtBarrier ? "__syncthreads"
+            : f.wait_name                    ? f.wait_name
+                                             : "a warp collective") +
            " " + site_text(f.site);
     i = j;
   }
@@ -512,7 +539,8 @@ void run_blocks(Worker& w, Launch& L) {
     }
     const uint64_t i = L.next.fetch_add(1, std::memory_order_relaxed);
     if (i >= L.block_count) break;
-    const uint64_t block = L.random ? uint64_t((unsigned __int128)(L.perm_a) * i % L.block_count + L.perm_b) % L.block_count : i;
+    const uint64_t block =
+        L.random ? uint64_t((unsigned __int128)(L.perm_a) * i % L.block_count + L.perm_b) % L.block_count : i;
     run_block(w, L, block);
   }
   w.launch = nullptr;
@@ -640,7 +668,8 @@ void warp_collective(unsigned mask, WarpOp op, int width, size_t bytes, const st
   Fiber& f = reinterpret_cast<Fiber&>(*t);
   const unsigned bit = 1u << t->lane;
   auto fail_here = [&](const std::string& why) {
-    fail_block(b, std::string(op_name(op)) + " at " + site_text(loc) + ", thread " + thread_text(t->thread_idx) + ": " + why);
+    fail_block(
+        b, std::string(op_name(op)) + " at " + site_text(loc) + ", thread " + thread_text(t->thread_idx) + ": " + why);
   };
   // A failed fiber never resumes: nothing that owns memory may live across this yield
   // (the message strings above are destroyed before it).
@@ -682,8 +711,8 @@ void warp_collective(unsigned mask, WarpOp op, int width, size_t bytes, const st
 [[gnu::cold, gnu::noinline]] void fail_divergent(BlockState& b, const ThreadState& t, const char* name,
                                                  const std::source_location& loc, const AlignedGroup& g) {
   fail_block(b, std::string("divergent ") + name + ": lane " + std::to_string(t.lane) + " of warp " +
-                    std::to_string(t.warp) + " reached it at " + site_text(loc) + " while lanes " + mask_text(g.arrived) +
-                    " wait at " + g.name + " at " + site_text(g.site));
+                    std::to_string(t.warp) + " reached it at " + site_text(loc) + " while lanes " +
+                    mask_text(g.arrived) + " wait at " + g.name + " at " + site_text(g.site));
 }
 
 void warp_aligned(const char* name, const std::source_location& loc, WarpCustomFn fn, void* fn_ctx) {
@@ -726,8 +755,9 @@ std::string bad_pointer_argument(const void* kernel, const PointerArg* pointers,
       const int owner = device_of_pointer(at_end ? static_cast<const char*>(p) - 1 : p);
       if (owner < 0 || owner == current_device()) continue;
       return "launch of " + kernel_name(kernel) + ": argument " + std::to_string(pointers[i].index) + " (" +
-             demangled(pointers[i].type_name) + ") = " + pointer_text(p) + " is memory of device " + std::to_string(owner) +
-             ", but the launch is on device " + std::to_string(current_device()) + " (cudaSetDevice)";
+             demangled(pointers[i].type_name) + ") = " + pointer_text(p) + " is memory of device " +
+             std::to_string(owner) + ", but the launch is on device " + std::to_string(current_device()) +
+             " (cudaSetDevice)";
     }
     if (!p) continue;
     return "launch of " + kernel_name(kernel) + ": argument " + std::to_string(pointers[i].index) + " (" +
@@ -779,18 +809,18 @@ cudaError_t launch(const cudaLaunchConfig_t* config, const void* kernel, const C
   };
   if (bd.x == 0 || bd.y == 0 || bd.z == 0 || bd.x > kMaxBlockDimXY || bd.y > kMaxBlockDimXY || bd.z > kMaxBlockDimZ ||
       threads > kMaxThreadsPerBlock)
-    return record_error(cudaErrorInvalidConfiguration,
-                        "launch of " + kernel_name(kernel) + ": block " + dims(bd) + " exceeds the limits (x,y <= 1024, z <= 64, x*y*z <= 1024)");
+    return record_error(cudaErrorInvalidConfiguration, "launch of " + kernel_name(kernel) + ": block " + dims(bd) +
+                                                           " exceeds the limits (x,y <= 1024, z <= 64, x*y*z <= 1024)");
   if (g.x == 0 || g.y == 0 || g.z == 0 || g.x > kMaxGridDimX || g.y > kMaxGridDimYZ || g.z > kMaxGridDimYZ)
-    return record_error(cudaErrorInvalidConfiguration,
-                        "launch of " + kernel_name(kernel) + ": grid " + dims(g) + " exceeds the limits (x < 2^31, y,z <= 65535)");
+    return record_error(cudaErrorInvalidConfiguration, "launch of " + kernel_name(kernel) + ": grid " + dims(g) +
+                                                           " exceeds the limits (x < 2^31, y,z <= 65535)");
   const size_t smem_limit = dynamic_smem_limit(kernel);
   if (config->dynamicSmemBytes > smem_limit)
-    return record_error(cudaErrorInvalidValue, "launch of " + kernel_name(kernel) + ": " +
-                                                   std::to_string(config->dynamicSmemBytes) +
-                                                   " bytes of dynamic shared memory, but the function's limit is " +
-                                                   std::to_string(smem_limit) +
-                                                   " (raise it with cudaFuncSetAttribute(..., cudaFuncAttributeMaxDynamicSharedMemorySize, n))");
+    return record_error(
+        cudaErrorInvalidValue,
+        "launch of " + kernel_name(kernel) + ": " + std::to_string(config->dynamicSmemBytes) +
+            " bytes of dynamic shared memory, but the function's limit is " + std::to_string(smem_limit) +
+            " (raise it with cudaFuncSetAttribute(..., cudaFuncAttributeMaxDynamicSharedMemorySize, n))");
   const std::string bad = bad_pointer_argument(kernel, pointers, pointer_count);
   if (!bad.empty()) return record_error(cudaErrorInvalidValue, bad);
 

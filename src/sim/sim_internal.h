@@ -118,7 +118,7 @@ bool valid_event(cudaEvent_t e);
 bool run_kernel(const void* kernel, dim3 grid, dim3 block, size_t smem, void (*invoke)(const void*),
                 const void* closure);
 std::string kernel_name(const void* kernel);  // symbols.cpp
-std::string demangled(const char* type);        // a C++ type name (typeid().name()) demangled
+std::string demangled(const char* type);      // a C++ type name (typeid().name()) demangled
 // The first pointer argument that is not (or no longer) device memory, described; "" if none.
 std::string bad_pointer_argument(const void* kernel, const PointerArg* pointers, int count);
 // What is wrong with a copy or memset by `fn` ("" if nothing), and the error it gets.

@@ -57,14 +57,14 @@ std::string symtab_name(const void* addr) {
     if (!read_at(eh.e_shoff, sh.data(), sh.size() * sizeof(ElfW(Shdr)))) sh.clear();
   }
   const uint64_t rel = q.addr - q.base;
-  for (const ElfW(Shdr)& s : sh) {
+  for (const ElfW(Shdr) & s : sh) {
     if (s.sh_type != SHT_SYMTAB || s.sh_link >= sh.size() || s.sh_entsize != sizeof(ElfW(Sym))) continue;
     std::vector<ElfW(Sym)> syms(s.sh_size / sizeof(ElfW(Sym)));
     if (!read_at(s.sh_offset, syms.data(), syms.size() * sizeof(ElfW(Sym)))) break;
     const ElfW(Shdr)& strtab = sh[s.sh_link];
-    for (const ElfW(Sym)& y : syms) {
-      if (ELF64_ST_TYPE(y.st_info) != STT_FUNC || rel < y.st_value || rel >= y.st_value + std::max<uint64_t>(y.st_size, 1) ||
-          y.st_name >= strtab.sh_size)
+    for (const ElfW(Sym) & y : syms) {
+      if (ELF64_ST_TYPE(y.st_info) != STT_FUNC || rel < y.st_value ||
+          rel >= y.st_value + std::max<uint64_t>(y.st_size, 1) || y.st_name >= strtab.sh_size)
         continue;
       char buf[1024] = {};
       const size_t n = std::min<uint64_t>(sizeof buf - 1, strtab.sh_size - y.st_name);

@@ -35,7 +35,7 @@ std::string_view required(const SafetensorsFile& file, std::string_view key) {
   const auto value = file.metadata_value(key);
   if (!value) {
     throw Error(ErrorKind::Format, file.display_name() + ": metadata has no '" + std::string(key) +
-                "' (is this a GuidingPainter weight file written by tools/reference.py?)");
+                                       "' (is this a GuidingPainter weight file written by tools/reference.py?)");
   }
   return *value;
 }
@@ -46,14 +46,14 @@ int metadata_int(const SafetensorsFile& file, std::string_view key, int lo, int 
   int value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end != text.data() + text.size() || value < lo || value > hi) {
-    throw Error(ErrorKind::Format, file.display_name() + ": metadata '" + std::string(key) + "' is " + quote_text(text) +
-                ", expected an integer in " + std::to_string(lo) + ".." + std::to_string(hi));
+    throw Error(ErrorKind::Format, file.display_name() + ": metadata '" + std::string(key) + "' is " +
+                                       quote_text(text) + ", expected an integer in " + std::to_string(lo) + ".." +
+                                       std::to_string(hi));
   }
   return value;
 }
 
-std::string tensor_name(std::string_view net, std::string_view block, std::string_view part,
-                        std::string_view field) {
+std::string tensor_name(std::string_view net, std::string_view block, std::string_view part, std::string_view field) {
   return std::string(net) + "." + std::string(block) + "." + std::string(part) + "." + std::string(field);
 }
 
@@ -90,18 +90,25 @@ class Folder {
     for (size_t i = 0; i < values.size(); ++i) {
       if (!std::isfinite(values[i])) {
         throw Error(ErrorKind::Format, file_.display_name() + ": tensor '" + name + "' has a non-finite value (" +
-                    (std::isnan(values[i]) ? "nan" : values[i] > 0 ? "inf" : "-inf") + ") at " +
-                    unravel(static_cast<int64_t>(i), tensor.shape));
+                                           (std::isnan(values[i]) ? "nan"
+                                            : values[i] > 0       ? "inf"
+                                                                  : "-inf") +
+                                           ") at " + unravel(static_cast<int64_t>(i), tensor.shape));
       }
     }
     return values;
   }
 
   ConvLayer conv_bn(const std::string& prefix, const char* conv, const char* bn, int cin, int cout) {
-    ConvLayer layer{prefix + "." + conv, cin, cout, 3, finite(prefix + "." + conv + ".weight"),
+    ConvLayer layer{prefix + "." + conv,
+                    cin,
+                    cout,
+                    3,
+                    finite(prefix + "." + conv + ".weight"),
                     finite(prefix + "." + conv + ".bias")};
     std::array<std::vector<float>, 4> stats;
-    for (size_t f = 0; f < kBatchNormFields.size(); ++f) stats[f] = finite(prefix + "." + bn + "." + kBatchNormFields[f]);
+    for (size_t f = 0; f < kBatchNormFields.size(); ++f)
+      stats[f] = finite(prefix + "." + bn + "." + kBatchNormFields[f]);
     const std::vector<float>& gamma = stats[0];
     const std::vector<float>& beta = stats[1];
     const std::vector<float>& mean = stats[2];
@@ -110,7 +117,8 @@ class Folder {
     for (int o = 0; o < cout; ++o) {
       if (var[o] < 0) {
         throw Error(ErrorKind::Format, file_.display_name() + ": tensor '" + prefix + "." + bn + ".running_var' has " +
-                    std::to_string(var[o]) + " at [" + std::to_string(o) + "], a variance must be >= 0");
+                                           std::to_string(var[o]) + " at [" + std::to_string(o) +
+                                           "], a variance must be >= 0");
       }
       const double scale = static_cast<double>(gamma[o]) / std::sqrt(static_cast<double>(var[o]) + kBatchNormEps);
       for (size_t k = 0; k < per_output; ++k) {
@@ -132,8 +140,9 @@ class Folder {
   // variance can overflow float even though every stored value is finite).
   float to_float(const ConvLayer& layer, double value, const char* what, size_t index) {
     if (!(std::fabs(value) <= static_cast<double>(std::numeric_limits<float>::max()))) {
-      throw Error(ErrorKind::Format, file_.display_name() + ": folding BatchNorm into '" + layer.name + "' gives " + what + "[" +
-                  std::to_string(index) + "] = " + std::to_string(value) + ", beyond float range");
+      throw Error(ErrorKind::Format, file_.display_name() + ": folding BatchNorm into '" + layer.name + "' gives " +
+                                         what + "[" + std::to_string(index) + "] = " + std::to_string(value) +
+                                         ", beyond float range");
     }
     return static_cast<float>(value);
   }
@@ -147,32 +156,36 @@ ModelConfig read_model_config(const SafetensorsFile& file) {
   const std::string& name = file.display_name();
   const auto format = file.metadata_value("format");
   if (format != kFormatName) {
-    throw Error(ErrorKind::Format, name + ": metadata 'format' is " + (format ? quote_text(*format) : std::string("missing")) + ", expected '" +
-                std::string(kFormatName) + "' (is this a GuidingPainter weight file written by tools/reference.py?)");
+    throw Error(ErrorKind::Format, name + ": metadata 'format' is " +
+                                       (format ? quote_text(*format) : std::string("missing")) + ", expected '" +
+                                       std::string(kFormatName) +
+                                       "' (is this a GuidingPainter weight file written by tools/reference.py?)");
   }
   const std::string_view version = required(file, "format_version");
   if (version != kFormatVersion) {
     throw Error(ErrorKind::Format, name + ": unsupported format_version " + quote_text(version) + ", expected '" +
-                std::string(kFormatVersion) + "'");
+                                       std::string(kFormatVersion) + "'");
   }
   constexpr int kIntMax = std::numeric_limits<int>::max();
   ModelConfig config;
   config.num_regions = metadata_int(file, "num_regions", 1, kIntMax);
   if (config.num_regions != ModelConfig::kNumRegions) {
     throw Error(ErrorKind::Format, name + ": metadata 'num_regions' is " + std::to_string(config.num_regions) +
-                ", but this engine supports exactly " + std::to_string(ModelConfig::kNumRegions));
+                                       ", but this engine supports exactly " +
+                                       std::to_string(ModelConfig::kNumRegions));
   }
   config.seg_in_channels = metadata_int(file, "seg_in_channels", 1, kIntMax);
   if (config.seg_in_channels != 1) {
     throw Error(ErrorKind::Format, name + ": metadata 'seg_in_channels' is " + std::to_string(config.seg_in_channels) +
-                ", expected 1 (the grey sketch)");
+                                       ", expected 1 (the grey sketch)");
   }
   config.col_in_channels = metadata_int(file, "col_in_channels", 1, kIntMax);
   const int col_in = 1 + 3 + 1 + config.num_regions;
   if (config.col_in_channels != col_in) {
-    throw Error(ErrorKind::Format, name + ": metadata 'col_in_channels' is " + std::to_string(config.col_in_channels) + ", expected " +
-                std::to_string(col_in) + " (sketch 1 + hint colours 3 + hint mask 1 + num_regions " +
-                std::to_string(config.num_regions) + ")");
+    throw Error(ErrorKind::Format, name + ": metadata 'col_in_channels' is " + std::to_string(config.col_in_channels) +
+                                       ", expected " + std::to_string(col_in) +
+                                       " (sketch 1 + hint colours 3 + hint mask 1 + num_regions " +
+                                       std::to_string(config.num_regions) + ")");
   }
   config.width = metadata_int(file, "width", 1, ModelConfig::kMaxWidth);
   config.train_size = metadata_int(file, "train_size", 1, kIntMax);
@@ -181,7 +194,8 @@ ModelConfig read_model_config(const SafetensorsFile& file) {
     float value = 0;
     const auto [end, ec] = std::from_chars(center->data(), center->data() + center->size(), value);
     if (ec != std::errc() || end != center->data() + center->size() || !std::isfinite(value)) {
-      throw Error(ErrorKind::Format, name + ": metadata 'center' is " + quote_text(*center) + ", expected a finite number");
+      throw Error(ErrorKind::Format,
+                  name + ": metadata 'center' is " + quote_text(*center) + ", expected a finite number");
     }
     config.center = value;
   }
@@ -224,7 +238,8 @@ std::vector<ExpectedTensor> expected_tensors(const ModelConfig& config) {
       for (const auto& c : convs) {
         out.push_back({tensor_name(net.name, block.name, c.conv, "weight"), {c.cout, c.cin, 3, 3}});
         out.push_back({tensor_name(net.name, block.name, c.conv, "bias"), {c.cout}});
-        for (const char* field : kBatchNormFields) out.push_back({tensor_name(net.name, block.name, c.bn, field), {c.cout}});
+        for (const char* field : kBatchNormFields)
+          out.push_back({tensor_name(net.name, block.name, c.bn, field), {c.cout}});
       }
     }
     out.push_back({std::string(net.name) + ".outc.weight", {net.classes, config.width, 1, 1}});
@@ -250,8 +265,9 @@ ModelWeights load_model_weights(const SafetensorsFile& file) {
   if (const TensorView* first = file.find("segmentator.inc.conv1.weight")) {
     const auto& s = first->shape;
     if (s.size() == 4 && s[1] == config.seg_in_channels && s[2] == 3 && s[3] == 3 && s[0] != config.width) {
-      throw Error(ErrorKind::Format, name + ": metadata 'width' is " + width_text + ", but tensor 'segmentator.inc.conv1.weight' has shape " +
-                  format_shape(s) + " (width " + std::to_string(s[0]) + ")");
+      throw Error(ErrorKind::Format, name + ": metadata 'width' is " + width_text +
+                                         ", but tensor 'segmentator.inc.conv1.weight' has shape " + format_shape(s) +
+                                         " (width " + std::to_string(s[0]) + ")");
     }
   }
 
@@ -267,23 +283,26 @@ ModelWeights load_model_weights(const SafetensorsFile& file) {
     if (!tensor) {
       std::string hint;
       if (!unexpected.empty()) hint = "; the file has unexpected tensor " + quote_text(unexpected.front());
-      throw Error(ErrorKind::Format, name + ": missing tensor '" + e.name + "' (width " + width_text + " needs " + format_shape(e.shape) +
-                  ")" + hint);
+      throw Error(ErrorKind::Format, name + ": missing tensor '" + e.name + "' (width " + width_text + " needs " +
+                                         format_shape(e.shape) + ")" + hint);
     }
     if (tensor->shape != e.shape) {
-      throw Error(ErrorKind::Format, name + ": tensor '" + e.name + "' has shape " + format_shape(tensor->shape) + ", but width " +
-                  width_text + " needs " + format_shape(e.shape));
+      throw Error(ErrorKind::Format, name + ": tensor '" + e.name + "' has shape " + format_shape(tensor->shape) +
+                                         ", but width " + width_text + " needs " + format_shape(e.shape));
     }
     if (tensor->dtype != DType::F32 && tensor->dtype != DType::F16 && tensor->dtype != DType::BF16) {
-      throw Error(ErrorKind::Format, name + ": tensor '" + e.name + "' has dtype " + std::string(dtype_name(tensor->dtype)) +
-                  ", but weights must be F32, F16 or BF16");
+      throw Error(ErrorKind::Format, name + ": tensor '" + e.name + "' has dtype " +
+                                         std::string(dtype_name(tensor->dtype)) +
+                                         ", but weights must be F32, F16 or BF16");
     }
   }
   if (!unexpected.empty()) {
     const TensorView& t = *file.find(unexpected.front());
-    throw Error(ErrorKind::Format, name + ": unexpected tensor " + quote_text(t.name) + " (" + t.describe() + "); a width-" + width_text +
-                " GuidingPainter file has exactly these " + std::to_string(expected.size()) +
-                " tensors: {segmentator,colorizer}.{inc,down1..4,up1..4}.{conv1,bn1,conv2,bn2}.*, *.outc.{weight,bias}");
+    throw Error(
+        ErrorKind::Format,
+        name + ": unexpected tensor " + quote_text(t.name) + " (" + t.describe() + "); a width-" + width_text +
+            " GuidingPainter file has exactly these " + std::to_string(expected.size()) +
+            " tensors: {segmentator,colorizer}.{inc,down1..4,up1..4}.{conv1,bn1,conv2,bn2}.*, *.outc.{weight,bias}");
   }
 
   Folder folder(file);

@@ -57,9 +57,7 @@ constexpr std::array<DTypeInfo, 15> kDTypes = {{
     {DType::F64, "F64", 8},
 }};
 
-const DTypeInfo& dtype_info(DType dtype) {
-  return kDTypes[static_cast<size_t>(dtype)];
-}
+const DTypeInfo& dtype_info(DType dtype) { return kDTypes[static_cast<size_t>(dtype)]; }
 
 // A JSON value quoted in an error message, cut short: a hostile header can hold
 // megabytes in one value.
@@ -99,7 +97,7 @@ json parse_header_json(std::string_view text, const std::string& file) {
       case json::parse_event_t::array_start:
         if (depth > kMaxContainerDepth) {
           throw Error(ErrorKind::Format, file + ": header nests JSON deeper than safetensors allows" +
-                      (tensor.empty() ? std::string() : " (in " + quote_name(tensor) + ")"));
+                                             (tensor.empty() ? std::string() : " (in " + quote_name(tensor) + ")"));
         }
         if (event == json::parse_event_t::object_start) open_objects.emplace_back();
         break;
@@ -111,18 +109,19 @@ json parse_header_json(std::string_view text, const std::string& file) {
         if (open_objects.empty()) break;
         if (!open_objects.back().insert(key).second) {
           if (depth == 1) {
-            throw Error(ErrorKind::Format, file + ": " + (key == kMetadataKey ? std::string("__metadata__")
-                                                           : "tensor " + quote_name(key)) +
-                        " appears twice in the header");
+            throw Error(ErrorKind::Format,
+                        file + ": " +
+                            (key == kMetadataKey ? std::string("__metadata__") : "tensor " + quote_name(key)) +
+                            " appears twice in the header");
           }
           throw Error(ErrorKind::Format, file + ": key " + quote_name(key) + " appears twice in " +
-                      (tensor == kMetadataKey ? std::string("__metadata__") : "the entry of tensor " + quote_name(tensor)));
+                                             (tensor == kMetadataKey ? std::string("__metadata__")
+                                                                     : "the entry of tensor " + quote_name(tensor)));
         }
         if (depth == 1) tensor = key;
         break;
       }
-      default:
-        break;
+      default: break;
     }
     return true;
   };
@@ -144,29 +143,33 @@ struct Entry {
 Entry check_entry(const std::string& file, const std::string& name, const json& entry) {
   const std::string tensor = "tensor " + quote_name(name);
   if (!entry.is_object()) {
-    throw Error(ErrorKind::Format, file + ": " + tensor + " must be an object with dtype, shape and data_offsets, got " +
-                quote_json(entry));
+    throw Error(
+        ErrorKind::Format,
+        file + ": " + tensor + " must be an object with dtype, shape and data_offsets, got " + quote_json(entry));
   }
-  const bool exact_fields = entry.size() == 3 && entry.contains("dtype") && entry.contains("shape") &&
-                            entry.contains("data_offsets");
+  const bool exact_fields =
+      entry.size() == 3 && entry.contains("dtype") && entry.contains("shape") && entry.contains("data_offsets");
   if (!exact_fields) {
     std::string fields;
     for (const auto& item : entry.items()) fields += (fields.empty() ? "" : ", ") + quote_name(item.key());
-    throw Error(ErrorKind::Format, file + ": " + tensor + " must have exactly the fields dtype, shape and data_offsets, it has [" +
-                fields + "]");
+    throw Error(
+        ErrorKind::Format,
+        file + ": " + tensor + " must have exactly the fields dtype, shape and data_offsets, it has [" + fields + "]");
   }
   Entry out;
   out.name = name;
 
   const json& dtype = entry["dtype"];
-  if (!dtype.is_string()) throw Error(ErrorKind::Format, file + ": " + tensor + " has dtype " + quote_json(dtype) + ", expected a string");
+  if (!dtype.is_string())
+    throw Error(ErrorKind::Format, file + ": " + tensor + " has dtype " + quote_json(dtype) + ", expected a string");
   const auto parsed = parse_dtype(dtype.get_ref<const std::string&>());
   if (!parsed) throw Error(ErrorKind::Format, file + ": " + tensor + " has unknown dtype " + quote_json(dtype));
   out.dtype = *parsed;
 
   const json& shape = entry["shape"];
   if (!shape.is_array()) {
-    throw Error(ErrorKind::Format, file + ": " + tensor + " has shape " + quote_json(shape) + ", expected an array of non-negative integers");
+    throw Error(ErrorKind::Format, file + ": " + tensor + " has shape " + quote_json(shape) +
+                                       ", expected an array of non-negative integers");
   }
   uint64_t numel = 1;
   bool overflow = false;
@@ -174,10 +177,11 @@ Entry check_entry(const std::string& file, const std::string& name, const json& 
     const auto value = as_count(dim);
     if (!value) {
       throw Error(ErrorKind::Format, file + ": " + tensor + " has shape " + quote_json(shape) +
-                  ", expected an array of non-negative integers");
+                                         ", expected an array of non-negative integers");
     }
     if (*value > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-      throw Error(ErrorKind::Format, file + ": " + tensor + " has a dimension of " + std::to_string(*value) + ", too large");
+      throw Error(ErrorKind::Format,
+                  file + ": " + tensor + " has a dimension of " + std::to_string(*value) + ", too large");
     }
     out.shape.push_back(static_cast<int64_t>(*value));
     // Like the reference: the running product must not overflow, even before a 0.
@@ -185,7 +189,8 @@ Entry check_entry(const std::string& file, const std::string& name, const json& 
   }
   uint64_t nbytes = 0;
   if (overflow || __builtin_mul_overflow(numel, dtype_size(out.dtype), &nbytes)) {
-    throw Error(ErrorKind::Format, file + ": " + tensor + " has shape " + format_shape(out.shape) + " whose size overflows 64 bits");
+    throw Error(ErrorKind::Format,
+                file + ": " + tensor + " has shape " + format_shape(out.shape) + " whose size overflows 64 bits");
   }
 
   const json& offsets = entry["data_offsets"];
@@ -196,16 +201,16 @@ Entry check_entry(const std::string& file, const std::string& name, const json& 
   }
   if (!begin || !end) {
     throw Error(ErrorKind::Format, file + ": " + tensor + " has data_offsets " + quote_json(offsets) +
-                ", expected [begin, end] with non-negative integers");
+                                       ", expected [begin, end] with non-negative integers");
   }
   if (*end < *begin) {
-    throw Error(ErrorKind::Format, file + ": " + tensor + " has data_offsets [" + std::to_string(*begin) + ", " + std::to_string(*end) +
-                "] that end before they begin");
+    throw Error(ErrorKind::Format, file + ": " + tensor + " has data_offsets [" + std::to_string(*begin) + ", " +
+                                       std::to_string(*end) + "] that end before they begin");
   }
   if (*end - *begin != nbytes) {
-    throw Error(ErrorKind::Format, file + ": " + tensor + " has data_offsets [" + std::to_string(*begin) + ", " + std::to_string(*end) +
-                "] but " + std::string(dtype_name(out.dtype)) + " " + format_shape(out.shape) + " needs " +
-                std::to_string(nbytes) + " bytes");
+    throw Error(ErrorKind::Format, file + ": " + tensor + " has data_offsets [" + std::to_string(*begin) + ", " +
+                                       std::to_string(*end) + "] but " + std::string(dtype_name(out.dtype)) + " " +
+                                       format_shape(out.shape) + " needs " + std::to_string(nbytes) + " bytes");
   }
   out.begin = *begin;
   out.end = *end;
@@ -220,8 +225,8 @@ SafetensorsMetadata check_metadata(const std::string& file, const json& value) {
   }
   for (const auto& item : value.items()) {
     if (!item.value().is_string()) {
-      throw Error(ErrorKind::Format, file + ": __metadata__ must map strings to strings, but " + quote_name(item.key()) + " is " +
-                  quote_json(item.value()));
+      throw Error(ErrorKind::Format, file + ": __metadata__ must map strings to strings, but " +
+                                         quote_name(item.key()) + " is " + quote_json(item.value()));
     }
     metadata.emplace(item.key(), item.value().get<std::string>());
   }
@@ -304,7 +309,8 @@ MappedFile MappedFile::open(const std::filesystem::path& path) {
     void* p = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
     const int err = errno;
     ::close(fd);  // the mapping keeps the file alive
-    if (p == MAP_FAILED) throw Error(ErrorKind::Io, name + ": cannot map (" + std::generic_category().message(err) + ")");
+    if (p == MAP_FAILED)
+      throw Error(ErrorKind::Io, name + ": cannot map (" + std::generic_category().message(err) + ")");
     out.data_ = static_cast<const std::byte*>(p);
     out.size_ = static_cast<size_t>(st.st_size);
   } else {
@@ -358,7 +364,8 @@ std::string describe_start(std::span<const std::byte> bytes) {
   auto starts = [&](std::string_view magic) {
     return bytes.size() >= magic.size() && std::memcmp(bytes.data(), magic.data(), magic.size()) == 0;
   };
-  if (starts("PK\x03\x04")) return "\"PK\", a ZIP archive: a PyTorch .pt checkpoint? tools/convert_checkpoint.py converts one";
+  if (starts("PK\x03\x04"))
+    return "\"PK\", a ZIP archive: a PyTorch .pt checkpoint? tools/convert_checkpoint.py converts one";
   if (starts("\x80\x02") || starts("\x80\x03") || starts("\x80\x04") || starts("\x80\x05"))
     return "a Python pickle: an old PyTorch checkpoint? tools/convert_checkpoint.py converts one";
   if (starts("\x89PNG")) return "\"\\x89PNG\", a PNG picture";
@@ -374,7 +381,10 @@ std::string describe_start(std::span<const std::byte> bytes) {
     out = "the text \"";
     for (size_t i = 0; i < n; ++i) {
       const char c = static_cast<char>(bytes[i]);
-      out += c == '\n' ? std::string("\\n") : c == '\t' ? std::string("\\t") : c == '\r' ? std::string("\\r") : std::string(1, c);
+      out += c == '\n'   ? std::string("\\n")
+             : c == '\t' ? std::string("\\t")
+             : c == '\r' ? std::string("\\r")
+                         : std::string(1, c);
     }
     return out + (bytes.size() > n ? "...\"" : "\"");
   }
@@ -395,7 +405,8 @@ SafetensorsFile SafetensorsFile::parse(std::span<const std::byte> bytes, std::st
   const std::string& file = display_name;
   const uint64_t size = bytes.size();
   if (size < 8) {
-    throw Error(ErrorKind::Format, file + ": file is " + std::to_string(size) + " bytes, too short for the 8-byte header size");
+    throw Error(ErrorKind::Format,
+                file + ": file is " + std::to_string(size) + " bytes, too short for the 8-byte header size");
   }
   uint64_t header_size = 0;
   for (int i = 7; i >= 0; --i) header_size = (header_size << 8) | static_cast<uint8_t>(bytes[static_cast<size_t>(i)]);
@@ -406,11 +417,11 @@ SafetensorsFile SafetensorsFile::parse(std::span<const std::byte> bytes, std::st
     throw Error(ErrorKind::Format, file + ": not a safetensors file (it begins with " + describe_start(bytes) + ")");
   if (header_size > kMaxHeaderBytes) {
     throw Error(ErrorKind::Format, file + ": header size " + std::to_string(header_size) + " exceeds the limit of " +
-                std::to_string(kMaxHeaderBytes) + " bytes");
+                                       std::to_string(kMaxHeaderBytes) + " bytes");
   }
   if (header_size > size - 8) {
     throw Error(ErrorKind::Format, file + ": header size " + std::to_string(header_size) + " does not fit in a " +
-                std::to_string(size) + "-byte file (truncated file?)");
+                                       std::to_string(size) + "-byte file (truncated file?)");
   }
   const std::string_view text(reinterpret_cast<const char*>(bytes.data()) + 8, static_cast<size_t>(header_size));
   const json header = parse_header_json(text, file);
@@ -438,25 +449,28 @@ SafetensorsFile SafetensorsFile::parse(std::span<const std::byte> bytes, std::st
   const Entry* previous = nullptr;
   for (const Entry& entry : entries) {
     if (entry.begin > position) {
-      throw Error(ErrorKind::Format, file + ": hole of " + std::to_string(entry.begin - position) + " bytes before tensor " +
-                  quote_name(entry.name) + " (data_offsets " + offsets_text(entry) + "; the data before it ends at " +
-                  std::to_string(position) + ")");
+      throw Error(ErrorKind::Format, file + ": hole of " + std::to_string(entry.begin - position) +
+                                         " bytes before tensor " + quote_name(entry.name) + " (data_offsets " +
+                                         offsets_text(entry) + "; the data before it ends at " +
+                                         std::to_string(position) + ")");
     }
     if (entry.begin < position) {
-      throw Error(ErrorKind::Format, file + ": tensor " + quote_name(entry.name) + " with data_offsets " + offsets_text(entry) +
-                  " overlaps tensor " + quote_name(previous->name) + " with data_offsets " + offsets_text(*previous));
+      throw Error(ErrorKind::Format, file + ": tensor " + quote_name(entry.name) + " with data_offsets " +
+                                         offsets_text(entry) + " overlaps tensor " + quote_name(previous->name) +
+                                         " with data_offsets " + offsets_text(*previous));
     }
     position = entry.end;
     previous = &entry;
   }
   if (position > data_size) {
-    throw Error(ErrorKind::Format, file + ": tensors need " + std::to_string(position) + " bytes of data but the file has " +
-                std::to_string(data_size) + " after the header (truncated file?)");
+    throw Error(ErrorKind::Format, file + ": tensors need " + std::to_string(position) +
+                                       " bytes of data but the file has " + std::to_string(data_size) +
+                                       " after the header (truncated file?)");
   }
   if (position < data_size) {
     throw Error(ErrorKind::Format, file + ": file has " + std::to_string(data_size - position) +
-                " bytes after the last tensor (data section is " + std::to_string(data_size) +
-                " bytes, tensors cover " + std::to_string(position) + ")");
+                                       " bytes after the last tensor (data section is " + std::to_string(data_size) +
+                                       " bytes, tensors cover " + std::to_string(position) + ")");
   }
 
   const std::byte* data = bytes.data() + 8 + header_size;
@@ -496,12 +510,12 @@ void decode_to_float(const SafetensorsFile& file, const TensorView& tensor, std:
   static_assert(std::endian::native == std::endian::little, "tensor data is little-endian");
   if (tensor.dtype != DType::F32 && tensor.dtype != DType::F16 && tensor.dtype != DType::BF16) {
     throw Error(ErrorKind::Format, file.display_name() + ": tensor " + quote_name(tensor.name) + " has dtype " +
-                std::string(dtype_name(tensor.dtype)) + ", expected F32, F16 or BF16");
+                                       std::string(dtype_name(tensor.dtype)) + ", expected F32, F16 or BF16");
   }
   const size_t n = static_cast<size_t>(tensor.numel());
   if (out.size() != n) {
-    throw Error(ErrorKind::Format, file.display_name() + ": decoding tensor " + quote_name(tensor.name) + " (" + tensor.describe() +
-                ") into " + std::to_string(out.size()) + " floats");
+    throw Error(ErrorKind::Format, file.display_name() + ": decoding tensor " + quote_name(tensor.name) + " (" +
+                                       tensor.describe() + ") into " + std::to_string(out.size()) + " floats");
   }
   const std::byte* src = tensor.bytes.data();
   if (tensor.dtype == DType::F32) {

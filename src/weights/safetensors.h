@@ -28,9 +28,7 @@
 namespace gp {
 
 // The safetensors element types with a whole number of bytes per element.
-enum class DType : uint8_t {
-  BOOL, U8, I8, F8_E5M2, F8_E4M3, I16, U16, F16, BF16, I32, U32, F32, I64, U64, F64
-};
+enum class DType : uint8_t { BOOL, U8, I8, F8_E5M2, F8_E4M3, I16, U16, F16, BF16, I32, U32, F32, I64, U64, F64 };
 
 // "F32", "BF16", ...
 std::string_view dtype_name(DType dtype);
@@ -49,7 +47,7 @@ float bfloat16_to_float(uint16_t bits);
 struct TensorView {
   std::string name;
   DType dtype;
-  std::vector<int64_t> shape;      // row-major; [] is a scalar
+  std::vector<int64_t> shape;        // row-major; [] is a scalar
   std::span<const std::byte> bytes;  // exactly numel() * dtype_size(dtype) bytes, any alignment
 
   int64_t numel() const;  // product of shape (1 for a scalar)

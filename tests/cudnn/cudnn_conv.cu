@@ -22,13 +22,12 @@
 
 namespace gp {
 
-
 namespace {
 
 void check_cudnn(cudnnStatus_t s, const char* what) {
   if (s != CUDNN_STATUS_SUCCESS)
-    throw Error(ErrorKind::Device, std::string("cuDNN ") + what + ": " + cudnnGetErrorString(s) + " (status " + std::to_string(int(s)) +
-                ")");
+    throw Error(ErrorKind::Device, std::string("cuDNN ") + what + ": " + cudnnGetErrorString(s) + " (status " +
+                                       std::to_string(int(s)) + ")");
 }
 
 // Owns one cuDNN descriptor.
@@ -121,7 +120,7 @@ struct CudnnConv::Impl {
     // 16-bit: x, filter, bias and y of that type, fp32 accumulation (cuDNN's
     // "pseudo-half" configuration), tensor cores allowed.
     const bool wide = precision == Precision::Fp32;
-    const cudnnDataType_t type = wide                            ? CUDNN_DATA_FLOAT
+    const cudnnDataType_t type = wide                           ? CUDNN_DATA_FLOAT
                                  : precision == Precision::Fp16 ? CUDNN_DATA_HALF
                                                                 : CUDNN_DATA_BFLOAT16;
     check_cudnn(cudnnSetTensor4dDescriptor(p->x, CUDNN_TENSOR_NHWC, type, 1, cin, h, w), "input descriptor");
@@ -130,10 +129,13 @@ struct CudnnConv::Impl {
     check_cudnn(cudnnSetFilter4dDescriptor(p->filter, type, CUDNN_TENSOR_NHWC, cout, cin, ksize, ksize),
                 "filter descriptor");
     const int pad = ksize / 2;
-    check_cudnn(cudnnSetConvolution2dDescriptor(p->conv, pad, pad, 1, 1, 1, 1, CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT),
-                "convolution descriptor");
+    check_cudnn(
+        cudnnSetConvolution2dDescriptor(p->conv, pad, pad, 1, 1, 1, 1, CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT),
+        "convolution descriptor");
     const bool tensor_ops = tf32 || !wide;
-    check_cudnn(cudnnSetConvolutionMathType(p->conv, !wide ? CUDNN_TENSOR_OP_MATH : tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH),
+    check_cudnn(cudnnSetConvolutionMathType(p->conv, !wide  ? CUDNN_TENSOR_OP_MATH
+                                                     : tf32 ? CUDNN_DEFAULT_MATH
+                                                            : CUDNN_FMA_MATH),
                 "math type");
     check_cudnn(cudnnSetActivationDescriptor(p->relu, CUDNN_ACTIVATION_RELU, CUDNN_NOT_PROPAGATE_NAN, 0.0),
                 "activation descriptor");
@@ -143,19 +145,22 @@ struct CudnnConv::Impl {
     check_cudnn(cudnnGetConvolutionForwardAlgorithmMaxCount(handle, &max_count), "algorithm count");
     std::vector<cudnnConvolutionFwdAlgoPerf_t> perf(size_t(std::max(max_count, 1)));
     int returned = 0;
-    check_cudnn(cudnnFindConvolutionForwardAlgorithm(handle, p->x, p->filter, p->conv, p->y, int(perf.size()), &returned,
-                                                     perf.data()),
+    check_cudnn(cudnnFindConvolutionForwardAlgorithm(handle, p->x, p->filter, p->conv, p->y, int(perf.size()),
+                                                     &returned, perf.data()),
                 "cudnnFindConvolutionForwardAlgorithm");
     const cudnnConvolutionFwdAlgoPerf_t* best = nullptr;
     for (int i = 0; i < returned && !best; ++i) {
       const auto& r = perf[size_t(i)];
-      const bool tensor_cores = r.mathType == CUDNN_TENSOR_OP_MATH || r.mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
+      const bool tensor_cores =
+          r.mathType == CUDNN_TENSOR_OP_MATH || r.mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
       if (r.status == CUDNN_STATUS_SUCCESS && (tensor_ops || !tensor_cores)) best = &r;
     }
     if (!best)
-      throw Error(ErrorKind::Device, "cuDNN: no forward algorithm for a " + std::to_string(ksize) + "x" + std::to_string(ksize) + " conv " +
-                  std::to_string(cin) + "->" + std::to_string(cout) + " at " + std::to_string(w) + "x" +
-                  std::to_string(h) + " in " + precision_name(precision) + (tensor_ops ? "" : " with fp32 FMA math"));
+      throw Error(ErrorKind::Device, "cuDNN: no forward algorithm for a " + std::to_string(ksize) + "x" +
+                                         std::to_string(ksize) + " conv " + std::to_string(cin) + "->" +
+                                         std::to_string(cout) + " at " + std::to_string(w) + "x" + std::to_string(h) +
+                                         " in " + precision_name(precision) +
+                                         (tensor_ops ? "" : " with fp32 FMA math"));
     p->algo = best->algo;
     // Strict fp32: keep CUDNN_FMA_MATH on the descriptor (CUDNN_DEFAULT_MATH would permit
     // TF32 on Ampere and later); otherwise the math type cuDNN timed.
@@ -167,10 +172,10 @@ struct CudnnConv::Impl {
     p->act = act;
     p->fused = act == Activation::Relu;
     p->precision = precision;
-    p->text = std::string(precision_name(precision)) + " " + std::to_string(ksize) + "x" + std::to_string(ksize) + " " + std::to_string(w) + "x" + std::to_string(h) +
-              " " + std::to_string(cin) + "->" + std::to_string(cout) + " " + activation_name(act) + ": " +
-              algo_name(p->algo) + " " + math_name(best->mathType) + ", workspace " + std::to_string(p->workspace) +
-              " B, " + std::to_string(best->time) + " ms";
+    p->text = std::string(precision_name(precision)) + " " + std::to_string(ksize) + "x" + std::to_string(ksize) + " " +
+              std::to_string(w) + "x" + std::to_string(h) + " " + std::to_string(cin) + "->" + std::to_string(cout) +
+              " " + activation_name(act) + ": " + algo_name(p->algo) + " " + math_name(best->mathType) +
+              ", workspace " + std::to_string(p->workspace) + " B, " + std::to_string(best->time) + " ms";
     if (p->workspace > workspace_bytes) {
       if (workspace) check(cudaFree(workspace), "cuDNN workspace");  // waits for the device
       workspace = nullptr;
@@ -184,13 +189,15 @@ struct CudnnConv::Impl {
   static void check(cudaError_t e, const char* what) {
     if (e != cudaSuccess) {
       cudaGetLastError();
-      throw Error(ErrorKind::Device, std::string(what) + ": " + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")");
+      throw Error(ErrorKind::Device,
+                  std::string(what) + ": " + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")");
     }
   }
 };
 
 CudnnConv::CudnnConv(Backend& backend, bool allow_tf32) : impl_(std::make_unique<Impl>()) {
-  if (backend.kind() != DeviceKind::Cuda) throw Error(ErrorKind::Device, "cuDNN needs a CUDA backend, not " + backend.name());
+  if (backend.kind() != DeviceKind::Cuda)
+    throw Error(ErrorKind::Device, "cuDNN needs a CUDA backend, not " + backend.name());
   impl_->backend = &backend;
   impl_->tf32 = allow_tf32;
   check_cudnn(cudnnCreate(&impl_->handle), "cudnnCreate");
@@ -213,8 +220,9 @@ std::vector<float> CudnnConv::filter_from_torch(const float* torch_weight, int c
 void CudnnConv::forward(Precision precision, const void* x, int h, int w, int cin, const void* filter, const void* bias,
                         int cout, int ksize, Activation act, void* y, Stream stream) {
   if (h < 0 || w < 0 || cin < 1 || cout < 1 || (ksize != 1 && ksize != 3))
-    throw Error(ErrorKind::Argument, "CudnnConv::forward: bad shape (h " + std::to_string(h) + ", w " + std::to_string(w) + ", cin " +
-                std::to_string(cin) + ", cout " + std::to_string(cout) + ", ksize " + std::to_string(ksize) + ")");
+    throw Error(ErrorKind::Argument, "CudnnConv::forward: bad shape (h " + std::to_string(h) + ", w " +
+                                         std::to_string(w) + ", cin " + std::to_string(cin) + ", cout " +
+                                         std::to_string(cout) + ", ksize " + std::to_string(ksize) + ")");
   if (h == 0 || w == 0) return;
   cudnnHandle_t handle = impl_->handle;
   check_cudnn(cudnnSetStream(handle, static_cast<cudaStream_t>(stream)), "cudnnSetStream");
@@ -222,9 +230,9 @@ void CudnnConv::forward(Precision precision, const void* x, int h, int w, int ci
   const float one = 1.0f, zero = 0.0f;
   if (p.fused) {
     // z = y with alpha2 = 0: no residual input.
-    const cudnnStatus_t s = cudnnConvolutionBiasActivationForward(
-        handle, &one, p.x, x, p.filter, filter, p.conv, p.algo, impl_->workspace, impl_->workspace_bytes, &zero, p.y, y,
-        p.bias, bias, p.relu, p.y, y);
+    const cudnnStatus_t s =
+        cudnnConvolutionBiasActivationForward(handle, &one, p.x, x, p.filter, filter, p.conv, p.algo, impl_->workspace,
+                                              impl_->workspace_bytes, &zero, p.y, y, p.bias, bias, p.relu, p.y, y);
     if (s == CUDNN_STATUS_SUCCESS) {
       p.used = true;
       return;
@@ -260,7 +268,8 @@ std::vector<uint16_t> CudnnConv::to16(const float* v, size_t n, Precision p) {
 std::vector<std::string> CudnnConv::plans() const {
   std::vector<std::string> out;
   for (const auto& [key, p] : impl_->plans)
-    out.push_back(p->text + (p->fused ? ", fused bias+relu" : std::string(", separate bias+") + activation_name(p->act)));
+    out.push_back(p->text +
+                  (p->fused ? ", fused bias+relu" : std::string(", separate bias+") + activation_name(p->act)));
   return out;
 }
 

@@ -17,7 +17,6 @@
 
 namespace gp {
 
-
 // One cuDNN handle and the plans of the convolutions it has run: for each shape
 // (h, w, cin, cout, ksize, activation) the descriptors and the algorithm, chosen once
 // with cudnnFindConvolutionForwardAlgorithm (timed by cuDNN on first use), and one

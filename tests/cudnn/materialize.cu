@@ -20,7 +20,8 @@ constexpr unsigned kBlock = 256;
 void check(cudaError_t e, const char* what) {
   if (e != cudaSuccess) {
     cudaGetLastError();
-    throw gp::Error(gp::ErrorKind::Device, std::string(what) + ": " + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")");
+    throw gp::Error(gp::ErrorKind::Device,
+                    std::string(what) + ": " + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")");
   }
 }
 cudaStream_t cuda(gp::Stream s) { return static_cast<cudaStream_t>(s); }
@@ -75,7 +76,8 @@ __global__ void up_concat_kernel(UpConcatParams<T> g, Index count, T* __restrict
       const gather::BilinearTaps t = gather::bilinear_taps(uy, ux, g.scale_y, g.scale_x, g.hl, g.wl);
       const T* l = g.low + (ch - g.cs);
       v = gather::lerp2(t.ay, t.ax, to_float(l[(size_t(t.y0) * g.wl + t.x0) * g.cl]),
-                        to_float(l[(size_t(t.y0) * g.wl + t.x1) * g.cl]), to_float(l[(size_t(t.y1) * g.wl + t.x0) * g.cl]),
+                        to_float(l[(size_t(t.y0) * g.wl + t.x1) * g.cl]),
+                        to_float(l[(size_t(t.y1) * g.wl + t.x0) * g.cl]),
                         to_float(l[(size_t(t.y1) * g.wl + t.x1) * g.cl]));
     }
   }
@@ -112,9 +114,7 @@ __global__ void convert_kernel(const float* __restrict__ x, Index count, T* __re
   if (i < count) out[i] = from_float<T>(x[i]);
 }
 
-template <class T> struct Type {
-  using type = T;
-};
+template <class T> struct Type { using type = T; };
 // f(Type<T>{}) with T the storage of precision p.
 template <class F> cudaError_t by_storage(gp::Precision p, F f) {
   switch (p) {
@@ -141,10 +141,10 @@ void maxpool(gp::Precision p, const void* x, int h_in, int w_in, int c, void* ou
                      using T = typename decltype(type)::type;
                      const T* xt = static_cast<const T*>(x);
                      T* o = static_cast<T*>(out);
-                     return narrow(count) ? launch_1d(maxpool2_kernel<T, uint32_t>, count, kBlock, cuda(stream), xt, w_in,
-                                                      c, w, uint32_t(count), o)
-                                          : launch_1d(maxpool2_kernel<T, size_t>, count, kBlock, cuda(stream), xt, w_in, c,
-                                                      w, count, o);
+                     return narrow(count) ? launch_1d(maxpool2_kernel<T, uint32_t>, count, kBlock, cuda(stream), xt,
+                                                      w_in, c, w, uint32_t(count), o)
+                                          : launch_1d(maxpool2_kernel<T, size_t>, count, kBlock, cuda(stream), xt, w_in,
+                                                      c, w, count, o);
                    }),
         "materialize_maxpool");
 }
@@ -171,9 +171,10 @@ void up_concat(gp::Precision p, const void* skip, int h, int w, int c_skip, cons
                      g.scale_y = gather::up_step(h_low);
                      g.scale_x = gather::up_step(w_low);
                      T* o = static_cast<T*>(out);
-                     return narrow(count) ? launch_1d(up_concat_kernel<T, uint32_t>, count, kBlock, cuda(stream), g,
-                                                      uint32_t(count), o)
-                                          : launch_1d(up_concat_kernel<T, size_t>, count, kBlock, cuda(stream), g, count, o);
+                     return narrow(count)
+                                ? launch_1d(up_concat_kernel<T, uint32_t>, count, kBlock, cuda(stream), g,
+                                            uint32_t(count), o)
+                                : launch_1d(up_concat_kernel<T, size_t>, count, kBlock, cuda(stream), g, count, o);
                    }),
         "materialize_up_concat");
 }
@@ -186,8 +187,8 @@ void colorizer(gp::Precision p, const float* sketch, const uint8_t* labels, cons
                    [&](auto type) {
                      using T = typename decltype(type)::type;
                      T* o = static_cast<T*>(out);
-                     return narrow(count) ? launch_1d(colorizer_kernel<T, uint32_t>, count, kBlock, cuda(stream), sketch,
-                                                      labels, colors, active, center, uint32_t(count), o)
+                     return narrow(count) ? launch_1d(colorizer_kernel<T, uint32_t>, count, kBlock, cuda(stream),
+                                                      sketch, labels, colors, active, center, uint32_t(count), o)
                                           : launch_1d(colorizer_kernel<T, size_t>, count, kBlock, cuda(stream), sketch,
                                                       labels, colors, active, center, count, o);
                    }),
@@ -202,10 +203,10 @@ void bias_activation(gp::Precision p, void* y, size_t pixels, int c, const void*
                      using T = typename decltype(type)::type;
                      T* yt = static_cast<T*>(y);
                      const T* b = static_cast<const T*>(bias);
-                     return narrow(count) ? launch_1d(bias_activation_kernel<T, uint32_t>, count, kBlock, cuda(stream), yt,
-                                                      c, b, act, uint32_t(count))
-                                          : launch_1d(bias_activation_kernel<T, size_t>, count, kBlock, cuda(stream), yt, c,
-                                                      b, act, count);
+                     return narrow(count) ? launch_1d(bias_activation_kernel<T, uint32_t>, count, kBlock, cuda(stream),
+                                                      yt, c, b, act, uint32_t(count))
+                                          : launch_1d(bias_activation_kernel<T, size_t>, count, kBlock, cuda(stream),
+                                                      yt, c, b, act, count);
                    }),
         "bias_activation");
 }
@@ -216,7 +217,8 @@ void convert(gp::Precision p, const float* x, size_t count, void* out, gp::Strea
                      using T = typename decltype(type)::type;
                      T* o = static_cast<T*>(out);
                      return narrow(count)
-                                ? launch_1d(convert_kernel<T, uint32_t>, count, kBlock, cuda(stream), x, uint32_t(count), o)
+                                ? launch_1d(convert_kernel<T, uint32_t>, count, kBlock, cuda(stream), x,
+                                            uint32_t(count), o)
                                 : launch_1d(convert_kernel<T, size_t>, count, kBlock, cuda(stream), x, count, o);
                    }),
         "materialize_convert");
@@ -247,40 +249,31 @@ bool on_simulator(const Backend& backend) { return backend.kind() == DeviceKind:
 
 void materialize_maxpool(Backend& backend, Precision p, const void* x, int h_in, int w_in, int c, void* out,
                          Stream stream) {
-  if (on_simulator(backend))
-    gp_sim::gathers::maxpool(p, x, h_in, w_in, c, out, stream);
-  else
-    gp_cuda::gathers::maxpool(p, x, h_in, w_in, c, out, stream);
+  if (on_simulator(backend)) gp_sim::gathers::maxpool(p, x, h_in, w_in, c, out, stream);
+  else gp_cuda::gathers::maxpool(p, x, h_in, w_in, c, out, stream);
 }
 
 void materialize_up_concat(Backend& backend, Precision p, const void* skip, int h, int w, int c_skip, const void* low,
                            int h_low, int w_low, int c_low, void* out, Stream stream) {
-  if (on_simulator(backend))
-    gp_sim::gathers::up_concat(p, skip, h, w, c_skip, low, h_low, w_low, c_low, out, stream);
-  else
-    gp_cuda::gathers::up_concat(p, skip, h, w, c_skip, low, h_low, w_low, c_low, out, stream);
+  if (on_simulator(backend)) gp_sim::gathers::up_concat(p, skip, h, w, c_skip, low, h_low, w_low, c_low, out, stream);
+  else gp_cuda::gathers::up_concat(p, skip, h, w, c_skip, low, h_low, w_low, c_low, out, stream);
 }
 
 void materialize_colorizer(Backend& backend, Precision p, const ColorizerInput& in, void* out, Stream stream) {
   if (on_simulator(backend))
     gp_sim::gathers::colorizer(p, in.sketch, in.labels, in.colors, in.active, in.h, in.w, in.center, out, stream);
-  else
-    gp_cuda::gathers::colorizer(p, in.sketch, in.labels, in.colors, in.active, in.h, in.w, in.center, out, stream);
+  else gp_cuda::gathers::colorizer(p, in.sketch, in.labels, in.colors, in.active, in.h, in.w, in.center, out, stream);
 }
 
 void bias_activation(Backend& backend, Precision p, void* y, size_t pixels, int c, const void* bias, Activation act,
                      Stream stream) {
-  if (on_simulator(backend))
-    gp_sim::gathers::bias_activation(p, y, pixels, c, bias, int(act), stream);
-  else
-    gp_cuda::gathers::bias_activation(p, y, pixels, c, bias, int(act), stream);
+  if (on_simulator(backend)) gp_sim::gathers::bias_activation(p, y, pixels, c, bias, int(act), stream);
+  else gp_cuda::gathers::bias_activation(p, y, pixels, c, bias, int(act), stream);
 }
 
 void materialize_convert(Backend& backend, Precision p, const float* x, size_t count, void* out, Stream stream) {
-  if (on_simulator(backend))
-    gp_sim::gathers::convert(p, x, count, out, stream);
-  else
-    gp_cuda::gathers::convert(p, x, count, out, stream);
+  if (on_simulator(backend)) gp_sim::gathers::convert(p, x, count, out, stream);
+  else gp_cuda::gathers::convert(p, x, count, out, stream);
 }
 
 }  // namespace gp

@@ -11,7 +11,9 @@ namespace gp {
 namespace {
 
 constexpr size_t kBiasAlignment = 256;
-size_t bias_offset(size_t filter_bytes) { return (filter_bytes + kBiasAlignment - 1) / kBiasAlignment * kBiasAlignment; }
+size_t bias_offset(size_t filter_bytes) {
+  return (filter_bytes + kBiasAlignment - 1) / kBiasAlignment * kBiasAlignment;
+}
 size_t filter_elements(const ConvStep& s) { return size_t(s.cout) * s.cin * s.ksize * s.ksize; }
 
 template <class T> std::vector<uint8_t> block(const std::vector<T>& filter, const std::vector<T>& bias) {
@@ -36,7 +38,8 @@ void largest(const UNetPlan& plan, size_t& input, size_t& logits) {
 MaterializedBackend::MaterializedBackend(Backend& inner, Convs convs, CudnnConv* cudnn, const UNetPlan& a,
                                          const UNetPlan& b)
     : inner_(inner), convs_(convs), cudnn_(cudnn) {
-  if (convs == Convs::Cudnn && !cudnn) throw Error(ErrorKind::Argument, "MaterializedBackend: the cuDNN path needs a CudnnConv");
+  if (convs == Convs::Cudnn && !cudnn)
+    throw Error(ErrorKind::Argument, "MaterializedBackend: the cuDNN path needs a CudnnConv");
   size_t input = 0, logits = 0;
   largest(a, input, logits);
   largest(b, input, logits);
@@ -57,7 +60,8 @@ bool MaterializedBackend::on_inner_kernels(const ConvStep& s, Precision p) const
 void* MaterializedBackend::gathered(size_t bytes, const ConvStep& s) const {
   if (bytes > gathered_.size())
     throw Error(ErrorKind::Argument, "MaterializedBackend: step " + s.name + " writes out " + std::to_string(bytes) +
-                " bytes, more than the plans it was made for (" + std::to_string(gathered_.size()) + ")");
+                                         " bytes, more than the plans it was made for (" +
+                                         std::to_string(gathered_.size()) + ")");
   return gathered_.get();
 }
 

@@ -200,7 +200,8 @@ TEST(CApi, LabelsMasksAndRawMatchTheCppApi) {
   const gp::Image cpp_picture = cpp.colorize();
   ASSERT_EQ(picture.width, cpp_picture.width);
   ASSERT_EQ(picture.height, cpp_picture.height);
-  EXPECT_EQ(std::vector<uint8_t>(picture.rgb, picture.rgb + size_t(picture.width) * picture.height * 3), cpp_picture.rgb);
+  EXPECT_EQ(std::vector<uint8_t>(picture.rgb, picture.rgb + size_t(picture.width) * picture.height * 3),
+            cpp_picture.rgb);
   gp_image_free(&picture);
 
   ASSERT_EQ(gp_session_clear_hints(s), GP_OK);
@@ -248,7 +249,8 @@ TEST(CApiHandles, FreedDoubleFreedAndForeignHandlesAreReported) {
   // A session is not a model, nor the other way round.
   EXPECT_EQ(gp_model_free(reinterpret_cast<gp_model*>(other)), GP_ERROR_ARGUMENT);
   gp_session* s2 = nullptr;
-  EXPECT_EQ(gp_session_create_from_file(reinterpret_cast<gp_model*>(other), kSketch.c_str(), 32, &s2), GP_ERROR_ARGUMENT);
+  EXPECT_EQ(gp_session_create_from_file(reinterpret_cast<gp_model*>(other), kSketch.c_str(), 32, &s2),
+            GP_ERROR_ARGUMENT);
   EXPECT_EQ(s2, nullptr);
 
   // The live ones still work; the model freed twice is reported the second time.

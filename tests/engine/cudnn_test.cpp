@@ -68,7 +68,8 @@ ConvLayer random_layer(int cout, int cin, int ksize, unsigned seed) {
 
 ::testing::AssertionResult close(const std::vector<float>& ref, const std::vector<float>& out, double rel,
                                  const std::string& what) {
-  if (ref.size() != out.size()) return ::testing::AssertionFailure() << what << ": size " << out.size() << " vs " << ref.size();
+  if (ref.size() != out.size())
+    return ::testing::AssertionFailure() << what << ": size " << out.size() << " vs " << ref.size();
   double scale = 1.0;
   for (float v : ref) scale = std::max(scale, double(std::fabs(v)));
   const double atol = rel * scale;
@@ -122,11 +123,13 @@ struct Uploaded {
   DeviceArray<uint8_t> packed;
   DeviceArray<float> filter, bias;
   Uploaded(Backend& b, const ConvLayer& l, bool for_cudnn)
-      : packed(b, b.pack_step(step(Gather::Plain, tensor(1, 1, l.cin), {}, 1, 1, l.cout, l.ksize), l.weight.data(),
-                              l.bias.data(), Precision::Fp32),
+      : packed(b,
+               b.pack_step(step(Gather::Plain, tensor(1, 1, l.cin), {}, 1, 1, l.cout, l.ksize), l.weight.data(),
+                           l.bias.data(), Precision::Fp32),
                "packed"),
         bias(b, l.bias, "bias") {
-    if (for_cudnn) filter = DeviceArray<float>(b, CudnnConv::filter_from_torch(l.weight.data(), l.cout, l.cin, l.ksize), "filter");
+    if (for_cudnn)
+      filter = DeviceArray<float>(b, CudnnConv::filter_from_torch(l.weight.data(), l.cout, l.cin, l.ksize), "filter");
   }
   // The fused kernel of step s (Backend::run_step) on these weights, in fp32.
   void run(Backend& b, const ConvStep& s, const StepTensors& t) const {
@@ -149,7 +152,8 @@ struct ColorizerCase {
 // Odd sizes (floor pooling, asymmetric Up padding), channel counts that take the
 // fused kernel's float4 path and ones that do not, a 1-sample low map, tile edges.
 const PoolCase kPoolCases[] = {{19, 22, 6, 16}, {16, 20, 8, 24}, {34, 30, 32, 64}};
-const UpCase kUpCases[] = {{13, 18, 8, 5, 8, 8, 16}, {16, 16, 4, 8, 8, 12, 8}, {7, 9, 3, 1, 2, 5, 4}, {24, 26, 32, 12, 12, 32, 32}};
+const UpCase kUpCases[] = {
+    {13, 18, 8, 5, 8, 8, 16}, {16, 16, 4, 8, 8, 12, 8}, {7, 9, 3, 1, 2, 5, 4}, {24, 26, 32, 12, 12, 32, 32}};
 const ColorizerCase kColorizerCases[] = {{11, 13, 8, 0.0f}, {20, 17, 16, 0.25f}};
 
 struct ColorizerHost {
@@ -170,7 +174,9 @@ struct ColorizerDevice {
   DeviceArray<uint8_t> labels, active;
   ColorizerInput in;
   ColorizerDevice(Backend& b, const ColorizerHost& host, int h, int w, float center)
-      : sketch(b, host.sketch, "sketch"), colors(b, host.colors, "colors"), labels(b, host.labels, "labels"),
+      : sketch(b, host.sketch, "sketch"),
+        colors(b, host.colors, "colors"),
+        labels(b, host.labels, "labels"),
         active(b, host.active, "active") {
     in.sketch = sketch.get();
     in.labels = labels.get();
@@ -198,11 +204,14 @@ TEST(MaterializedGathers, MaxPoolMatchesReferenceAndFusedConv) {
       EXPECT_TRUE(close(ref, dpool.download(), 0.0, "maxpool"));
 
       const Uploaded conv(*backend, random_layer(t.cout, t.c, 3, 12), false);
-      DeviceArray<float> fused(*backend, size_t(h) * w * t.cout, "fused"), plain(*backend, size_t(h) * w * t.cout, "plain");
+      DeviceArray<float> fused(*backend, size_t(h) * w * t.cout, "fused"),
+          plain(*backend, size_t(h) * w * t.cout, "plain");
       conv.run(*backend, step(Gather::MaxPool, tensor(t.h_in, t.w_in, t.c), {}, h, w, t.cout),
                {.in = dx.get(), .out = fused.get()});
-      conv.run(*backend, step(Gather::Plain, tensor(h, w, t.c), {}, h, w, t.cout), {.in = dpool.get(), .out = plain.get()});
-      EXPECT_TRUE(close(fused.download(), plain.download(), kSameSumRel, "pooled conv vs plain conv of the materialised"));
+      conv.run(*backend, step(Gather::Plain, tensor(h, w, t.c), {}, h, w, t.cout),
+               {.in = dpool.get(), .out = plain.get()});
+      EXPECT_TRUE(
+          close(fused.download(), plain.download(), kSameSumRel, "pooled conv vs plain conv of the materialised"));
     }
   }
 }
@@ -218,14 +227,16 @@ TEST(MaterializedGathers, UpConcatMatchesReferenceAndFusedConv) {
       const auto low = random_floats(size_t(t.hl) * t.wl * t.cl, 22);
       std::vector<float> ref(size_t(t.h) * t.w * c);
       ref::upsample2_pad_concat(skip.data(), t.h, t.w, t.cs, low.data(), t.hl, t.wl, t.cl, ref.data());
-      DeviceArray<float> dskip(*backend, skip, "skip"), dlow(*backend, low, "low"), dcat(*backend, ref.size(), "concat");
+      DeviceArray<float> dskip(*backend, skip, "skip"), dlow(*backend, low, "low"),
+          dcat(*backend, ref.size(), "concat");
       materialize_up_concat(*backend, dskip.get(), t.h, t.w, t.cs, dlow.get(), t.hl, t.wl, t.cl, dcat.get());
       // The source position in float (scale rounded once, as PyTorch and the fused
       // kernel) against the double reference: ~dst * 2^-24 samples off.
       EXPECT_TRUE(close(ref, dcat.download(), 1e-5, "up-concat"));
 
       const Uploaded conv(*backend, random_layer(t.cout, c, 3, 23), false);
-      DeviceArray<float> fused(*backend, size_t(t.h) * t.w * t.cout, "fused"), plain(*backend, size_t(t.h) * t.w * t.cout, "plain");
+      DeviceArray<float> fused(*backend, size_t(t.h) * t.w * t.cout, "fused"),
+          plain(*backend, size_t(t.h) * t.w * t.cout, "plain");
       conv.run(*backend, step(Gather::UpConcat, tensor(t.h, t.w, t.cs), tensor(t.hl, t.wl, t.cl), t.h, t.w, t.cout),
                {.in = dskip.get(), .low = dlow.get(), .out = fused.get()});
       conv.run(*backend, step(Gather::Plain, tensor(t.h, t.w, c), {}, t.h, t.w, t.cout),
@@ -243,20 +254,22 @@ TEST(MaterializedGathers, ColorizerMatchesReferenceAndFusedConv) {
       SCOPED_TRACE("colorizer " + std::to_string(t.h) + "x" + std::to_string(t.w));
       const ColorizerHost host(t.h, t.w, 31);
       std::vector<float> ref(size_t(t.h) * t.w * C);
-      ref::colorizer_input(host.sketch.data(), host.labels.data(), host.colors.data(), host.active.data(), t.center, t.h,
-                           t.w, ref.data());
+      ref::colorizer_input(host.sketch.data(), host.labels.data(), host.colors.data(), host.active.data(), t.center,
+                           t.h, t.w, ref.data());
       ColorizerDevice dev(*backend, host, t.h, t.w, t.center);
       DeviceArray<float> dmat(*backend, ref.size(), "colorizer input");
       materialize_colorizer(*backend, dev.in, dmat.get());
       EXPECT_TRUE(close(ref, dmat.download(), 0.0, "colorizer input"));
 
       const Uploaded conv(*backend, random_layer(t.cout, C, 3, 32), false);
-      DeviceArray<float> fused(*backend, size_t(t.h) * t.w * t.cout, "fused"), plain(*backend, size_t(t.h) * t.w * t.cout, "plain");
+      DeviceArray<float> fused(*backend, size_t(t.h) * t.w * t.cout, "fused"),
+          plain(*backend, size_t(t.h) * t.w * t.cout, "plain");
       conv.run(*backend, step(Gather::Colorizer, TensorRef{Buffer::Input, t.h, t.w, C}, {}, t.h, t.w, t.cout),
                {.out = fused.get(), .colorizer = &dev.in});
       conv.run(*backend, step(Gather::Plain, tensor(t.h, t.w, C), {}, t.h, t.w, t.cout),
                {.in = dmat.get(), .out = plain.get()});
-      EXPECT_TRUE(close(fused.download(), plain.download(), kSameSumRel, "colorizer conv vs plain conv of the materialised"));
+      EXPECT_TRUE(
+          close(fused.download(), plain.download(), kSameSumRel, "colorizer conv vs plain conv of the materialised"));
     }
   }
 }
@@ -457,8 +470,8 @@ std::unique_ptr<Backend> gpu_or_null() {
   if (gp_cuda_backend::device_count() == 0) return nullptr;
   return open_backend(Device::Cuda);
 }
-#define GP_NEED_GPU(backend)                                                            \
-  auto backend = gpu_or_null();                                                         \
+#define GP_NEED_GPU(backend)    \
+  auto backend = gpu_or_null(); \
   if (!backend) GTEST_SKIP() << "no CUDA GPU: the cuDNN path runs on a GPU only";
 
 void print_plans(const CudnnConv& cudnn) {
@@ -472,14 +485,17 @@ TEST(Cudnn, PlainConvsMatchFusedKernelsAndReference) {
     int h, w, cin, cout;
   };
   for (const Case& t : {Case{9, 7, 1, 4}, Case{17, 19, 3, 64}, Case{64, 64, 64, 128}, Case{32, 32, 256, 256}}) {
-    SCOPED_TRACE(std::to_string(t.h) + "x" + std::to_string(t.w) + " " + std::to_string(t.cin) + "->" + std::to_string(t.cout));
+    SCOPED_TRACE(std::to_string(t.h) + "x" + std::to_string(t.w) + " " + std::to_string(t.cin) + "->" +
+                 std::to_string(t.cout));
     const ConvLayer layer = random_layer(t.cout, t.cin, 3, 51);
     const Uploaded conv(*gpu, layer, true);
     const auto x = random_floats(size_t(t.h) * t.w * t.cin, 52);
     const size_t n = size_t(t.h) * t.w * t.cout;
     DeviceArray<float> dx(*gpu, x, "x"), fused(*gpu, n, "fused"), ours(*gpu, n, "cudnn");
-    conv.run(*gpu, step(Gather::Plain, tensor(t.h, t.w, t.cin), {}, t.h, t.w, t.cout), {.in = dx.get(), .out = fused.get()});
-    cudnn.forward(dx.get(), t.h, t.w, t.cin, conv.filter.get(), conv.bias.get(), t.cout, 3, Activation::Relu, ours.get());
+    conv.run(*gpu, step(Gather::Plain, tensor(t.h, t.w, t.cin), {}, t.h, t.w, t.cout),
+             {.in = dx.get(), .out = fused.get()});
+    cudnn.forward(dx.get(), t.h, t.w, t.cin, conv.filter.get(), conv.bias.get(), t.cout, 3, Activation::Relu,
+                  ours.get());
     EXPECT_TRUE(close(fused.download(), ours.download(), kCudnnRel, "plain conv3x3+relu, fused vs cuDNN"));
 
     // No activation (cudnnConvolutionForward + bias kernel) against the double reference:
@@ -504,7 +520,8 @@ TEST(Cudnn, GathersMatchFusedKernels) {
     DeviceArray<float> dx(*gpu, random_floats(size_t(t.h_in) * t.w_in * t.c, 62), "x");
     DeviceArray<float> pooled(*gpu, size_t(h) * w * t.c, "pooled"), fused(*gpu, size_t(h) * w * t.cout, "fused"),
         ours(*gpu, size_t(h) * w * t.cout, "cudnn");
-    conv.run(*gpu, step(Gather::MaxPool, tensor(t.h_in, t.w_in, t.c), {}, h, w, t.cout), {.in = dx.get(), .out = fused.get()});
+    conv.run(*gpu, step(Gather::MaxPool, tensor(t.h_in, t.w_in, t.c), {}, h, w, t.cout),
+             {.in = dx.get(), .out = fused.get()});
     materialize_maxpool(*gpu, dx.get(), t.h_in, t.w_in, t.c, pooled.get());
     cudnn.forward(pooled.get(), h, w, t.c, conv.filter.get(), conv.bias.get(), t.cout, 3, Activation::Relu, ours.get());
     EXPECT_TRUE(close(fused.download(), ours.download(), kCudnnRel, "max-pool gather, fused vs cuDNN"));
@@ -528,7 +545,8 @@ TEST(Cudnn, GathersMatchFusedKernels) {
     ColorizerDevice dev(*gpu, host, t.h, t.w, t.center);
     const Uploaded conv(*gpu, random_layer(t.cout, C, 3, 67), true);
     const size_t n = size_t(t.h) * t.w * t.cout;
-    DeviceArray<float> mat(*gpu, size_t(t.h) * t.w * C, "colorizer input"), fused(*gpu, n, "fused"), ours(*gpu, n, "cudnn");
+    DeviceArray<float> mat(*gpu, size_t(t.h) * t.w * C, "colorizer input"), fused(*gpu, n, "fused"),
+        ours(*gpu, n, "cudnn");
     conv.run(*gpu, step(Gather::Colorizer, TensorRef{Buffer::Input, t.h, t.w, C}, {}, t.h, t.w, t.cout),
              {.out = fused.get(), .colorizer = &dev.in});
     materialize_colorizer(*gpu, dev.in, mat.get());
@@ -550,7 +568,8 @@ TEST(Cudnn, HeadsMatchFusedKernels) {
     DeviceArray<float> fused(*gpu, pixels * 3, "fused"), ours(*gpu, pixels * 3, "cudnn");
     tanh_conv.run(*gpu, step(Gather::Plain, tensor(h, w, width), {}, h, w, 3, 1, Epilogue::BiasTanh),
                   {.in = x.get(), .out = fused.get()});
-    cudnn.forward(x.get(), h, w, width, tanh_conv.filter.get(), tanh_conv.bias.get(), 3, 1, Activation::Tanh, ours.get());
+    cudnn.forward(x.get(), h, w, width, tanh_conv.filter.get(), tanh_conv.bias.get(), 3, 1, Activation::Tanh,
+                  ours.get());
     EXPECT_TRUE(close(fused.download(), ours.download(), kCudnnRel, "conv1x1+tanh, fused vs cuDNN"));
     // argmax head, 30 channels
     const Uploaded seg(*gpu, random_layer(30, width, 1, 73), true);
@@ -558,7 +577,8 @@ TEST(Cudnn, HeadsMatchFusedKernels) {
     DeviceArray<uint8_t> labels(*gpu, pixels, "labels"), cudnn_labels(*gpu, pixels, "cudnn labels");
     seg.run(*gpu, step(Gather::Plain, tensor(h, w, width), {}, h, w, 30, 1, Epilogue::Argmax),
             {.in = x.get(), .labels = labels.get(), .logits = logits.get()});
-    cudnn.forward(x.get(), h, w, width, seg.filter.get(), seg.bias.get(), 30, 1, Activation::Identity, cudnn_logits.get());
+    cudnn.forward(x.get(), h, w, width, seg.filter.get(), seg.bias.get(), 30, 1, Activation::Identity,
+                  cudnn_logits.get());
     gpu->argmax_channels(cudnn_logits.get(), pixels, 30, cudnn_labels.get());
     const auto ref_logits = logits.download();
     EXPECT_TRUE(close(ref_logits, cudnn_logits.download(), kCudnnRel, "conv1x1 logits, fused vs cuDNN"));
@@ -618,9 +638,9 @@ TEST_P(OnFixtures, CudnnUNet16MatchesPyTorchLikeTheFusedEngine16) {
     for (size_t i = 0; i < dnn.labels.size(); ++i)
       if (gap[i] > 2 * e) differ += dnn.labels[i] != labels_ref[i] || fused.labels[i] != labels_ref[i];
     EXPECT_EQ(differ, 0u);
-    std::printf("  %s: max logit error cuDNN %.3g, fused %.3g; max raw error cuDNN %.3g, fused %.3g\n", precision_name(p),
-                max_err(logits_ref, dnn.logits), max_err(logits_ref, fused.logits), max_err(raw_ref, dnn.raw),
-                max_err(raw_ref, fused.raw));
+    std::printf("  %s: max logit error cuDNN %.3g, fused %.3g; max raw error cuDNN %.3g, fused %.3g\n",
+                precision_name(p), max_err(logits_ref, dnn.logits), max_err(logits_ref, fused.logits),
+                max_err(raw_ref, dnn.raw), max_err(raw_ref, fused.raw));
     print_plans(cudnn);
   }
 }

@@ -75,8 +75,12 @@ TEST(SessionAreas, LabelsAreTheNonLineComponentsWithMajorityRegions) {
       ASSERT_LT(size_t(labels[p]), s.areas().size());
       ++count[labels[p]];
       // 4-connected non-line neighbours share the area.
-      if (x + 1 < W && labels[p + 1] != kLinePixel) { ASSERT_EQ(labels[p + 1], labels[p]); }
-      if (y + 1 < H && labels[p + W] != kLinePixel) { ASSERT_EQ(labels[p + W], labels[p]); }
+      if (x + 1 < W && labels[p + 1] != kLinePixel) {
+        ASSERT_EQ(labels[p + 1], labels[p]);
+      }
+      if (y + 1 < H && labels[p + W] != kLinePixel) {
+        ASSERT_EQ(labels[p + W], labels[p]);
+      }
       EXPECT_EQ(s.area_at(x, y), labels[p]);
     }
   // Majority votes recomputed here from the working-size labels (nearest sampling).
@@ -189,7 +193,8 @@ TEST(SessionAreas, LayersFileIsOpenRaster) {
   ASSERT_GT(ora.size(), 100u);
   EXPECT_EQ(std::string(ora.begin(), ora.begin() + 2), "PK");
   EXPECT_EQ(std::string(ora.begin() + 30, ora.begin() + 54), "mimetypeimage/openraster");
-  const fs::path file = fs::temp_directory_path() / ("gp-layers-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + ".ora");
+  const fs::path file = fs::temp_directory_path() /
+                        ("gp-layers-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + ".ora");
   s.save_layers(file.string());
   EXPECT_EQ(fs::file_size(file), ora.size());
   fs::remove(file);

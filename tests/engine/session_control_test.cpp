@@ -34,7 +34,9 @@ std::shared_ptr<const Model> fixture_model() {
   return Model::load(kFixture, o);
 }
 
-Image sample(const char* name = "1F432-sketch.png") { return Image::load((kSource / "examples" / "samples" / name).string()); }
+Image sample(const char* name = "1F432-sketch.png") {
+  return Image::load((kSource / "examples" / "samples" / name).string());
+}
 
 struct Report {
   std::string stage;
@@ -313,8 +315,11 @@ TEST(SessionControl, SessionOnAnotherThreadRunsOnItsModelsGpu) {
 // says where it looked and that $GP_MODEL names one.
 TEST(BundledModel, NotFoundNamesGpModelAndEveryPlace) {
   std::string message;
-  EXPECT_EQ(kind_of([&] { first_model_file({"/nowhere/a.safetensors", "/nowhere/b.safetensors", "/nowhere/a.safetensors"}); },
-                    &message),
+  EXPECT_EQ(kind_of(
+                [&] {
+                  first_model_file({"/nowhere/a.safetensors", "/nowhere/b.safetensors", "/nowhere/a.safetensors"});
+                },
+                &message),
             ErrorKind::Io);
   EXPECT_EQ(message,
             "the bundled model was not found: $GP_MODEL is not set and none of /nowhere/a.safetensors, "

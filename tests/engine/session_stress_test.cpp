@@ -47,10 +47,8 @@ std::vector<uint64_t> run_steps(const std::shared_ptr<const Model>& model, const
   const int n_steps = steps();
   for (int step = 0; step < n_steps; ++step) {
     const int rank = 1 + (step * 7 + j) % n;
-    if (step % 5 == 4)
-      s.clear_hint(rank);
-    else
-      s.set_hint(rank, Rgb{uint8_t(step * 37 + j), uint8_t(255 - step * 11), uint8_t(step * 5 * (j + 1))});
+    if (step % 5 == 4) s.clear_hint(rank);
+    else s.set_hint(rank, Rgb{uint8_t(step * 37 + j), uint8_t(255 - step * 11), uint8_t(step * 5 * (j + 1))});
     hashes.push_back(fnv(s.colorize().rgb));
   }
   return hashes;
@@ -61,7 +59,8 @@ TEST(SessionStress, EightThreadsTimesFourSessionsEqualOneThread) {
   mo.device = Device::Simulator;
   const auto model = Model::load((kSource / "tests" / "fixtures" / "w4_48x40" / "model.safetensors").string(), mo);
   std::vector<Image> sketches;
-  for (const char* name : kSketches) sketches.push_back(Image::load((kSource / "examples" / "samples" / name).string()));
+  for (const char* name : kSketches)
+    sketches.push_back(Image::load((kSource / "examples" / "samples" / name).string()));
   std::vector<std::vector<uint64_t>> expected;
   for (int j = 0; j < kSessionsPerThread; ++j) expected.push_back(run_steps(model, sketches[size_t(j)], j));
 

@@ -61,7 +61,8 @@ std::vector<float> chw_to_hwc(const std::vector<float>& chw, int c, int h, int w
 
 ::testing::AssertionResult close(const std::vector<float>& ref, const std::vector<float>& out, double atol,
                                  const std::string& what) {
-  if (ref.size() != out.size()) return ::testing::AssertionFailure() << what << ": size " << out.size() << " vs " << ref.size();
+  if (ref.size() != out.size())
+    return ::testing::AssertionFailure() << what << ": size " << out.size() << " vs " << ref.size();
   double worst = 0;
   size_t bad = 0, first = 0;
   for (size_t i = 0; i < ref.size(); ++i) {
@@ -96,7 +97,8 @@ TEST_P(Stages, SegmentationMatchesPyTorch) {
   const auto gap = f.floats("top2_gap");
   for (auto& backend : backends()) {
     SCOPED_TRACE(backend->name());
-    const UploadedUNet net = upload_unet(*backend, f.weights.segmentator, UNetKind::Segmentator, f.weights.config.width);
+    const UploadedUNet net =
+        upload_unet(*backend, f.weights.segmentator, UNetKind::Segmentator, f.weights.config.width);
     UNetWorkspace ws(*backend, f.weights.config.width, f.h, f.w);
     DeviceArray<float> dx(*backend, x, "x"), dlogits(*backend, size_t(f.h) * f.w * 30, "logits");
     DeviceArray<uint8_t> dlabels(*backend, size_t(f.h) * f.w, "labels");
@@ -126,7 +128,8 @@ TEST_P(Stages, ColorizerOnFixtureLabelsMatchesPyTorch) {
     SCOPED_TRACE(backend->name());
     const UploadedUNet net = upload_unet(*backend, f.weights.colorizer, UNetKind::Colorizer, f.weights.config.width);
     UNetWorkspace ws(*backend, f.weights.config.width, f.h, f.w);
-    DeviceArray<float> dx(*backend, x, "x"), dtable(*backend, means, "table"), dout(*backend, size_t(f.h) * f.w * 3, "out");
+    DeviceArray<float> dx(*backend, x, "x"), dtable(*backend, means, "table"),
+        dout(*backend, size_t(f.h) * f.w * 3, "out");
     DeviceArray<uint8_t> dlabels(*backend, labels, "labels"), dactive(*backend, active, "active");
 
     ColorizerInput in;
@@ -221,16 +224,16 @@ TEST_P(Stages16, SegmentationAndColorizerMatchPyTorch) {
   in.center = f.weights.config.center;
   ws.colorize(*backend, col, in, dout.get());
   backend->synchronize("colorize");
-  EXPECT_TRUE(close(raw_ref, dout.download(), per_range * max_abs(raw_ref), std::string(precision_name(precision)) + " raw"));
+  EXPECT_TRUE(
+      close(raw_ref, dout.download(), per_range * max_abs(raw_ref), std::string(precision_name(precision)) + " raw"));
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, Stages16,
-                         ::testing::Values(PrecisionCase{"w4_48x40", Precision::Fp16}, PrecisionCase{"w8_33x47", Precision::Fp16},
-                                           PrecisionCase{"w4_17x19", Precision::Fp16}, PrecisionCase{"w4_48x40", Precision::Bf16},
-                                           PrecisionCase{"w8_33x47", Precision::Bf16}, PrecisionCase{"w4_17x19", Precision::Bf16}),
-                         [](const auto& i) {
-                           return i.param.fixture + "_" + precision_name(i.param.precision);
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Fixtures, Stages16,
+    ::testing::Values(PrecisionCase{"w4_48x40", Precision::Fp16}, PrecisionCase{"w8_33x47", Precision::Fp16},
+                      PrecisionCase{"w4_17x19", Precision::Fp16}, PrecisionCase{"w4_48x40", Precision::Bf16},
+                      PrecisionCase{"w8_33x47", Precision::Bf16}, PrecisionCase{"w4_17x19", Precision::Bf16}),
+    [](const auto& i) { return i.param.fixture + "_" + precision_name(i.param.precision); });
 
 TEST(Stages16, Fp16RefusesWeightsBeyondItsRange) {
   const Fixture f("w4_17x19");

@@ -12,7 +12,9 @@
 namespace gp {
 namespace {
 
-bool same(const TensorRef& a, const TensorRef& b) { return a.buffer == b.buffer && a.h == b.h && a.w == b.w && a.c == b.c; }
+bool same(const TensorRef& a, const TensorRef& b) {
+  return a.buffer == b.buffer && a.h == b.h && a.w == b.w && a.c == b.c;
+}
 
 void check_dataflow(const UNetPlan& plan) {
   std::map<Buffer, TensorRef> written;
@@ -49,9 +51,9 @@ TEST(UNetPlan, ColorizerMatchesTheModel) {
   ASSERT_EQ(plan.steps.size(), size_t(kUNetLayers));
   check_dataflow(plan);
   // (layer, cin, cout) of MODEL.md's bilinear U-Net with w = 64.
-  const int dims[19][2] = {{35, 64},   {64, 64},   {64, 128},  {128, 128}, {128, 256}, {256, 256}, {256, 512},
+  const int dims[19][2] = {{35, 64},   {64, 64},   {64, 128},  {128, 128},  {128, 256}, {256, 256}, {256, 512},
                            {512, 512}, {512, 512}, {512, 512}, {1024, 512}, {512, 256}, {512, 256}, {256, 128},
-                           {256, 128}, {128, 64},  {128, 64},  {64, 64},   {64, 3}};
+                           {256, 128}, {128, 64},  {128, 64},  {64, 64},    {64, 3}};
   for (int i = 0; i < kUNetLayers; ++i) {
     EXPECT_EQ(plan.steps[i].layer, i);
     EXPECT_EQ(plan.steps[i].cin, dims[i][0]) << plan.steps[i].name;

@@ -308,8 +308,7 @@ TEST(Decode, FileErrorsNameTheFile) {
   EXPECT_EQ(error_of([&] { Image::load(text.string()); }), text.string() + ": not a PNG or JPEG file");
   DecodeLimits limits;
   limits.max_file_bytes = 4;
-  EXPECT_EQ(error_of([&] { read_image(text, limits); }),
-            text.string() + ": 12 bytes is larger than the maximum 4");
+  EXPECT_EQ(error_of([&] { read_image(text, limits); }), text.string() + ": 12 bytes is larger than the maximum 4");
 }
 
 TEST(Write, PngFileRoundTripAndReplace) {
@@ -332,7 +331,8 @@ TEST(Write, PngNeedsAPngName) {
   const Image a = random_image(4, 4, 12);
   EXPECT_EQ(error_of([&] { a.save_png((dir / "x.jpg").string()); }),
             (dir / "x.jpg").string() + ": this is written as PNG: name the file .png (JPEG is read, not written)");
-  EXPECT_EQ(error_of([&] { write_png(dir / "x.tiff", a); }), (dir / "x.tiff").string() + ": this is written as PNG: name the file .png");
+  EXPECT_EQ(error_of([&] { write_png(dir / "x.tiff", a); }),
+            (dir / "x.tiff").string() + ": this is written as PNG: name the file .png");
   EXPECT_TRUE(dir.entries().empty());
 }
 
@@ -344,8 +344,8 @@ TEST(Write, FailureLeavesNothingBehind) {
   // Renaming over a non-empty directory fails after the data was written: the
   // temporary file must be removed and the directory untouched.
   std::filesystem::create_directories(dir / "taken.png" / "inside");
-  EXPECT_EQ(error_of([&] { write_png(dir / "taken.png", a); }).rfind((dir / "taken.png").string() + ": cannot write", 0),
-            0u);
+  EXPECT_EQ(
+      error_of([&] { write_png(dir / "taken.png", a); }).rfind((dir / "taken.png").string() + ": cannot write", 0), 0u);
   EXPECT_EQ(dir.entries(), std::vector<std::string>{"taken.png"});
   EXPECT_TRUE(std::filesystem::is_directory(dir / "taken.png" / "inside"));
 }
@@ -375,7 +375,8 @@ TEST(Decode, PngChunkClaimingMoreThanTheFileIsRefused) {
   auto png = png_bytes(random_image(5, 4, 21).rgb, 5, 4, 3);
   ASSERT_EQ(decode_image(png, "ok.png").width, 5);
   size_t idat = 0;
-  for (size_t i = 8; i + 8 <= png.size(); i += 12 + ((size_t(png[i]) << 24) | (png[i + 1] << 16) | (png[i + 2] << 8) | png[i + 3]))
+  for (size_t i = 8; i + 8 <= png.size();
+       i += 12 + ((size_t(png[i]) << 24) | (png[i + 1] << 16) | (png[i + 2] << 8) | png[i + 3]))
     if (std::equal(png.begin() + long(i) + 4, png.begin() + long(i) + 8, "IDAT")) idat = i;
   ASSERT_GT(idat, 0u);
   auto claims = [&](uint32_t length) {

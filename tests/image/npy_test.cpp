@@ -7,7 +7,8 @@ namespace gp::test {
 namespace {
 
 // numpy.save(f, numpy.zeros(shape, dtype)) headers, from numpy 1.24.2:
-//   python3 -c "import numpy, io; b = io.BytesIO(); numpy.save(b, numpy.zeros((2, 3), '<f4')); print(b.getvalue()[:128])"
+//   python3 -c "import numpy, io; b = io.BytesIO(); numpy.save(b, numpy.zeros((2, 3), '<f4'));
+//   print(b.getvalue()[:128])"
 std::string numpy_header(const std::string& dict, size_t spaces) {
   std::string h("\x93NUMPY\x01\x00\x76\x00", 10);  // version 1.0, header length 118
   h += dict;
@@ -72,7 +73,9 @@ TEST(Npy, WriteAndReadBack) {
 TEST(Npy, Errors) {
   ScratchDir dir;
   const std::vector<float> f(5);
-  EXPECT_EQ(error_of([&] { write_npy(dir / "bad.npy", f, {2, 3}); }),
+  EXPECT_EQ(error_of([&] {
+              write_npy(dir / "bad.npy", f, {2, 3});
+            }),
             (dir / "bad.npy").string() + ": 5 values for shape (2, 3)");
   EXPECT_TRUE(dir.entries().empty());
   auto bytes = npy_encode(NpyType::Float32, f.data(), {5});

@@ -129,13 +129,16 @@ TEST(PngRgba, BadSizesThrowNamingTheImage) {
   const std::vector<uint8_t> rgba = random_rgba(4, 3, 5);
   EXPECT_EQ(error_of([&] { encode_png_rgba(4, 4, rgba, "flats"); }),
             "flats: RGBA image is 4 x 4 but holds 48 bytes (expected 64, and both sides positive)");
-  EXPECT_NE(error_of([&] { encode_png_rgba(3, 4, std::vector<uint8_t>(rgba.begin(), rgba.end() - 1), "x"); }).find("holds 47 bytes"),
+  EXPECT_NE(error_of([&] {
+              encode_png_rgba(3, 4, std::vector<uint8_t>(rgba.begin(), rgba.end() - 1), "x");
+            }).find("holds 47 bytes"),
             std::string::npos);
   EXPECT_NE(error_of([&] { encode_png_rgba(0, 3, {}, "x"); }).find("0 x 3"), std::string::npos);
   EXPECT_NE(error_of([&] { encode_png_rgba(-4, -3, rgba, "x"); }).find("-4 x -3"), std::string::npos);
   ImageRgba image{4, 3, std::vector<uint8_t>(rgba.begin(), rgba.end() - 4)};
-  EXPECT_NE(error_of([&] { image.save_png("/nonexistent/never.png"); }).find("/nonexistent/never.png: RGBA image is 4 x 3"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([&] { image.save_png("/nonexistent/never.png"); }).find("/nonexistent/never.png: RGBA image is 4 x 3"),
+      std::string::npos);
 }
 
 TEST(PngRgba, SavePngWritesTheEncoding) {
@@ -180,15 +183,16 @@ TEST(Ora, EntriesInSpecOrder) {
 TEST(Ora, StackXmlListsLayersTopFirstWithEscapedNames) {
   ZipReader zip(Fixture().ora());
   ASSERT_TRUE(zip.ok());
-  EXPECT_EQ(zip.text("stack.xml"),
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-            "<image version=\"0.0.3\" w=\"9\" h=\"7\">\n"
-            " <stack>\n"
-            "  <layer name=\"lines\" src=\"data/0.png\" visibility=\"visible\" opacity=\"1\" composite-op=\"svg:src-over\" x=\"0\" y=\"0\"/>\n"
-            "  <layer name=\"flats\" src=\"data/1.png\" visibility=\"hidden\" opacity=\"0.5\" composite-op=\"svg:src-over\" x=\"2\" y=\"-1\"/>\n"
-            "  <layer name=\"a&lt;b&amp;&quot;c&quot; \xC3\xA9t\xC3\xA9\" src=\"data/2.png\" visibility=\"visible\" opacity=\"1\" composite-op=\"svg:multiply\" x=\"0\" y=\"0\"/>\n"
-            " </stack>\n"
-            "</image>\n");
+  EXPECT_EQ(
+      zip.text("stack.xml"),
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      "<image version=\"0.0.3\" w=\"9\" h=\"7\">\n"
+      " <stack>\n"
+      "  <layer name=\"lines\" src=\"data/0.png\" visibility=\"visible\" opacity=\"1\" composite-op=\"svg:src-over\" x=\"0\" y=\"0\"/>\n"
+      "  <layer name=\"flats\" src=\"data/1.png\" visibility=\"hidden\" opacity=\"0.5\" composite-op=\"svg:src-over\" x=\"2\" y=\"-1\"/>\n"
+      "  <layer name=\"a&lt;b&amp;&quot;c&quot; \xC3\xA9t\xC3\xA9\" src=\"data/2.png\" visibility=\"visible\" opacity=\"1\" composite-op=\"svg:multiply\" x=\"0\" y=\"0\"/>\n"
+      " </stack>\n"
+      "</image>\n");
 }
 
 TEST(Ora, WhitespaceInNamesIsKeptAsCharacterReferences) {
@@ -238,7 +242,8 @@ TEST(Ora, AnEmptyStackIsAValidFile) {
   f.layers.clear();
   ZipReader zip(f.ora());
   ASSERT_TRUE(zip.ok());
-  EXPECT_EQ(zip.names(), (std::vector<std::string>{"mimetype", "stack.xml", "Thumbnails/thumbnail.png", "mergedimage.png"}));
+  EXPECT_EQ(zip.names(),
+            (std::vector<std::string>{"mimetype", "stack.xml", "Thumbnails/thumbnail.png", "mergedimage.png"}));
   EXPECT_NE(zip.text("stack.xml").find(" <stack>\n </stack>\n"), std::string::npos);
 }
 
@@ -258,7 +263,9 @@ TEST(Ora, BadArgumentsThrowSayingWhat) {
     EXPECT_EQ(kind([&] { encode_ora(0, 7, f.layers, f.merged, f.thumb); }), ErrorKind::Argument);
     EXPECT_EQ(error_of([&] { encode_ora(9, 8, f.layers, f.merged, f.thumb); }),
               "OpenRaster: mergedimage.png is 9 x 7, but the image is 9 x 8");
-    EXPECT_EQ(error_of([&] { encode_ora(9, 7, f.layers, {1, 2, 3}, f.thumb); }),
+    EXPECT_EQ(error_of([&] {
+                encode_ora(9, 7, f.layers, {1, 2, 3}, f.thumb);
+              }),
               "OpenRaster: mergedimage.png is not a PNG (3 bytes)");
     EXPECT_EQ(error_of([&] { encode_ora(9, 7, f.layers, f.merged, encode_png(random_image(257, 2, 7))); }),
               "OpenRaster: Thumbnails/thumbnail.png is 257 x 2, larger than the spec's 256 x 256");
@@ -271,12 +278,14 @@ TEST(Ora, BadArgumentsThrowSayingWhat) {
   for (float opacity : {-0.1f, 1.5f, std::numeric_limits<float>::quiet_NaN()}) {
     Fixture f;
     f.layers[0].opacity = opacity;
-    EXPECT_NE(error_of([&] { f.ora(); }).find("OpenRaster: layer 0 (\"lines\") has opacity"), std::string::npos) << opacity;
+    EXPECT_NE(error_of([&] { f.ora(); }).find("OpenRaster: layer 0 (\"lines\") has opacity"), std::string::npos)
+        << opacity;
   }
   {
     Fixture f;
     f.layers[2].name = std::string("bell\x07");
-    EXPECT_EQ(error_of([&] { f.ora(); }), "OpenRaster: layer 2's name holds control character 7, which XML cannot hold");
+    EXPECT_EQ(error_of([&] { f.ora(); }),
+              "OpenRaster: layer 2's name holds control character 7, which XML cannot hold");
     f.layers[2].name = "bad \xC3(";
     EXPECT_EQ(error_of([&] { f.ora(); }), "OpenRaster: layer 2's name is not valid UTF-8 (at byte 4)");
     f.layers[2].name = "surrogate \xED\xA0\x80";
@@ -297,7 +306,9 @@ TEST(Ora, ThumbnailFitsIn256KeepingAspectWithoutEnlarging) {
     const Image thumb = decode_image(thumbnail_png(picture));
     EXPECT_EQ(thumb.width, c.tw) << c.w << " x " << c.h;
     EXPECT_EQ(thumb.height, c.th) << c.w << " x " << c.h;
-    if (c.w == c.tw && c.h == c.th) { EXPECT_EQ(thumb.rgb, picture.rgb) << "a picture that fits is kept as it is"; }
+    if (c.w == c.tw && c.h == c.th) {
+      EXPECT_EQ(thumb.rgb, picture.rgb) << "a picture that fits is kept as it is";
+    }
   }
   // Shrinking is resize.h's area average.
   const Image big = random_image(512, 300, 9);

@@ -48,7 +48,8 @@ TEST(Overlay, NumbersDoNotOverlap) {
   for (size_t a = 0; a < places.size(); ++a) {
     EXPECT_EQ(labels[size_t(places[a].y) * w + places[a].x], ranked[a]) << "rank " << a + 1 << " left its region";
     for (size_t b = 0; b < a; ++b)
-      EXPECT_FALSE(number_box(w, h, places[a], int(a) + 1, scale).overlaps(number_box(w, h, places[b], int(b) + 1, scale)))
+      EXPECT_FALSE(
+          number_box(w, h, places[a], int(a) + 1, scale).overlaps(number_box(w, h, places[b], int(b) + 1, scale)))
           << "ranks " << b + 1 << " and " << a + 1;
   }
 }
@@ -90,7 +91,10 @@ TEST(Overlay, SmokeTwoRegionsWithLines) {
   const Image out = region_overlay(sketch, labels, ranked);
   ASSERT_EQ(out.width, w);
   ASSERT_EQ(out.rgb.size(), sketch.rgb.size());
-  auto px = [&](int x, int y) { return Rgb{out.rgb[(size_t(y) * w + x) * 3], out.rgb[(size_t(y) * w + x) * 3 + 1], out.rgb[(size_t(y) * w + x) * 3 + 2]}; };
+  auto px = [&](int x, int y) {
+    return Rgb{out.rgb[(size_t(y) * w + x) * 3], out.rgb[(size_t(y) * w + x) * 3 + 1],
+               out.rgb[(size_t(y) * w + x) * 3 + 2]};
+  };
   EXPECT_EQ(px(63, 0), region_palette()[0]);  // rank 1 colour on white paper
   EXPECT_EQ(px(0, 47), region_palette()[1]);  // rank 2
   EXPECT_EQ(px(31, 0), (Rgb{0, 0, 0}));       // the line stays black

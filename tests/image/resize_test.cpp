@@ -13,8 +13,8 @@ TEST(WorkingSize, LongSideBecomesN) {
   EXPECT_EQ(working_size(1024, 512, 256), (Size{256, 128}));
   EXPECT_EQ(working_size(3, 2, 256), (Size{256, 171}));   // enlarging too
   EXPECT_EQ(working_size(1000, 1, 256), (Size{256, 1}));  // 0.256 -> at least 1
-  EXPECT_EQ(working_size(10, 5, 3), (Size{3, 2}));         // 1.5 -> 2: halves round up
-  EXPECT_EQ(working_size(6, 5, 4), (Size{4, 3}));          // 3.33 -> 3
+  EXPECT_EQ(working_size(10, 5, 3), (Size{3, 2}));        // 1.5 -> 2: halves round up
+  EXPECT_EQ(working_size(6, 5, 4), (Size{4, 3}));         // 3.33 -> 3
   EXPECT_EQ(working_size(7, 7, 1), (Size{1, 1}));
   EXPECT_NE(error_of([] { working_size(0, 5, 256); }), "");
   EXPECT_NE(error_of([] { working_size(5, 5, 0); }), "");
@@ -42,10 +42,11 @@ std::vector<int> channel(const Image& image, int c) {
 
 TEST(Resize, ShrinkIsExactAreaAverage) {
   // 4 x 4 -> 2 x 2: each output is the mean of a 2 x 2 block, rounded half up.
-  const Image image = grey_image(4, 4, {10, 20, 0, 1,  //
-                                        30, 40, 1, 1,  //
-                                        1, 0, 200, 201,  //
-                                        1, 0, 202, 203});
+  const Image image = grey_image(4, 4,
+                                 {10, 20, 0, 1,    //
+                                  30, 40, 1, 1,    //
+                                  1, 0, 200, 201,  //
+                                  1, 0, 202, 203});
   const Image out = resize(image, 2, 2);
   // (10+20+30+40)/4 = 25; (0+1+1+1)/4 = 0.75 -> 1; (1+0+1+0)/4 = 0.5 -> 1; 201.5 -> 202
   for (int c = 0; c < 3; ++c) EXPECT_EQ(channel(out, c), (std::vector<int>{25, 1, 1, 202})) << c;
@@ -66,9 +67,9 @@ TEST(Resize, EnlargeIsBilinearWithCentresAligned) {
   EXPECT_EQ(channel(resize(image, 4, 1), 0), (std::vector<int>{0, 25, 75, 100}));
   // Separable: 2 x 2 -> 4 x 4 is the outer product of the two 1-D interpolations.
   const Image square = grey_image(2, 2, {0, 100, 100, 200});
-  const std::vector<int> expect = {0,  25,  75,  100,  //
-                                   25, 50,  100, 125,  //
-                                   75, 100, 150, 175,  //
+  const std::vector<int> expect = {0,   25,  75,  100,  //
+                                   25,  50,  100, 125,  //
+                                   75,  100, 150, 175,  //
                                    100, 125, 175, 200};
   EXPECT_EQ(channel(resize(square, 4, 4), 2), expect);
   // A single pixel spreads everywhere.

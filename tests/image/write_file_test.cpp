@@ -126,7 +126,8 @@ TEST(WriteFile, OutputNamesCarryTheFormatsExtension) {
   check_output_name("/dev/null", ".png", "PNG");
   std::string message;
   EXPECT_EQ(kind_of([&] { check_output_name(dir / "x.jpg", ".png", "PNG"); }, &message), ErrorKind::Argument);
-  EXPECT_EQ(message, (dir / "x.jpg").string() + ": this is written as PNG: name the file .png (JPEG is read, not written)");
+  EXPECT_EQ(message,
+            (dir / "x.jpg").string() + ": this is written as PNG: name the file .png (JPEG is read, not written)");
   EXPECT_EQ(kind_of([&] { check_output_name(dir / "x", ".npy", ".npy"); }), ErrorKind::Argument);
 }
 

@@ -109,8 +109,12 @@ Labelled device_label_areas(const std::vector<uint8_t>& rgb, int w, int h, int t
   DeviceBuffer<uint8_t> drgb(rgb), scratch(k::label_areas_scratch_bytes(w, h));
   DeviceBuffer<int32_t> labels(size_t(w) * h), count(1);
   // Garbage first: neither the output nor the scratch needs preparation.
-  if (labels.size()) { EXPECT_EQ(cudaMemset(labels.get(), 0xA5, labels.size() * 4), cudaSuccess); }
-  if (scratch.size()) { EXPECT_EQ(cudaMemset(scratch.get(), 0x5A, scratch.size()), cudaSuccess); }
+  if (labels.size()) {
+    EXPECT_EQ(cudaMemset(labels.get(), 0xA5, labels.size() * 4), cudaSuccess);
+  }
+  if (scratch.size()) {
+    EXPECT_EQ(cudaMemset(scratch.get(), 0x5A, scratch.size()), cudaSuccess);
+  }
   EXPECT_EQ(cudaMemset(count.get(), 0xA5, 4), cudaSuccess);
   EXPECT_EQ(k::label_areas(drgb.get(), w, h, threshold, labels.get(), count.get(), scratch.get(), nullptr),
             cudaSuccess);
@@ -119,7 +123,8 @@ Labelled device_label_areas(const std::vector<uint8_t>& rgb, int w, int h, int t
 }
 
 ::testing::AssertionResult same_labels(const Labelled& ref, const Labelled& out, int w) {
-  if (ref.count != out.count) return ::testing::AssertionFailure() << "count " << out.count << ", expected " << ref.count;
+  if (ref.count != out.count)
+    return ::testing::AssertionFailure() << "count " << out.count << ", expected " << ref.count;
   if (ref.labels.size() != out.labels.size()) return ::testing::AssertionFailure() << "size differs";
   std::ostringstream msg;
   size_t bad = 0;
@@ -138,8 +143,8 @@ Labelled device_label_areas(const std::vector<uint8_t>& rgb, int w, int h, int t
 // reference for further checks of the case itself.
 Labelled expect_same_labels(const std::vector<uint8_t>& rgb, int w, int h, int threshold = kDefaultLineThreshold) {
   Labelled ref = ref_label_areas(rgb, w, h, threshold);
-  EXPECT_TRUE(same_labels(ref, device_label_areas(rgb, w, h, threshold), w)) << w << " x " << h << " threshold "
-                                                                             << threshold;
+  EXPECT_TRUE(same_labels(ref, device_label_areas(rgb, w, h, threshold), w))
+      << w << " x " << h << " threshold " << threshold;
   return ref;
 }
 
@@ -149,9 +154,10 @@ std::vector<AreaStats> device_area_stats(const Labelled& l, const std::vector<ui
   DeviceBuffer<int32_t> dl(l.labels);
   DeviceBuffer<uint8_t> drgb(rgb);
   DeviceBuffer<AreaStats> ds{size_t(l.count)};
-  if (l.count) { EXPECT_EQ(cudaMemset(ds.get(), 0xA5, ds.size() * sizeof(AreaStats)), cudaSuccess); }
-  EXPECT_EQ(k::area_stats(dl.get(), rgb.empty() ? nullptr : drgb.get(), w, h, l.count, ds.get(), nullptr),
-            cudaSuccess);
+  if (l.count) {
+    EXPECT_EQ(cudaMemset(ds.get(), 0xA5, ds.size() * sizeof(AreaStats)), cudaSuccess);
+  }
+  EXPECT_EQ(k::area_stats(dl.get(), rgb.empty() ? nullptr : drgb.get(), w, h, l.count, ds.get(), nullptr), cudaSuccess);
   EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
   return ds.download();
 }
@@ -182,15 +188,15 @@ TEST(AreaLabels, OnePixelGapsJoinDiagonalsDoNot) {
   Mask m(w, h);
   for (int y = 0; y < h; ++y) m.set(32, y), m.set(63, y);
   for (int x = 0; x < w; ++x) m.set(x, 31), m.set(x, 64);
-  m.set(32, 0, 0);    // left and right of x = 32 join through the first row
-  m.set(63, 69, 0);   // ... and of x = 63 through the last row
-  m.set(31, 31, 0);   // a gap in y = 31 right beside the tile corner (32, 32)
-  m.set(80, 64, 0);   // the right cells of the middle and bottom strips join at x = 80
+  m.set(32, 0, 0);   // left and right of x = 32 join through the first row
+  m.set(63, 69, 0);  // ... and of x = 63 through the last row
+  m.set(31, 31, 0);  // a gap in y = 31 right beside the tile corner (32, 32)
+  m.set(80, 64, 0);  // the right cells of the middle and bottom strips join at x = 80
   const Labelled ref = expect_same_labels(m, 1);
   const auto at = [&](int x, int y) { return ref.labels[size_t(y) * w + x]; };
   EXPECT_EQ(at(0, 0), at(40, 0));
   EXPECT_EQ(at(33, 69), at(96, 69));
-  EXPECT_EQ(at(0, 0), at(0, 40));    // through (31, 31)
+  EXPECT_EQ(at(0, 0), at(0, 40));     // through (31, 31)
   EXPECT_NE(at(40, 30), at(40, 40));  // no gap there
   EXPECT_EQ(at(80, 63), at(80, 69));
   EXPECT_NE(at(0, 69), at(33, 69));
@@ -224,7 +230,7 @@ TEST(AreaLabels, IsolatedPixels) {
     ++placed;
   };
   for (const auto& [x, y] : {std::pair{0, 0}, std::pair{w - 1, 0}, std::pair{0, h - 1}, std::pair{w - 1, h - 1},
-                            std::pair{31, 31}, std::pair{32, 32}, std::pair{64, 31}, std::pair{63, 32}})
+                             std::pair{31, 31}, std::pair{32, 32}, std::pair{64, 31}, std::pair{63, 32}})
     place(x, y);
   for (int i = 0; i < 600; ++i) place(int(rng() % w), int(rng() % h));
   const Labelled ref = expect_same_labels(m, 4);
@@ -244,7 +250,7 @@ TEST(AreaLabels, Checkerboard) {
 TEST(AreaLabels, OnePixelWideAndTall) {
   GP_REQUIRE_DEVICE();
   for (const auto& [w, h] : {std::pair{1, 1000}, std::pair{1000, 1}, std::pair{1, 33}, std::pair{33, 1},
-                            std::pair{2, 97}, std::pair{97, 2}}) {
+                             std::pair{2, 97}, std::pair{97, 2}}) {
     Mask m(w, h);
     std::mt19937_64 rng(uint64_t(w) * 1000 + h);
     for (auto& l : m.line) l = rng() % 5 == 0;
@@ -319,7 +325,9 @@ TEST(AreaLabels, GreyExactlyAtTheThreshold) {
     }
     const Labelled ref = expect_same_labels(rgb, w, h, t);
     // Only where some colour is just below the threshold (none for t = 1 or 255) are there lines to split areas.
-    if (!colours[0].empty()) { EXPECT_GT(ref.count, 1) << t; }
+    if (!colours[0].empty()) {
+      EXPECT_GT(ref.count, 1) << t;
+    }
   }
 }
 
@@ -336,10 +344,9 @@ TEST_P(AreaLabelSizes, RandomDrawingMatchesReference) {
   EXPECT_GE(ref.count, 1);
 }
 INSTANTIATE_TEST_SUITE_P(Awkward, AreaLabelSizes,
-                         ::testing::Values(LabelCase{97, 61}, LabelCase{333, 17}, LabelCase{17, 333},
-                                           LabelCase{31, 33}, LabelCase{32, 32}, LabelCase{33, 31},
-                                           LabelCase{64, 64}, LabelCase{65, 97}, LabelCase{2, 2},
-                                           LabelCase{256, 255}, LabelCase{1000, 7}, LabelCase{7, 1000},
+                         ::testing::Values(LabelCase{97, 61}, LabelCase{333, 17}, LabelCase{17, 333}, LabelCase{31, 33},
+                                           LabelCase{32, 32}, LabelCase{33, 31}, LabelCase{64, 64}, LabelCase{65, 97},
+                                           LabelCase{2, 2}, LabelCase{256, 255}, LabelCase{1000, 7}, LabelCase{7, 1000},
                                            LabelCase{129, 1}, LabelCase{1, 129}));
 
 // A realistic drawing at a realistic size: 4096 x 4096, strokes and circles on paper
@@ -424,8 +431,12 @@ std::vector<uint8_t> device_area_majority(const Labelled& l, int W, int H, const
   DeviceBuffer<int32_t> dl(l.labels);
   DeviceBuffer<uint8_t> dseg(seg), dm(size_t(l.count));
   DeviceBuffer<uint32_t> votes(size_t(l.count) * num_regions);
-  if (votes.size()) { EXPECT_EQ(cudaMemset(votes.get(), 0xA5, votes.size() * 4), cudaSuccess); }
-  if (dm.size()) { EXPECT_EQ(cudaMemset(dm.get(), 0xA5, dm.size()), cudaSuccess); }
+  if (votes.size()) {
+    EXPECT_EQ(cudaMemset(votes.get(), 0xA5, votes.size() * 4), cudaSuccess);
+  }
+  if (dm.size()) {
+    EXPECT_EQ(cudaMemset(dm.get(), 0xA5, dm.size()), cudaSuccess);
+  }
   EXPECT_EQ(k::area_majority(dl.get(), W, H, dseg.get(), w, h, num_regions, l.count, votes.get(), dm.get(), nullptr),
             cudaSuccess);
   EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
@@ -462,7 +473,7 @@ TEST(AreaMajority, TiesGoToTheLowestIdAndNoVotesToZero) {
   // Three areas on one row: [0 0 0 0] | line | [1 1] | line | [2 2].
   const Labelled l{{0, 0, 0, 0, kLinePixel, 1, 1, kLinePixel, 2, 2}, 3};
   const std::vector<uint8_t> seg = {3, 1, 3, 1, 0, 2, 0, 9, 9, 9};  // same size
-  const std::vector<uint8_t> expect = {1, 0, 0};  // tie 1 / 3; tie 0 / 2; only id 9 >= R
+  const std::vector<uint8_t> expect = {1, 0, 0};                    // tie 1 / 3; tie 0 / 2; only id 9 >= R
   std::vector<uint8_t> ref(3);
   ref::area_majority(l.labels.data(), 10, 1, seg.data(), 10, 1, 4, 3, ref.data());
   EXPECT_EQ(ref, expect);

@@ -39,7 +39,8 @@ void check(const ComposeCase& c, bool keep_lines) {
   const Image ref = compose_output(colours, sketch, keep_lines ? gp::Compose::KeepLines : gp::Compose::Raw);
   const DeviceBuffer<uint8_t> d_colours(colours.rgb), d_sketch(sketch.rgb);
   DeviceBuffer<uint8_t> d_out(ref.rgb.size());
-  GP_ASSERT_CUDA(k::compose_rgb8(d_colours.get(), c.w, c.h, d_sketch.get(), c.W, c.H, keep_lines, d_out.get(), nullptr));
+  GP_ASSERT_CUDA(
+      k::compose_rgb8(d_colours.get(), c.w, c.h, d_sketch.get(), c.W, c.H, keep_lines, d_out.get(), nullptr));
   GP_ASSERT_CUDA(cudaDeviceSynchronize());
   const std::vector<uint8_t> got = d_out.download();
   size_t differ = 0, first = 0;
@@ -59,14 +60,14 @@ TEST_P(Compose, RawMatchesHostBitForBit) {
   check(GetParam(), false);
 }
 INSTANTIATE_TEST_SUITE_P(AwkwardSizes, Compose,
-                         ::testing::Values(ComposeCase{17, 13, 61, 47},    // enlarge, odd factors
-                                           ComposeCase{16, 16, 64, 64},    // enlarge x4
-                                           ComposeCase{40, 30, 13, 11},    // shrink, fractional coverage
-                                           ComposeCase{9, 20, 31, 7},      // one axis each way
-                                           ComposeCase{23, 19, 23, 19},    // the same size: a copy
-                                           ComposeCase{1, 1, 5, 3},        // from one pixel
-                                           ComposeCase{6, 4, 1, 1},        // to one pixel
-                                           ComposeCase{1, 37, 1, 90}),     // one pixel wide
+                         ::testing::Values(ComposeCase{17, 13, 61, 47},  // enlarge, odd factors
+                                           ComposeCase{16, 16, 64, 64},  // enlarge x4
+                                           ComposeCase{40, 30, 13, 11},  // shrink, fractional coverage
+                                           ComposeCase{9, 20, 31, 7},    // one axis each way
+                                           ComposeCase{23, 19, 23, 19},  // the same size: a copy
+                                           ComposeCase{1, 1, 5, 3},      // from one pixel
+                                           ComposeCase{6, 4, 1, 1},      // to one pixel
+                                           ComposeCase{1, 37, 1, 90}),   // one pixel wide
                          [](const auto& i) {
                            const ComposeCase& c = i.param;
                            return std::to_string(c.w) + "x" + std::to_string(c.h) + "_to_" + std::to_string(c.W) + "x" +

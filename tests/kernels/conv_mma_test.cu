@@ -82,9 +82,8 @@ template <class T> struct Layer {
 
 // Checks out [h][w][cout] against relu(conv3x3(input) + bias) of the materialised input
 // x [h][w][cin], with the per-output bound above.
-template <class T>
-::testing::AssertionResult matches(const std::vector<T>& out, const std::vector<float>& x, int h, int w,
-                                   const Layer<T>& layer) {
+template <class T>::testing::AssertionResult matches(const std::vector<T>& out, const std::vector<float>& x, int h,
+                                                     int w, const Layer<T>& layer) {
   const int cin = layer.cin, cout = layer.cout;
   std::vector<double> ref(size_t(h) * w * cout), mag(ref.size());
   std::vector<float> abs_w(layer.weight.size()), abs_b(layer.bias.size());
@@ -102,7 +101,8 @@ template <class T>
     const double bound = u * r + (u + accumulation) * mag[i] + 1.0 / 16777216.0;
     if (!(std::fabs(o - r) <= bound)) {
       if (bad < 8)
-        msg << "\n  pixel " << i / cout << " channel " << i % cout << ": ref " << r << " out " << o << " bound " << bound;
+        msg << "\n  pixel " << i / cout << " channel " << i % cout << ": ref " << r << " out " << o << " bound "
+            << bound;
       ++bad;
     }
   }
@@ -118,9 +118,9 @@ bool has_sm80() {
   return cudaGetDevice(&device) == cudaSuccess && cudaGetDeviceProperties(&prop, device) == cudaSuccess &&
          prop.major >= 8;
 }
-#define GP_REQUIRE_SM80()                                          \
-  do {                                                             \
-    GP_REQUIRE_DEVICE();                                           \
+#define GP_REQUIRE_SM80()                                              \
+  do {                                                                 \
+    GP_REQUIRE_DEVICE();                                               \
     if (!has_sm80()) GTEST_SKIP() << "tensor-core kernels need sm_80"; \
   } while (0)
 
@@ -136,8 +136,8 @@ std::vector<T> run(size_t pixels, int cout, int cin, const std::function<cudaErr
                    const std::function<::testing::AssertionResult(const std::vector<T>&)>& check, bool splits) {
   const size_t count = pixels * cout;
   std::vector<T> first;
-  for (const k::ConvMmaTile tile : {k::ConvMmaTile::Auto, k::ConvMmaTile::M64N64, k::ConvMmaTile::M128N32,
-                                    k::ConvMmaTile::M32N64}) {
+  for (const k::ConvMmaTile tile :
+       {k::ConvMmaTile::Auto, k::ConvMmaTile::M64N64, k::ConvMmaTile::M128N32, k::ConvMmaTile::M32N64}) {
     DeviceBuffer<T> out(count);
     EXPECT_EQ(launch(out.get(), tile), cudaSuccess) << k::conv_mma_tile_name(tile);
     EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess) << k::conv_mma_tile_name(tile);
@@ -154,7 +154,8 @@ std::vector<T> run(size_t pixels, int cout, int cin, const std::function<cudaErr
   if (!splits) {
     if (k_chunks >= 2) {
       DeviceBuffer<float> partials(gp::conv_mma_split_partials(pixels, cout, {k::ConvMmaTile::M64N64, 2}));
-      DeviceBuffer<unsigned> counters(std::vector<unsigned>(gp::conv_mma_split_counters(pixels, cout, {k::ConvMmaTile::M64N64, 2}), 0u));
+      DeviceBuffer<unsigned> counters(
+          std::vector<unsigned>(gp::conv_mma_split_counters(pixels, cout, {k::ConvMmaTile::M64N64, 2}), 0u));
       DeviceBuffer<T> out(count);
       EXPECT_EQ(launch(out.get(), k::ConvMmaLaunch({k::ConvMmaTile::M64N64, 2}, partials.get(), counters.get())),
                 cudaErrorInvalidValue)
@@ -183,7 +184,8 @@ std::vector<T> run(size_t pixels, int cout, int cin, const std::function<cudaErr
         }
       }
       const std::vector<unsigned> left = counters.download();
-      EXPECT_EQ(std::count(left.begin(), left.end(), 0u), std::ptrdiff_t(left.size())) << label << ": tile counters left non-zero";
+      EXPECT_EQ(std::count(left.begin(), left.end(), 0u), std::ptrdiff_t(left.size()))
+          << label << ": tile counters left non-zero";
     }
   return first;
 }
@@ -197,9 +199,13 @@ class ConvMmaPlain : public ::testing::TestWithParam<PlainCase> {};
 template <class T> void check_plain(const PlainCase& c) {
   const Tensor<T> x(size_t(c.h) * c.w * c.cin, 11 + c.cin);
   const Layer<T> layer(c.cout, c.cin, 23 + c.cout);
-  const auto out = run<T>(size_t(c.h) * c.w, c.cout, c.cin, [&](T* o, k::ConvMmaLaunch tile) {
-    return k::conv3x3_mma_bias_relu<T>(k::ConvPlainT<T>{x.device.get(), c.h, c.w, c.cin}, layer.view(), o, nullptr, tile);
-  }, [&](const std::vector<T>& o) { return matches(o, x.value, c.h, c.w, layer); }, c.cin % 8 == 0);
+  const auto out = run<T>(
+      size_t(c.h) * c.w, c.cout, c.cin,
+      [&](T* o, k::ConvMmaLaunch tile) {
+        return k::conv3x3_mma_bias_relu<T>(k::ConvPlainT<T>{x.device.get(), c.h, c.w, c.cin}, layer.view(), o, nullptr,
+                                           tile);
+      },
+      [&](const std::vector<T>& o) { return matches(o, x.value, c.h, c.w, layer); }, c.cin % 8 == 0);
 }
 TEST_P(ConvMmaPlain, Fp16MatchesReference) {
   GP_REQUIRE_SM80();
@@ -215,8 +221,8 @@ INSTANTIATE_TEST_SUITE_P(AwkwardSizes, ConvMmaPlain,
                                            PlainCase{4, 33, 24, 17}, PlainCase{6, 7, 32, 40}, PlainCase{3, 70, 56, 9}),
                          [](const auto& i) {
                            const PlainCase& c = i.param;
-                           return std::to_string(c.h) + "x" + std::to_string(c.w) + "_c" + std::to_string(c.cin) + "_o" +
-                                  std::to_string(c.cout);
+                           return std::to_string(c.h) + "x" + std::to_string(c.w) + "_c" + std::to_string(c.cin) +
+                                  "_o" + std::to_string(c.cout);
                          });
 
 // ---- fp32 input (the segmentator's grey sketch), rounded to T as it is gathered ----------
@@ -228,9 +234,13 @@ template <class T> void check_float_plain(const PlainCase& c) {
   std::vector<float> rounded(x.size());
   for (size_t i = 0; i < x.size(); ++i) rounded[i] = Elem<T>::to(Elem<T>::from(x[i]));
   const Layer<T> layer(c.cout, c.cin, 29 + c.cout);
-  const auto out = run<T>(size_t(c.h) * c.w, c.cout, c.cin, [&](T* o, k::ConvMmaLaunch tile) {
-    return k::conv3x3_mma_bias_relu<T>(k::ConvPlainFloatMma{dx.get(), c.h, c.w, c.cin}, layer.view(), o, nullptr, tile);
-  }, [&](const std::vector<T>& o) { return matches(o, rounded, c.h, c.w, layer); }, false);
+  const auto out = run<T>(
+      size_t(c.h) * c.w, c.cout, c.cin,
+      [&](T* o, k::ConvMmaLaunch tile) {
+        return k::conv3x3_mma_bias_relu<T>(k::ConvPlainFloatMma{dx.get(), c.h, c.w, c.cin}, layer.view(), o, nullptr,
+                                           tile);
+      },
+      [&](const std::vector<T>& o) { return matches(o, rounded, c.h, c.w, layer); }, false);
 }
 TEST_P(ConvMmaFloatPlain, Fp16MatchesReference) {
   GP_REQUIRE_SM80();
@@ -245,8 +255,8 @@ INSTANTIATE_TEST_SUITE_P(AwkwardSizes, ConvMmaFloatPlain,
                                            PlainCase{11, 12, 8, 24}),
                          [](const auto& i) {
                            const PlainCase& c = i.param;
-                           return std::to_string(c.h) + "x" + std::to_string(c.w) + "_c" + std::to_string(c.cin) + "_o" +
-                                  std::to_string(c.cout);
+                           return std::to_string(c.h) + "x" + std::to_string(c.w) + "_c" + std::to_string(c.cin) +
+                                  "_o" + std::to_string(c.cout);
                          });
 
 // ---- max-pool ---------------------------------------------------------------------------
@@ -261,10 +271,13 @@ template <class T> void check_pool(const PoolCase& c) {
   const int h = c.h_in / 2, w = c.w_in / 2;
   std::vector<float> pooled(size_t(h) * w * c.cin);
   gp::ref::maxpool2(x.value.data(), c.h_in, c.w_in, c.cin, pooled.data());
-  const auto out = run<T>(size_t(h) * w, c.cout, c.cin, [&](T* o, k::ConvMmaLaunch tile) {
-    return k::conv3x3_mma_bias_relu<T>(k::ConvMaxPoolT<T>{x.device.get(), c.h_in, c.w_in, c.cin}, layer.view(), o,
-                                       nullptr, tile);
-  }, [&](const std::vector<T>& o) { return matches(o, pooled, h, w, layer); }, c.cin % 8 == 0);
+  const auto out = run<T>(
+      size_t(h) * w, c.cout, c.cin,
+      [&](T* o, k::ConvMmaLaunch tile) {
+        return k::conv3x3_mma_bias_relu<T>(k::ConvMaxPoolT<T>{x.device.get(), c.h_in, c.w_in, c.cin}, layer.view(), o,
+                                           nullptr, tile);
+      },
+      [&](const std::vector<T>& o) { return matches(o, pooled, h, w, layer); }, c.cin % 8 == 0);
 }
 TEST_P(ConvMmaMaxPool, Fp16MatchesReference) {
   GP_REQUIRE_SM80();
@@ -294,11 +307,14 @@ template <class T> void check_up(const UpCase& c) {
   const Layer<T> layer(c.cout, c.cs + c.cl, 47 + c.cout);
   std::vector<float> cat(size_t(c.h) * c.w * (c.cs + c.cl));
   gp::ref::upsample2_pad_concat(skip.value.data(), c.h, c.w, c.cs, low.value.data(), c.hl, c.wl, c.cl, cat.data());
-  const auto out = run<T>(size_t(c.h) * c.w, c.cout, c.cs + c.cl, [&](T* o, k::ConvMmaLaunch tile) {
-    return k::conv3x3_mma_bias_relu<T>(
-        k::ConvUpConcatT<T>{skip.device.get(), c.h, c.w, c.cs, low.device.get(), c.hl, c.wl, c.cl}, layer.view(), o,
-        nullptr, tile);
-  }, [&](const std::vector<T>& o) { return matches(o, cat, c.h, c.w, layer); }, false);
+  const auto out = run<T>(
+      size_t(c.h) * c.w, c.cout, c.cs + c.cl,
+      [&](T* o, k::ConvMmaLaunch tile) {
+        return k::conv3x3_mma_bias_relu<T>(
+            k::ConvUpConcatT<T>{skip.device.get(), c.h, c.w, c.cs, low.device.get(), c.hl, c.wl, c.cl}, layer.view(), o,
+            nullptr, tile);
+      },
+      [&](const std::vector<T>& o) { return matches(o, cat, c.h, c.w, layer); }, false);
   if (c.cs % 8 != 0 || c.cl % 8 != 0) return;
   // The engine's 16-bit path: the upsample written out once (kernels/upsample.cuh), then a
   // conv gathering [skip, up] by copies. Its values are the fused gather's bits (one
@@ -314,11 +330,15 @@ template <class T> void check_up(const UpCase& c) {
       bad += std::fabs(got - ref) > Elem<T>::kUnit * std::fabs(ref) + 1.0 / 16777216.0;  // one rounding to T
     }
   EXPECT_EQ(bad, 0) << "upsampled values off the reference by more than one rounding";
-  const auto concat = run<T>(size_t(c.h) * c.w, c.cout, c.cs + c.cl, [&](T* o, k::ConvMmaLaunch tile) {
-    return k::conv3x3_mma_bias_relu<T>(k::ConvConcatT<T>{skip.device.get(), up.get(), c.h, c.w, c.cs, c.cl}, layer.view(),
-                                       o, nullptr, tile);
-  }, [&](const std::vector<T>& o) { return matches(o, cat, c.h, c.w, layer); }, true);
-  EXPECT_EQ(std::memcmp(concat.data(), out.data(), out.size() * sizeof(T)), 0) << "written-out upsample differs from the fused gather";
+  const auto concat = run<T>(
+      size_t(c.h) * c.w, c.cout, c.cs + c.cl,
+      [&](T* o, k::ConvMmaLaunch tile) {
+        return k::conv3x3_mma_bias_relu<T>(k::ConvConcatT<T>{skip.device.get(), up.get(), c.h, c.w, c.cs, c.cl},
+                                           layer.view(), o, nullptr, tile);
+      },
+      [&](const std::vector<T>& o) { return matches(o, cat, c.h, c.w, layer); }, true);
+  EXPECT_EQ(std::memcmp(concat.data(), out.data(), out.size() * sizeof(T)), 0)
+      << "written-out upsample differs from the fused gather";
 }
 TEST_P(ConvMmaUpConcat, Fp16MatchesReference) {
   GP_REQUIRE_SM80();
@@ -334,9 +354,9 @@ INSTANTIATE_TEST_SUITE_P(AwkwardSizes, ConvMmaUpConcat,
                                            UpCase{13, 10, 24, 6, 5, 40, 33}),
                          [](const auto& i) {
                            const UpCase& c = i.param;
-                           return std::to_string(c.h) + "x" + std::to_string(c.w) + "_s" + std::to_string(c.cs) + "_low" +
-                                  std::to_string(c.hl) + "x" + std::to_string(c.wl) + "_c" + std::to_string(c.cl) + "_o" +
-                                  std::to_string(c.cout);
+                           return std::to_string(c.h) + "x" + std::to_string(c.w) + "_s" + std::to_string(c.cs) +
+                                  "_low" + std::to_string(c.hl) + "x" + std::to_string(c.wl) + "_c" +
+                                  std::to_string(c.cl) + "_o" + std::to_string(c.cout);
                          });
 
 // ---- the colorizer's input --------------------------------------------------------------
@@ -357,19 +377,22 @@ template <class T> void check_colorizer(const ColorizerCase& c) {
   const Layer<T> layer(c.cout, gp::kColorizerChannels, 57 + c.cout);
   std::vector<float> x(pixels * gp::kColorizerChannels);
   gp::ref::colorizer_input(sketch.data(), labels.data(), colors.data(), active.data(), center, c.h, c.w, x.data());
-  const auto out = run<T>(pixels, c.cout, gp::kColorizerChannels, [&](T* o, k::ConvMmaLaunch tile) {
-    return k::conv3x3_mma_bias_relu<T>(k::ConvColorizerMma{d_sketch.get(), d_labels.get(), d_colors.get(),
-                                                           d_active.get(), c.h, c.w, center},
-                                       layer.view(), o, nullptr, tile);
-  }, [&](const std::vector<T>& o) { return matches(o, x, c.h, c.w, layer); }, false);
+  const auto out = run<T>(
+      pixels, c.cout, gp::kColorizerChannels,
+      [&](T* o, k::ConvMmaLaunch tile) {
+        return k::conv3x3_mma_bias_relu<T>(
+            k::ConvColorizerMma{d_sketch.get(), d_labels.get(), d_colors.get(), d_active.get(), c.h, c.w, center},
+            layer.view(), o, nullptr, tile);
+      },
+      [&](const std::vector<T>& o) { return matches(o, x, c.h, c.w, layer); }, false);
 
   // The engine's 16-bit path: the input written out once, padded to 40 channels (each
   // value the gather's, rounded once to T; the padding zero), then a plain vector conv.
   constexpr int kPadded = k::kColorizerInputChannels16;
   DeviceBuffer<T> written(pixels * kPadded);
-  ASSERT_EQ(k::colorizer_input16<T>(k::ConvColorizerMma{d_sketch.get(), d_labels.get(), d_colors.get(), d_active.get(),
-                                                        c.h, c.w, center},
-                                    written.get(), nullptr),
+  ASSERT_EQ(k::colorizer_input16<T>(
+                k::ConvColorizerMma{d_sketch.get(), d_labels.get(), d_colors.get(), d_active.get(), c.h, c.w, center},
+                written.get(), nullptr),
             cudaSuccess);
   ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
   const std::vector<T> got = written.download();
@@ -377,15 +400,20 @@ template <class T> void check_colorizer(const ColorizerCase& c) {
   int bad = 0;
   for (size_t p = 0; p < pixels; ++p)
     for (int ch = 0; ch < kPadded; ++ch) {
-      const float want = ch < gp::kColorizerChannels ? Elem<T>::to(Elem<T>::from(x[p * gp::kColorizerChannels + ch])) : 0.0f;
+      const float want =
+          ch < gp::kColorizerChannels ? Elem<T>::to(Elem<T>::from(x[p * gp::kColorizerChannels + ch])) : 0.0f;
       x40[p * kPadded + ch] = want;
       bad += Elem<T>::to(got[p * kPadded + ch]) != want;
     }
   EXPECT_EQ(bad, 0) << "written colorizer input differs from the reference rounded to T";
   const Layer<T> layer40(c.cout, kPadded, 59 + c.cout);
-  run<T>(pixels, c.cout, kPadded, [&](T* o, k::ConvMmaLaunch tile) {
-    return k::conv3x3_mma_bias_relu<T>(k::ConvPlainT<T>{written.get(), c.h, c.w, kPadded}, layer40.view(), o, nullptr, tile);
-  }, [&](const std::vector<T>& o) { return matches(o, x40, c.h, c.w, layer40); }, true);
+  run<T>(
+      pixels, c.cout, kPadded,
+      [&](T* o, k::ConvMmaLaunch tile) {
+        return k::conv3x3_mma_bias_relu<T>(k::ConvPlainT<T>{written.get(), c.h, c.w, kPadded}, layer40.view(), o,
+                                           nullptr, tile);
+      },
+      [&](const std::vector<T>& o) { return matches(o, x40, c.h, c.w, layer40); }, true);
 }
 TEST_P(ConvMmaColorizer, Fp16MatchesReference) {
   GP_REQUIRE_SM80();
@@ -463,24 +491,25 @@ TEST(ConvMmaLaunch, UpsampleAndConcatRejectBadShapes) {
   EXPECT_EQ(k::upsample2x_pad<__half>(a.get(), 3, 2, 8, b.get(), 5, 4, nullptr), cudaErrorInvalidValue);  // 2 hl > h
   EXPECT_EQ(k::upsample2x_pad<__half>(nullptr, 2, 2, 8, b.get(), 4, 4, nullptr), cudaErrorInvalidValue);
   const Layer<__half> layer(8, 16, 5);
-  EXPECT_EQ(k::conv3x3_mma_bias_relu<__half>(k::ConvConcatT<__half>{a.get(), b.get(), 4, 4, 8, 4}, layer.view(), a.get(),
-                                             nullptr),
+  EXPECT_EQ(k::conv3x3_mma_bias_relu<__half>(k::ConvConcatT<__half>{a.get(), b.get(), 4, 4, 8, 4}, layer.view(),
+                                             a.get(), nullptr),
             cudaErrorInvalidValue);  // c_up % 8
   // A row of w x c beyond a quarter of the int range: the vector gathers' tap offsets would
   // overflow, so the launch is refused before anything is read.
   const Layer<__half> wide(8, 1024, 6);
-  EXPECT_EQ(k::conv3x3_mma_bias_relu<__half>(k::ConvPlainT<__half>{a.get(), 1, 1 << 20, 1024}, wide.view(), b.get(), nullptr),
-            cudaErrorInvalidValue);
+  EXPECT_EQ(
+      k::conv3x3_mma_bias_relu<__half>(k::ConvPlainT<__half>{a.get(), 1, 1 << 20, 1024}, wide.view(), b.get(), nullptr),
+      cudaErrorInvalidValue);
 }
 
 TEST(ConvMmaTileChoice, NarrowLayersGetNarrowTilesAndSmallGridsShorterOnes) {
   EXPECT_EQ(k::conv_mma_choose_tile(128 * 128, 16), k::ConvMmaTile::M128N32);
   EXPECT_EQ(k::conv_mma_choose_tile(128 * 128, 4), k::ConvMmaTile::M128N32);
   EXPECT_EQ(k::conv_mma_choose_tile(64 * 64, 32), k::ConvMmaTile::M128N32);
-  EXPECT_EQ(k::conv_mma_choose_tile(256 * 256, 64), k::ConvMmaTile::M64N64);  // 1024 blocks
-  EXPECT_EQ(k::conv_mma_choose_tile(128 * 128, 128), k::ConvMmaTile::M64N64);  // 512 blocks: 3.9 waves of 132
-  EXPECT_EQ(k::conv_mma_choose_tile(64 * 64, 128), k::ConvMmaTile::M32N64);    // 128 blocks of 64 x 64
-  EXPECT_EQ(k::conv_mma_choose_tile(16 * 16, 512), k::ConvMmaTile::M32N64);    // 32 blocks of 64 x 64
+  EXPECT_EQ(k::conv_mma_choose_tile(256 * 256, 64), k::ConvMmaTile::M64N64);     // 1024 blocks
+  EXPECT_EQ(k::conv_mma_choose_tile(128 * 128, 128), k::ConvMmaTile::M64N64);    // 512 blocks: 3.9 waves of 132
+  EXPECT_EQ(k::conv_mma_choose_tile(64 * 64, 128), k::ConvMmaTile::M32N64);      // 128 blocks of 64 x 64
+  EXPECT_EQ(k::conv_mma_choose_tile(16 * 16, 512), k::ConvMmaTile::M32N64);      // 32 blocks of 64 x 64
   EXPECT_EQ(k::conv_mma_choose_tile(16 * 16, 512, 16), k::ConvMmaTile::M64N64);  // a small GPU
   for (const k::ConvMmaTile t : {k::ConvMmaTile::M64N64, k::ConvMmaTile::M128N32, k::ConvMmaTile::M32N64})
     EXPECT_EQ(k::kConvMmaTileN % k::conv_mma_tile_shape(t).n, 0) << k::conv_mma_tile_name(t);
@@ -491,12 +520,12 @@ TEST(ConvMmaTileChoice, SplitsKWhereBlocksAreTooFewToHideLatency) {
   auto splits = [](size_t pixels, int cout, int cin, int sms = 132) {
     return k::conv_mma_choose_schedule(pixels, cout, int(k::conv_mma_packed_rows(cin) / k::kConvMmaTileK), sms).splits;
   };
-  EXPECT_EQ(splits(256 * 256, 64, 64), 1);   // 1024 blocks
-  EXPECT_EQ(splits(64 * 64, 256, 256), 1);   // 512 blocks of 32 x 64
-  EXPECT_EQ(splits(32 * 32, 512, 512), 2);   // 256 blocks
-  EXPECT_EQ(splits(16 * 16, 512, 512), 8);   // 64 blocks
-  EXPECT_EQ(splits(32 * 32, 256, 512), 4);   // 128 blocks
-  EXPECT_EQ(splits(16 * 16, 512, 8), 1);     // 3 K chunks: too few to split
+  EXPECT_EQ(splits(256 * 256, 64, 64), 1);      // 1024 blocks
+  EXPECT_EQ(splits(64 * 64, 256, 256), 1);      // 512 blocks of 32 x 64
+  EXPECT_EQ(splits(32 * 32, 512, 512), 2);      // 256 blocks
+  EXPECT_EQ(splits(16 * 16, 512, 512), 8);      // 64 blocks
+  EXPECT_EQ(splits(32 * 32, 256, 512), 4);      // 128 blocks
+  EXPECT_EQ(splits(16 * 16, 512, 8), 1);        // 3 K chunks: too few to split
   EXPECT_EQ(splits(16 * 16, 512, 512, 16), 2);  // a small GPU: 32 blocks of 64 x 64 on 16 SMs, split to 4 a SM
   for (const size_t pixels : {size_t(1), size_t(100), size_t(4096)})
     for (const int cin : {1, 8, 64, 1024}) {
@@ -517,15 +546,15 @@ TEST(ConvMmaLaunch, SplitKRejectsBadSplitsAndMissingScratch) {
   DeviceBuffer<unsigned> counters(std::vector<unsigned>(4, 0u));
   const k::ConvPlainT<__half> in{x.device.get(), 4, 4, 8};
   auto launch = [&](int splits, float* p, unsigned* c) {
-    return k::conv3x3_mma_bias_relu<__half>(
-        in, layer.view(), out.get(), nullptr, k::ConvMmaLaunch(k::ConvMmaSchedule{k::ConvMmaTile::M64N64, splits}, p, c));
+    return k::conv3x3_mma_bias_relu<__half>(in, layer.view(), out.get(), nullptr,
+                                            k::ConvMmaLaunch(k::ConvMmaSchedule{k::ConvMmaTile::M64N64, splits}, p, c));
   };
   EXPECT_EQ(launch(4, partials.get(), counters.get()), cudaErrorInvalidValue);  // more splits than K chunks
   EXPECT_EQ(launch(0, partials.get(), counters.get()), cudaErrorInvalidValue);
   EXPECT_EQ(launch(2, nullptr, counters.get()), cudaErrorInvalidValue);
   EXPECT_EQ(launch(2, partials.get(), nullptr), cudaErrorInvalidValue);
   EXPECT_EQ(launch(2, partials.get() + 1, counters.get()), cudaErrorInvalidValue);  // partials not 16-byte aligned
-  EXPECT_EQ(launch(1, nullptr, nullptr), cudaSuccess);                             // unsplit needs no scratch
+  EXPECT_EQ(launch(1, nullptr, nullptr), cudaSuccess);                              // unsplit needs no scratch
   EXPECT_EQ(launch(3, partials.get(), counters.get()), cudaSuccess);
   EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
 }

@@ -48,8 +48,13 @@ struct Layer {
   DeviceBuffer<float> packed, dbias;
 
   Layer(int cout_, int cin_, int ksize_, std::vector<float> weight_, std::vector<float> bias_)
-      : cout(cout_), cin(cin_), ksize(ksize_), weight(std::move(weight_)), bias(std::move(bias_)),
-        packed(k::conv_pack_weights(weight.data(), cout, cin, ksize)), dbias(bias) {}
+      : cout(cout_),
+        cin(cin_),
+        ksize(ksize_),
+        weight(std::move(weight_)),
+        bias(std::move(bias_)),
+        packed(k::conv_pack_weights(weight.data(), cout, cin, ksize)),
+        dbias(bias) {}
   static Layer random(int cout, int cin, int ksize, uint64_t seed) {
     const float bound = 1.0f / std::sqrt(float(cin * ksize * ksize));
     return Layer(cout, cin, ksize, random_floats(size_t(cout) * cin * ksize * ksize, seed, -bound, bound),
@@ -153,9 +158,9 @@ TEST_P(ConvPlainInput, MatchesReference) {
 }
 INSTANTIATE_TEST_SUITE_P(AwkwardSizes, ConvPlainInput,
                          ::testing::Combine(::testing::Values(PlainCase{1, 1, 1, 1}, PlainCase{2, 3, 3, 30},
-                                                             PlainCase{7, 5, 35, 64}, PlainCase{33, 47, 13, 70},
-                                                             PlainCase{48, 40, 64, 64}, PlainCase{9, 7, 4, 3},
-                                                             PlainCase{1, 17, 8, 65}, PlainCase{3, 5, 512, 70}),
+                                                              PlainCase{7, 5, 35, 64}, PlainCase{33, 47, 13, 70},
+                                                              PlainCase{48, 40, 64, 64}, PlainCase{9, 7, 4, 3},
+                                                              PlainCase{1, 17, 8, 65}, PlainCase{3, 5, 512, 70}),
                                             ::testing::ValuesIn(kAllEpilogues)),
                          ParamName());
 
@@ -184,17 +189,17 @@ TEST_P(ConvMaxPoolInput, MatchesReference) {
 }
 INSTANTIATE_TEST_SUITE_P(AwkwardSizes, ConvMaxPoolInput,
                          ::testing::Combine(::testing::Values(MaxPoolCase{2, 2, 1, 1}, MaxPoolCase{3, 7, 3, 30},
-                                                             MaxPoolCase{15, 11, 35, 64}, MaxPoolCase{67, 95, 13, 70},
-                                                             MaxPoolCase{96, 80, 64, 64}, MaxPoolCase{7, 9, 16, 3},
-                                                             MaxPoolCase{4, 35, 8, 70}),
+                                                              MaxPoolCase{15, 11, 35, 64}, MaxPoolCase{67, 95, 13, 70},
+                                                              MaxPoolCase{96, 80, 64, 64}, MaxPoolCase{7, 9, 16, 3},
+                                                              MaxPoolCase{4, 35, 8, 70}),
                                             ::testing::ValuesIn(kAllEpilogues)),
                          ParamName());
 
 // ---- upsample + pad + concat -----------------------------------------------------------
 
 struct UpCase {
-  int h, w, cs;      // skip
-  int hl, wl, cl;    // low
+  int h, w, cs;    // skip
+  int hl, wl, cl;  // low
   int cout;
 };
 std::ostream& operator<<(std::ostream& os, const UpCase& c) {
@@ -219,16 +224,16 @@ TEST_P(ConvUpConcatInput, MatchesReference) {
 }
 INSTANTIATE_TEST_SUITE_P(
     AwkwardSizes, ConvUpConcatInput,
-    ::testing::Combine(::testing::Values(UpCase{3, 3, 4, 1, 1, 4, 30},       // low 1x1 (constant), skip 2h+1
-                                         UpCase{2, 2, 1, 1, 1, 3, 1},        // low 1x1, no padding
-                                         UpCase{2, 3, 5, 1, 1, 8, 3},        // W = 2w + 1 only
-                                         UpCase{7, 5, 13, 3, 2, 3, 64},      // odd both, scalar path
-                                         UpCase{6, 5, 16, 3, 2, 16, 16},     // the w4 fixture's up1 shape
-                                         UpCase{9, 12, 8, 3, 4, 4, 30},      // pad 3 rows (top 1, bottom 2), 4 cols
-                                         UpCase{33, 47, 32, 16, 23, 32, 70}, // odd, float4 path
+    ::testing::Combine(::testing::Values(UpCase{3, 3, 4, 1, 1, 4, 30},        // low 1x1 (constant), skip 2h+1
+                                         UpCase{2, 2, 1, 1, 1, 3, 1},         // low 1x1, no padding
+                                         UpCase{2, 3, 5, 1, 1, 8, 3},         // W = 2w + 1 only
+                                         UpCase{7, 5, 13, 3, 2, 3, 64},       // odd both, scalar path
+                                         UpCase{6, 5, 16, 3, 2, 16, 16},      // the w4 fixture's up1 shape
+                                         UpCase{9, 12, 8, 3, 4, 4, 30},       // pad 3 rows (top 1, bottom 2), 4 cols
+                                         UpCase{33, 47, 32, 16, 23, 32, 70},  // odd, float4 path
                                          UpCase{48, 40, 64, 24, 20, 64, 64}),
                        ::testing::ValuesIn(kAllEpilogues)),
-                         ParamName());
+    ParamName());
 
 // ---- colorizer input -------------------------------------------------------------------
 
@@ -247,8 +252,10 @@ struct ColorizerData {
   DeviceBuffer<float> dsketch, dcolors;
   DeviceBuffer<uint8_t> dlabels, dactive;
   ColorizerData(int h, int w, uint64_t seed)
-      : sketch(random_floats(size_t(h) * w, seed)), colors(random_floats(30 * 3, seed + 1)),
-        labels(random_bytes(size_t(h) * w, seed + 2)), active(random_bytes(30, seed + 3)) {
+      : sketch(random_floats(size_t(h) * w, seed)),
+        colors(random_floats(30 * 3, seed + 1)),
+        labels(random_bytes(size_t(h) * w, seed + 2)),
+        active(random_bytes(30, seed + 3)) {
     for (auto& l : labels) l = l < 248 ? uint8_t(l % 30) : uint8_t(30 + l % 3 * 100);  // 30, 130, 230
     for (auto& a : active) a = a & 1 ? a : 0;  // nonzero means active, not only 1
     dsketch = DeviceBuffer<float>(sketch);
@@ -274,14 +281,13 @@ TEST_P(ConvColorizerInput, MatchesReference) {
                             layer.weight.data(), layer.bias.data(), layer.cout, layer.ksize, pre.data());
   check_epilogue(d.view(c.h, c.w, c.center), c.h, c.w, layer, epi, std::move(pre));
 }
-INSTANTIATE_TEST_SUITE_P(AwkwardSizes, ConvColorizerInput,
-                         ::testing::Combine(::testing::Values(ColorizerCase{1, 1, 1, 0.0f},
-                                                             ColorizerCase{2, 3, 30, 0.5f},
-                                                             ColorizerCase{7, 5, 64, 0.0f},
-                                                             ColorizerCase{33, 47, 70, 0.25f},
-                                                             ColorizerCase{48, 40, 64, 0.0f}),
-                                            ::testing::ValuesIn(kAllEpilogues)),
-                         ParamName());
+INSTANTIATE_TEST_SUITE_P(
+    AwkwardSizes, ConvColorizerInput,
+    ::testing::Combine(::testing::Values(ColorizerCase{1, 1, 1, 0.0f}, ColorizerCase{2, 3, 30, 0.5f},
+                                         ColorizerCase{7, 5, 64, 0.0f}, ColorizerCase{33, 47, 70, 0.25f},
+                                         ColorizerCase{48, 40, 64, 0.0f}),
+                       ::testing::ValuesIn(kAllEpilogues)),
+    ParamName());
 
 // ---- the references against each other ------------------------------------------------
 
@@ -372,17 +378,17 @@ TEST(ConvLaunch, RejectsMismatchedShapes) {
   DeviceBuffer<uint8_t> labels(16 * 16);
   const k::ConvPlain plain{x.get(), 16, 16, 4};
   EXPECT_EQ(k::conv3x3_bias_relu(k::ConvPlain{x.get(), 16, 16, 5}, l3.view(), out.get(), nullptr),
-            cudaErrorInvalidValue);  // cin
-  EXPECT_EQ(k::conv3x3_bias_relu(plain, l1.view(), out.get(), nullptr), cudaErrorInvalidValue);     // 1x1 weights
-  EXPECT_EQ(k::conv1x1_bias_tanh(plain, l3.view(), out.get(), nullptr), cudaErrorInvalidValue);     // 3x3 weights
+            cudaErrorInvalidValue);                                                                       // cin
+  EXPECT_EQ(k::conv3x3_bias_relu(plain, l1.view(), out.get(), nullptr), cudaErrorInvalidValue);           // 1x1 weights
+  EXPECT_EQ(k::conv1x1_bias_tanh(plain, l3.view(), out.get(), nullptr), cudaErrorInvalidValue);           // 3x3 weights
   EXPECT_EQ(k::conv1x1_argmax(plain, l1.view(), labels.get(), nullptr, nullptr), cudaErrorInvalidValue);  // cout 65
   EXPECT_EQ(k::conv3x3_bias_relu(k::ConvPlain{x.get(), -1, 16, 4}, l3.view(), out.get(), nullptr),
             cudaErrorInvalidValue);
   // Up: the upsampled map must fit the skip (2 * 5 > 9).
   EXPECT_EQ(k::conv3x3_bias_relu(k::ConvUpConcat{x.get(), 9, 16, 2, x.get(), 5, 4, 2}, l3.view(), out.get(), nullptr),
             cudaErrorInvalidValue);
-  EXPECT_EQ(k::conv3x3_bias_relu(k::ConvColorizer{nullptr, nullptr, nullptr, nullptr, 4, 4, 0.0f}, l3.view(),
-                                 out.get(), nullptr),
+  EXPECT_EQ(k::conv3x3_bias_relu(k::ConvColorizer{nullptr, nullptr, nullptr, nullptr, 4, 4, 0.0f}, l3.view(), out.get(),
+                                 nullptr),
             cudaErrorInvalidValue);  // cin 4 != 35
   // Empty outputs launch nothing: a 1-row input pools to nothing.
   EXPECT_EQ(k::conv3x3_bias_relu(k::ConvMaxPool{x.get(), 1, 16, 4}, l3.view(), out.get(), nullptr), cudaSuccess);
@@ -472,8 +478,7 @@ class ConvFixture : public ::testing::TestWithParam<const char*> {
   // (src/plan/unet_plan.h), each block from the stored outputs of the blocks that
   // wrote its inputs. `inc` is the first block's gather. Returns the stage name of the
   // buffer the head reads.
-  template <class Inc>
-  std::string unet_body(const std::string& net, const Inc& inc) {
+  template <class Inc> std::string unet_body(const std::string& net, const Inc& inc) {
     const std::string prefix = net == "segmentator" ? "seg." : "col.";
     const gp::UNetPlan plan = gp::plan_unet(net == "segmentator" ? gp::UNetKind::Segmentator : gp::UNetKind::Colorizer,
                                             layer(*model_, net + ".inc.conv1").cout, h_, w_);
@@ -523,8 +528,8 @@ TEST_P(ConvFixture, SegmentatorBlocksAndHead) {
   const size_t pixels = size_t(h_) * w_;
   DeviceBuffer<uint8_t> labels(pixels);
   DeviceBuffer<float> logits(pixels * head.cout);
-  GP_ASSERT_CUDA(k::conv1x1_argmax(k::ConvPlain{up4.get(), h_, w_, head.cin}, head.view(), labels.get(), logits.get(),
-                                   nullptr));
+  GP_ASSERT_CUDA(
+      k::conv1x1_argmax(k::ConvPlain{up4.get(), h_, w_, head.cin}, head.view(), labels.get(), logits.get(), nullptr));
   EXPECT_TRUE(all_close(to_hwc((*stages_)["logits"]), logits.download(), kAtol, kRtol));
   const auto got = labels.download();
   const auto& ref = (*stages_)["labels"].data;

@@ -107,7 +107,12 @@ TEST_P(ImageConversions, FloatToRgb8IsExactAuthorsRule) {
   const size_t pixels = GetParam();
   auto y = random_floats(3 * pixels, 77 + pixels, -1.3f, 1.3f);  // beyond [-1, 1] to exercise the clamp
   if (y.size() >= 6) {
-    y[0] = -1.0f; y[1] = 1.0f; y[2] = 0.0f; y[3] = std::nanf(""); y[4] = 1.0f / 255.0f; y[5] = -0.999999f;
+    y[0] = -1.0f;
+    y[1] = 1.0f;
+    y[2] = 0.0f;
+    y[3] = std::nanf("");
+    y[4] = 1.0f / 255.0f;
+    y[5] = -0.999999f;
   }
   std::vector<uint8_t> ref(3 * pixels);
   gp::ref::float_to_rgb8(y.data(), pixels, ref.data());

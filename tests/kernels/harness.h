@@ -19,10 +19,10 @@
 
 namespace gp::test {
 
-#define GP_ASSERT_CUDA(expr)                                                              \
-  do {                                                                                    \
-    const cudaError_t gp_err_ = (expr);                                                   \
-    ASSERT_EQ(gp_err_, cudaSuccess) << #expr << ": " << cudaGetErrorString(gp_err_);     \
+#define GP_ASSERT_CUDA(expr)                                                         \
+  do {                                                                               \
+    const cudaError_t gp_err_ = (expr);                                              \
+    ASSERT_EQ(gp_err_, cudaSuccess) << #expr << ": " << cudaGetErrorString(gp_err_); \
   } while (0)
 
 // Skips the test when the build targets a GPU and none is present.
@@ -30,8 +30,8 @@ inline bool device_available() {
   int n = 0;
   return cudaGetDeviceCount(&n) == cudaSuccess && n > 0;
 }
-#define GP_REQUIRE_DEVICE()                                          \
-  do {                                                               \
+#define GP_REQUIRE_DEVICE()                                           \
+  do {                                                                \
     if (!::gp::test::device_available()) GTEST_SKIP() << "no device"; \
   } while (0)
 
@@ -43,7 +43,10 @@ template <class T> class DeviceBuffer {
     if (n && cudaMalloc(reinterpret_cast<void**>(&p_), n * sizeof(T)) != cudaSuccess) p_ = nullptr;
   }
   explicit DeviceBuffer(const std::vector<T>& host) : DeviceBuffer(host.size()) { upload(host); }
-  DeviceBuffer(DeviceBuffer&& o) noexcept : p_(o.p_), n_(o.n_) { o.p_ = nullptr; o.n_ = 0; }
+  DeviceBuffer(DeviceBuffer&& o) noexcept : p_(o.p_), n_(o.n_) {
+    o.p_ = nullptr;
+    o.n_ = 0;
+  }
   DeviceBuffer& operator=(DeviceBuffer&& o) noexcept {
     std::swap(p_, o.p_);
     std::swap(n_, o.n_);
@@ -51,7 +54,9 @@ template <class T> class DeviceBuffer {
   }
   DeviceBuffer(const DeviceBuffer&) = delete;
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  ~DeviceBuffer() { if (p_) cudaFree(p_); }
+  ~DeviceBuffer() {
+    if (p_) cudaFree(p_);
+  }
 
   T* get() const { return p_; }
   size_t size() const { return n_; }

@@ -35,16 +35,15 @@ std::vector<int> all_but(int num_regions, std::initializer_list<int> excluded) {
 }
 
 // Runs the kernel (rgb may be empty: no colour) and returns the statistics.
-std::vector<RegionStats> device_region_stats(const std::vector<uint8_t>& labels, const std::vector<uint8_t>& rgb,
-                                             int w, int h, int num_regions,
-                                             unsigned max_blocks = k::kMaxRegionBlocks) {
+std::vector<RegionStats> device_region_stats(const std::vector<uint8_t>& labels, const std::vector<uint8_t>& rgb, int w,
+                                             int h, int num_regions, unsigned max_blocks = k::kMaxRegionBlocks) {
   DeviceBuffer<uint8_t> dl(labels), drgb(rgb);
   DeviceBuffer<RegionStats> ds{size_t(num_regions)};
   // Garbage first: the launcher must initialise the output itself.
   EXPECT_EQ(cudaMemset(ds.get(), 0xA5, num_regions * sizeof(RegionStats)), cudaSuccess);
-  EXPECT_EQ(k::region_stats(dl.get(), rgb.empty() ? nullptr : drgb.get(), w, h, num_regions, ds.get(), nullptr,
-                            max_blocks),
-            cudaSuccess);
+  EXPECT_EQ(
+      k::region_stats(dl.get(), rgb.empty() ? nullptr : drgb.get(), w, h, num_regions, ds.get(), nullptr, max_blocks),
+      cudaSuccess);
   EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
   return ds.download();
 }

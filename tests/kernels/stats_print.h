@@ -7,7 +7,7 @@
 
 namespace gp {
 inline std::ostream& operator<<(std::ostream& os, const RegionStats& s) {
-  return os << "{count " << s.count << ", box (" << s.x0 << ", " << s.y0 << ")-(" << s.x1 << ", " << s.y1
-            << "), sum " << s.sum[0] << " " << s.sum[1] << " " << s.sum[2] << "}";
+  return os << "{count " << s.count << ", box (" << s.x0 << ", " << s.y0 << ")-(" << s.x1 << ", " << s.y1 << "), sum "
+            << s.sum[0] << " " << s.sum[1] << " " << s.sum[2] << "}";
 }
 }  // namespace gp

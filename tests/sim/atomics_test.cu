@@ -134,7 +134,8 @@ TEST_F(Atomics, TicketsFromAddCasAndIncArePermutations) {
   c_inc.fill_bytes(0);
   c_cas.fill_bytes(0);
   auto cfg = launch_config(dim3(kBlocks), dim3(kThreads));
-  SIM_ASSERT_CUDA(cudaLaunchKernelEx(&cfg, tickets, c_add.get(), c_cas.get(), by_add.get(), by_cas.get(), by_inc.get(), c_inc.get()));
+  SIM_ASSERT_CUDA(cudaLaunchKernelEx(&cfg, tickets, c_add.get(), c_cas.get(), by_add.get(), by_cas.get(), by_inc.get(),
+                                     c_inc.get()));
   SIM_ASSERT_CUDA(cudaDeviceSynchronize());
   EXPECT_EQ(c_add.download()[0], kTotal);
   EXPECT_EQ(c_inc.download()[0], kTotal);
@@ -246,7 +247,8 @@ __global__ void histogram(const unsigned* in, unsigned n, unsigned* bins) {
   __shared__ unsigned local[64];
   for (unsigned i = threadIdx.x; i < 64; i += blockDim.x) local[i] = 0;
   __syncthreads();
-  for (unsigned i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) atomicAdd(&local[in[i] % 64], 1u);
+  for (unsigned i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x)
+    atomicAdd(&local[in[i] % 64], 1u);
   __syncthreads();
   for (unsigned i = threadIdx.x; i < 64; i += blockDim.x) atomicAdd(&bins[i], local[i]);
 }

@@ -70,11 +70,11 @@ __global__ void staggered_exit(int* atomic_counts, int* barrier_counts, int roun
 
 __device__ __host__ int predicate(unsigned block, unsigned t, int kind) {
   switch (kind) {
-    case 0: return 0;                                      // none
-    case 1: return 1;                                      // all
-    case 2: return t == 17 ? 5 : 0;                        // one thread, a truth value other than 1
+    case 0: return 0;                                             // none
+    case 1: return 1;                                             // all
+    case 2: return t == 17 ? 5 : 0;                               // one thread, a truth value other than 1
     case 3: return int(simtest::mix(block * 4096 + t) % 3 == 0);  // about a third
-    default: return int(t % 2 == 1 || block % 2 == 1);     // all in odd blocks
+    default: return int(t % 2 == 1 || block % 2 == 1);            // all in odd blocks
   }
 }
 
@@ -93,7 +93,7 @@ __global__ void reducing_barriers(int* out, int kind, unsigned live) {
 class Barriers : public SimTest {};
 
 TEST_F(Barriers, ReverseThroughSharedMemoryAnyBlockShape) {
-  const dim3 shapes[] = {dim3(1), dim3(33), dim3(256), dim3(1024), dim3(16, 8), dim3(32, 32),
+  const dim3 shapes[] = {dim3(1),       dim3(33),      dim3(256),      dim3(1024),     dim3(16, 8),  dim3(32, 32),
                          dim3(7, 3, 5), dim3(8, 4, 4), dim3(4, 4, 64), dim3(1, 1, 64), dim3(1, 1024)};
   const unsigned blocks = 3;
   for (const dim3& b : shapes) {
@@ -107,8 +107,7 @@ TEST_F(Barriers, ReverseThroughSharedMemoryAnyBlockShape) {
     const std::vector<int> r = out.download();
     int bad = 0;
     for (unsigned blk = 0; blk < blocks; ++blk)
-      for (unsigned t = 0; t < n; ++t)
-        bad += r[blk * n + t] != h[blk * n + (n - 1 - t)];
+      for (unsigned t = 0; t < n; ++t) bad += r[blk * n + t] != h[blk * n + (n - 1 - t)];
     EXPECT_EQ(bad, 0) << "block " << b.x << "x" << b.y << "x" << b.z;
   }
 }
@@ -121,13 +120,13 @@ TEST_F(Barriers, BarrierInALoopRotatesAcrossWarps) {
     for (size_t i = 0; i < h.size(); ++i) h[i] = int(mix(uint32_t(i) + 77));
     DeviceBuffer<int> in(h), out(h.size());
     auto cfg = launch_config(dim3(blocks), dim3(n));
-    SIM_ASSERT_CUDA(cudaLaunchKernelEx(&cfg, rotate_rounds, static_cast<const int*>(in.get()), out.get(), rounds, shift));
+    SIM_ASSERT_CUDA(
+        cudaLaunchKernelEx(&cfg, rotate_rounds, static_cast<const int*>(in.get()), out.get(), rounds, shift));
     SIM_ASSERT_CUDA(cudaDeviceSynchronize());
     const std::vector<int> r = out.download();
     int bad = 0;
     for (unsigned blk = 0; blk < blocks; ++blk)
-      for (unsigned t = 0; t < n; ++t)
-        bad += r[blk * n + t] != h[blk * n + (t + size_t(rounds) * shift) % n];
+      for (unsigned t = 0; t < n; ++t) bad += r[blk * n + t] != h[blk * n + (t + size_t(rounds) * shift) % n];
     EXPECT_EQ(bad, 0) << "n = " << n;
   }
 }

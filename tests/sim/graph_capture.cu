@@ -146,8 +146,9 @@ void test_capture_and_replay() {
     kernels += t == cudaGraphNodeTypeKernel;
     copies += t == cudaGraphNodeTypeMemcpy;
   }
-  report("the graph has 4 nodes: 2 kernels, 2 copies", count == 4 && kernels == 2 && copies == 2,
-         std::to_string(count) + " nodes, " + std::to_string(kernels) + " kernels, " + std::to_string(copies) + " copies");
+  report(
+      "the graph has 4 nodes: 2 kernels, 2 copies", count == 4 && kernels == 2 && copies == 2,
+      std::to_string(count) + " nodes, " + std::to_string(kernels) + " kernels, " + std::to_string(copies) + " copies");
 
   cudaGraphExec_t exec = nullptr;
   CUDA_OK(cudaGraphInstantiate(&exec, graph, 0));
@@ -293,7 +294,8 @@ void test_capture_errors() {
 
   e = cudaStreamBeginCapture(nullptr, cudaStreamCaptureModeGlobal);
   cudaGetLastError();
-  report("the legacy stream cannot capture", e == cudaErrorStreamCaptureUnsupported, want(e, cudaErrorStreamCaptureUnsupported));
+  report("the legacy stream cannot capture", e == cudaErrorStreamCaptureUnsupported,
+         want(e, cudaErrorStreamCaptureUnsupported));
   graph = nullptr;
   e = cudaStreamEndCapture(s, &graph);
   cudaGetLastError();
@@ -301,7 +303,8 @@ void test_capture_errors() {
   begin_with_kernel(b, s, cudaStreamCaptureModeGlobal);
   e = cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal);
   cudaGetLastError();
-  report("beginning a second capture on a capturing stream fails", e == cudaErrorIllegalState, want(e, cudaErrorIllegalState));
+  report("beginning a second capture on a capturing stream fails", e == cudaErrorIllegalState,
+         want(e, cudaErrorIllegalState));
   graph = nullptr;
   CUDA_OK(cudaStreamEndCapture(s, &graph));
   if (graph) CUDA_OK(cudaGraphDestroy(graph));
@@ -353,8 +356,8 @@ void test_capture_threads() {
   }).join();
   graph = nullptr;
   end = cudaStreamEndCapture(s, &graph);
-  report("a relaxed-mode thread may cudaMalloc during another's global capture", other == cudaSuccess && end == cudaSuccess,
-         want(other, cudaSuccess) + want(end, cudaSuccess));
+  report("a relaxed-mode thread may cudaMalloc during another's global capture",
+         other == cudaSuccess && end == cudaSuccess, want(other, cudaSuccess) + want(end, cudaSuccess));
   if (graph) CUDA_OK(cudaGraphDestroy(graph));
 
   // A global-mode capture ends on the thread that began it.
@@ -366,7 +369,8 @@ void test_capture_threads() {
   }).join();
   graph = nullptr;
   end = cudaStreamEndCapture(s, &graph);
-  report("a global-mode capture cannot end on another thread", other == cudaErrorStreamCaptureWrongThread && end == cudaSuccess,
+  report("a global-mode capture cannot end on another thread",
+         other == cudaErrorStreamCaptureWrongThread && end == cudaSuccess,
          want(other, cudaErrorStreamCaptureWrongThread) + want(end, cudaSuccess));
   if (graph) CUDA_OK(cudaGraphDestroy(graph));
 
@@ -393,9 +397,10 @@ void test_step_counts() {
   CUDA_OK(cudaGraphLaunch(exec, s));
   CUDA_OK(cudaStreamSynchronize(s));
   const gpusim::Stats step = gpusim::stats() - before;
-  report("a replayed step: 1 graph launch, 1 synchronisation, no allocation, no loose launch or copy (simulator counts)",
-         step.graph_launches == 1 && step.host_synchronizations == 1 && step.device_allocations == 0 &&
-             step.kernel_launches == 0 && step.memcpy_calls == 0 && mismatches(b.host_out, reference(b.host_in)) == 0);
+  report(
+      "a replayed step: 1 graph launch, 1 synchronisation, no allocation, no loose launch or copy (simulator counts)",
+      step.graph_launches == 1 && step.host_synchronizations == 1 && step.device_allocations == 0 &&
+          step.kernel_launches == 0 && step.memcpy_calls == 0 && mismatches(b.host_out, reference(b.host_in)) == 0);
 
   // A replay that meets freed memory faults like a kernel would.
   float* stale = nullptr;
@@ -412,7 +417,8 @@ void test_step_counts() {
   cudaGetLastError();
   const std::string message = gpusim::last_error_message();
   report("a replay into freed device memory is reported at the next synchronisation (simulator)",
-         launch == cudaSuccess && sync == cudaErrorIllegalAddress && message.find("freed device memory") != std::string::npos,
+         launch == cudaSuccess && sync == cudaErrorIllegalAddress &&
+             message.find("freed device memory") != std::string::npos,
          want(sync, cudaErrorIllegalAddress) + " " + message);
 
   CUDA_OK(cudaGraphExecDestroy(e2));

@@ -23,8 +23,16 @@
 namespace sim_half {
 using namespace simtest;
 
-uint32_t bits_of(float f) { uint32_t u; std::memcpy(&u, &f, 4); return u; }
-float float_of(uint32_t u) { float f; std::memcpy(&f, &u, 4); return f; }
+uint32_t bits_of(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return u;
+}
+float float_of(uint32_t u) {
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
 
 // ---- references ---------------------------------------------------------------------
 // Value of a finite half by the IEEE 754 binary16 definition.
@@ -112,7 +120,8 @@ class Half : public SimTest {
     DeviceBuffer<unsigned short> a(in.size()), b(in.size()), c(in.size());
     auto cfg = launch_config(dim3(64), dim3(128));
     EXPECT_EQ(cudaLaunchKernelEx(&cfg, float_to_half_bits, static_cast<const float*>(d_in.get()), a.get(), b.get(),
-                                 c.get(), n), cudaSuccess);
+                                 c.get(), n),
+              cudaSuccess);
     EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
     return {a.download(), b.download(), c.download()};
   }
@@ -124,22 +133,45 @@ TEST_F(Half, Float2HalfHandPickedValues) {
     float x;
     uint16_t bits;
   } cases[] = {
-      {0.0f, 0x0000}, {-0.0f, 0x8000}, {1.0f, 0x3c00}, {-2.0f, 0xc000}, {0.5f, 0x3800},
-      {0.1f, 0x2e66}, {3.14159265f, 0x4248}, {-1000.0f, 0xe3d0},
-      {65504.0f, 0x7bff}, {65519.0f, 0x7bff}, {65519.996f, 0x7bff}, {65520.0f, 0x7c00}, {65536.0f, 0x7c00},
-      {-65520.0f, 0xfc00}, {1e10f, 0x7c00}, {INFINITY, 0x7c00}, {-INFINITY, 0xfc00}, {FLT_MAX, 0x7c00},
-      {1.0f + std::ldexp(1.0f, -11), 0x3c00},                               // tie, even is below
-      {1.0f + 3 * std::ldexp(1.0f, -11), 0x3c02},                           // tie, even is above
-      {1.0f + std::ldexp(1.0f, -11) + std::ldexp(1.0f, -20), 0x3c01},       // just past the tie
-      {1.0f + std::ldexp(1.0f, -11) - std::ldexp(1.0f, -23), 0x3c00},       // just below the tie
-      {2049.0f, 0x6800}, {2051.0f, 0x6802}, {2050.0f, 0x6801},
-      {std::ldexp(1.0f, -14), 0x0400},                                      // smallest normal
-      {p24, 0x0001},                                                        // smallest subnormal
-      {p25, 0x0000},                                                        // tie with 0: even
-      {std::nextafter(p25, 1.0f), 0x0001}, {std::nextafter(p25, 0.0f), 0x0000},
-      {3 * p25, 0x0002}, {5 * p25, 0x0002}, {7 * p25, 0x0004},              // subnormal ties
-      {1023 * p24, 0x03ff}, {1023.5f * p24, 0x0400},                        // into the normals
-      {-3 * p25, 0x8002}, {1e-8f, 0x0000}, {-1e-8f, 0x8000}, {std::ldexp(1.0f, -149), 0x0000},
+      {0.0f, 0x0000},
+      {-0.0f, 0x8000},
+      {1.0f, 0x3c00},
+      {-2.0f, 0xc000},
+      {0.5f, 0x3800},
+      {0.1f, 0x2e66},
+      {3.14159265f, 0x4248},
+      {-1000.0f, 0xe3d0},
+      {65504.0f, 0x7bff},
+      {65519.0f, 0x7bff},
+      {65519.996f, 0x7bff},
+      {65520.0f, 0x7c00},
+      {65536.0f, 0x7c00},
+      {-65520.0f, 0xfc00},
+      {1e10f, 0x7c00},
+      {INFINITY, 0x7c00},
+      {-INFINITY, 0xfc00},
+      {FLT_MAX, 0x7c00},
+      {1.0f + std::ldexp(1.0f, -11), 0x3c00},                          // tie, even is below
+      {1.0f + 3 * std::ldexp(1.0f, -11), 0x3c02},                      // tie, even is above
+      {1.0f + std::ldexp(1.0f, -11) + std::ldexp(1.0f, -20), 0x3c01},  // just past the tie
+      {1.0f + std::ldexp(1.0f, -11) - std::ldexp(1.0f, -23), 0x3c00},  // just below the tie
+      {2049.0f, 0x6800},
+      {2051.0f, 0x6802},
+      {2050.0f, 0x6801},
+      {std::ldexp(1.0f, -14), 0x0400},  // smallest normal
+      {p24, 0x0001},                    // smallest subnormal
+      {p25, 0x0000},                    // tie with 0: even
+      {std::nextafter(p25, 1.0f), 0x0001},
+      {std::nextafter(p25, 0.0f), 0x0000},
+      {3 * p25, 0x0002},
+      {5 * p25, 0x0002},
+      {7 * p25, 0x0004},  // subnormal ties
+      {1023 * p24, 0x03ff},
+      {1023.5f * p24, 0x0400},  // into the normals
+      {-3 * p25, 0x8002},
+      {1e-8f, 0x0000},
+      {-1e-8f, 0x8000},
+      {std::ldexp(1.0f, -149), 0x0000},
   };
   std::vector<float> in;
   for (const auto& c : cases) in.push_back(c.x);
@@ -152,8 +184,12 @@ TEST_F(Half, Float2HalfHandPickedValues) {
 }
 
 TEST_F(Half, Float2HalfNaNStaysNaN) {
-  const std::vector<float> in = {std::numeric_limits<float>::quiet_NaN(), -std::numeric_limits<float>::quiet_NaN(),
-                                 float_of(0x7f800001u), float_of(0x7fc00000u), float_of(0xffffffffu), float_of(0x7f802000u)};
+  const std::vector<float> in = {std::numeric_limits<float>::quiet_NaN(),
+                                 -std::numeric_limits<float>::quiet_NaN(),
+                                 float_of(0x7f800001u),
+                                 float_of(0x7fc00000u),
+                                 float_of(0xffffffffu),
+                                 float_of(0x7f802000u)};
   const Converted r = convert(in);
   for (size_t i = 0; i < in.size(); ++i) {
     EXPECT_TRUE(half_is_nan(r.f2h[i])) << std::hex << bits_of(in[i]) << " -> " << r.f2h[i];
@@ -220,18 +256,29 @@ TEST_F(Half, Bf16RoundsToNearestEven) {
     float x;
     uint16_t bits;
   } cases[] = {
-      {1.0f, 0x3f80}, {-1.0f, 0xbf80}, {0.0f, 0x0000}, {-0.0f, 0x8000}, {3.0f, 0x4040},
+      {1.0f, 0x3f80},
+      {-1.0f, 0xbf80},
+      {0.0f, 0x0000},
+      {-0.0f, 0x8000},
+      {3.0f, 0x4040},
       {1.0f + std::ldexp(1.0f, -8), 0x3f80},                          // tie, even below
       {1.0f + 3 * std::ldexp(1.0f, -8), 0x3f82},                      // tie, even above
       {1.0f + std::ldexp(1.0f, -8) + std::ldexp(1.0f, -20), 0x3f81},  // past the tie
-      {FLT_MAX, 0x7f80}, {-FLT_MAX, 0xff80}, {INFINITY, 0x7f80}, {-INFINITY, 0xff80},
-      {float_of(0x7f7f7fffu), 0x7f7f}, {float_of(0x7f7f8000u), 0x7f80},  // largest bf16; the tie above it
-      {p133, 0x0001}, {3 * std::ldexp(1.0f, -134), 0x0002}, {std::ldexp(1.0f, -149), 0x0000},
-      {0.1f, 0x3dcd}, {3.14159265f, 0x4049},
+      {FLT_MAX, 0x7f80},
+      {-FLT_MAX, 0xff80},
+      {INFINITY, 0x7f80},
+      {-INFINITY, 0xff80},
+      {float_of(0x7f7f7fffu), 0x7f7f},
+      {float_of(0x7f7f8000u), 0x7f80},  // largest bf16; the tie above it
+      {p133, 0x0001},
+      {3 * std::ldexp(1.0f, -134), 0x0002},
+      {std::ldexp(1.0f, -149), 0x0000},
+      {0.1f, 0x3dcd},
+      {3.14159265f, 0x4049},
   };
   std::vector<float> in;
   for (const auto& c : cases) in.push_back(c.x);
-  for (uint32_t i = 0; i < 50000; ++i) in.push_back(float_of(mix(i * 3 + 1)));  // every exponent
+  for (uint32_t i = 0; i < 50000; ++i) in.push_back(float_of(mix(i * 3 + 1)));                    // every exponent
   for (uint32_t i = 0; i < 20000; ++i) in.push_back(float_of((mix(i) & 0xffff0000u) | 0x8000u));  // exact ties
   const Converted r = convert(in);
   for (size_t i = 0; i < std::size(cases); ++i) {
@@ -356,9 +403,13 @@ TEST_F(Half, ArithmeticIsCorrectlyRounded) {
     // + - * of two halves and their quotient rounded to double are exact or
     // innocuously rounded (53 >= 2 * 11 + 2 bits), so nearest_half of them is the answer.
     const bool finite = !any_nan && !inf_of(x) && !inf_of(y) && !inf_of(z);
-    const uint16_t want[8] = {nearest_half(vx + vy), nearest_half(vx - vy), nearest_half(vx * vy), nearest_half(vx / vy),
+    const uint16_t want[8] = {nearest_half(vx + vy),
+                              nearest_half(vx - vy),
+                              nearest_half(vx * vy),
+                              nearest_half(vx / vy),
                               finite ? exact_fma_half(x, y, z) : nearest_half(vx * vy + vz),
-                              nearest_half(vx + vy), nearest_half(vx * vy),
+                              nearest_half(vx + vy),
+                              nearest_half(vx * vy),
                               finite ? exact_fma_half(y, x, z) : nearest_half(vy * vx + vz)};
     for (int k = 0; k < 8; ++k) {
       const uint16_t got = r[size_t(i) * 8 + k];
@@ -385,7 +436,7 @@ uint16_t exact_fma_bf16(uint16_t a, uint16_t b, uint16_t c) {
   __int128 mag = s < 0 ? -s : s;
   int top = 0;
   while ((mag >> (top + 1)) != 0) ++top;  // position of the leading bit
-  int shift = top - 7;                      // keep 8 significant bits
+  int shift = top - 7;                    // keep 8 significant bits
   if (shift > 0) {
     const __int128 q = mag >> shift, rem = mag - (q << shift), half = __int128(1) << (shift - 1);
     mag = q + ((rem > half || (rem == half && (q & 1))) ? 1 : 0);
@@ -454,14 +505,19 @@ __global__ void from_double(const double* in, unsigned short* h, unsigned short*
 }
 
 TEST_F(Half, ConversionFromDoubleRoundsOnce) {
-  const std::vector<double> in = {1.0 + std::ldexp(1.0, -11) + std::ldexp(1.0, -40),   // half: just past a tie
-                                  1.0 + std::ldexp(1.0, -11) - std::ldexp(1.0, -40),   // just below it
-                                  1.0 + std::ldexp(1.0, -8) + std::ldexp(1.0, -40),    // bf16: just past a tie
-                                  0.1, -65519.99999, 65520.0, 1e300, std::ldexp(1.0, -25) + std::ldexp(1.0, -60)};
+  const std::vector<double> in = {1.0 + std::ldexp(1.0, -11) + std::ldexp(1.0, -40),  // half: just past a tie
+                                  1.0 + std::ldexp(1.0, -11) - std::ldexp(1.0, -40),  // just below it
+                                  1.0 + std::ldexp(1.0, -8) + std::ldexp(1.0, -40),   // bf16: just past a tie
+                                  0.1,
+                                  -65519.99999,
+                                  65520.0,
+                                  1e300,
+                                  std::ldexp(1.0, -25) + std::ldexp(1.0, -60)};
   DeviceBuffer<double> d(in);
   DeviceBuffer<unsigned short> h(in.size()), b(in.size());
   auto cfg = launch_config(dim3(1), dim3(32));
-  SIM_ASSERT_CUDA(cudaLaunchKernelEx(&cfg, from_double, static_cast<const double*>(d.get()), h.get(), b.get(), int(in.size())));
+  SIM_ASSERT_CUDA(
+      cudaLaunchKernelEx(&cfg, from_double, static_cast<const double*>(d.get()), h.get(), b.get(), int(in.size())));
   SIM_ASSERT_CUDA(cudaDeviceSynchronize());
   const std::vector<unsigned short> rh = h.download(), rb = b.download();
   for (size_t i = 0; i < in.size(); ++i) EXPECT_EQ(rh[i], nearest_half(in[i])) << in[i];

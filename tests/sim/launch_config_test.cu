@@ -14,7 +14,9 @@ namespace sim_launch {
 using namespace simtest;
 
 __global__ void write_one(int* out) {
-  if (out) out[blockIdx.x * blockDim.x * blockDim.y * blockDim.z + threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z)] = 1;
+  if (out)
+    out[blockIdx.x * blockDim.x * blockDim.y * blockDim.z + threadIdx.x +
+        blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z)] = 1;
 }
 __global__ void nothing() {}
 
@@ -102,9 +104,9 @@ __global__ void record_builtins(Record* out) {
   const unsigned block = blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y * blockIdx.z);
   const unsigned per_block = blockDim.x * blockDim.y * blockDim.z;
   const unsigned first = __shfl_sync(__activemask(), lin, 0);
-  out[size_t(block) * per_block + lin] = Record{threadIdx.x, threadIdx.y, threadIdx.z, blockIdx.x, blockIdx.y, blockIdx.z,
-                                                blockDim.x, blockDim.y, blockDim.z, gridDim.x, gridDim.y, gridDim.z,
-                                                first, unsigned(warpSize)};
+  out[size_t(block) * per_block + lin] =
+      Record{threadIdx.x, threadIdx.y, threadIdx.z, blockIdx.x, blockIdx.y, blockIdx.z, blockDim.x,
+             blockDim.y,  blockDim.z,  gridDim.x,   gridDim.y,  gridDim.z,  first,      unsigned(warpSize)};
 }
 
 TEST_F(LaunchConfig, BuiltinsIn3DGridsOf3DBlocks) {
@@ -127,11 +129,13 @@ TEST_F(LaunchConfig, BuiltinsIn3DGridsOf3DBlocks) {
                 const unsigned lin = tx + block.x * (ty + block.y * tz);
                 const unsigned b = bx + grid.x * (by + grid.y * bz);
                 const Record& e = r[size_t(b) * per_block + lin];
-                const Record want{tx, ty, tz, bx, by, bz, block.x, block.y, block.z, grid.x, grid.y, grid.z, lin / 32 * 32, 32};
+                const Record want{
+                    tx, ty, tz, bx, by, bz, block.x, block.y, block.z, grid.x, grid.y, grid.z, lin / 32 * 32, 32};
                 ASSERT_EQ(std::memcmp(&e, &want, sizeof want), 0)
                     << "grid " << dims(grid) << " block " << dims(block) << " thread (" << tx << "," << ty << "," << tz
                     << ") of block (" << bx << "," << by << "," << bz << ") recorded thread (" << e.tx << "," << e.ty
-                    << "," << e.tz << ") block (" << e.bx << "," << e.by << "," << e.bz << ") warp_first " << e.warp_first;
+                    << "," << e.tz << ") block (" << e.bx << "," << e.by << "," << e.bz << ") warp_first "
+                    << e.warp_first;
               }
   }
 }

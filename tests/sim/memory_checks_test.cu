@@ -43,7 +43,8 @@ TEST_F(MemoryChecks, HostPointerArgumentIsRejectedNamingKernelAndArgument) {
   // Pinned host memory is host memory too.
   float* pinned = nullptr;
   SIM_ASSERT_CUDA(cudaMallocHost(&pinned, n * sizeof(float)));
-  EXPECT_EQ(cudaLaunchKernelEx(&cfg, scale_kernel, static_cast<const float*>(d.get()), pinned, 3.0f, n), cudaErrorInvalidValue);
+  EXPECT_EQ(cudaLaunchKernelEx(&cfg, scale_kernel, static_cast<const float*>(d.get()), pinned, 3.0f, n),
+            cudaErrorInvalidValue);
   EXPECT_TRUE(MessageHas({"argument 1"}));
   EXPECT_EQ(cudaGetLastError(), cudaErrorInvalidValue);
   cudaFreeHost(pinned);
@@ -57,7 +58,8 @@ TEST_F(MemoryChecks, FreedDevicePointerArgumentIsRejected) {
   SIM_ASSERT_CUDA(cudaFree(gone));
   DeviceBuffer<float> d(n);
   auto cfg = launch_config(dim3(1), dim3(n));
-  EXPECT_EQ(cudaLaunchKernelEx(&cfg, scale_kernel, static_cast<const float*>(gone), d.get(), 1.0f, n), cudaErrorInvalidValue);
+  EXPECT_EQ(cudaLaunchKernelEx(&cfg, scale_kernel, static_cast<const float*>(gone), d.get(), 1.0f, n),
+            cudaErrorInvalidValue);
   EXPECT_TRUE(MessageHas({"scale_kernel", "argument 0", "freed device memory"}));
   EXPECT_EQ(cudaGetLastError(), cudaErrorInvalidValue);
   EXPECT_EQ(cudaLaunchKernelEx(&cfg, scale_kernel, static_cast<const float*>(d.get()), gone + 5, 1.0f, n - 5),
@@ -76,7 +78,8 @@ TEST_F(MemoryChecks, NullAndInteriorPointersAreAccepted) {
   // Null input: the kernel substitutes 1.
   SIM_ASSERT_CUDA(cudaLaunchKernelEx(&cfg, scale_kernel, static_cast<const float*>(nullptr), out.get(), 5.0f, 10));
   // Pointers into the middle of the allocations, up to the last element.
-  SIM_ASSERT_CUDA(cudaLaunchKernelEx(&cfg, scale_kernel, static_cast<const float*>(in.get() + 37), out.get() + 40, 2.0f, 60));
+  SIM_ASSERT_CUDA(
+      cudaLaunchKernelEx(&cfg, scale_kernel, static_cast<const float*>(in.get() + 37), out.get() + 40, 2.0f, 60));
   SIM_ASSERT_CUDA(cudaDeviceSynchronize());
   const std::vector<float> r = out.download();
   for (int i = 0; i < 10; ++i) EXPECT_EQ(r[i], 5.0f) << i;
@@ -87,7 +90,8 @@ TEST_F(MemoryChecks, NullAndInteriorPointersAreAccepted) {
   EXPECT_FALSE(gpusim::is_device_pointer(in.get(), n * sizeof(float) + 1));
   EXPECT_FALSE(gpusim::is_device_pointer(h.data()));
   // One past the end is a valid pointer value (an empty range): accepted, nothing read.
-  SIM_ASSERT_CUDA(cudaLaunchKernelEx(&cfg, scale_kernel, static_cast<const float*>(in.get() + n), out.get() + n, 3.0f, 0));
+  SIM_ASSERT_CUDA(
+      cudaLaunchKernelEx(&cfg, scale_kernel, static_cast<const float*>(in.get() + n), out.get() + n, 3.0f, 0));
   SIM_ASSERT_CUDA(cudaDeviceSynchronize());
 }
 
@@ -209,7 +213,8 @@ TEST_F(MemoryChecks, Memcpy2DCopiesRowsWithPitches) {
   SIM_ASSERT_CUDA(cudaMemcpy2D(back.data(), width, d.get(), dpitch, width, rows, cudaMemcpyDeviceToHost));
   for (size_t r = 0; r < rows; ++r)
     for (size_t c = 0; c < width; ++c) ASSERT_EQ(back[r * width + c], src[r * spitch + c]) << r << "," << c;
-  EXPECT_EQ(cudaMemcpy2D(d.get(), dpitch, src.data(), spitch, dpitch + 1, rows, cudaMemcpyHostToDevice), cudaErrorInvalidValue);
+  EXPECT_EQ(cudaMemcpy2D(d.get(), dpitch, src.data(), spitch, dpitch + 1, rows, cudaMemcpyHostToDevice),
+            cudaErrorInvalidValue);
   EXPECT_EQ(cudaGetLastError(), cudaErrorInvalidValue);
 }
 

@@ -38,7 +38,8 @@ class Schedule : public SimTest {
     for (size_t i = 0; i < h.size(); ++i) h[i] = int(mix(unsigned(i)) % 100000) + 1;  // never a garbage pattern
     DeviceBuffer<int> in(h), out(h.size());
     auto cfg = launch_config(dim3(kBlocks), dim3(kThreads), kThreads * sizeof(int));
-    EXPECT_EQ(cudaLaunchKernelEx(&cfg, shift_right<kBarrier>, static_cast<const int*>(in.get()), out.get()), cudaSuccess);
+    EXPECT_EQ(cudaLaunchKernelEx(&cfg, shift_right<kBarrier>, static_cast<const int*>(in.get()), out.get()),
+              cudaSuccess);
     EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
     const std::vector<int> r = out.download();
     int wrong = 0;

@@ -154,8 +154,7 @@ __global__ void transpose_with_row_sums(const float* in, float* out, float* row_
   for (int j = int(threadIdx.y); j < 32; j += int(blockDim.y))
     out[(int(blockIdx.x) * 32 + j) * rows + ox] = tile[threadIdx.x][j];
   if (threadIdx.y == 0) atomicAdd(&row_sums[y0 + int(threadIdx.x)], sums[threadIdx.x]);
-  if (threadIdx.x == 0 && threadIdx.y == 0 && reinterpret_cast<uintptr_t>(dynamic_smem) % 16 != 0)
-    row_sums[0] = -1e30f;
+  if (threadIdx.x == 0 && threadIdx.y == 0 && reinterpret_cast<uintptr_t>(dynamic_smem) % 16 != 0) row_sums[0] = -1e30f;
 }
 
 TEST_F(SharedMemory, StaticAndDynamicTogether) {

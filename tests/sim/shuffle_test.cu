@@ -39,7 +39,9 @@ template <> __device__ __host__ int value_of<int>(unsigned t) { return int(mix(t
 template <> __device__ __host__ unsigned long long value_of<unsigned long long>(unsigned t) {
   return (0x1234567800000000ull | mix(t)) ^ (uint64_t(t) << 40);
 }
-template <> __device__ __host__ float value_of<float>(unsigned t) { return float(t) * 1.25f - 17.5f + 0.001f * float(t % 7); }
+template <> __device__ __host__ float value_of<float>(unsigned t) {
+  return float(t) * 1.25f - 17.5f + 0.001f * float(t % 7);
+}
 template <> __device__ __host__ double value_of<double>(unsigned t) { return double(t) * 1e10 + 1.0 / 3.0 + t; }
 template <> __device__ __host__ __half value_of<__half>(unsigned t) { return __half(float(t) * 0.5f - 7.25f); }
 template <> __device__ __host__ Wide value_of<Wide>(unsigned t) {
@@ -141,17 +143,17 @@ __global__ void shuffle_partial_mask(int* out) {
   int* o = out + size_t(t) * 6;
   if (lane % 2 == 0) {  // even lanes: 0x55555555
     o[0] = __shfl_xor_sync(0x55555555u, v, 2);
-    o[1] = __shfl_down_sync(0x55555555u, v, 4);      // lane 28, 30: own value
-    o[2] = __shfl_sync(0x55555555u, v, 0, 2);        // reads the even lane of its pair: itself
-  } else {  // odd lanes, a different call site and mask at the same time
+    o[1] = __shfl_down_sync(0x55555555u, v, 4);  // lane 28, 30: own value
+    o[2] = __shfl_sync(0x55555555u, v, 0, 2);    // reads the even lane of its pair: itself
+  } else {                                       // odd lanes, a different call site and mask at the same time
     o[0] = __shfl_xor_sync(0xaaaaaaaau, v, 6);
-    o[1] = __shfl_up_sync(0xaaaaaaaau, v, 2, 8);     // lanes 1, 9, 17, 25: own value
-    o[2] = __shfl_sync(0xaaaaaaaau, v, 15, 16);      // last lane of its half
+    o[1] = __shfl_up_sync(0xaaaaaaaau, v, 2, 8);  // lanes 1, 9, 17, 25: own value
+    o[2] = __shfl_sync(0xaaaaaaaau, v, 15, 16);   // last lane of its half
   }
   if (lane % 8 < 4) {  // 0x0f0f0f0f, one call site, mask chosen per lane group
     o[3] = __shfl_xor_sync(0x0f0f0f0fu, v, 3);
     o[4] = __shfl_up_sync(0x0f0f0f0fu, v, 1, 4);
-    o[5] = __shfl_sync(0x0f0f0f0fu, v, 10, 8);      // base + 2
+    o[5] = __shfl_sync(0x0f0f0f0fu, v, 10, 8);  // base + 2
   }
 }
 
@@ -237,7 +239,8 @@ TEST_F(Shuffle, WarpReductionAndScanIdioms) {
   for (unsigned i = 0; i < n; ++i) h[i] = float(int(mix(i) % 201) - 100) * 0.25f;  // exact sums
   DeviceBuffer<float> in(h), sums(n), scans(n);
   auto cfg = launch_config(dim3(blocks), dim3(block));
-  SIM_ASSERT_CUDA(cudaLaunchKernelEx(&cfg, reduce_and_scan, static_cast<const float*>(in.get()), sums.get(), scans.get()));
+  SIM_ASSERT_CUDA(
+      cudaLaunchKernelEx(&cfg, reduce_and_scan, static_cast<const float*>(in.get()), sums.get(), scans.get()));
   SIM_ASSERT_CUDA(cudaDeviceSynchronize());
   const std::vector<float> rs = sums.download(), rc = scans.download();
   for (unsigned w = 0; w < n / 32; ++w) {

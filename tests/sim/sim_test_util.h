@@ -14,11 +14,11 @@
 
 namespace simtest {
 
-#define SIM_ASSERT_CUDA(expr)                                                          \
-  do {                                                                                 \
-    const cudaError_t sim_err_ = (expr);                                               \
+#define SIM_ASSERT_CUDA(expr)                                                               \
+  do {                                                                                      \
+    const cudaError_t sim_err_ = (expr);                                                    \
     ASSERT_EQ(sim_err_, cudaSuccess) << #expr << ": " << cudaGetErrorName(sim_err_) << ": " \
-                                     << gpusim::last_error_message();                  \
+                                     << gpusim::last_error_message();                       \
   } while (0)
 
 // Move-only device buffer of n elements.
@@ -28,7 +28,10 @@ template <class T> class DeviceBuffer {
     if (n && cudaMalloc(&p_, n * sizeof(T)) != cudaSuccess) p_ = nullptr;
   }
   explicit DeviceBuffer(const std::vector<T>& host) : DeviceBuffer(host.size()) { upload(host); }
-  DeviceBuffer(DeviceBuffer&& o) noexcept : p_(o.p_), n_(o.n_) { o.p_ = nullptr; o.n_ = 0; }
+  DeviceBuffer(DeviceBuffer&& o) noexcept : p_(o.p_), n_(o.n_) {
+    o.p_ = nullptr;
+    o.n_ = 0;
+  }
   DeviceBuffer(const DeviceBuffer&) = delete;
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;
   ~DeviceBuffer() {

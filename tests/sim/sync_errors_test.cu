@@ -72,7 +72,9 @@ __global__ void shuffle_mixed_width(int* out) {
   out[threadIdx.x] = __shfl_xor_sync(0xffffffffu, int(threadIdx.x), 1, width);  // SITE(mixed_width)
 }
 
-__global__ void fill_index(int* out) { out[blockIdx.x * blockDim.x + threadIdx.x] = int(blockIdx.x * 1000 + threadIdx.x); }
+__global__ void fill_index(int* out) {
+  out[blockIdx.x * blockDim.x + threadIdx.x] = int(blockIdx.x * 1000 + threadIdx.x);
+}
 
 class SyncErrors : public SimTest {
  protected:
@@ -111,8 +113,8 @@ TEST_F(SyncErrors, DivergenceInOneBlockOfManyNamesTheBlock) {
   DeviceBuffer<int> out(12 * 96);
   auto cfg = launch_config(dim3(12), dim3(96));
   expect_launch_failure(cudaLaunchKernelEx(&cfg, divergent_in_one_block, out.get(), 7u));
-  EXPECT_TRUE(MessageHas({"block (7,0,0)", "divergent __syncthreads", site(__FILE__, "one_block_a"),
-                          site(__FILE__, "one_block_b")}));
+  EXPECT_TRUE(MessageHas(
+      {"block (7,0,0)", "divergent __syncthreads", site(__FILE__, "one_block_a"), site(__FILE__, "one_block_b")}));
   expect_next_launch_works();
   // The same kernel without the divergence runs.
   SIM_ASSERT_CUDA(cudaLaunchKernelEx(&cfg, divergent_in_one_block, out.get(), 99u));
@@ -132,8 +134,8 @@ TEST_F(SyncErrors, DeadlockBetweenReducingBarrierAndSyncwarp) {
   DeviceBuffer<int> out(96);
   auto cfg = launch_config(dim3(1), dim3(96));
   expect_launch_failure(cudaLaunchKernelEx(&cfg, barrier_vs_syncwarp, out.get()));
-  EXPECT_TRUE(MessageHas({"deadlock", "threads 32-39", site(__FILE__, "deadlock_syncwarp"),
-                          site(__FILE__, "deadlock_bar_or")}));
+  EXPECT_TRUE(MessageHas(
+      {"deadlock", "threads 32-39", site(__FILE__, "deadlock_syncwarp"), site(__FILE__, "deadlock_bar_or")}));
   expect_next_launch_works();
 }
 

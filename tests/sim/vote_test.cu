@@ -16,11 +16,11 @@ constexpr int kPredicates = 6;
 __device__ __host__ int vote_predicate(unsigned t, int kind) {
   switch (kind) {
     case 0: return 0;
-    case 1: return 7;                                // all, with a truth value other than 1
-    case 2: return t % 32 == 31;                     // the last lane only
+    case 1: return 7;             // all, with a truth value other than 1
+    case 2: return t % 32 == 31;  // the last lane only
     case 3: return t % 3 == 0;
     case 4: return int(simtest::mix(t) & 1u);
-    default: return t % 32 != 5;                     // all but one
+    default: return t % 32 != 5;  // all but one
   }
 }
 
@@ -55,7 +55,8 @@ TEST_F(Vote, BallotAnyAllMatchCpuForMasksAndPredicates) {
       DeviceBuffer<unsigned> out(count);
       out.fill_bytes(0xab);
       auto cfg = launch_config(dim3(1), dim3(n));
-      SIM_ASSERT_CUDA(cudaLaunchKernelEx(&cfg, votes, out.get(), static_cast<const unsigned*>(d_masks.get()), kMaskCount, live));
+      SIM_ASSERT_CUDA(
+          cudaLaunchKernelEx(&cfg, votes, out.get(), static_cast<const unsigned*>(d_masks.get()), kMaskCount, live));
       SIM_ASSERT_CUDA(cudaDeviceSynchronize());
       const std::vector<unsigned> r = out.download();
       for (int m = 0; m < kMaskCount; ++m)
@@ -75,7 +76,8 @@ TEST_F(Vote, BallotAnyAllMatchCpuForMasksAndPredicates) {
                 if (vote_predicate(w + l, k)) ballot |= 1u << l;
               }
             const std::string where = "n " + std::to_string(n) + " live " + std::to_string(live) + " mask " +
-                                      std::to_string(kMasks[m]) + " pred " + std::to_string(k) + " t " + std::to_string(t);
+                                      std::to_string(kMasks[m]) + " pred " + std::to_string(k) + " t " +
+                                      std::to_string(t);
             ASSERT_EQ(o[0], ballot) << where;
             ASSERT_EQ(o[1] != 0, ballot != 0) << where;
             ASSERT_EQ(o[2] != 0, ballot == voters) << where;
@@ -183,7 +185,8 @@ TEST_F(Vote, SyncwarpOrdersSharedMemoryWithinTheWarp) {
   for (size_t i = 0; i < h.size(); ++i) h[i] = int(mix(uint32_t(i) + 5));
   DeviceBuffer<int> in(h), out(h.size());
   auto cfg = launch_config(dim3(blocks), dim3(n));
-  SIM_ASSERT_CUDA(cudaLaunchKernelEx(&cfg, syncwarp_rotate, static_cast<const int*>(in.get()), out.get(), rounds, shift));
+  SIM_ASSERT_CUDA(
+      cudaLaunchKernelEx(&cfg, syncwarp_rotate, static_cast<const int*>(in.get()), out.get(), rounds, shift));
   SIM_ASSERT_CUDA(cudaDeviceSynchronize());
   const std::vector<int> r = out.download();
   for (size_t i = 0; i < h.size(); ++i) {

@@ -28,8 +28,8 @@ static_assert(wmma::fragment<wmma::accumulator, 16, 16, 16, __half>::num_element
 
 // D = A * B + C for one 16x16x16 tile per block (one warp). A is 16x16 in memory with
 // layout LA, B likewise LB; C is loaded with c_layout and D stored with d_layout.
-template <class T, class LA, class LB>
-__global__ void tile_mma(const T* a, const T* b, const float* c, float* d, wmma::layout_t c_layout, wmma::layout_t d_layout) {
+template <class T, class LA, class LB> __global__ void tile_mma(const T* a, const T* b, const float* c, float* d,
+                                                                wmma::layout_t c_layout, wmma::layout_t d_layout) {
   wmma::fragment<wmma::matrix_a, 16, 16, 16, T, LA> fa;
   wmma::fragment<wmma::matrix_b, 16, 16, 16, T, LB> fb;
   wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
@@ -122,7 +122,8 @@ TEST_F(Wmma, HalfAccumulator) {
   DeviceBuffer<__half> da(ha), db(hb), dc(hc), dd(256);
   auto cfg = launch_config(dim3(1), dim3(32));
   SIM_ASSERT_CUDA(cudaLaunchKernelEx(&cfg, tile_mma_half_acc, static_cast<const __half*>(da.get()),
-                                     static_cast<const __half*>(db.get()), static_cast<const __half*>(dc.get()), dd.get()));
+                                     static_cast<const __half*>(db.get()), static_cast<const __half*>(dc.get()),
+                                     dd.get()));
   SIM_ASSERT_CUDA(cudaDeviceSynchronize());
   const std::vector<__half> d = dd.download();
   for (int r = 0; r < 16; ++r)
@@ -170,8 +171,8 @@ TEST_F(Wmma, TiledGemmWithSeveralWarpsMatchesCpu) {
   DeviceBuffer<__half> da(ha), db(hb);
   DeviceBuffer<float> dd(M * N);
   auto cfg = launch_config(dim3(3), dim3(128));
-  SIM_ASSERT_CUDA(cudaLaunchKernelEx(&cfg, gemm, static_cast<const __half*>(da.get()), static_cast<const __half*>(db.get()),
-                                     dd.get(), 0.75f));
+  SIM_ASSERT_CUDA(cudaLaunchKernelEx(&cfg, gemm, static_cast<const __half*>(da.get()),
+                                     static_cast<const __half*>(db.get()), dd.get(), 0.75f));
   SIM_ASSERT_CUDA(cudaDeviceSynchronize());
   const std::vector<float> d = dd.download();
   for (int m = 0; m < M; ++m)

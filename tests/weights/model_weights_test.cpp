@@ -43,7 +43,8 @@ Folded fold_reference(const SafetensorsFile& file, const std::string& conv, cons
   const size_t cout = b.size(), per = w.size() / cout;
   for (size_t o = 0; o < cout; ++o) {
     const long double root = std::sqrt(static_cast<long double>(var[o]) + 0.00001L);
-    for (size_t k = 0; k < per; ++k) out.weight.push_back(static_cast<float>(w[o * per + k] * (long double)gamma[o] / root));
+    for (size_t k = 0; k < per; ++k)
+      out.weight.push_back(static_cast<float>(w[o * per + k] * (long double)gamma[o] / root));
     out.bias.push_back(static_cast<float>((b[o] - (long double)mean[o]) * gamma[o] / root + beta[o]));
   }
   return out;
@@ -85,9 +86,15 @@ TEST(ModelWeights, FixturesLoadAndFoldLikeAnIndependentFolding) {
 
     // Channel plan of MODEL.md, written out here rather than taken from the library.
     const int w = width;
-    const int plan[9][3] = {{0, w, w},          {w, 2 * w, 2 * w},  {2 * w, 4 * w, 4 * w},
-                            {4 * w, 8 * w, 8 * w}, {8 * w, 8 * w, 8 * w}, {16 * w, 8 * w, 4 * w},
-                            {8 * w, 4 * w, 2 * w}, {4 * w, 2 * w, w},     {2 * w, w, w}};
+    const int plan[9][3] = {{0, w, w},
+                            {w, 2 * w, 2 * w},
+                            {2 * w, 4 * w, 4 * w},
+                            {4 * w, 8 * w, 8 * w},
+                            {8 * w, 8 * w, 8 * w},
+                            {16 * w, 8 * w, 4 * w},
+                            {8 * w, 4 * w, 2 * w},
+                            {4 * w, 2 * w, w},
+                            {2 * w, w, w}};
     const struct {
       const char* name;
       const UNetWeights* unet;
@@ -210,8 +217,7 @@ TEST(ModelWeights, ExpectedTensorsMatchTheFixtures) {
 // ----------------------------------------------------------------------------- rejections
 
 // A synthetic width-`width` model with one change applied to its tensors / metadata.
-template <class Edit>
-Bytes edited_model(int width, Edit edit, Metadata metadata = {}) {
+template <class Edit> Bytes edited_model(int width, Edit edit, Metadata metadata = {}) {
   auto values = synthetic_values(width, 11);
   std::vector<RawTensor> tensors;
   for (auto& [name, sv] : values) tensors.push_back(float_tensor(name, sv.first, sv.second));
@@ -258,13 +264,15 @@ TEST(ModelWeightsRejects, WrongShapeForTheWidth) {
     up1->shape = {4, 16, 3, 3};
     up1->data.resize(4 * 4 * 16 * 9);
   });
-  EXPECT_EQ(load_error(bytes),
-            "model.safetensors: tensor 'colorizer.up1.conv1.weight' has shape [4,16,3,3], but width 1 needs [8,16,3,3]");
+  EXPECT_EQ(
+      load_error(bytes),
+      "model.safetensors: tensor 'colorizer.up1.conv1.weight' has shape [4,16,3,3], but width 1 needs [8,16,3,3]");
   const Bytes transposed = edited_model(2, [](std::vector<RawTensor>& t) {
     find_tensor(t, "segmentator.down2.conv1.weight")->shape = {4, 8, 3, 3};
   });
-  EXPECT_EQ(load_error(transposed),
-            "model.safetensors: tensor 'segmentator.down2.conv1.weight' has shape [4,8,3,3], but width 2 needs [8,4,3,3]");
+  EXPECT_EQ(
+      load_error(transposed),
+      "model.safetensors: tensor 'segmentator.down2.conv1.weight' has shape [4,8,3,3], but width 2 needs [8,4,3,3]");
 }
 
 TEST(ModelWeightsRejects, WrongName) {
@@ -282,7 +290,8 @@ void erase_tensor(std::vector<RawTensor>& tensors, const std::string& name) {
 
 TEST(ModelWeightsRejects, MissingTensor) {
   const Bytes bytes = edited_model(2, [](auto& t) { erase_tensor(t, "segmentator.up3.bn2.running_var"); });
-  EXPECT_EQ(load_error(bytes), "model.safetensors: missing tensor 'segmentator.up3.bn2.running_var' (width 2 needs [2])");
+  EXPECT_EQ(load_error(bytes),
+            "model.safetensors: missing tensor 'segmentator.up3.bn2.running_var' (width 2 needs [2])");
   // A file of another model entirely.
   const Bytes other = build_safetensors({float_tensor("encoder.weight", {2}, {1, 2})}, model_metadata(4));
   EXPECT_EQ(load_error(other),
@@ -291,22 +300,26 @@ TEST(ModelWeightsRejects, MissingTensor) {
 }
 
 TEST(ModelWeightsRejects, ExtraTensor) {
-  const Bytes bytes = edited_model(1, [](auto& t) {
-    t.push_back(float_tensor("segmentator.up1.bn1.num_batches_tracked", {}, {0}));
-  });
+  const Bytes bytes =
+      edited_model(1, [](auto& t) { t.push_back(float_tensor("segmentator.up1.bn1.num_batches_tracked", {}, {0})); });
   EXPECT_THAT(load_error(bytes),
               StartsWith("model.safetensors: unexpected tensor 'segmentator.up1.bn1.num_batches_tracked' (F32 []); a "
                          "width-1 GuidingPainter file has exactly these 220 tensors"));
 }
 
 TEST(ModelWeightsRejects, MetadataWidthInconsistentWithShapes) {
-  const Bytes bytes = edited_model(1, [](auto&) {}, model_metadata(2));
+  const Bytes bytes = edited_model(
+      1, [](auto&) {}, model_metadata(2));
   EXPECT_EQ(load_error(bytes),
             "model.safetensors: metadata 'width' is 2, but tensor 'segmentator.inc.conv1.weight' has shape [1,1,3,3] "
             "(width 1)");
   // When the first conv is itself broken, the shape check names it.
-  const Bytes broken = edited_model(1, [](auto& t) { find_tensor(t, "segmentator.inc.conv1.weight")->shape = {1, 9}; },
-                                    model_metadata(2));
+  const Bytes broken = edited_model(
+      1,
+      [](auto& t) {
+        find_tensor(t, "segmentator.inc.conv1.weight")->shape = {1, 9};
+      },
+      model_metadata(2));
   EXPECT_EQ(load_error(broken),
             "model.safetensors: tensor 'colorizer.down1.bn1.bias' has shape [2], but width 2 needs [4]");
 }
@@ -314,7 +327,8 @@ TEST(ModelWeightsRejects, MetadataWidthInconsistentWithShapes) {
 TEST(ModelWeightsRejects, NonFiniteWeights) {
   const float inf = std::numeric_limits<float>::infinity();
   const Bytes nan = edited_model(1, [](auto& t) { set_value(t, "colorizer.down3.conv2.weight", 40, std::nanf("")); });
-  EXPECT_EQ(load_error(nan), "model.safetensors: tensor 'colorizer.down3.conv2.weight' has a non-finite value (nan) at [0,4,1,1]");
+  EXPECT_EQ(load_error(nan),
+            "model.safetensors: tensor 'colorizer.down3.conv2.weight' has a non-finite value (nan) at [0,4,1,1]");
   const Bytes pinf = edited_model(1, [&](auto& t) { set_value(t, "segmentator.outc.bias", 29, inf); });
   EXPECT_EQ(load_error(pinf), "model.safetensors: tensor 'segmentator.outc.bias' has a non-finite value (inf) at [29]");
   const Bytes ninf = edited_model(1, [&](auto& t) { set_value(t, "colorizer.up2.bn1.running_var", 1, -inf); });
@@ -331,8 +345,9 @@ TEST(ModelWeightsRejects, NonFiniteWeights) {
 
 TEST(ModelWeightsRejects, NegativeVarianceAndFoldingOverflow) {
   const Bytes negative = edited_model(1, [](auto& t) { set_value(t, "segmentator.down1.bn2.running_var", 1, -0.5f); });
-  EXPECT_EQ(load_error(negative),
-            "model.safetensors: tensor 'segmentator.down1.bn2.running_var' has -0.500000 at [1], a variance must be >= 0");
+  EXPECT_EQ(
+      load_error(negative),
+      "model.safetensors: tensor 'segmentator.down1.bn2.running_var' has -0.500000 at [1], a variance must be >= 0");
   const Bytes overflow = edited_model(1, [](auto& t) {
     set_value(t, "colorizer.inc.conv1.weight", 0, 1.0f);
     set_value(t, "colorizer.inc.bn1.weight", 0, 3e38f);

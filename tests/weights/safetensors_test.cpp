@@ -15,7 +15,8 @@ using ::testing::StartsWith;
 std::vector<std::filesystem::path> fixture_files(const char* file_name) {
   std::vector<std::filesystem::path> out;
   for (const auto& entry : std::filesystem::directory_iterator(GP_FIXTURES_DIR)) {
-    if (entry.is_directory() && std::filesystem::exists(entry.path() / file_name)) out.push_back(entry.path() / file_name);
+    if (entry.is_directory() && std::filesystem::exists(entry.path() / file_name))
+      out.push_back(entry.path() / file_name);
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -161,7 +162,7 @@ TEST(Safetensors, HalfToFloatIsExactForEveryPattern) {
   EXPECT_EQ(float_to_half(1.0f + 3 * std::ldexp(1.0f, -11)), 0x3C02);
   EXPECT_EQ(float_to_half(65520.0f), 0x7C00);
   EXPECT_EQ(float_to_half(65519.0f), 0x7BFF);
-  EXPECT_EQ(float_to_half(std::ldexp(1.0f, -25)), 0x0000);           // tie -> even (0)
+  EXPECT_EQ(float_to_half(std::ldexp(1.0f, -25)), 0x0000);  // tie -> even (0)
   EXPECT_EQ(float_to_half(std::ldexp(3.0f, -26)), 0x0001);
 }
 
@@ -257,8 +258,9 @@ TEST(SafetensorsRejects, HoleBetweenTensors) {
   const Bytes bytes = assemble(R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},)"
                                R"("b":{"dtype":"F32","shape":[4],"data_offsets":[20,36]}})",
                                Bytes(36));
-  EXPECT_EQ(parse_error(bytes),
-            "test.safetensors: hole of 4 bytes before tensor 'b' (data_offsets [20, 36]; the data before it ends at 16)");
+  EXPECT_EQ(
+      parse_error(bytes),
+      "test.safetensors: hole of 4 bytes before tensor 'b' (data_offsets [20, 36]; the data before it ends at 16)");
   const Bytes late = assemble(R"({"a":{"dtype":"U8","shape":[4],"data_offsets":[2,6]}})", Bytes(6));
   EXPECT_THAT(parse_error(late), HasSubstr("hole of 2 bytes before tensor 'a'"));
 }
@@ -349,9 +351,9 @@ TEST(SafetensorsRejects, MetadataNotStringToString) {
 
 TEST(SafetensorsRejects, LongValuesAreCutInMessages) {
   const std::string name(5000, 'n');
-  const std::string message =
-      parse_error(assemble(R"({")" + name + R"(":{"dtype":")" + std::string(5000, 'D') + R"(","shape":[],"data_offsets":[0,1]}})",
-                           Bytes(1)));
+  const std::string message = parse_error(
+      assemble(R"({")" + name + R"(":{"dtype":")" + std::string(5000, 'D') + R"(","shape":[],"data_offsets":[0,1]}})",
+               Bytes(1)));
   EXPECT_THAT(message, HasSubstr("has unknown dtype"));
   EXPECT_LT(message.size(), 400u);
 }

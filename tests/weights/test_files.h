@@ -73,7 +73,8 @@ inline Bytes build_safetensors(std::vector<RawTensor> tensors, const Metadata& m
   nlohmann::json header = nlohmann::json::object();
   Bytes data;
   for (const RawTensor& t : tensors) {
-    header[t.name] = {{"dtype", t.dtype}, {"shape", t.shape}, {"data_offsets", {data.size(), data.size() + t.data.size()}}};
+    header[t.name] = {
+        {"dtype", t.dtype}, {"shape", t.shape}, {"data_offsets", {data.size(), data.size() + t.data.size()}}};
     data.insert(data.end(), t.data.begin(), t.data.end());
   }
   if (!metadata.empty()) header["__metadata__"] = metadata;
@@ -132,7 +133,7 @@ inline int64_t count(const std::vector<int64_t>& shape) {
 }
 
 inline Metadata model_metadata(int width) {
-  return {{"format", "guidingpainter"}, {"format_version", "1"}, {"width", std::to_string(width)},
+  return {{"format", "guidingpainter"}, {"format_version", "1"},  {"width", std::to_string(width)},
           {"num_regions", "30"},        {"seg_in_channels", "1"}, {"col_in_channels", "35"},
           {"train_size", "256"},        {"center", "0"}};
 }
@@ -141,7 +142,7 @@ inline Metadata model_metadata(int width) {
 // gamma in [0.5, 1.5], beta/mean in [-0.5, 0.5], var in [0.25, 2]. Names and shapes
 // are the library's expected_tensors (the fixtures check those against Python).
 inline std::map<std::string, std::pair<std::vector<int64_t>, std::vector<float>>> synthetic_values(int width,
-                                                                                                unsigned seed) {
+                                                                                                   unsigned seed) {
   ModelConfig config;
   config.width = width;
   config.num_regions = 30;
@@ -203,8 +204,7 @@ inline std::filesystem::path write_file(const std::filesystem::path& path, const
 
 // The message of the gp::Error that `f` throws; fails the test if it throws nothing
 // (any other exception escapes and fails the test too).
-template <class F>
-std::string error_of(F&& f) {
+template <class F> std::string error_of(F&& f) {
   try {
     f();
   } catch (const gp::Error& e) {

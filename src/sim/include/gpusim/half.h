@@ -9,8 +9,16 @@
 
 namespace gpusim {
 
-inline uint32_t float_bits(float f) { uint32_t u; std::memcpy(&u, &f, 4); return u; }
-inline float bits_float(uint32_t u) { float f; std::memcpy(&f, &u, 4); return f; }
+inline uint32_t float_bits(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return u;
+}
+inline float bits_float(uint32_t u) {
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
 
 // x rounded to float with round-to-odd: an inexact result gets an odd last bit. One
 // more round-to-nearest-even of that float to a format at least two bits narrower
@@ -45,7 +53,7 @@ inline uint16_t float_to_half_bits(float f) {
   x &= 0x7fffffffu;
   if (x >= 0x7f800000u) return uint16_t(sign | (x > 0x7f800000u ? 0x7e00u | ((x >> 13) & 0x3ffu) : 0x7c00u));
   if (x >= 0x477ff000u) return uint16_t(sign | 0x7c00u);  // 65520 and above round to inf
-  if (x >= 0x38800000u) {                                  // normal half
+  if (x >= 0x38800000u) {                                 // normal half
     uint32_t h = ((((x >> 23) - 127 + 15) << 10) | ((x & 0x7fffffu) >> 13));
     const uint32_t rem = x & 0x1fffu;
     if (rem > 0x1000u || (rem == 0x1000u && (h & 1u))) ++h;  // carry may bump the exponent: right
@@ -76,7 +84,9 @@ inline uint16_t float_to_bf16_bits(float f) {
 }
 inline float bf16_bits_to_float(uint16_t b) { return bits_float(uint32_t(b) << 16); }
 
-struct __half_raw { unsigned short x; };
+struct __half_raw {
+  unsigned short x;
+};
 
 struct __half {
   uint16_t bits_;
@@ -95,8 +105,12 @@ struct __nv_bfloat16 {
   __nv_bfloat16(double d) : bits_(float_to_bf16_bits(round_to_odd_float(d))) {}
   operator float() const { return bf16_bits_to_float(bits_); }
 };
-struct __align__(4) __half2 { __half x, y; };
-struct __align__(4) __nv_bfloat162 { __nv_bfloat16 x, y; };
+struct __align__(4) __half2 {
+  __half x, y;
+};
+struct __align__(4) __nv_bfloat162 {
+  __nv_bfloat16 x, y;
+};
 using half = __half;
 using half2 = __half2;
 
@@ -154,9 +168,7 @@ inline __nv_bfloat162 __hmax2(__nv_bfloat162 a, __nv_bfloat162 b) { return {__hm
 inline __half2 __hadd2(__half2 a, __half2 b) { return {__hadd(a.x, b.x), __hadd(a.y, b.y)}; }
 inline __half2 __hsub2(__half2 a, __half2 b) { return {__hsub(a.x, b.x), __hsub(a.y, b.y)}; }
 inline __half2 __hmul2(__half2 a, __half2 b) { return {__hmul(a.x, b.x), __hmul(a.y, b.y)}; }
-inline __half2 __hfma2(__half2 a, __half2 b, __half2 c) {
-  return {__hfma(a.x, b.x, c.x), __hfma(a.y, b.y, c.y)};
-}
+inline __half2 __hfma2(__half2 a, __half2 b, __half2 c) { return {__hfma(a.x, b.x, c.x), __hfma(a.y, b.y, c.y)}; }
 
 inline __half operator+(__half a, __half b) { return __hadd(a, b); }
 inline __half operator-(__half a, __half b) { return __hsub(a, b); }

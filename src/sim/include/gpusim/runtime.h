@@ -38,12 +38,24 @@
 namespace gpusim {
 
 // ---- vector and launch types ------------------------------------------------------
-struct uint3 { unsigned x, y, z; };
-struct int2 { int x, y; };
-struct int4 { int x, y, z, w; };
-struct float2 { float x, y; };
-struct __attribute__((aligned(16))) float4 { float x, y, z, w; };
-struct __attribute__((aligned(4))) uchar4 { unsigned char x, y, z, w; };
+struct uint3 {
+  unsigned x, y, z;
+};
+struct int2 {
+  int x, y;
+};
+struct int4 {
+  int x, y, z, w;
+};
+struct float2 {
+  float x, y;
+};
+struct __attribute__((aligned(16))) float4 {
+  float x, y, z, w;
+};
+struct __attribute__((aligned(4))) uchar4 {
+  unsigned char x, y, z, w;
+};
 struct dim3 {
   unsigned x = 1, y = 1, z = 1;
   constexpr dim3(unsigned vx = 1, unsigned vy = 1, unsigned vz = 1) : x(vx), y(vy), z(vz) {}
@@ -52,9 +64,7 @@ struct dim3 {
 inline float2 make_float2(float x, float y) { return {x, y}; }
 inline float4 make_float4(float x, float y, float z, float w) { return {x, y, z, w}; }
 inline int2 make_int2(int x, int y) { return {x, y}; }
-inline uchar4 make_uchar4(unsigned char x, unsigned char y, unsigned char z, unsigned char w) {
-  return {x, y, z, w};
-}
+inline uchar4 make_uchar4(unsigned char x, unsigned char y, unsigned char z, unsigned char w) { return {x, y, z, w}; }
 inline constexpr int warpSize = 32;
 
 // Values as in the CUDA runtime's driver_types.h.
@@ -139,7 +149,10 @@ using cudaGraph_t = SimGraph*;
 using cudaGraphExec_t = SimGraphExec*;
 using cudaGraphNode_t = SimGraphNode*;
 
-struct cudaLaunchAttribute { int id; unsigned char val[64]; };
+struct cudaLaunchAttribute {
+  int id;
+  unsigned char val[64];
+};
 struct cudaLaunchConfig_t {
   dim3 gridDim;
   dim3 blockDim;
@@ -203,8 +216,8 @@ cudaError_t cudaFreeHost(void* ptr);
 cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind);
 cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind,
                             cudaStream_t stream = nullptr);
-cudaError_t cudaMemcpy2D(void* dst, size_t dpitch, const void* src, size_t spitch,
-                         size_t width, size_t height, cudaMemcpyKind kind);
+cudaError_t cudaMemcpy2D(void* dst, size_t dpitch, const void* src, size_t spitch, size_t width, size_t height,
+                         cudaMemcpyKind kind);
 cudaError_t cudaMemset(void* ptr, int value, size_t bytes);
 cudaError_t cudaMemsetAsync(void* ptr, int value, size_t bytes, cudaStream_t stream = nullptr);
 cudaError_t cudaMemGetInfo(size_t* free_bytes, size_t* total_bytes);
@@ -235,8 +248,7 @@ cudaError_t cudaGraphExecDestroy(cudaGraphExec_t exec);
 cudaError_t cudaGraphDestroy(cudaGraph_t graph);
 
 cudaError_t cudaFuncSetAttribute(const void* func, cudaFuncAttribute attr, int value);
-template <class R, class... A>
-cudaError_t cudaFuncSetAttribute(R (*func)(A...), cudaFuncAttribute attr, int value) {
+template <class R, class... A> cudaError_t cudaFuncSetAttribute(R (*func)(A...), cudaFuncAttribute attr, int value) {
   return cudaFuncSetAttribute(reinterpret_cast<const void*>(func), attr, value);
 }
 
@@ -310,8 +322,8 @@ struct ClosureOps {
   void* (*clone)(const void* closure);
   void (*destroy)(void* closure);
 };
-cudaError_t launch(const cudaLaunchConfig_t* config, const void* kernel, const ClosureOps& ops,
-                   const void* closure, const PointerArg* pointers, int pointer_count);
+cudaError_t launch(const cudaLaunchConfig_t* config, const void* kernel, const ClosureOps& ops, const void* closure,
+                   const PointerArg* pointers, int pointer_count);
 void* dynamic_shared_base();
 
 // Warp collectives: every non-exited lane in `mask` must reach the same call site.
@@ -340,8 +352,8 @@ template <class T> void note_pointer_arg(PointerArg* list, int& count, int index
   if constexpr (std::is_pointer_v<T>) list[count++] = {index, (const void*)value, typeid(T).name()};
 }
 
-template <class T> inline T shuffle(unsigned mask, T var, int param, int width, WarpOp op,
-                                    const std::source_location& loc) {
+template <class T>
+inline T shuffle(unsigned mask, T var, int param, int width, WarpOp op, const std::source_location& loc) {
   static_assert(sizeof(T) <= 16 && std::is_trivially_copyable_v<T>, "shuffle of a type > 16 bytes");
   ThreadState* t = tl_thread;
   std::memcpy(t->shfl_in, &var, sizeof(T));
@@ -363,8 +375,7 @@ extern thread_local dim3 blockDim;
 extern thread_local dim3 gridDim;
 
 template <typename... ExpTypes, typename... ActTypes>
-cudaError_t cudaLaunchKernelEx(const cudaLaunchConfig_t* config, void (*kernel)(ExpTypes...),
-                               ActTypes&&... args) {
+cudaError_t cudaLaunchKernelEx(const cudaLaunchConfig_t* config, void (*kernel)(ExpTypes...), ActTypes&&... args) {
   static_assert(sizeof...(ExpTypes) == sizeof...(ActTypes), "kernel argument count mismatch");
   using Args = std::tuple<std::decay_t<ExpTypes>...>;
   struct Closure {
@@ -376,7 +387,8 @@ cudaError_t cudaLaunchKernelEx(const cudaLaunchConfig_t* config, void (*kernel)(
   int count = 0;
   [&]<size_t... I>(std::index_sequence<I...>) {
     (sim_internal::note_pointer_arg(pointers, count, int(I), std::get<I>(closure.args)), ...);
-  }(std::index_sequence_for<ExpTypes...>{});
+  }
+  (std::index_sequence_for<ExpTypes...>{});
   static constexpr sim_internal::ClosureOps ops{
       [](const void* p) {
         const Closure* c = static_cast<const Closure*>(p);
@@ -459,19 +471,22 @@ template <class T> inline T atomicCAS(T* a, T expected, T desired) {
 template <class T> inline T atomicMax(T* a, T v) {
   std::atomic_ref<T> r(*a);
   T old = r.load();
-  while (old < v && !r.compare_exchange_weak(old, v)) {}
+  while (old < v && !r.compare_exchange_weak(old, v)) {
+  }
   return old;
 }
 template <class T> inline T atomicMin(T* a, T v) {
   std::atomic_ref<T> r(*a);
   T old = r.load();
-  while (v < old && !r.compare_exchange_weak(old, v)) {}
+  while (v < old && !r.compare_exchange_weak(old, v)) {
+  }
   return old;
 }
 inline unsigned atomicInc(unsigned* a, unsigned limit) {
   std::atomic_ref<unsigned> r(*a);
   unsigned old = r.load();
-  while (!r.compare_exchange_weak(old, old >= limit ? 0u : old + 1u)) {}
+  while (!r.compare_exchange_weak(old, old >= limit ? 0u : old + 1u)) {
+  }
   return old;
 }
 
@@ -515,10 +530,26 @@ inline int __float2int_rz(float x) { return int(x); }
 inline int __float2int_rd(float x) { return int(floorf(x)); }
 inline unsigned __float2uint_rn(float x) { return unsigned(nearbyintf(x)); }
 inline float __int2float_rn(int x) { return float(x); }
-inline float __int_as_float(int x) { float f; std::memcpy(&f, &x, 4); return f; }
-inline int __float_as_int(float x) { int i; std::memcpy(&i, &x, 4); return i; }
-inline unsigned __float_as_uint(float x) { unsigned i; std::memcpy(&i, &x, 4); return i; }
-inline float __uint_as_float(unsigned x) { float f; std::memcpy(&f, &x, 4); return f; }
+inline float __int_as_float(int x) {
+  float f;
+  std::memcpy(&f, &x, 4);
+  return f;
+}
+inline int __float_as_int(float x) {
+  int i;
+  std::memcpy(&i, &x, 4);
+  return i;
+}
+inline unsigned __float_as_uint(float x) {
+  unsigned i;
+  std::memcpy(&i, &x, 4);
+  return i;
+}
+inline float __uint_as_float(unsigned x) {
+  float f;
+  std::memcpy(&f, &x, 4);
+  return f;
+}
 template <class T> inline T __ldg(const T* p) { return *p; }
 template <class T> inline T __ldcg(const T* p) { return *p; }
 

@@ -21,8 +21,7 @@ template <class Use, class T> constexpr int fragment_elements() {
   else return 8;
 }
 
-template <class Use, int M, int N, int K, class T, class Layout = void>
-struct fragment {
+template <class Use, int M, int N, int K, class T, class Layout = void> struct fragment {
   static_assert(M == 16 && N == 16 && K == 16, "gpusim wmma supports only 16x16x16");
   static constexpr int num_elements = fragment_elements<Use, T>();
   T x[num_elements];
@@ -53,18 +52,16 @@ void load_matrix_sync(fragment<Use, 16, 16, 16, T, L>& f, const T* p, unsigned l
     f.x[e] = std::is_same_v<L, row_major> ? p[size_t(r) * ldm + c] : p[size_t(c) * ldm + r];
   }
 }
-template <class T>
-void load_matrix_sync(fragment<accumulator, 16, 16, 16, T>& f, const T* p, unsigned ldm, layout_t layout,
-                      std::source_location loc = std::source_location::current()) {
+template <class T> void load_matrix_sync(fragment<accumulator, 16, 16, 16, T>& f, const T* p, unsigned ldm,
+                                         layout_t layout, std::source_location loc = std::source_location::current()) {
   sim::rendezvous(loc);
   for (int e = 0; e < f.num_elements; ++e) {
     const int i = sim::tile_index(e), r = i / 16, c = i % 16;
     f.x[e] = layout == mem_row_major ? p[size_t(r) * ldm + c] : p[size_t(c) * ldm + r];
   }
 }
-template <class T>
-void store_matrix_sync(T* p, const fragment<accumulator, 16, 16, 16, T>& f, unsigned ldm, layout_t layout,
-                       std::source_location loc = std::source_location::current()) {
+template <class T> void store_matrix_sync(T* p, const fragment<accumulator, 16, 16, 16, T>& f, unsigned ldm,
+                                          layout_t layout, std::source_location loc = std::source_location::current()) {
   sim::rendezvous(loc);
   for (int e = 0; e < f.num_elements; ++e) {
     const int i = sim::tile_index(e), r = i / 16, c = i % 16;
