@@ -129,7 +129,7 @@ class Backend {
                         const StepScratch& scratch, Stream stream) = 0;
 
   // out [H][W][3] uint8: colours [h][w][3] resampled to W x H and, with keep_lines,
-  // times the sketch's grey (kernels/compose.cuh; bit-identical to gp::compose_output).
+  // times the sketch's grey (kernels/compose.cuh; bit-identical to tests/image/compose_reference.h).
   virtual void compose_rgb8(const uint8_t* colours, int w, int h, const uint8_t* sketch, int W, int H, bool keep_lines,
                             uint8_t* out, Stream stream = nullptr) = 0;
 

@@ -1,7 +1,7 @@
 // One colorize() is one CUDA graph replay and one host synchronisation, with no device
 // allocation (counted by the simulator, gpusim::stats), and its picture is the host
 // path's, bit for bit: the colorizer's raw output turned into uint8, resampled to the
-// sketch's size and composed with its lines by gp::compose_output.
+// sketch's size and composed with its lines by gp::compose_output (tests/image/compose_reference.h).
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -9,7 +9,7 @@
 
 #include "gpusim/runtime.h"
 #include "guidingpainter/guidingpainter.hpp"
-#include "src/image/resize.h"
+#include "tests/image/compose_reference.h"
 #include "tests/source_dir.h"
 
 namespace gp {

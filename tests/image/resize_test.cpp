@@ -1,6 +1,6 @@
 // The working-size rule, the resampling rules per axis, and output composition.
 #include "kernels/image_ref.h"
-#include "src/image/resize.h"
+#include "tests/image/compose_reference.h"
 #include "tests/image/test_util.h"
 
 namespace gp::test {

@@ -1,8 +1,8 @@
 // compose_rgb8 (kernels/compose.cu) against the host path it replaces,
-// gp::compose_output (src/image/resize.cpp): bit-identical on random colours and
+// gp::compose_output (tests/image/compose_reference.h): bit-identical on random colours and
 // sketches, for enlarging, shrinking, mixed axes, the same size and 1-pixel sides.
 #include "kernels/compose.cuh"
-#include "src/image/resize.h"
+#include "tests/image/compose_reference.h"
 #include "tests/kernels/harness.h"
 
 #include <cstring>
