@@ -101,7 +101,9 @@ const char* gp_version(void);
 const char* gp_status_name(gp_status status);
 /* Where the library's notes go (a line each, no newline; today one: that no GPU was
  * found, so the CPU simulator runs): by default stderr; fn(note, user) instead (from any
- * thread), or nowhere with GP_LOG_DROP. gp_set_log_callback(NULL, NULL) restores stderr. */
+ * thread), or nowhere with GP_LOG_DROP. gp_set_log_callback(NULL, NULL) restores stderr.
+ * A note already being delivered when the callback is replaced still goes to the old fn
+ * and user: keep user alive until no library call is running. */
 typedef void (*gp_log_fn)(const char* note, void* user);
 void gp_log_drop(const char* note, void* user);
 #define GP_LOG_DROP gp_log_drop

@@ -71,7 +71,9 @@ std::string bundled_model_path();
 
 // Where the library's notes go (a line each, no newline; today one: that no GPU was
 // found, so the CPU simulator runs). By default they are written to stderr; a callback
-// takes them instead (any thread may call it; it must not throw), an empty one drops them.
+// takes them instead (from any thread; what it throws is dropped), an empty one drops
+// them. A note already being delivered when the callback is replaced still goes to the
+// old one.
 using LogCallback = std::function<void(std::string_view note)>;
 void set_log_callback(LogCallback callback);
 

@@ -51,12 +51,12 @@ struct StepScratch {
   // counts multiples of 8, the upsampled input is written there once and the conv
   // gathers it by copies (kernels/upsample.cuh says why); else the gather computes it.
   void* upsampled = nullptr;
-  // Gather::Colorizer: h x w x step.mma_cin 16-bit elements, or null. Given, the input
-  // is written there once (kernels/colorizer_input.cuh) and the weights must be packed
-  // for step.mma_cin input channels; else the conv gathers its 35 channels.
+  // Gather::Colorizer on the 16-bit path: h x w x step.mma_cin 16-bit elements, where
+  // the input is written once (kernels/colorizer_input.cuh) for the conv on weights
+  // packed for step.mma_cin input channels. Required there (the launch fails without it).
   void* colorizer_input = nullptr;
-  // step.mma's split-K partial sums and tile counters (kernels/conv_mma_tile.h), or null
-  // when no step splits K.
+  // step.mma's split-K partial sums and tile counters (kernels/conv_mma_tile.h): required
+  // by a 16-bit step whose schedule splits K (the launch fails without them).
   float* split_partials = nullptr;
   unsigned* split_counters = nullptr;
 };

@@ -102,6 +102,10 @@ template <class T> cudaError_t run_mma(const gp::ConvStep& s, const void* packed
                              reinterpret_cast<const float*>(static_cast<const uint8_t*>(packed) + offset), s.cout,
                              s.mma_cin};
   const gp::ConvMmaLaunch launch(s.mma, scratch.split_partials, scratch.split_counters);
+  if (launch.splits > 1 && (!launch.partials || !launch.counters)) {
+    *what = "conv3x3_mma_bias_relu (a split-K step needs StepScratch::split_partials and split_counters)";
+    return cudaErrorInvalidValue;
+  }
   T* out = static_cast<T*>(t.out);
   const T* in = static_cast<const T*>(t.in);
   switch (s.gather) {
@@ -139,8 +143,10 @@ template <class T> cudaError_t run_mma(const gp::ConvStep& s, const void* packed
         *what = "conv3x3_mma_bias_relu (written colorizer input)";
         return conv3x3_mma_bias_relu<T>(ConvPlainT<T>{written, c.h, c.w, s.mma_cin}, wt, out, stream, launch);
       }
-      *what = "conv3x3_mma_bias_relu (colorizer gather)";
-      return conv3x3_mma_bias_relu<T>(gather, wt, out, stream, launch);
+      // The weights are packed for mma_cin input channels (pack_conv_step), which only
+      // the written input has.
+      *what = "conv3x3_mma_bias_relu (colorizer: needs StepScratch::colorizer_input)";
+      return cudaErrorInvalidValue;
     }
   }
   *what = "conv step (unknown gather)";
@@ -159,6 +165,13 @@ std::vector<uint8_t> pack_conv_step(const gp::ConvStep& s, const float* weight, 
 
 cudaError_t run_conv_step(const gp::ConvStep& s, gp::Precision p, const void* packed, const gp::StepTensors& t,
                           const gp::StepScratch& scratch, cudaStream_t stream, const char** what) {
+  // The kernel families: a head is a 1x1 on a plain input, every other step a 3x3 ending
+  // in bias + ReLU.
+  const bool head = s.epilogue != gp::Epilogue::BiasRelu;
+  if (s.ksize != (head ? 1 : 3) || (head && s.gather != gp::Gather::Plain)) {
+    *what = "conv step (a head is a 1x1 conv on a plain input; a 3x3 conv ends in bias + ReLU)";
+    return cudaErrorInvalidValue;
+  }
   if (!tensor_core_step(s, p)) {
     const size_t offset = bias_offset(conv_packed_weight_count(s.cout, s.cin, s.ksize) * sizeof(float));
     const ConvWeights wt{static_cast<const float*>(packed),

@@ -38,7 +38,10 @@ static_assert(int(gp::ErrorKind::Argument) == GP_ERROR_ARGUMENT && int(gp::Error
               int(gp::ErrorKind::Device) == GP_ERROR_DEVICE &&
               int(gp::ErrorKind::OutOfMemory) == GP_ERROR_OUT_OF_MEMORY &&
               int(gp::ErrorKind::Cancelled) == GP_ERROR_CANCELLED);
-gp_status status_of(gp::ErrorKind kind) { return gp_status(int(kind)); }
+gp_status status_of(gp::ErrorKind kind) {
+  const int k = int(kind);
+  return k >= GP_ERROR_ARGUMENT && k <= GP_ERROR_CANCELLED ? gp_status(k) : GP_ERROR_FAILED;
+}
 
 // Runs f, turning every exception into the status of its kind with its message.
 template <class F> gp_status guarded(F&& f) {
@@ -177,18 +180,19 @@ const char* gp_last_error(void) { return last_error.c_str(); }
 const char* gp_version(void) { return GP_VERSION_STRING; }
 
 const char* gp_status_name(gp_status status) {
-  if (status == GP_OK) return "GP_OK";
-  // "GP_ERROR_" and the kind's name (gp::error_kind_name), upper-cased.
-  static const std::array<std::string, GP_ERROR_CANCELLED + 1> names = [] {
-    std::array<std::string, GP_ERROR_CANCELLED + 1> n;
+  // "GP_ERROR_" and the kind's name (gp::error_kind_name), upper-cased; never destroyed,
+  // so the strings stay valid while the process exits.
+  static const std::array<std::string, GP_ERROR_CANCELLED + 1>* names = [] {
+    auto* n = new std::array<std::string, GP_ERROR_CANCELLED + 1>;
+    (*n)[GP_OK] = "GP_OK";
     for (int s = GP_ERROR_ARGUMENT; s <= GP_ERROR_CANCELLED; ++s) {
-      n[size_t(s)] = std::string("GP_ERROR_") + gp::error_kind_name(gp::ErrorKind(s));
-      for (char& c : n[size_t(s)]) c = char(std::toupper(static_cast<unsigned char>(c)));
+      (*n)[size_t(s)] = std::string("GP_ERROR_") + gp::error_kind_name(gp::ErrorKind(s));
+      for (char& c : (*n)[size_t(s)]) c = char(std::toupper(static_cast<unsigned char>(c)));
     }
     return n;
   }();
-  if (status >= GP_ERROR_ARGUMENT && status <= GP_ERROR_CANCELLED) return names[size_t(status)].c_str();
-  return "GP_STATUS_UNKNOWN";
+  const int s = int(status);
+  return s >= GP_OK && s <= GP_ERROR_CANCELLED ? (*names)[size_t(s)].c_str() : "GP_STATUS_UNKNOWN";
 }
 
 void gp_model_options_default(gp_model_options* options) {

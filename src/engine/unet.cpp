@@ -26,9 +26,9 @@ std::string shape_text(int cout, int cin, int ksize) {
 
 UploadedConv upload_conv(Backend& backend, const ConvStep& step, const ConvLayer& layer, Precision precision) {
   if (layer.cin != step.cin || layer.cout != step.cout || layer.ksize != step.ksize)
-    throw Error(ErrorKind::Argument, "U-Net layer " + layer.name + " has weights " +
-                                         shape_text(layer.cout, layer.cin, layer.ksize) + ", but the network's step " +
-                                         step.name + " needs " + shape_text(step.cout, step.cin, step.ksize));
+    throw Error(ErrorKind::Failed, "U-Net layer " + layer.name + " has weights " +
+                                       shape_text(layer.cout, layer.cin, layer.ksize) + ", but the network's step " +
+                                       step.name + " needs " + shape_text(step.cout, step.cin, step.ksize));
   if (precision == Precision::Fp16 && layer.ksize == 3) {
     const float largest = largest_weight(layer);
     if (!(largest <= kFp16Max))
@@ -38,6 +38,9 @@ UploadedConv upload_conv(Backend& backend, const ConvStep& step, const ConvLayer
   }
   UploadedConv c;
   c.step = step.name;
+  c.cout = step.cout;
+  c.cin = step.cin;
+  c.ksize = step.ksize;
   c.packed = DeviceArray<uint8_t>(backend, backend.pack_step(step, layer.weight.data(), layer.bias.data(), precision),
                                   layer.name.c_str());
   return c;
@@ -179,21 +182,23 @@ void LaunchObserver::after_launch(Backend& backend, int done, int total, Stream 
 void UNetWorkspace::run(Backend& backend, const UploadedUNet& net, const UNetPlan& plan, const Io& io, Stream stream,
                         const LaunchObserver* observer) {
   if (net.kind != plan.kind || net.width != plan.width || net.steps.size() != plan.steps.size())
-    throw Error(ErrorKind::Argument, std::string("a U-Net of width ") + std::to_string(net.width) +
-                                         " uploaded for another network run as the " +
-                                         (plan.kind == UNetKind::Segmentator ? "segmentator" : "colorizer") +
-                                         " of width " + std::to_string(plan.width));
+    throw Error(ErrorKind::Failed, std::string("a U-Net of width ") + std::to_string(net.width) +
+                                       " uploaded for another network run as the " +
+                                       (plan.kind == UNetKind::Segmentator ? "segmentator" : "colorizer") +
+                                       " of width " + std::to_string(plan.width));
   if (net.precision != precision_)
-    throw Error(ErrorKind::Argument, std::string("a U-Net uploaded in ") + precision_name(net.precision) +
-                                         " run in a " + precision_name(precision_) + " workspace");
+    throw Error(ErrorKind::Failed, std::string("a U-Net uploaded in ") + precision_name(net.precision) + " run in a " +
+                                       precision_name(precision_) + " workspace");
   const StepScratch scratch{upsampled_.get(), colorizer_input_.get(), split_k_.partials(), split_k_.counters()};
   const int total = int(plan.steps.size());
   split_k_.clear(backend, stream);
   for (int i = 0; i < total; ++i) {
     const ConvStep& s = plan.steps[size_t(i)];
     const UploadedConv& conv = net.steps[size_t(i)];
-    if (conv.step != s.name)
-      throw Error(ErrorKind::Argument, "U-Net step " + s.name + " given the weights of " + conv.step);
+    if (conv.step != s.name || conv.cout != s.cout || conv.cin != s.cin || conv.ksize != s.ksize)
+      throw Error(ErrorKind::Failed, "U-Net step " + s.name + " (" + shape_text(s.cout, s.cin, s.ksize) +
+                                         ") given the weights of " + conv.step + " (" +
+                                         shape_text(conv.cout, conv.cin, conv.ksize) + ")");
     if (observer) {
       if (i > 0) observer->after_launch(backend, i, total, stream);
       observer->before_launch(backend, stream);

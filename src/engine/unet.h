@@ -22,7 +22,8 @@ namespace gp {
 // One plan step's conv on the device: its weights and bias as Backend::pack_step packs
 // them for the precision.
 struct UploadedConv {
-  std::string step;  // ConvStep::name
+  std::string step;                  // ConvStep::name
+  int cout = 0, cin = 0, ksize = 0;  // the step's shape it was packed for
   DeviceArray<uint8_t> packed;
 };
 

@@ -5,11 +5,9 @@
 
 #include <boost/context/detail/fcontext.hpp>
 
-namespace bctx = boost::context::detail;
-
 #if defined(__x86_64__) && defined(__ELF__) && !defined(_WIN32) && !defined(GPUSIM_BOOST_JUMP)
-extern "C" bctx::transfer_t gpusim_jump_fcontext(bctx::fcontext_t to, void* data);
+extern "C" boost::context::detail::transfer_t gpusim_jump_fcontext(boost::context::detail::fcontext_t to, void* data);
 #define GPUSIM_JUMP gpusim_jump_fcontext
 #else
-#define GPUSIM_JUMP bctx::jump_fcontext
+#define GPUSIM_JUMP boost::context::detail::jump_fcontext
 #endif

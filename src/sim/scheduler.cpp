@@ -38,6 +38,8 @@ alignas(16) thread_local unsigned char dynamic_smem[gpusim::kMaxOptinSharedBytes
 namespace gpusim {
 namespace sim_internal {
 
+namespace bctx = boost::context::detail;
+
 thread_local ThreadState* tl_thread = nullptr;
 
 void* dynamic_shared_base() { return dynamic_smem; }

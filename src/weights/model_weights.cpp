@@ -208,7 +208,7 @@ DoubleConvWeights& UNetWeights::block(std::string_view name) {
     if (name == "down" + std::to_string(k + 1)) return down[size_t(k)];
     if (name == "up" + std::to_string(k + 1)) return up[size_t(k)];
   }
-  throw Error(ErrorKind::Argument, "the U-Net has no block '" + std::string(name) + "'");
+  throw Error(ErrorKind::Failed, "the U-Net has no block '" + std::string(name) + "'");
 }
 
 const DoubleConvWeights& UNetWeights::block(std::string_view name) const {
@@ -224,7 +224,7 @@ const ConvLayer& UNetWeights::conv(std::string_view step) const {
     if (step.substr(dot + 1) == "conv1") return d.conv1;
     if (step.substr(dot + 1) == "conv2") return d.conv2;
   }
-  throw Error(ErrorKind::Argument, "the U-Net has no conv '" + std::string(step) + "'");
+  throw Error(ErrorKind::Failed, "the U-Net has no conv '" + std::string(step) + "'");
 }
 
 std::vector<ExpectedTensor> expected_tensors(const ModelConfig& config) {

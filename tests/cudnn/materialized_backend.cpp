@@ -75,6 +75,10 @@ std::vector<uint8_t> MaterializedBackend::pack_step(const ConvStep& s, const flo
 
 void MaterializedBackend::run_step(const ConvStep& s, Precision p, const void* packed, const StepTensors& tensors,
                                    const StepScratch& scratch, Stream stream) {
+  if (s.gather == Gather::Colorizer &&
+      (!tensors.colorizer || tensors.colorizer->h != s.out.h || tensors.colorizer->w != s.out.w))
+    throw Error(ErrorKind::Argument, "MaterializedBackend: step " + s.name + " needs a colorizer input of " +
+                                         std::to_string(s.out.w) + " x " + std::to_string(s.out.h));
   const bool wide = p == Precision::Fp32;
   const bool cudnn = convs_ == Convs::Cudnn;
   const size_t element = wide ? sizeof(float) : sizeof(uint16_t);

@@ -10,6 +10,7 @@
 // mode (they are under 1% of the FLOPs). 16-bit cuDNN convs take 16-bit input, bias and
 // filter: the network input is rounded to 16 bits first.
 //
+// One run at a time: the written-out input is one scratch buffer of this object.
 // Test and benchmark code: never linked into the library.
 #pragma once
 

@@ -251,3 +251,71 @@ TEST(Stages16, Fp16RefusesWeightsBeyondItsRange) {
 
 }  // namespace
 }  // namespace gp
+
+namespace gp {
+namespace {
+
+// Backend::run_step refuses what no kernel family runs, naming why, rather than running
+// something else: a head on a 3x3, a 3x3 ending in tanh, the 16-bit colorizer step
+// without the scratch its packing needs, a split step without split scratch.
+std::string run_step_error(Backend& b, const ConvStep& s, Precision p, const StepScratch& scratch = {}) {
+  std::vector<float> weight(size_t(s.cout) * s.cin * s.ksize * s.ksize, 0.25f), bias(size_t(s.cout), 0.5f);
+  DeviceArray<uint8_t> packed(b, b.pack_step(s, weight.data(), bias.data(), p), "packed");
+  DeviceArray<float> in(b, size_t(s.in.h) * s.in.w * s.in.c + 64, "in"), out(b, s.out.elements() + 64, "out");
+  DeviceArray<uint8_t> labels(b, size_t(s.out.h) * s.out.w, "labels");
+  StepTensors t;
+  t.in = in.get();
+  t.out = out.get();
+  t.labels = labels.get();
+  try {
+    b.run_step(s, p, packed.get(), t, scratch, nullptr);
+    b.synchronize("run_step");
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(RunStep, RefusesStepsNoKernelRuns) {
+  auto b = open_backend(Device::Simulator);
+  const TensorRef in{Buffer::Skip0, 9, 7, 8}, out{Buffer::Mid, 9, 7, 16};
+  EXPECT_NE(
+      run_step_error(*b, conv_step("argmax 3x3", 0, Gather::Plain, in, {}, out, 3, Epilogue::Argmax), Precision::Fp32)
+          .find("a head is a 1x1"),
+      std::string::npos);
+  EXPECT_NE(
+      run_step_error(*b, conv_step("tanh 3x3", 0, Gather::Plain, in, {}, out, 3, Epilogue::BiasTanh), Precision::Fp16)
+          .find("a head is a 1x1"),
+      std::string::npos);
+  EXPECT_NE(
+      run_step_error(*b, conv_step("relu 1x1", 0, Gather::Plain, in, {}, out, 1), Precision::Bf16).find("a head is"),
+      std::string::npos);
+  EXPECT_NE(
+      run_step_error(
+          *b, conv_step("pooled head", 0, Gather::MaxPool, in, {}, {Buffer::Mid, 4, 3, 16}, 1, Epilogue::BiasTanh),
+          Precision::Fp32)
+          .find("plain input"),
+      std::string::npos);
+  EXPECT_EQ(run_step_error(*b, conv_step("plain", 0, Gather::Plain, in, {}, out), Precision::Fp16), "");
+
+  // The 16-bit colorizer step without its written-input scratch.
+  DeviceArray<float> sketch(*b, size_t(9) * 7, "sketch"), colors(*b, size_t(3) * kNumRegions, "colors");
+  DeviceArray<uint8_t> labels(*b, size_t(9) * 7, "labels"), active(*b, size_t(kNumRegions), "active");
+  const ColorizerInput c{sketch.get(), labels.get(), colors.get(), active.get(), 9, 7, 0.0f};
+  const ConvStep col = conv_step("inc.conv1", 0, Gather::Colorizer, {Buffer::Input, 9, 7, kColorizerChannels}, {}, out);
+  std::vector<float> weight(size_t(col.cout) * col.cin * 9, 0.25f), bias(size_t(col.cout), 0.5f);
+  DeviceArray<uint8_t> packed(*b, b->pack_step(col, weight.data(), bias.data(), Precision::Fp16), "packed");
+  DeviceArray<float> dout(*b, out.elements(), "out");
+  StepTensors t;
+  t.out = dout.get();
+  t.colorizer = &c;
+  try {
+    b->run_step(col, Precision::Fp16, packed.get(), t, StepScratch{}, nullptr);
+    ADD_FAILURE() << "ran without the colorizer scratch";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("colorizer_input"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace gp

@@ -75,5 +75,4 @@ Image compose_output(std::span<const float> colours, int width, int height, Layo
   return compose_output(image_from_float(colours, width, height, layout), sketch, mode);
 }
 
-
 }  // namespace gp
