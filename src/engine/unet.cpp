@@ -102,11 +102,12 @@ void SplitKScratch::clear(Backend& backend, Stream stream) const {
 }
 
 bool fits_fp16(const UNetWeights& weights) {
-  auto fits = [](const ConvLayer& l) { return largest_weight(l) <= kFp16Max; };
-  bool ok = fits(weights.inc.conv1) && fits(weights.inc.conv2);
-  for (const auto& d : weights.down) ok = ok && fits(d.conv1) && fits(d.conv2);
-  for (const auto& u : weights.up) ok = ok && fits(u.conv1) && fits(u.conv2);
-  return ok;
+  // The 3x3 convs of the table of blocks (the names do not depend on the channels).
+  for (const UNetBlock& b : unet_blocks(1, 1)) {
+    const DoubleConvWeights& d = weights.block(b.name);
+    if (!(largest_weight(d.conv1) <= kFp16Max && largest_weight(d.conv2) <= kFp16Max)) return false;
+  }
+  return true;
 }
 
 UploadedUNet upload_unet(Backend& backend, const UNetWeights& weights, UNetKind kind, int width, Precision precision) {
